@@ -1,0 +1,183 @@
+"""Settings for CAIO, read from the environment (see `.env.example`).
+
+Every key is read through `caio.config`, which names the key in the error when
+a value is missing or malformed, so a bad deploy stops at start-up with a line
+that says what to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caio.config import Config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+config = Config(BASE_DIR / ".env")
+
+DEBUG = config.bool("DEBUG", default=False)
+
+# In production the secret key has no default: a missing one must stop start-up.
+SECRET_KEY = config.str("SECRET_KEY", default="insecure-dev-key-only-for-local-use" if DEBUG else None)
+if not DEBUG and len(SECRET_KEY) < 50:
+    config.fail("SECRET_KEY", "must be at least 50 random characters in production")
+
+ALLOWED_HOSTS = config.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else None)
+CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Environment name shown in the admin banner (e.g. demo, staging, production).
+CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
+
+INSTALLED_APPS = [
+    # Our apps come first so that our `rqworker` (which checks Redis first) wins.
+    "caio",
+    "outreach",
+    "compliance",
+    "ramp",
+    "ghl",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "import_export",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "caio.urls"
+WSGI_APPLICATION = "caio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "caio.context_processors.environment",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": config.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers work while a writer commits; IMMEDIATE transactions take
+    # the write lock at BEGIN, so two writers queue instead of failing mid-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # Tests that use real worker processes need a test database on disk;
+    # bin/test sets a per-run file so parallel runs never share one.
+    if sqlite_test_name := config.str("SQLITE_TEST_NAME", default=""):
+        DATABASES["default"]["TEST"] = {"NAME": sqlite_test_name}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+# The operating day (ramp days, sending window, reports) follows this zone.
+OPERATING_TIMEZONE = config.timezone("OPERATING_TIMEZONE", default="America/New_York")
+
+STATIC_URL = "static/"
+STATIC_ROOT = config.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LOGIN_URL = "admin:login"
+
+# Security: production defaults; DEBUG (local demo) relaxes what needs HTTPS.
+SECURE_SSL_REDIRECT = config.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = config.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = config.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = config.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Redis and RQ.
+REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# When true, commands that need Redis stop with one clear line if it is down.
+REDIS_REQUIRED = config.bool("REDIS_REQUIRED", default=False)
+RQ_DEFAULT_TIMEOUT = 300
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_DEFAULT_TIMEOUT}
+    for name in ("default", "dispatch", "low")
+}
+RQ_SHOW_ADMIN_LINK = True
+
+# Review queue and gates.
+DASHBOARD_AUTH_STRICT = config.bool("DASHBOARD_AUTH_STRICT", default=True)
+PENDING_QUEUE_MAX_AGE_HOURS = config.int("PENDING_QUEUE_MAX_AGE_HOURS", default=72, minimum=1)
+PREFLIGHT_MAX_AGE_MINUTES = config.int("PREFLIGHT_MAX_AGE_MINUTES", default=30, minimum=1)
+REVIEW_FIRST_SLA_MINUTES = config.int("REVIEW_FIRST_SLA_MINUTES", default=30, minimum=1)
+REVIEW_DECISION_SLA_MINUTES = config.int("REVIEW_DECISION_SLA_MINUTES", default=120, minimum=1)
+
+# GoHighLevel. The default base URL is the local sandbox, so nothing leaves the
+# machine unless an operator points it at GHL on purpose.
+GHL_SANDBOX_PORT = config.int("GHL_SANDBOX_PORT", default=8765, minimum=1)
+GHL_BASE_URL = config.url("GHL_BASE_URL", default=f"http://127.0.0.1:{GHL_SANDBOX_PORT}")
+GHL_TOKEN = config.str("GHL_TOKEN", default="sandbox-token" if DEBUG else None, secret=True)
+GHL_LOCATION_ID = config.str("GHL_LOCATION_ID", default="sandboxLocation000001" if DEBUG else None)
+GHL_CONNECT_TIMEOUT = config.float("GHL_CONNECT_TIMEOUT", default=3.05)
+GHL_READ_TIMEOUT = config.float("GHL_READ_TIMEOUT", default=15.0)
+# GHL's published limit is 100 requests / 10 s per location; we keep headroom.
+GHL_RATE_LIMIT_REQUESTS = config.int("GHL_RATE_LIMIT_REQUESTS", default=90, minimum=1)
+GHL_RATE_LIMIT_WINDOW_SECONDS = config.float("GHL_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
+GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=300, minimum=1)
+
+# Sender identity and the canonical footer (CAN-SPAM needs a postal address).
+SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")
+SENDER_POSTAL_ADDRESS = config.str("SENDER_POSTAL_ADDRESS", default="100 Example Street, Suite 1, Austin, TX 78701")
+OPT_OUT_LINE = config.str("OPT_OUT_LINE", default="Reply STOP to unsubscribe.")
+# Public base URL of this site, used in the unsubscribe link of every email.
+PUBLIC_BASE_URL = config.url("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# Escalation of failed gates and new holds (optional).
+SLACK_WEBHOOK_URL = config.str("SLACK_WEBHOOK_URL", default="", secret=True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": config.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"urllib3": {"level": "WARNING"}},
+}

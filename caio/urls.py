@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from caio.api import api
+
+admin.site.site_header = "CAIO back office"
+admin.site.site_title = "CAIO"
+admin.site.index_title = "Today"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("django-rq/", include("django_rq.urls")),
+    path("api/", api.urls),
+]

@@ -1,0 +1,353 @@
+"""Leads, campaigns, cadences and the drafted email card (PendingEmail).
+
+A card's `status` is changed only by `outreach.transitions.transition`, which
+compares and sets the state in one UPDATE and writes a CardTransition row in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Tier(models.TextChoices):
+    TIER_1 = "tier_1", "Tier 1"
+    TIER_2 = "tier_2", "Tier 2"
+    TIER_3 = "tier_3", "Tier 3"
+
+
+def normalize_email(email: str) -> str:
+    """Return the canonical form used for uniqueness: trimmed and lower-cased."""
+    return (email or "").strip().lower()
+
+
+def email_domain(email: str) -> str:
+    return normalize_email(email).rpartition("@")[2]
+
+
+class LeadQuerySet(models.QuerySet):
+    def suppressed(self):
+        return self.filter(
+            Q(do_not_contact=True) | Q(unsubscribed_at__isnull=False) | Q(bounced_at__isnull=False)
+        )
+
+    def contactable(self):
+        return self.filter(do_not_contact=False, unsubscribed_at__isnull=True, bounced_at__isnull=True)
+
+
+class Lead(models.Model):
+    email = models.EmailField(unique=True, help_text="Stored lower-cased; unique.")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    domain = models.CharField(max_length=253, blank=True, db_index=True, help_text="Company email domain.")
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.TIER_3, db_index=True)
+    source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Where the lead came from, e.g. wpromote.")
+    ghl_contact_id = models.CharField("GHL contact id", max_length=64, blank=True)
+
+    # Suppression: any of these makes the lead uncontactable, everywhere.
+    do_not_contact = models.BooleanField(default=False)
+    do_not_contact_reason = models.CharField(max_length=255, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email(self.email)
+        if not self.domain:
+            self.domain = email_domain(self.email)
+        self.domain = self.domain.lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def suppression_reason(self) -> str:
+        """Return why this lead must not be emailed, or '' when it may be."""
+        if self.do_not_contact:
+            return f"do-not-contact ({self.do_not_contact_reason})" if self.do_not_contact_reason else "do-not-contact"
+        if self.unsubscribed_at:
+            return "unsubscribed"
+        if self.bounced_at:
+            return "bounced"
+        return ""
+
+
+class Campaign(models.Model):
+    ref = models.SlugField(max_length=100, unique=True, help_text="campaign_ref carried by every card.")
+    name = models.CharField(max_length=200)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.TIER_1, help_text="The tier this campaign targets.")
+    classifier = models.CharField(max_length=64, help_text="Expected classifier label, e.g. outbound_tier_1.")
+    route = models.CharField(max_length=64, default="ghl_email", help_text="Route label of its cards.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CadenceStep(models.Model):
+    """One email of a campaign's sequence; step 1 goes first, each later one
+    `delay_days` after the previous step was actually sent."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField()
+    delay_days = models.PositiveSmallIntegerField(default=0)
+    subject_template = models.CharField(max_length=255)
+    body_template = models.TextField()
+    template_version = models.PositiveIntegerField(default=1, help_text="Bumped when the templates change.")
+
+    class Meta:
+        ordering = ["campaign", "number"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "number"], name="unique_step_number_per_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.ref} step {self.number}"
+
+
+class Enrollment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="enrollments")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    current_step = models.PositiveSmallIntegerField(default=0, help_text="The last step drafted (0: none yet).")
+    next_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stop_reason = models.CharField(max_length=64, blank=True)
+    enrolled_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-enrolled_at"]
+        constraints = [
+            # A lead is never in two active enrollments of the same campaign.
+            models.UniqueConstraint(
+                fields=["lead", "campaign"], condition=Q(status="active"), name="one_active_enrollment_per_campaign"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} in {self.campaign.ref}"
+
+
+class RejectionTag(models.Model):
+    HYGIENE = "queue_hygiene_non_actionable"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    system = models.BooleanField(default=False, help_text="Used by the system (e.g. hygiene cleanup); not for people.")
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CardStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    APPROVED = "approved", "Approved"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Unknown (reconcile)"
+
+
+class PendingEmailQuerySet(models.QuerySet):
+    def stale_cutoff(self):
+        return timezone.now() - timedelta(hours=settings.PENDING_QUEUE_MAX_AGE_HOURS)
+
+    def stale(self):
+        return self.filter(status__in=[CardStatus.PENDING, CardStatus.APPROVED], created_at__lt=self.stale_cutoff())
+
+    def fresh(self):
+        return self.filter(created_at__gte=self.stale_cutoff())
+
+
+class PendingEmail(models.Model):
+    """A drafted email card.
+
+    States and the only allowed moves (see outreach.transitions.ALLOWED):
+      pending -> approved | rejected
+      approved -> queued | rejected | pending (content edited after approval)
+      queued -> sending | approved (released: hold, cap) | pending (content changed) | failed (blocked)
+      sending -> sent | failed | unknown | queued (retry that is known safe)
+      unknown -> sent | queued | failed (settled by reconcile)
+      sent, rejected, failed: final
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="cards")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="cards")
+    step = models.ForeignKey(CadenceStep, on_delete=models.PROTECT, related_name="cards")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.SET_NULL, null=True, blank=True, related_name="cards")
+
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    footer = models.TextField(blank=True, help_text="Canonical footer added by compliance.footer; sent as shown.")
+
+    classifier = models.CharField(max_length=64, db_index=True, help_text="e.g. outbound_tier_1")
+    campaign_ref = models.CharField(max_length=100, db_index=True)
+    route = models.CharField(max_length=64, default="ghl_email", db_index=True)
+    template_version = models.CharField(max_length=64, blank=True)
+    drafter = models.CharField(max_length=64, default="template")
+    is_shadow = models.BooleanField(default=False, help_text="Shadow cards can be reviewed but never dispatched.")
+    is_canary = models.BooleanField(default=False)
+
+    status = models.CharField(max_length=16, choices=CardStatus.choices, default=CardStatus.PENDING, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    compliance = models.JSONField(default=dict, blank=True, help_text="Snapshot of the last compliance run.")
+    compliance_passed = models.BooleanField(default=False)
+
+    last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    approved_content_hash = models.CharField(max_length=64, blank=True)
+    rejection_tag = models.ForeignKey(RejectionTag, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
+    rejection_note = models.TextField(blank=True)
+
+    idempotency_key = models.CharField(
+        max_length=64, unique=True, editable=False, help_text="Marker embedded in the sent email; reconcile looks for it."
+    )
+    dispatch_attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    ghl_contact_id = models.CharField("GHL contact id", max_length=64, blank=True)
+    ghl_conversation_id = models.CharField("GHL conversation id", max_length=64, blank=True)
+    ghl_message_id = models.CharField("GHL message id", max_length=64, blank=True)
+    ghl_email_message_id = models.CharField("GHL email message id", max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = PendingEmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "email card"
+        verbose_name_plural = "email cards"
+        permissions = [
+            ("review_pendingemail", "Can approve or reject email cards"),
+            ("run_live_cycle", "Can start a supervised live send cycle"),
+        ]
+        indexes = [
+            # The review queue and the dispatch claim both filter on status then age.
+            models.Index(fields=["status", "created_at"], name="card_status_created"),
+        ]
+        constraints = [
+            # One live card per (lead, campaign, step): a rejected or failed card
+            # may be redrafted, but two sendable drafts of one step never coexist.
+            models.UniqueConstraint(
+                fields=["lead", "campaign", "step"],
+                condition=~Q(status__in=["rejected", "failed"]),
+                name="one_live_card_per_lead_step",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.lead_id and self.lead.email}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.idempotency_key:
+            self.idempotency_key = f"caio-{self.code.hex}"
+        super().save(*args, **kwargs)
+
+    def content_hash(self) -> str:
+        """Return the hash of exactly what the contact will receive."""
+        digest = hashlib.sha256()
+        for part in (self.subject, self.body, self.footer):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+    @property
+    def full_text(self) -> str:
+        """Return the email body as the contact sees it: body then canonical footer."""
+        return f"{self.body.rstrip()}\n\n{self.footer}" if self.footer else self.body
+
+    def is_stale(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.created_at < now - timedelta(hours=settings.PENDING_QUEUE_MAX_AGE_HOURS)
+
+    @property
+    def tier(self) -> str:
+        return self.lead.tier
+
+
+class CardTransition(models.Model):
+    """Audit trail: one row per state change of a card, written with the change."""
+
+    card = models.ForeignKey(PendingEmail, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=CardStatus.choices)
+    to_status = models.CharField(max_length=16, choices=CardStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=100, blank=True, help_text="Who acted when not a person: worker, cleanup, ...")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+    @property
+    def who(self) -> str:
+        return str(self.actor) if self.actor_id else (self.actor_label or "system")
+
+
+class DispatchAttempt(models.Model):
+    """One try at sending a card through GHL: written before the call, finished after."""
+
+    class Outcome(models.TextChoices):
+        STARTED = "started", "Started"
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Will retry"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown"
+        SKIPPED = "skipped", "Skipped by re-check"
+
+    card = models.ForeignKey(PendingEmail, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.STARTED)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} on card {self.card_id}: {self.outcome}"

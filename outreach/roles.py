@@ -1,0 +1,69 @@
+"""The two roles of the back office, as Django groups, and what each may do.
+
+Kept in one place so the migration that creates the groups and the tests that
+check them read the same lists.
+"""
+
+from __future__ import annotations
+
+HEAD_OF_SALES = "Head of Sales"
+OPERATOR = "Operator"
+
+# (app_label, codename)
+HEAD_OF_SALES_PERMISSIONS = [
+    ("outreach", "view_pendingemail"),
+    ("outreach", "change_pendingemail"),
+    ("outreach", "review_pendingemail"),
+    ("outreach", "view_lead"),
+    ("outreach", "add_lead"),
+    ("outreach", "change_lead"),
+    ("outreach", "view_campaign"),
+    ("outreach", "view_cadencestep"),
+    ("outreach", "view_enrollment"),
+    ("outreach", "view_rejectiontag"),
+    ("outreach", "view_cardtransition"),
+    ("outreach", "view_dispatchattempt"),
+    ("compliance", "view_excludeddomain"),
+    ("compliance", "view_donotcontact"),
+]
+
+OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
+    ("outreach", "run_live_cycle"),
+    ("outreach", "add_campaign"),
+    ("outreach", "change_campaign"),
+    ("outreach", "add_cadencestep"),
+    ("outreach", "change_cadencestep"),
+    ("outreach", "change_enrollment"),
+    ("outreach", "add_rejectiontag"),
+    ("outreach", "change_rejectiontag"),
+    ("compliance", "add_excludeddomain"),
+    ("compliance", "change_excludeddomain"),
+    ("compliance", "delete_excludeddomain"),
+    ("compliance", "add_donotcontact"),
+    ("compliance", "change_donotcontact"),
+    ("ramp", "view_ramppolicy"),
+    ("ramp", "change_ramppolicy"),
+    ("ramp", "view_rampday"),
+    ("ramp", "change_rampday"),
+    ("ramp", "view_hold"),
+    ("ramp", "add_hold"),
+    ("ramp", "change_hold"),
+    ("ramp", "view_preflightrun"),
+    ("caio", "view_apitoken"),
+    ("caio", "add_apitoken"),
+    ("caio", "change_apitoken"),
+]
+
+ROLES = {HEAD_OF_SALES: HEAD_OF_SALES_PERMISSIONS, OPERATOR: OPERATOR_PERMISSIONS}
+
+
+def sync_roles(apps) -> None:
+    """Create or update the role groups with exactly their permissions."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, wanted in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = []
+        for app_label, codename in wanted:
+            permissions.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(permissions)

@@ -1,0 +1,97 @@
+"""The single place where a card's status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from outreach.models import CardStatus, CardTransition, PendingEmail
+
+S = CardStatus
+
+ALLOWED: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.APPROVED, S.REJECTED}),
+    S.APPROVED: frozenset({S.QUEUED, S.REJECTED, S.PENDING}),
+    S.QUEUED: frozenset({S.SENDING, S.APPROVED, S.PENDING, S.FAILED}),
+    S.SENDING: frozenset({S.SENT, S.FAILED, S.UNKNOWN, S.QUEUED}),
+    S.UNKNOWN: frozenset({S.SENT, S.QUEUED, S.FAILED}),
+    S.SENT: frozenset(),
+    S.REJECTED: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+
+class TransitionError(Exception):
+    """Base for refused state changes."""
+
+
+class ForbiddenTransition(TransitionError):
+    """The move is not in the card's state machine."""
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        self.from_status, self.to_status = from_status, to_status
+        super().__init__(f"A card cannot go from {from_status} to {to_status}.")
+
+
+class StateChanged(TransitionError):
+    """The card was no longer in the expected state: someone else acted first."""
+
+    def __init__(self, card_pk: int, expected: str, actual: str | None) -> None:
+        self.expected, self.actual = expected, actual
+        if actual is None:
+            message = f"Card {card_pk} no longer exists."
+        else:
+            message = f"Card {card_pk} is now {actual}, not {expected}: someone else acted on it first."
+        super().__init__(message)
+
+
+def transition(
+    card: PendingEmail,
+    to_status: str,
+    *,
+    expected: str | None = None,
+    actor=None,
+    actor_label: str = "",
+    reason: str = "",
+    **fields: Any,
+) -> PendingEmail:
+    """Move `card` from `expected` (default: its in-memory status) to `to_status`.
+
+    1. Refuse a move outside ALLOWED with ForbiddenTransition.
+    2. In one transaction, UPDATE ... WHERE pk AND status = expected (with any
+       extra `fields`); zero rows means someone else moved it: StateChanged.
+    3. Write the CardTransition row in the same transaction.
+    4. Return the card with its new values loaded.
+    """
+    from_status = expected or card.status
+    if to_status not in ALLOWED.get(from_status, ()):
+        raise ForbiddenTransition(from_status, to_status)
+
+    now = timezone.now()
+    with transaction.atomic():
+        updated = PendingEmail.objects.filter(pk=card.pk, status=from_status).update(
+            status=to_status, updated_at=now, **fields
+        )
+        if updated != 1:
+            actual = PendingEmail.objects.filter(pk=card.pk).values_list("status", flat=True).first()
+            raise StateChanged(card.pk, from_status, actual)
+        CardTransition.objects.create(
+            card_id=card.pk,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=actor_label,
+            reason=reason,
+            created_at=now,
+        )
+    card.status = to_status
+    card.updated_at = now
+    expressions = [name for name, value in fields.items() if hasattr(value, "resolve_expression")]
+    for name, value in fields.items():
+        if name not in expressions:
+            setattr(card, name, value)
+    if expressions:
+        card.refresh_from_db(fields=expressions)
+    return card

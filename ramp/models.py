@@ -1,0 +1,156 @@
+"""Ramp policy, operating days, holds (the kill switch) and preflight runs.
+
+This app takes plain values and ids: it never imports outreach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def default_allowed_tiers() -> list[str]:
+    return ["tier_1"]
+
+
+def default_cap_steps() -> list[int]:
+    return [10, 20, 40]
+
+
+class RampPolicy(models.Model):
+    """The single ramp policy row (pk=1), editable by operators only."""
+
+    class Mode(models.TextChoices):
+        CLEAN_DAYS = "clean_days", "Graduate after clean supervised days"
+        MANUAL = "manual", "Manual only"
+
+    daily_cap = models.PositiveIntegerField(default=5, help_text="Live sends a day while ramping.")
+    per_company_daily_cap = models.PositiveIntegerField(default=1, help_text="Live sends a day to one company domain.")
+    allowed_tiers = models.JSONField(default=default_allowed_tiers, help_text='Tiers that may be sent, e.g. ["tier_1"].')
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.CLEAN_DAYS)
+    clean_days_required = models.PositiveSmallIntegerField(default=3)
+    cap_steps = models.JSONField(default=default_cap_steps, help_text="Daily caps after each graduation, in order.")
+    graduation_level = models.PositiveSmallIntegerField(default=0, help_text="0 = still ramping; n = n graduations done.")
+    graduated_at = models.DateTimeField(null=True, blank=True)
+    tier2_canary_share = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.200"), help_text="Share of the cap given to tier_2 after graduation."
+    )
+    window_start = models.TimeField(default=dt.time(15, 0), help_text="Sending window start, in the operating time zone.")
+    window_end = models.TimeField(default=dt.time(18, 0), help_text="Sending window end, in the operating time zone.")
+    max_bounce_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0500"))
+    max_unsubscribe_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0200"))
+    max_complaint_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0010"))
+    min_reply_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ramp policy"
+        verbose_name_plural = "ramp policy"
+
+    def __str__(self) -> str:
+        return f"Ramp policy: cap {self.current_cap()}/day, tiers {', '.join(self.allowed_tiers)}"
+
+    @classmethod
+    def get(cls) -> RampPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+    def current_cap(self) -> int:
+        """Return today's daily cap: the ramp cap, or the step reached by graduation."""
+        if self.graduation_level == 0 or not self.cap_steps:
+            return self.daily_cap
+        return int(self.cap_steps[min(self.graduation_level, len(self.cap_steps)) - 1])
+
+
+class RampDay(models.Model):
+    """One operating day (in OPERATING_TIMEZONE)."""
+
+    class Decision(models.TextChoices):
+        CONTINUE = "continue", "Continue"
+        HOLD = "hold", "Hold"
+        ROLLBACK = "rollback", "Rollback"
+
+    date = models.DateField(unique=True)
+    is_live = models.BooleanField(default=False, help_text="A live (not dry) cycle ran this day.")
+    cap = models.PositiveIntegerField(default=5)
+    dispatched_count = models.PositiveIntegerField(default=0, help_text="Cards claimed for sending today.")
+    sent_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    pending_approval_hold = models.BooleanField(default=False, help_text="A hold was active during the day.")
+    owner = models.CharField(max_length=150, blank=True, help_text="Go/no-go owner of the day's live cycle.")
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    kpis = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True, help_text="The stored daily report.")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} ({'live' if self.is_live else 'dry'})"
+
+    @property
+    def remaining(self) -> int:
+        return max(self.cap - self.dispatched_count, 0)
+
+    @property
+    def is_clean(self) -> bool:
+        """Live run, no pending-approval hold, no errors, at least one actual dispatch."""
+        return self.is_live and not self.pending_approval_hold and self.error_count == 0 and self.sent_count > 0
+
+
+class HoldQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(cleared_at__isnull=True)
+
+
+class Hold(models.Model):
+    """The kill switch: while any hold is active nothing is sent."""
+
+    reason = models.TextField()
+    source = models.CharField(max_length=64, default="person", help_text="person, or the stop condition that raised it.")
+    raised_by = models.CharField(max_length=150, blank=True)
+    raised_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.CharField(max_length=150, blank=True)
+    clear_reason = models.TextField(blank=True)
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [
+            # Every send re-checks for an active hold.
+            models.Index(fields=["cleared_at"], name="hold_active"),
+        ]
+
+    def __str__(self) -> str:
+        state = "active" if self.is_active else "cleared"
+        return f"Hold ({state}, {self.source}): {self.reason[:60]}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.cleared_at is None
+
+
+class PreflightRun(models.Model):
+    ran_at = models.DateTimeField(default=timezone.now, db_index=True)
+    passed = models.BooleanField(default=False)
+    results = models.JSONField(default=list, help_text="One row a check: name, passed, detail, ms.")
+    ran_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"Preflight {self.ran_at:%Y-%m-%d %H:%M} {'passed' if self.passed else 'FAILED'}"
+
+    def is_fresh(self, now=None) -> bool:
+        now = now or timezone.now()
+        return now - self.ran_at <= dt.timedelta(minutes=settings.PREFLIGHT_MAX_AGE_MINUTES)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from outreach.roles import HEAD_OF_SALES, OPERATOR
+from tests.factories import make_user
+
+
+@pytest.fixture
+def hos(db):
+    """A Head of Sales: reviews cards."""
+    return make_user("hos", role=HEAD_OF_SALES)
+
+
+@pytest.fixture
+def operator(db):
+    """An operator: go/no-go owner, may run live cycles."""
+    return make_user("operator", role=OPERATOR)
+
+
+@pytest.fixture
+def outsider(db):
+    """Staff with no role."""
+    return make_user("outsider")
+
+
+@pytest.fixture
+def redis_conn():
+    """The test Redis (started by bin/test), flushed before and after."""
+    from caio.redis import get_connection
+
+    connection = get_connection()
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
