@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from outreach.models import CardTransition, DispatchAttempt, RejectionTag
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit rows are written by the system only."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RejectionTag)
+class RejectionTagAdmin(admin.ModelAdmin):
+    list_display = ["label", "slug", "active", "system"]
+    list_filter = ["active", "system"]
+
+
+@admin.register(CardTransition)
+class CardTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "card", "from_status", "to_status", "who", "reason"]
+    list_filter = ["to_status"]
+    list_select_related = ["card", "card__lead", "actor"]
+
+
+@admin.register(DispatchAttempt)
+class DispatchAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "card", "outcome", "http_status", "error", "worker"]
+    list_filter = ["outcome"]
+    list_select_related = ["card", "card__lead"]
