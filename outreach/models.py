@@ -231,6 +231,9 @@ class PendingEmail(models.Model):
     compliance = models.JSONField(default=dict, blank=True, help_text="Snapshot of the last compliance run.")
     compliance_passed = models.BooleanField(default=False)
 
+    first_viewed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a reviewer first opened the card: the first-review SLA stops here."
+    )
     last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     edited_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
