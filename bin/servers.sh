@@ -3,8 +3,8 @@
 
 SERVERS_DIR="$(mktemp -d -t caio-servers.XXXXXX)"
 chmod 755 "$SERVERS_DIR"
-STARTED_REDIS_PORTS=()
-STARTED_PG_DIR=""
+# Servers are recorded in files, not variables: the start functions run inside
+# $(...) subshells, whose variables the caller never sees.
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -19,7 +19,7 @@ start_redis() {  # prints the URL
     redis-cli -p "$port" ping >/dev/null 2>&1 && break
     sleep 0.1
   done
-  STARTED_REDIS_PORTS+=("$port")
+  echo "$port" >>"$SERVERS_DIR/redis-ports"
   echo "redis://127.0.0.1:$port/0"
 }
 
@@ -38,22 +38,25 @@ start_postgres() {  # prints the URL
   local port bindir
   port="$(free_port)"
   bindir="$(pg_bindir)"
-  STARTED_PG_DIR="$SERVERS_DIR/pg"
-  mkdir -p "$STARTED_PG_DIR"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$STARTED_PG_DIR"
-  as_postgres "$bindir/initdb" -D "$STARTED_PG_DIR/data" -U postgres -A trust --no-sync >/dev/null
-  as_postgres "$bindir/pg_ctl" -D "$STARTED_PG_DIR/data" -l "$STARTED_PG_DIR/log" -w \
-    -o "-p $port -k $STARTED_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >/dev/null
+  local pg_dir="$SERVERS_DIR/pg-$port"
+  mkdir -p "$pg_dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$pg_dir"; fi
+  as_postgres "$bindir/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync >/dev/null
+  as_postgres "$bindir/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+    -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >/dev/null
   echo "postgres://postgres@127.0.0.1:$port/caio"
 }
 
 stop_servers() {
-  local port
-  for port in "${STARTED_REDIS_PORTS[@]}"; do
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-  done
-  if [ -n "$STARTED_PG_DIR" ] && [ -d "$STARTED_PG_DIR/data" ]; then
-    as_postgres "$(pg_bindir)/pg_ctl" -D "$STARTED_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  local port data
+  if [ -f "$SERVERS_DIR/redis-ports" ]; then
+    while read -r port; do
+      redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    done <"$SERVERS_DIR/redis-ports"
   fi
+  for data in "$SERVERS_DIR"/pg-*/data; do
+    [ -d "$data" ] || continue
+    as_postgres "$(pg_bindir)/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+  done
   rm -rf "$SERVERS_DIR"
 }

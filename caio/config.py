@@ -16,6 +16,9 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 _MISSING = object()
+# Values of these keys are never quoted back in an error: they are secrets, or
+# URLs that may carry a password.
+SECRET_KEYS = {"SECRET_KEY", "GHL_TOKEN", "SLACK_WEBHOOK_URL", "DATABASE_URL", "REDIS_URL"}
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -30,6 +33,10 @@ class Config:
     def fail(key: str, problem: str) -> None:
         raise ImproperlyConfigured(f"Setting {key} {problem}.")
 
+    @staticmethod
+    def shown(key: str, value: Any) -> str:
+        return "a hidden value" if key in SECRET_KEYS else repr(value)
+
     def _raw(self, key: str, default: Any) -> Any:
         value = self.env.str(key, default=_MISSING)
         if value is _MISSING:
@@ -38,8 +45,7 @@ class Config:
             return default
         return value
 
-    def str(self, key: str, default: Any = _MISSING, secret: bool = False) -> str:
-        # `secret` documents intent; values are never echoed in errors anyway.
+    def str(self, key: str, default: Any = _MISSING) -> str:
         return self._raw(key, default)
 
     def bool(self, key: str, default: bool | None = _MISSING) -> bool:
@@ -51,14 +57,14 @@ class Config:
             return True
         if lowered in _FALSE:
             return False
-        self.fail(key, f"must be true or false, got {value!r}")
+        self.fail(key, f"must be true or false, got {self.shown(key, value)}")
 
     def int(self, key: str, default: int | None = _MISSING, minimum: int | None = None) -> int:
         value = self._raw(key, default)
         try:
             number = int(value)
         except (TypeError, ValueError):
-            self.fail(key, f"must be a whole number, got {value!r}")
+            self.fail(key, f"must be a whole number, got {self.shown(key, value)}")
         if minimum is not None and number < minimum:
             self.fail(key, f"must be at least {minimum}, got {number}")
         return number
@@ -68,7 +74,7 @@ class Config:
         try:
             return float(value)
         except (TypeError, ValueError):
-            self.fail(key, f"must be a number, got {value!r}")
+            self.fail(key, f"must be a number, got {self.shown(key, value)}")
 
     def list(self, key: str, default: list | None = _MISSING) -> list[str]:
         value = self._raw(key, default)
@@ -91,15 +97,16 @@ class Config:
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            self.fail(key, f"must be an IANA time zone such as America/New_York, got {value!r}")
+            self.fail(key, f"must be an IANA time zone such as America/New_York, got {self.shown(key, value)}")
         return value
 
     def db(self, key: str, default: str) -> dict:
         value = self.url(key, default)
+        scheme = urlparse(value).scheme
+        if scheme not in environ.Env.DB_SCHEMES:
+            self.fail(key, f"names an unsupported database scheme {scheme!r} (use sqlite:// or postgres://)")
         try:
             parsed = environ.Env.db_url_config(value)
         except Exception:  # django-environ raises several types for bad URLs
             self.fail(key, "must be a database URL such as sqlite:///path or postgres://user:pass@host:5432/name")
-        if not parsed.get("ENGINE"):
-            self.fail(key, f"names an unsupported database scheme {urlparse(value).scheme!r}")
         return parsed

@@ -152,7 +152,7 @@ REVIEW_DECISION_SLA_MINUTES = config.int("REVIEW_DECISION_SLA_MINUTES", default=
 # machine unless an operator points it at GHL on purpose.
 GHL_SANDBOX_PORT = config.int("GHL_SANDBOX_PORT", default=8765, minimum=1)
 GHL_BASE_URL = config.url("GHL_BASE_URL", default=f"http://127.0.0.1:{GHL_SANDBOX_PORT}")
-GHL_TOKEN = config.str("GHL_TOKEN", default="sandbox-token" if DEBUG else None, secret=True)
+GHL_TOKEN = config.str("GHL_TOKEN", default="sandbox-token" if DEBUG else None)
 GHL_LOCATION_ID = config.str("GHL_LOCATION_ID", default="sandboxLocation000001" if DEBUG else None)
 GHL_CONNECT_TIMEOUT = config.float("GHL_CONNECT_TIMEOUT", default=3.05)
 GHL_READ_TIMEOUT = config.float("GHL_READ_TIMEOUT", default=15.0)
@@ -171,7 +171,7 @@ OPT_OUT_LINE = config.str("OPT_OUT_LINE", default="Reply STOP to unsubscribe.")
 PUBLIC_BASE_URL = config.url("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # Escalation of failed gates and new holds (optional).
-SLACK_WEBHOOK_URL = config.str("SLACK_WEBHOOK_URL", default="", secret=True)
+SLACK_WEBHOOK_URL = config.str("SLACK_WEBHOOK_URL", default="")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,249 @@
+"""Load demo data: one campaign, ~55 leads over three tiers and cards in every state.
+
+Safe to run again: rows are found by natural keys and only missing ones are
+created, so a second run changes nothing (except `--users`, which issues fresh
+passwords).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from caio.models import ApiToken
+from compliance.models import DoNotContact, ExcludedDomain
+from outreach import checks
+from outreach.models import (
+    CadenceStep,
+    Campaign,
+    CardStatus,
+    Enrollment,
+    Lead,
+    PendingEmail,
+    RejectionTag,
+    Tier,
+)
+from outreach.roles import HEAD_OF_SALES, OPERATOR
+from outreach.transitions import transition
+from ramp.models import RampPolicy
+
+CAMPAIGN_REF = "wpromote-tier1-q1"
+
+STEPS = [
+    (
+        1,
+        0,
+        "Paid media reporting at {{ lead.company }}",
+        "Hi {{ lead.first_name }},\n\nTeams like {{ lead.company }} tell us their weekly paid media reporting eats a full day. "
+        "We cut that to under an hour without changing your stack.\n\nWould a 15-minute call next Tuesday be worth it?\n\n"
+        "Best,\nAlex Rivera\nHead of Partnerships, CAIO",
+    ),
+    (
+        2,
+        3,
+        "Following up, {{ lead.first_name }}",
+        "Hi {{ lead.first_name }},\n\nA quick follow-up on reporting time at {{ lead.company }}. "
+        "I can share a two-minute walkthrough of how a similar team did it.\n\nWould you like me to send it over?\n\n"
+        "Best,\nAlex Rivera\nHead of Partnerships, CAIO",
+    ),
+    (
+        3,
+        4,
+        "Should I close the loop?",
+        "Hi {{ lead.first_name }},\n\nI don't want to crowd your inbox. If reporting time isn't a priority for "
+        "{{ lead.company }} this quarter, just say so and I'll close the loop.\n\nIf it is, is a short call this week useful?\n\n"
+        "Best,\nAlex Rivera\nHead of Partnerships, CAIO",
+    ),
+]
+
+FIRST_NAMES = [
+    "Celia", "Andrew", "Maya", "Jonah", "Priya", "Lucas", "Hannah", "Omar", "Grace", "Mateo", "Zoe", "Ethan",
+    "Leah", "Noah", "Ava", "Samir", "Ines", "Kofi", "Nora", "Felix", "Ruth", "Diego", "Mina", "Theo", "Clara",
+]
+LAST_NAMES = [
+    "Kettering", "Mahr", "Okafor", "Lindqvist", "Raman", "Moreau", "Becker", "Haddad", "Nakamura", "Silva",
+    "Novak", "Brennan", "Adeyemi", "Castillo", "Fischer", "Iyer", "Kowalski", "Larsen", "Mendes", "Park",
+]
+COMPANIES = [
+    "Wpromote", "Northwind Media", "Bluefin Analytics", "Copperleaf Retail", "Harbor Labs", "Juniper Health",
+    "Kestrel Travel", "Lumen Outdoor", "Meridian Foods", "Oakline Software", "Pinecrest Finance", "Quarry Games",
+]
+EXCLUDED_CUSTOMER_DOMAIN = "brightcustomer.example"
+
+
+def _lead_specs() -> list[dict]:
+    """Return the demo leads: 38 tier_1, 10 tier_2, 7 tier_3 (3 do-not-contact, 2 on a customer domain)."""
+    specs = []
+    tiers = [Tier.TIER_1] * 38 + [Tier.TIER_2] * 10 + [Tier.TIER_3] * 7
+    for index, tier in enumerate(tiers):
+        first = FIRST_NAMES[index % len(FIRST_NAMES)]
+        last = LAST_NAMES[(index * 7) % len(LAST_NAMES)]
+        company = COMPANIES[index % len(COMPANIES)]
+        domain = company.lower().replace(" ", "") + ".example"
+        spec = {
+            "email": f"{first}.{last}{index}@{domain}".lower(),
+            "first_name": first,
+            "last_name": last,
+            "company": company,
+            "title": "VP Marketing" if index % 2 else "Director of Growth",
+            "tier": tier,
+            "source": "wpromote",
+        }
+        if tier == Tier.TIER_3 and index >= len(tiers) - 3:
+            spec.update(do_not_contact=True, do_not_contact_reason="asked not to be contacted")
+        elif tier == Tier.TIER_3 and index >= len(tiers) - 5:
+            spec.update(email=f"{first}.{last}@mail.{EXCLUDED_CUSTOMER_DOMAIN}".lower(), company="Bright Customer Co")
+        specs.append(spec)
+    return specs
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data (campaign, leads, cards in every state). --users also prints demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", action="store_true", help="Create admin, hos and operator users with new random passwords and print them.")
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        policy = RampPolicy.get()
+        campaign = self._campaign()
+        leads = [self._lead(spec) for spec in _lead_specs()]
+        ExcludedDomain.objects.get_or_create(domain=EXCLUDED_CUSTOMER_DOMAIN, defaults={"reason": "current customer"})
+        DoNotContact.objects.get_or_create(email="legal@competitor.example", defaults={"reason": "legal request"})
+        created = self._cards(campaign, leads)
+        self.stdout.write(
+            f"Demo data ready: {Lead.objects.count()} leads, {PendingEmail.objects.count()} cards "
+            f"({created} new), campaign {campaign.ref}, ramp cap {policy.current_cap()}/day."
+        )
+        if options["users"]:
+            self._users()
+
+    def _campaign(self) -> Campaign:
+        campaign, _ = Campaign.objects.get_or_create(
+            ref=CAMPAIGN_REF,
+            defaults={"name": "Wpromote tier 1, Q1", "tier": Tier.TIER_1, "classifier": "outbound_tier_1", "route": "ghl_email"},
+        )
+        for number, delay, subject, body in STEPS:
+            CadenceStep.objects.get_or_create(
+                campaign=campaign, number=number, defaults={"delay_days": delay, "subject_template": subject, "body_template": body}
+            )
+        return campaign
+
+    def _lead(self, spec: dict) -> Lead:
+        lead = Lead.objects.filter(email=spec["email"]).first()
+        return lead or Lead.objects.create(**spec)
+
+    def _cards(self, campaign: Campaign, leads: list[Lead]) -> int:
+        """Create the demo queue: many pending, few actionable, and every other state."""
+        now = timezone.now()
+        tier1 = [lead for lead in leads if lead.tier == Tier.TIER_1]
+        tier2 = [lead for lead in leads if lead.tier == Tier.TIER_2]
+        tier3 = [lead for lead in leads if lead.tier == Tier.TIER_3]
+        plan: list[tuple[Lead, int, str, dict]] = []
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(minutes=20 + 25 * i)}) for i, lead in enumerate(tier1[:2])]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(days=4 + i % 6)}) for i, lead in enumerate(tier1[2:22])]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=2 + i), "is_canary": True}) for i, lead in enumerate(tier1[22:32])]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=3 + i)}) for i, lead in enumerate(tier2[:5])]
+        plan += [(lead, 1, CardStatus.APPROVED, {"age": timedelta(hours=5)}) for lead in tier1[32:34]]
+        plan += [(lead, 1, CardStatus.SENT, {"age": timedelta(days=2)}) for lead in tier1[34:37]]
+        plan += [(tier1[34], 2, CardStatus.QUEUED, {"age": timedelta(hours=6)})]
+        plan += [(tier1[35], 2, CardStatus.SENDING, {"age": timedelta(hours=6)})]
+        plan += [(tier1[36], 2, CardStatus.UNKNOWN, {"age": timedelta(hours=6)})]
+        plan += [(tier1[37], 1, CardStatus.FAILED, {"age": timedelta(days=1)})]
+        plan += [(lead, 1, CardStatus.REJECTED, {"age": timedelta(days=1)}) for lead in tier2[5:8]]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=1), "is_shadow": True}) for lead in tier3[:2]]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=4)}) for lead in tier3[2:4]]
+
+        reviewer_tag = RejectionTag.objects.get(slug="weak_personalization")
+        created = 0
+        for lead, step_number, status, extra in plan:
+            step = campaign.steps.get(number=step_number)
+            if PendingEmail.objects.filter(lead=lead, campaign=campaign, step=step).exists():
+                continue
+            card = self._draft(campaign, step, lead, created_at=now - extra["age"])
+            card.is_canary = extra.get("is_canary", False)
+            card.is_shadow = extra.get("is_shadow", False)
+            card.save()
+            checks.record(card)
+            self._set_demo_state(card, status, now, reviewer_tag)
+            Enrollment.objects.get_or_create(
+                lead=lead, campaign=campaign, status=Enrollment.Status.ACTIVE, defaults={"current_step": step_number}
+            )
+            created += 1
+        return created
+
+    def _draft(self, campaign: Campaign, step: CadenceStep, lead: Lead, *, created_at) -> PendingEmail:
+        from django.template import Context, Template
+
+        from compliance.footer import canonical_footer
+
+        context = Context({"lead": lead})
+        return PendingEmail(
+            lead=lead,
+            campaign=campaign,
+            step=step,
+            subject=Template(step.subject_template).render(context),
+            body=Template(step.body_template).render(context),
+            footer=canonical_footer(unsubscribe_url=_unsubscribe_url(lead)),
+            classifier=f"outbound_{lead.tier}",
+            campaign_ref=campaign.ref,
+            route=campaign.route,
+            template_version=f"{campaign.ref}:s{step.number}:v{step.template_version}",
+            drafter="template",
+            created_at=created_at,
+        )
+
+    def _set_demo_state(self, card: PendingEmail, status: str, now, tag: RejectionTag) -> None:
+        """Walk a new demo card to `status` through the real transition function."""
+        path = {
+            CardStatus.PENDING: [],
+            CardStatus.APPROVED: [CardStatus.APPROVED],
+            CardStatus.QUEUED: [CardStatus.APPROVED, CardStatus.QUEUED],
+            CardStatus.SENDING: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING],
+            CardStatus.SENT: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.SENT],
+            CardStatus.UNKNOWN: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.UNKNOWN],
+            CardStatus.FAILED: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.FAILED],
+            CardStatus.REJECTED: [CardStatus.REJECTED],
+        }[status]
+        reviewed_at = card.created_at + timedelta(minutes=10)
+        extra_fields = {
+            CardStatus.APPROVED: {"reviewed_at": reviewed_at, "approved_content_hash": card.content_hash()},
+            CardStatus.REJECTED: {"reviewed_at": reviewed_at, "rejection_tag": tag, "rejection_note": "Reads like a template."},
+            CardStatus.SENDING: {"dispatch_attempts": 1},
+            CardStatus.SENT: {"sent_at": card.created_at + timedelta(minutes=40), "ghl_message_id": f"demo{card.pk:016d}"},
+            CardStatus.FAILED: {"last_error": "GHL: Unable to send e-mail, contact's e-mail is invalid"},
+            CardStatus.UNKNOWN: {"last_error": "GHL: read timed out after the request was sent"},
+        }
+        for step_status in path:
+            transition(card, step_status, actor_label="demo data", reason="demo history", **extra_fields.get(step_status, {}))
+
+    def _users(self) -> None:
+        self.stdout.write("\nDemo logins (passwords are new on every run):")
+        for username, role, superuser in (("admin", None, True), ("hos", HEAD_OF_SALES, False), ("operator", OPERATOR, False)):
+            password = secrets.token_urlsafe(12)
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_staff = True
+            user.is_superuser = superuser
+            user.set_password(password)
+            user.save()
+            if role:
+                user.groups.set([Group.objects.get(name=role)])
+            self.stdout.write(f"  {username:<9} {password}   ({role or 'superuser'})")
+        ApiToken.objects.filter(name="demo", revoked_at__isnull=True).update(revoked_at=timezone.now())
+        _, raw = ApiToken.issue("demo", created_by="seed_demo")
+        self.stdout.write(f"  API token (header 'Authorization: Bearer …'): {raw}")
+
+
+def _unsubscribe_url(lead: Lead) -> str:
+    try:
+        from outreach.unsubscribe import unsubscribe_url
+    except ImportError:  # the unsubscribe page is optional in a bare install
+        from django.conf import settings
+
+        return f"{settings.PUBLIC_BASE_URL}/unsubscribe/"
+    return unsubscribe_url(lead)
