@@ -1,0 +1,54 @@
+"""`manage.py reconcile`: settle `sending`/`unknown` cards against GHL, never by a blind resend."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from outreach.dispatch import RECONCILE_GRACE, active_hold_lines, reconcile
+
+
+class Command(BaseCommand):
+    help = (
+        "Settle cards whose send outcome is unknown (timeouts, 5xx) or that a worker left in "
+        "`sending` (killed) by looking for each card's marker in the contact's GHL conversation: "
+        "found -> sent; confirmed absent -> queued for one resend; GHL unreachable -> left as is "
+        "(exit 1). Also re-enqueues queued cards whose job was lost."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--grace-seconds",
+            type=int,
+            default=int(RECONCILE_GRACE.total_seconds()),
+            help="Leave `sending`/`queued` cards younger than this alone: a worker may still be on them "
+            "(default: %(default)s).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON document.")
+
+    def handle(self, *args, **options):
+        if options["grace_seconds"] < 0:
+            raise CommandError("--grace-seconds must not be negative.")
+        if not options["json"]:
+            for line in active_hold_lines():
+                self.stderr.write(self.style.ERROR(line))
+        report = reconcile(grace=timedelta(seconds=options["grace_seconds"]))
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            for pk in report.sent:
+                self.stdout.write(f"  card {pk}: GHL has it -> sent")
+            for pk in report.requeued:
+                self.stdout.write(f"  card {pk}: GHL confirms absent -> queued again")
+            for pk in report.reenqueued:
+                self.stdout.write(f"  card {pk}: queued without progress -> job enqueued again")
+            for pk, reason in report.left:
+                self.stdout.write(self.style.WARNING(f"  card {pk}: {reason}"))
+            self.stdout.write(
+                f"Summary: {len(report.sent)} settled as sent, {len(report.requeued)} re-queued, "
+                f"{len(report.reenqueued)} re-enqueued, {len(report.left)} left unsettled."
+            )
+        if report.left:
+            raise CommandError(f"{len(report.left)} card(s) could not be settled; run reconcile again later.")
