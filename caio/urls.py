@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from caio.api import api
+from outreach.webhook_views import ghl_webhook
 
 admin.site.site_header = "CAIO back office"
 admin.site.site_title = "CAIO"
@@ -15,4 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("api/", api.urls),
+    path("unsubscribe/", include("outreach.unsubscribe_urls")),
+    path("webhooks/ghl/", ghl_webhook, name="ghl-webhook"),
 ]

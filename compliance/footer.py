@@ -1,8 +1,45 @@
-"""The canonical footer: one function, the same for every card."""
+"""The canonical footer: one function, the same for every card.
+
+The drafting pipeline adds `footer_for_lead(lead_id)` to every card and the
+footer check (compliance.C002) compares the card's footer with the same
+function's output, so what is sent and what is checked cannot drift apart.
+
+The footer carries an unsubscribe link to our own page, signed per lead with
+django.core.signing: no login, no guessable ids, and no expiry (an opt-out
+link must keep working long after the email was sent).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+UNSUBSCRIBE_SALT = "caio.compliance.unsubscribe"
+
+
+class BadUnsubscribeToken(ValueError):
+    """The token was not signed by us (forged, truncated or from another key)."""
+
+
+def unsubscribe_token(lead_id: int) -> str:
+    """Return the signed token naming `lead_id`; the same lead always gets the same token."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(int(lead_id)))
+
+
+def read_unsubscribe_token(token: str) -> int:
+    """Return the lead id signed in `token`, or raise BadUnsubscribeToken."""
+    try:
+        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token or "")
+        return int(value)
+    except (signing.BadSignature, ValueError) as exc:
+        raise BadUnsubscribeToken("This unsubscribe link is not valid.") from exc
+
+
+def unsubscribe_url(lead_id: int) -> str:
+    """Return the public one-click unsubscribe URL for `lead_id` (PUBLIC_BASE_URL based)."""
+    path = reverse("unsubscribe:page", args=[unsubscribe_token(lead_id)])
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 
 def canonical_footer(*, unsubscribe_url: str) -> str:
@@ -16,3 +53,8 @@ def canonical_footer(*, unsubscribe_url: str) -> str:
             settings.SENDER_POSTAL_ADDRESS,
         ]
     )
+
+
+def footer_for_lead(lead_id: int) -> str:
+    """Return the canonical footer of any card to `lead_id`."""
+    return canonical_footer(unsubscribe_url=unsubscribe_url(lead_id))

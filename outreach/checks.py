@@ -1,15 +1,27 @@
-"""Run the compliance checks for a card and keep the snapshot on it."""
+"""Run the compliance checks for a card and keep the snapshot on it.
+
+`evaluate(card)` re-reads the lead and the campaign before judging, so a lead
+suppressed after drafting fails at approval and just before sending.
+`record(card)` also stores the snapshot on the card (never its status).
+
+The pipeline judges thousands of fresh cards at once: `CheckContext.for_cards`
+loads the exclusion rules and the already-contacted cards for a whole batch in
+three queries, and `evaluate(card, context=...)` then uses the lead, campaign
+and step already attached to each card.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
 
-from compliance.checks import EmailFacts, Finding, run_all
+from compliance.checks import CONTACTED_STATUSES, EmailFacts, Finding, run_all
+from compliance.footer import footer_for_lead
 from compliance.models import DoNotContact, ExcludedDomain
-from outreach.models import PendingEmail
+from outreach.models import CadenceStep, Campaign, Lead, PendingEmail, email_domain
 
 
 @dataclass
@@ -24,42 +36,143 @@ class ComplianceResult:
     def failures(self) -> list[str]:
         return [f"{finding.name}: {finding.reason}" for finding in self.findings if not finding.passed]
 
+    @property
+    def failed_ids(self) -> list[str]:
+        return [finding.id for finding in self.findings if not finding.passed]
+
     def snapshot(self) -> dict:
         return {
             "passed": self.passed,
             "checked_at": timezone.now().isoformat(),
+            "failed": self.failed_ids,
             "findings": [finding.as_dict() for finding in self.findings],
         }
 
 
-def excluded_domain_for(domain: str) -> str:
-    """Return the excluded domain that covers `domain` (itself or a parent), or ''."""
-    domain = (domain or "").lower()
-    parts = domain.split(".")
-    candidates = {".".join(parts[i:]) for i in range(len(parts) - 1)}
-    match = ExcludedDomain.objects.filter(domain__in=candidates).values_list("domain", flat=True).first()
-    return match or ""
+def lead_domains(lead: Lead) -> tuple[str, ...]:
+    """Return the domains that identify the lead's company: its domain field and its address's."""
+    domains = [lead.domain.lower()] if lead.domain else []
+    address_domain = email_domain(lead.email)
+    if address_domain and address_domain not in domains:
+        domains.append(address_domain)
+    return tuple(domains)
 
 
-def facts_for(card: PendingEmail) -> EmailFacts:
-    lead = card.lead
-    suppression = lead.suppression_reason()
-    if not suppression and DoNotContact.objects.filter(email=lead.email).exists():
-        suppression = "on the do-not-contact list"
+def _parent_domains(domains: Iterable[str]) -> set[str]:
+    candidates = set()
+    for domain in domains:
+        labels = domain.split(".")
+        candidates.update(".".join(labels[start:]) for start in range(len(labels)))
+    return candidates
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """The exclusion rules and contact history the checks need, loaded once for many cards."""
+
+    excluded_domains: Collection[str] = frozenset()
+    do_not_contact_emails: Collection[str] = frozenset()
+    # (lead_id, campaign_id, step_id) -> pks of cards in a CONTACTED_STATUSES state.
+    contacted: dict[tuple[int, int, int], frozenset[int]] = field(default_factory=dict)
+
+    @classmethod
+    def for_cards(cls, cards: Sequence[PendingEmail], *, excluded_domains: Collection[str] | None = None) -> CheckContext:
+        """Load the context for `cards` (whose leads are attached) in at most three queries.
+
+        Pass `excluded_domains` to reuse a set already loaded for an earlier batch.
+        """
+        if excluded_domains is None:
+            excluded_domains = load_excluded_domains()
+        emails = {card.lead.email for card in cards}
+        lead_ids = {card.lead_id for card in cards if card.lead_id}
+        do_not_contact = frozenset(DoNotContact.objects.filter(email__in=emails).values_list("email", flat=True))
+        contacted: dict[tuple[int, int, int], set[int]] = {}
+        rows = PendingEmail.objects.filter(lead_id__in=lead_ids, status__in=CONTACTED_STATUSES).values_list(
+            "lead_id", "campaign_id", "step_id", "pk"
+        )
+        for lead_id, campaign_id, step_id, pk in rows:
+            contacted.setdefault((lead_id, campaign_id, step_id), set()).add(pk)
+        return cls(
+            excluded_domains=excluded_domains,
+            do_not_contact_emails=do_not_contact,
+            contacted={key: frozenset(pks) for key, pks in contacted.items()},
+        )
+
+    @classmethod
+    def for_card(cls, card: PendingEmail, lead: Lead) -> CheckContext:
+        """Load the context for one card with narrow queries (only the lead's candidate domains)."""
+        candidates = _parent_domains(lead_domains(lead))
+        excluded = frozenset(ExcludedDomain.objects.filter(domain__in=candidates).values_list("domain", flat=True))
+        on_list = DoNotContact.objects.filter(email=lead.email).exists()
+        contacted_pks = frozenset(
+            PendingEmail.objects.filter(
+                lead_id=card.lead_id, campaign_id=card.campaign_id, step_id=card.step_id, status__in=CONTACTED_STATUSES
+            ).values_list("pk", flat=True)
+        )
+        return cls(
+            excluded_domains=excluded,
+            do_not_contact_emails=frozenset({lead.email}) if on_list else frozenset(),
+            contacted={(card.lead_id, card.campaign_id, card.step_id): contacted_pks},
+        )
+
+    def already_contacted(self, card: PendingEmail) -> bool:
+        pks = self.contacted.get((card.lead_id, card.campaign_id, card.step_id), frozenset())
+        return any(pk != card.pk for pk in pks)
+
+
+def load_excluded_domains() -> frozenset[str]:
+    return frozenset(ExcludedDomain.objects.values_list("domain", flat=True))
+
+
+def build_facts(
+    card: PendingEmail, *, lead: Lead, campaign: Campaign, step: CadenceStep, context: CheckContext
+) -> EmailFacts:
+    """Return the plain facts the checks judge, from a card, its lead, campaign and step."""
     return EmailFacts(
         subject=card.subject,
         body=card.body,
         footer=card.footer,
-        suppression_reason=suppression,
-        excluded_domain=excluded_domain_for(lead.domain),
+        expected_footer=footer_for_lead(lead.pk),
         opt_out_line=settings.OPT_OUT_LINE,
         postal_address=settings.SENDER_POSTAL_ADDRESS,
+        step_number=step.number,
+        lead_email=lead.email,
+        lead_domains=lead_domains(lead),
+        lead_tier=lead.tier,
+        do_not_contact=lead.do_not_contact,
+        do_not_contact_reason=lead.do_not_contact_reason,
+        on_do_not_contact_list=lead.email in context.do_not_contact_emails,
+        unsubscribed=lead.unsubscribed_at is not None,
+        bounced=lead.bounced_at is not None,
+        excluded_domains=context.excluded_domains,
+        already_contacted=context.already_contacted(card),
+        card_classifier=card.classifier,
+        card_campaign_ref=card.campaign_ref,
+        campaign_ref=campaign.ref,
+        campaign_classifier=campaign.classifier,
+        campaign_tier=campaign.tier,
     )
 
 
-def evaluate(card: PendingEmail) -> ComplianceResult:
-    """Run every check on the card as it is now (lead re-read, suppression included)."""
-    return ComplianceResult(run_all(facts_for(card)))
+def facts_for(card: PendingEmail) -> EmailFacts:
+    """Return the facts for `card` with its lead, campaign and step re-read from the database."""
+    lead = Lead.objects.get(pk=card.lead_id)
+    campaign = Campaign.objects.get(pk=card.campaign_id)
+    step = CadenceStep.objects.get(pk=card.step_id)
+    return build_facts(card, lead=lead, campaign=campaign, step=step, context=CheckContext.for_card(card, lead))
+
+
+def evaluate(card: PendingEmail, *, context: CheckContext | None = None) -> ComplianceResult:
+    """Run every check on the card as it is now.
+
+    Without `context` (approval, dispatch), the lead, campaign and step are
+    re-read, so a suppression made since drafting is seen. With a batch
+    `context` (the pipeline), the objects attached to the card are trusted.
+    """
+    if context is None:
+        return ComplianceResult(run_all(facts_for(card)))
+    facts = build_facts(card, lead=card.lead, campaign=card.campaign, step=card.step, context=context)
+    return ComplianceResult(run_all(facts))
 
 
 def record(card: PendingEmail) -> ComplianceResult:

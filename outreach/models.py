@@ -354,3 +354,60 @@ class DispatchAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.pk} on card {self.card_id}: {self.outcome}"
+
+
+class WebhookDelivery(models.Model):
+    """A GHL webhook delivery, stored before we answer 200 (GHL never redelivers after a 2xx).
+
+    The unique dedupe key makes each event apply once however often GHL sends it.
+    """
+
+    dedupe_key = models.CharField(max_length=128, unique=True)
+    event_type = models.CharField(max_length=64, db_index=True)
+    webhook_id = models.CharField(max_length=128, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # process_webhooks picks up deliveries whose processing failed.
+            models.Index(fields=["processed_at"], name="webhook_unprocessed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.dedupe_key}"
+
+
+class EmailEvent(models.Model):
+    """What happened to an email after it was sent, as GHL reported it; the KPIs count these."""
+
+    class Kind(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked"
+        BOUNCED = "bounced", "Bounced (hard)"
+        COMPLAINED = "complained", "Spam complaint"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        REPLIED = "replied", "Replied"
+        MEETING = "meeting", "Meeting booked"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="email_events")
+    card = models.ForeignKey(PendingEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivery = models.ForeignKey(WebhookDelivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events")
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            # The daily report counts events of each kind in a day.
+            models.Index(fields=["kind", "occurred_at"], name="email_event_kind_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.lead_id}"

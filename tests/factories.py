@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from compliance.footer import canonical_footer
+from compliance.footer import footer_for_lead
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, Tier
 
 _seq = itertools.count(1)
@@ -69,7 +69,7 @@ def make_card(*, status: str = CardStatus.PENDING, lead: Lead | None = None, cam
         step=step,
         subject=f"Quick question, {lead.first_name}",
         body=BODY.format(first=lead.first_name, company=lead.company),
-        footer=canonical_footer(unsubscribe_url=f"http://testserver/u/{next(_seq)}/"),
+        footer=footer_for_lead(lead.pk),
         classifier=campaign.classifier,
         campaign_ref=campaign.ref,
         route=campaign.route,

@@ -1,0 +1,181 @@
+"""GHL webhook deliveries: verified, stored before the 200, applied once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from unittest import mock
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
+from django.db import DatabaseError
+from django.utils import timezone
+
+from ghl.webhooks import WebhookSigner, compact_json, public_key_pem
+from outreach.models import CardStatus, EmailEvent, Enrollment, Lead, WebhookDelivery
+from tests.factories import make_card
+
+KEY = Ed25519PrivateKey.generate()
+SIGNER = WebhookSigner(KEY)
+URL = "/webhooks/ghl/"
+
+
+@pytest.fixture(autouse=True)
+def webhook_key(settings):
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = public_key_pem(KEY)
+    settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = ""
+
+
+def envelope(event_type: str, webhook_id: str, **fields) -> dict:
+    return {
+        "type": event_type,
+        "locationId": "loc1",
+        "webhookId": webhook_id,
+        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        **fields,
+    }
+
+
+def stats(event: str, email_message_id: str, webhook_id: str, **extra) -> dict:
+    return envelope(
+        "LCEmailStats",
+        webhook_id,
+        webhookPayload={"event": event, "id": f"evt-{webhook_id}", "recipient": "x@y.example", "lc-operations": {"email_message_id": email_message_id}, **extra},
+    )
+
+
+def post(client, payload: dict, *, signer: WebhookSigner = SIGNER, headers: dict | None = None):
+    body = compact_json(payload)
+    sent_headers = signer.headers(body) if headers is None else headers
+    return client.post(URL, data=body, content_type="application/json", headers=sent_headers)
+
+
+def sent_card(**fields):
+    return make_card(status=CardStatus.SENT, ghl_email_message_id="em123", sent_at=timezone.now(), **fields)
+
+
+def test_it_counts_a_delivered_email(db, client):
+    card = sent_card()
+
+    response = post(client, stats("delivered", "em123", "w1"))
+
+    assert response.status_code == 200
+    event = EmailEvent.objects.get()
+    assert (event.kind, event.card, event.lead) == ("delivered", card, card.lead)
+    assert WebhookDelivery.objects.get().processed_at is not None
+
+
+def test_it_applies_a_redelivered_event_only_once(db, client):
+    sent_card()
+    payload = stats("opened", "em123", "w-same")
+
+    first, second = post(client, payload), post(client, payload)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json()["detail"].startswith("duplicate")
+    assert EmailEvent.objects.count() == 1
+
+
+def test_it_suppresses_a_hard_bounce_everywhere(db, client):
+    card = sent_card()
+    follow_up = make_card(status=CardStatus.APPROVED, lead=card.lead, campaign=card.campaign, step_number=2)
+
+    post(client, stats("failed", "em123", "w2", severity="permanent", reason="mailbox does not exist"))
+
+    lead = Lead.objects.get(pk=card.lead_id)
+    assert lead.bounced_at is not None
+    follow_up.refresh_from_db()
+    assert follow_up.status == CardStatus.REJECTED
+    assert EmailEvent.objects.filter(kind="bounced").count() == 1
+
+
+def test_it_does_not_suppress_a_temporary_failure(db, client):
+    card = sent_card()
+
+    response = post(client, stats("failed", "em123", "w3", severity="temporary"))
+
+    assert response.status_code == 200
+    card.lead.refresh_from_db()
+    assert card.lead.bounced_at is None
+    assert not EmailEvent.objects.exists()
+
+
+def test_it_stops_the_sequence_on_a_reply(db, client):
+    card = sent_card()
+    Lead.objects.filter(pk=card.lead_id).update(ghl_contact_id="contact-1")
+    Enrollment.objects.create(lead=card.lead, campaign=card.campaign, current_step=1)
+
+    post(client, envelope("InboundMessage", "w4", direction="inbound", messageType="Email", contactId="contact-1", **{"from": "Celia <x@y.example>"}))
+
+    card.lead.refresh_from_db()
+    assert card.lead.replied_at is not None
+    assert Enrollment.objects.get().status == Enrollment.Status.STOPPED
+    assert EmailEvent.objects.get().kind == "replied"
+
+
+def test_it_unsubscribes_on_a_dnd_update(db, client):
+    card = sent_card()
+
+    post(client, envelope("ContactDndUpdate", "w5", id="c9", email=card.lead.email.upper(), dnd=False, dndSettings={"Email": {"status": "active"}}))
+
+    card.lead.refresh_from_db()
+    assert card.lead.unsubscribed_at is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        ("missing signature", {}),
+        ("garbage signature", {"x-ghl-signature": "bm90IGEgc2lnbmF0dXJl"}),
+        ("signed by someone else", "other-key"),
+    ],
+)
+def test_it_refuses_a_forged_delivery_and_stores_nothing(db, client, name, headers):
+    sent_card()
+    payload = stats("failed", "em123", "w6", severity="permanent")
+    if headers == "other-key":
+        response = post(client, payload, signer=WebhookSigner(Ed25519PrivateKey.generate()))
+    else:
+        response = post(client, payload, headers=headers)
+
+    assert response.status_code == 401
+    assert not WebhookDelivery.objects.exists()
+    assert not Lead.objects.filter(bounced_at__isnull=False).exists()
+
+
+def test_it_refuses_a_stale_delivery(db, client):
+    payload = stats("opened", "em123", "w7")
+    payload["timestamp"] = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+
+    response = post(client, payload)
+
+    assert response.status_code == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_it_asks_for_redelivery_when_it_cannot_store(db, client):
+    with mock.patch("outreach.webhooks.WebhookDelivery.objects.get_or_create", side_effect=DatabaseError("disk full")):
+        response = post(client, stats("opened", "em123", "w8"))
+
+    # GHL redelivers only after a 429; a 5xx would lose the event.
+    assert response.status_code == 429
+
+
+def test_it_keeps_a_delivery_that_fails_to_apply_and_retries_it(db, client):
+    sent_card()
+    with mock.patch("outreach.webhooks.apply_event", side_effect=RuntimeError("boom")):
+        response = post(client, stats("clicked", "em123", "w9"))
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.processed_at is None and "boom" in delivery.error
+
+    call_command("process_webhooks", verbosity=0)
+
+    delivery.refresh_from_db()
+    assert delivery.processed_at is not None
+    assert EmailEvent.objects.get().kind == "clicked"
+
+
+def test_it_refuses_get(db, client):
+    assert client.get(URL).status_code == 405
