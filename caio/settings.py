@@ -68,6 +68,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "caio.context_processors.environment",
+                "ramp.context_processors.holds",
             ],
         },
     },

@@ -1,13 +1,31 @@
+"""Ramp admin: the operator's buttons call ramp.services, the same functions as `manage.py ramp`."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.html import format_html, format_html_join
 
-from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
+from ramp import services
+from ramp.reports import format_report
+from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
+
+
+def _who(request) -> str:
+    return request.user.get_username()
 
 
 @admin.register(RampPolicy)
 class RampPolicyAdmin(admin.ModelAdmin):
+    change_form_template = "admin/ramp/ramppolicy/change_form.html"
     list_display = ["__str__", "mode", "clean_days_required", "graduation_level", "window_start", "window_end"]
+    readonly_fields = ["graduation_level", "graduated_at", "streak_starts_on", "graduation_review", "updated_at"]
+    fieldsets = [
+        ("Caps", {"fields": ["daily_cap", "per_company_daily_cap", "allowed_tiers", "cap_steps", "tier2_canary_share"]}),
+        ("Graduation", {"fields": ["mode", "clean_days_required", "graduation_level", "graduated_at", "streak_starts_on", "graduation_review"]}),
+        ("Sending window (operating time zone)", {"fields": ["window_start", "window_end"]}),
+        ("Stop thresholds and KPI floors", {"fields": ["max_bounce_rate", "max_unsubscribe_rate", "max_complaint_rate", "min_reply_rate"]}),
+    ]
 
     def has_add_permission(self, request):
         return not RampPolicy.objects.exists() and super().has_add_permission(request)
@@ -15,30 +33,159 @@ class RampPolicyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="Graduation now")
+    def graduation_review(self, obj):
+        review = services.graduation_review(policy=obj)
+        if review.allowed:
+            return "Allowed: use the Graduate button."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in review.reasons)))
+
+    def response_change(self, request, obj):
+        if "_graduate" in request.POST:
+            try:
+                policy = services.graduate(by=_who(request))
+            except services.RampError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Graduated to level {policy.graduation_level}: cap {policy.current_cap()}/day.")
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
 
 @admin.register(RampDay)
 class RampDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold", "decision", "owner"]
+    change_form_template = "admin/ramp/rampday/change_form.html"
+    list_display = ["date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold", "clean", "decision", "owner"]
     list_filter = ["is_live", "decision"]
     date_hierarchy = "date"
+    readonly_fields = [
+        "date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold", "owner",
+        "decision", "decided_by", "decided_at", "decision_reason", "report_display",
+    ]
+    fieldsets = [
+        ("Day", {"fields": ["date", "is_live", "owner", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold"]}),
+        ("Decision", {"fields": ["decision", "decided_by", "decided_at", "decision_reason"]}),
+        ("Signals from GHL reporting (entered by the operator)", {"fields": ["reported_opens", "reported_meetings", "reported_complaints"]}),
+        ("Daily report", {"fields": ["report_display", "notes"]}),
+    ]
 
-
-@admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
-    list_display = ["raised_at", "source", "reason", "raised_by", "cleared_at", "cleared_by"]
-    list_filter = ["source"]
+    def has_add_permission(self, request):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(boolean=True, description="Clean")
+    def clean(self, obj):
+        return obj.is_clean
+
+    @admin.display(description="Report")
+    def report_display(self, obj):
+        if not obj.report:
+            return "No report yet: run `manage.py daily_report --date %s`." % obj.date
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>', "\n".join(format_report(obj.report))
+        )
+
+    def response_change(self, request, obj):
+        for decision in RampDay.Decision.values:
+            if f"_decide_{decision}" in request.POST:
+                try:
+                    services.decide(decision=decision, by=_who(request), reason=request.POST.get("decision_reason_input", ""), date=obj.date)
+                except services.RampError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                else:
+                    self.message_user(request, f"Recorded {decision} for {obj.date}.")
+                return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
+@admin.register(Hold)
+class HoldAdmin(admin.ModelAdmin):
+    """Adding a hold raises it; a hold is cleared only with the button, a name and a reason."""
+
+    change_form_template = "admin/ramp/hold/change_form.html"
+    list_display = ["raised_at", "active", "source", "reason", "raised_by", "cleared_at", "cleared_by"]
+    list_filter = ["source", ("cleared_at", admin.EmptyFieldListFilter)]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["reason"]
+        return ["reason", "source", "raised_by", "raised_at", "cleared_at", "cleared_by", "clear_reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    @admin.display(boolean=True, description="Active")
+    def active(self, obj):
+        return obj.is_active
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        hold = services.raise_person_hold(reason=obj.reason, by=_who(request))
+        obj.pk = hold.pk
+
+    def response_change(self, request, obj):
+        if "_clear_hold" in request.POST:
+            try:
+                services.clear(hold_id=obj.pk, by=_who(request), reason=request.POST.get("clear_reason_input", ""))
+            except services.RampError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Hold #{obj.pk} cleared.")
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
 
 @admin.register(PreflightRun)
 class PreflightRunAdmin(admin.ModelAdmin):
-    list_display = ["ran_at", "passed", "ran_by"]
+    list_display = ["ran_at", "passed", "ran_by", "failed_checks"]
     list_filter = ["passed"]
+    readonly_fields = ["ran_at", "passed", "ran_by", "rows"]
+    fields = readonly_fields
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Failed")
+    def failed_checks(self, obj):
+        return ", ".join(row["id"] for row in obj.results if not row["passed"]) or "-"
+
+    @admin.display(description="Checks")
+    def rows(self, obj):
+        return format_html(
+            "<table><tr><th>id</th><th>check</th><th>result</th><th>ms</th><th>detail</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((r["id"], r["name"], "pass" if r["passed"] else "FAIL", r["ms"], r["detail"]) for r in obj.results),
+            ),
+        )
+
+
+@admin.register(QueueTrace)
+class QueueTraceAdmin(admin.ModelAdmin):
+    list_display = ["taken_at", "taken_by", "drift_flagged"]
+    list_filter = ["drift_flagged"]
+    readonly_fields = ["taken_at", "taken_by", "counts", "drift", "drift_flagged"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,4 +1,4 @@
-"""The operating day: dates in OPERATING_TIMEZONE, and today's RampDay row."""
+"""The operating day: dates in OPERATING_TIMEZONE, today's RampDay row and the sending window."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone
 
-from ramp.models import RampDay, RampPolicy
+from ramp.models import Hold, RampDay, RampPolicy
 
 
 def operating_tz() -> zoneinfo.ZoneInfo:
@@ -19,8 +19,36 @@ def operating_date(now: dt.datetime | None = None) -> dt.date:
     return (now or timezone.now()).astimezone(operating_tz()).date()
 
 
+def day_bounds(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Return the [start, end) instants of an operating day (DST-aware)."""
+    tz = operating_tz()
+    start = dt.datetime.combine(date, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
 def ramp_day(date: dt.date | None = None) -> RampDay:
-    """Return the RampDay for `date` (default today), created with the policy's cap."""
+    """Return the RampDay for `date` (default today), created with the policy's cap.
+
+    A day created while a hold is active starts flagged: the hold covered part
+    of it, so it cannot count as clean.
+    """
     date = date or operating_date()
-    day, _ = RampDay.objects.get_or_create(date=date, defaults={"cap": RampPolicy.get().current_cap()})
+    day, _ = RampDay.objects.get_or_create(
+        date=date,
+        defaults={"cap": RampPolicy.get().current_cap(), "pending_approval_hold": Hold.objects.active().exists()},
+    )
     return day
+
+
+def in_window(policy: RampPolicy, now: dt.datetime | None = None) -> bool:
+    """Return whether `now` is inside the policy's sending window (a window may cross midnight)."""
+    local = (now or timezone.now()).astimezone(operating_tz()).time()
+    start, end = policy.window_start, policy.window_end
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def window_label(policy: RampPolicy) -> str:
+    return f"{policy.window_start:%H:%M}–{policy.window_end:%H:%M} {settings.OPERATING_TIMEZONE}"

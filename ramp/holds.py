@@ -7,7 +7,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from ramp.models import Hold
+from ramp.days import operating_date
+from ramp.models import Hold, RampDay
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ def raise_hold(*, reason: str, source: str = "person", raised_by: str = "") -> H
             if existing is not None:
                 return existing
         hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by)
+        # The day a hold covers cannot count as a clean day.
+        RampDay.objects.filter(date=operating_date()).update(pending_approval_hold=True)
     logger.warning("Hold raised (%s): %s", source, reason)
     transaction.on_commit(lambda: _notify(hold))
     return hold
@@ -52,6 +55,21 @@ def clear_hold(hold: Hold, *, cleared_by: str, reason: str) -> Hold:
         raise HoldError(f"Hold {hold.pk} is already cleared.")
     hold.refresh_from_db()
     return hold
+
+
+def hold_banner_lines() -> list[str]:
+    """Return the lines every command, page and API answer shows while a hold is active (empty: none).
+
+    The first line says what a hold means; then one line a hold, newest first.
+    """
+    holds = list(Hold.objects.active().order_by("-raised_at"))
+    if not holds:
+        return []
+    lines = [f"ON HOLD: nothing will be sent while {len(holds)} hold(s) are active; a person clears them with a reason."]
+    for hold in holds:
+        by = f" by {hold.raised_by}" if hold.raised_by else ""
+        lines.append(f"  hold #{hold.pk} since {hold.raised_at:%Y-%m-%d %H:%M} UTC ({hold.source}{by}): {hold.reason}")
+    return lines
 
 
 def _notify(hold: Hold) -> None:

@@ -36,6 +36,11 @@ class RampPolicy(models.Model):
     cap_steps = models.JSONField(default=default_cap_steps, help_text="Daily caps after each graduation, in order.")
     graduation_level = models.PositiveSmallIntegerField(default=0, help_text="0 = still ramping; n = n graduations done.")
     graduated_at = models.DateTimeField(null=True, blank=True)
+    streak_starts_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Clean days count from this date: set by each graduation and rollback so a new level earns its own streak.",
+    )
     tier2_canary_share = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("0.200"), help_text="Share of the cap given to tier_2 after graduation."
     )
@@ -85,7 +90,13 @@ class RampDay(models.Model):
     decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, help_text="Why the operator decided so.")
     kpis = models.JSONField(default=dict, blank=True)
+    # Signals the database does not receive (opens, meetings, complaints): the
+    # operator copies them from GHL's own reporting; empty means not recorded.
+    reported_opens = models.PositiveIntegerField(null=True, blank=True, help_text="Opens, as GHL reports them.")
+    reported_meetings = models.PositiveIntegerField(null=True, blank=True, help_text="Meetings booked from today's sends.")
+    reported_complaints = models.PositiveIntegerField(null=True, blank=True, help_text="Spam complaints, as GHL reports them.")
     report = models.JSONField(default=dict, blank=True, help_text="The stored daily report.")
     notes = models.TextField(blank=True)
 
@@ -137,6 +148,22 @@ class Hold(models.Model):
     @property
     def is_active(self) -> bool:
         return self.cleared_at is None
+
+
+class QueueTrace(models.Model):
+    """A stored `trace_queue` snapshot: the next trace reports the drift against it."""
+
+    taken_at = models.DateTimeField(default=timezone.now, db_index=True)
+    taken_by = models.CharField(max_length=150, blank=True)
+    counts = models.JSONField(default=dict, help_text="Counts by status, tier, classifier, campaign, route, visibility.")
+    drift = models.JSONField(default=dict, blank=True, help_text="Changes against the previous trace.")
+    drift_flagged = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self) -> str:
+        return f"Queue trace {self.taken_at:%Y-%m-%d %H:%M}{' (drift)' if self.drift_flagged else ''}"
 
 
 class PreflightRun(models.Model):

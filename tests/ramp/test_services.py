@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ramp import services
+from ramp.holds import raise_hold
+from ramp.limits import tier_caps
+from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
+from tests.ramp.helpers import live_day
+
+TODAY = dt.date(2026, 2, 20)
+
+
+def days_before(n: int) -> list[dt.date]:
+    return [TODAY - dt.timedelta(days=i) for i in range(n - 1, -1, -1)]
+
+
+@pytest.mark.django_db
+def test_it_refuses_graduation_before_three_clean_days():
+    for date in days_before(2):
+        live_day(date)
+    with pytest.raises(services.GraduationRefused) as refused:
+        services.graduate(by="pto", today=TODAY)
+    assert "2 of 3 clean supervised live days" in str(refused.value)
+    # It should leave the cap where it was.
+    assert RampPolicy.get().current_cap() == 5
+
+
+@pytest.mark.django_db
+def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
+    for date in days_before(3):
+        live_day(date)
+    policy = services.graduate(by="pto", today=TODAY)
+    assert policy.graduation_level == 1
+    assert policy.current_cap() == 10
+    assert tier_caps(policy) == {"tier_1": 10, "tier_2": 2}
+    # The next level needs a new streak that starts tomorrow.
+    assert policy.streak_starts_on == TODAY + dt.timedelta(days=1)
+    with pytest.raises(services.GraduationRefused):
+        services.graduate(by="pto", today=TODAY)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "spoiler, expected",
+    [
+        ({"errors": 1}, "1 send error(s)"),
+        ({"hold": True}, "a hold was active"),
+        ({"sent": 0}, "nothing was sent"),
+        ({"decision": ""}, "decision is not recorded"),
+        ({"kpis": {}}, "no daily report"),
+        ({"kpis": {"sent": 2, "bounces": 1}}, "bounce rate 50.0% over 5.0%"),
+    ],
+)
+def test_it_names_the_day_that_breaks_the_streak(spoiler, expected):
+    first, second, third = days_before(3)
+    live_day(first)
+    live_day(second, **spoiler)
+    live_day(third)
+    review = services.graduation_review(today=TODAY)
+    assert not review.allowed
+    assert any(expected in reason and str(second) in reason for reason in review.reasons), review.reasons
+
+
+@pytest.mark.django_db
+def test_days_without_a_live_run_neither_count_nor_break_the_streak():
+    live_day(TODAY - dt.timedelta(days=5))
+    RampDay.objects.create(date=TODAY - dt.timedelta(days=4), is_live=False)
+    live_day(TODAY - dt.timedelta(days=3))
+    live_day(TODAY)
+    assert services.graduation_review(today=TODAY).allowed
+
+
+@pytest.mark.django_db
+def test_it_refuses_graduation_while_a_hold_is_active_or_drift_was_flagged():
+    for date in days_before(3):
+        live_day(date)
+    QueueTrace.objects.create(counts={}, drift_flagged=True, taken_at=dt.datetime(2026, 2, 19, 20, tzinfo=dt.UTC))
+    raise_hold(reason="checking", raised_by="pto")
+    reasons = services.graduation_review(today=TODAY).reasons
+    assert "a hold is active" in reasons
+    assert "a queue trace flagged drift during the clean days" in reasons
+
+
+@pytest.mark.django_db
+def test_a_rollback_steps_the_cap_back_restarts_the_streak_and_holds():
+    policy = RampPolicy.get()
+    policy.graduation_level = 1
+    policy.save()
+    live_day(TODAY, decision="")
+    services.decide(decision="rollback", by="pto", reason="bounces rose", date=TODAY)
+    policy.refresh_from_db()
+    assert policy.graduation_level == 0 and policy.current_cap() == 5
+    assert tier_caps(policy) == {"tier_1": 5}
+    assert policy.streak_starts_on == TODAY + dt.timedelta(days=1)
+    assert Hold.objects.active().get().reason.startswith(f"Decision for {TODAY}: rollback to 5/day")
+
+
+@pytest.mark.django_db
+def test_a_decision_needs_a_reason_a_name_and_is_not_rewritten():
+    live_day(TODAY, decision="")
+    with pytest.raises(services.RampError, match="needs a reason"):
+        services.decide(decision="hold", by="pto", date=TODAY)
+    with pytest.raises(services.RampError, match="name of the person"):
+        services.decide(decision="continue", by=" ", date=TODAY)
+    services.decide(decision="continue", by="pto")
+    with pytest.raises(services.RampError, match="already decided"):
+        services.decide(decision="rollback", by="pto", reason="x", date=TODAY)
+
+
+@pytest.mark.django_db
+def test_the_ramp_command_holds_clears_decides_and_graduates():
+    out = StringIO()
+    call_command("ramp", "hold", "--reason", "HoS flagged formatting", "--by", "pto", stdout=out)
+    assert "ON HOLD" in out.getvalue()
+    with pytest.raises(CommandError, match="needs a reason"):
+        call_command("ramp", "clear", "--all", "--reason", " ", "--by", "pto", stdout=StringIO())
+    call_command("ramp", "clear", "--all", "--reason", "copy fixed", "--by", "pto", stdout=out)
+    assert not Hold.objects.active().exists()
+    assert Hold.objects.get().clear_reason == "copy fixed"
+
+    live_day(TODAY, decision="")
+    call_command("ramp", "decide", "continue", "--by", "pto", "--date", str(TODAY), stdout=out)
+    assert RampDay.objects.get(date=TODAY).decision == "continue"
+
+    with pytest.raises(CommandError, match="Graduation refused: 1 of 3"):
+        call_command("ramp", "graduate", stdout=StringIO())
+    with pytest.raises(CommandError, match="--date must look like"):
+        call_command("ramp", "decide", "hold", "--by", "pto", "--reason", "x", "--date", "19/02", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_ramp_status_prints_json_and_text():
+    out = StringIO()
+    call_command("ramp", "status", "--json", stdout=out)
+    import json
+
+    state = json.loads(out.getvalue())
+    assert state["policy"]["current_cap"] == 5 and state["holds"] == []
+    out = StringIO()
+    call_command("ramp", "status", stdout=out)
+    assert "cap 5/day (per company 1)" in out.getvalue()
