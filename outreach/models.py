@@ -411,3 +411,17 @@ class EmailEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.lead_id}"
+
+
+class DispatchConsole(PendingEmail):
+    """No table of its own: the admin's dispatch console (dry run, gates, live cycle).
+
+    A proxy so that the console has a place in the admin index; access is the
+    `run_live_cycle` permission, checked by the console itself.
+    """
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        verbose_name = "dispatch console"
+        verbose_name_plural = "dispatch console"

@@ -2,3 +2,4 @@
 campaigns and cadence, audit trails. Importing them registers them."""
 
 from outreach.admin import audit, campaigns, cards, leads  # noqa: F401
+from outreach.admin import dispatch  # noqa: F401  (after cards: it adds to the card page)

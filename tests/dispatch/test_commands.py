@@ -1,0 +1,114 @@
+"""`manage.py dispatch`: dry run by default, gated live cycle, clear output."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from outreach.models import CardStatus, PendingEmail
+from ramp.holds import raise_hold
+from ramp.models import RampDay
+from tests.dispatch.helpers import approved_card, green_gates
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+
+
+def _run(*args, **kwargs) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("dispatch", *args, stdout=out, stderr=err, **kwargs)
+    return out.getvalue(), err.getvalue()
+
+
+def test_the_default_is_a_dry_run_that_explains_every_card(redis_conn):
+    green_gates(daily_cap=1)
+    first, second = approved_card(), approved_card()
+
+    out, _ = _run()
+
+    assert "DRY RUN" in out
+    assert f"Would send now (1):\n  {first.lead.email}" in out
+    assert f"{second.lead.email}" in out and "over today's cap" in out
+    assert "Summary: 1 would be sent, 1 held back, 0 gate(s) red." in out
+    assert PendingEmail.objects.filter(status=CardStatus.APPROVED).count() == 2
+
+
+def test_the_dry_run_prints_holds_and_json(redis_conn):
+    approved_card()
+    raise_hold(reason="bounce rate 9%", source="bounce_rate")
+
+    out, err = _run()
+    assert "HOLD #" in err and "bounce rate 9%" in err
+    assert "Gates are red, nothing would be sent now" in out
+
+    out, _ = _run("--json")
+    document = json.loads(out)
+    assert document["mode"] == "dry-run" and document["would_send"] == []
+    assert any("bounce rate 9%" in blocker for blocker in document["blockers"])
+
+
+def test_live_needs_an_operator_with_the_permission(outsider, redis_conn):
+    green_gates()
+    approved_card()
+    with pytest.raises(CommandError, match="--live needs --operator"):
+        _run("--live")
+    with pytest.raises(CommandError, match="No active user named 'ghost'"):
+        _run("--live", "--operator", "ghost")
+    with pytest.raises(CommandError, match="lacks the live-cycle permission"):
+        _run("--live", "--operator", "outsider", "--noinput")
+    assert PendingEmail.objects.get().status == CardStatus.APPROVED
+
+
+def test_live_refuses_while_a_hold_is_active(operator, redis_conn):
+    green_gates()
+    approved_card()
+    raise_hold(reason="manual stop", raised_by="pto")
+    with pytest.raises(CommandError, match="manual stop"):
+        _run("--live", "--operator", "operator", "--noinput")
+    assert PendingEmail.objects.get().status == CardStatus.APPROVED
+
+
+def test_live_refuses_without_a_fresh_passed_preflight(operator, redis_conn):
+    green_gates()
+    from ramp.models import PreflightRun
+
+    PreflightRun.objects.update(passed=False)
+    approved_card()
+    with mock.patch("outreach.dispatch.ensure_fresh_preflight", return_value=""), pytest.raises(
+        CommandError, match="last preflight"
+    ):
+        _run("--live", "--operator", "operator", "--noinput")
+
+
+def test_live_asks_for_confirmation(operator, redis_conn):
+    green_gates()
+    approved_card()
+    with mock.patch("builtins.input", return_value="no"), pytest.raises(CommandError, match="Cancelled"):
+        _run("--live", "--operator", "operator")
+    assert PendingEmail.objects.get().status == CardStatus.APPROVED
+
+    with mock.patch("builtins.input", return_value="yes"):
+        out, _ = _run("--live", "--operator", "operator")
+    assert "Claimed 1 card(s)" in out
+    assert PendingEmail.objects.get().status == CardStatus.QUEUED
+    assert RampDay.objects.get().dispatched_count == 1
+
+
+def test_live_with_noinput_and_limit_claims_and_reports_json(operator, redis_conn):
+    green_gates(daily_cap=5)
+    for _ in range(3):
+        approved_card()
+    out, _ = _run("--live", "--operator", "operator", "--limit", "2", "--json")
+    document = json.loads(out)
+    assert document["mode"] == "live" and len(document["claimed"]) == 2 and document["dispatched_after"] == 2
+    import django_rq
+
+    assert len(django_rq.get_queue("dispatch").job_ids) == 2
+
+
+def test_it_rejects_a_bad_limit():
+    with pytest.raises(CommandError, match="--limit must be"):
+        _run("--limit", "0")

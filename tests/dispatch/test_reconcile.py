@@ -1,0 +1,147 @@
+"""Reconcile settles ambiguous sends by asking GHL; verify_sent checks sent cards exist there."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from ghl.client import SentMessage
+from ghl.errors import GhlServerError
+from outreach.dispatch import reconcile, verify_sent
+from outreach.models import CardStatus, PendingEmail
+from ramp.days import operating_date, ramp_day
+from tests.dispatch.helpers import fake_client, green_gates, patch_client, queued_card
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+FOUND = SentMessage(conversation_id="convA", message_id="msgA", email_message_id="emlA")
+
+
+def _doubtful(status: str, *, age: timedelta = timedelta(minutes=10)):
+    card = queued_card()
+    PendingEmail.objects.filter(pk=card.pk).update(
+        status=status, ghl_contact_id="contactA", updated_at=timezone.now() - age
+    )
+    card.refresh_from_db()
+    return card
+
+
+@pytest.fixture(autouse=True)
+def day():
+    green_gates()
+    return ramp_day()
+
+
+@pytest.mark.parametrize("status", [CardStatus.UNKNOWN, CardStatus.SENDING])
+def test_a_message_ghl_has_is_settled_as_sent(status, redis_conn):
+    card = _doubtful(status)
+    client = fake_client()
+    client.find_sent_email_containing.return_value = FOUND
+
+    with patch_client(client):
+        report = reconcile()
+
+    assert report.sent == [card.pk]
+    client.find_sent_email_containing.assert_called_once_with("contactA", card.idempotency_key)
+    card.refresh_from_db()
+    assert (card.status, card.ghl_message_id, card.ghl_conversation_id) == (CardStatus.SENT, "msgA", "convA")
+    assert ramp_day().sent_count == 1
+
+
+@pytest.mark.parametrize("status", [CardStatus.UNKNOWN, CardStatus.SENDING])
+def test_a_message_ghl_confirms_absent_is_queued_for_one_resend(status, redis_conn):
+    card = _doubtful(status)
+    client = fake_client()
+
+    with patch_client(client):
+        report = reconcile()
+
+    assert report.requeued == [card.pk]
+    card.refresh_from_db()
+    assert card.status == CardStatus.QUEUED
+    import django_rq
+
+    (job_id,) = django_rq.get_queue("dispatch").job_ids
+    assert job_id.startswith(f"dispatch-{card.code.hex}-")
+
+
+def test_it_leaves_cards_alone_when_ghl_cannot_be_read(redis_conn):
+    card = _doubtful(CardStatus.UNKNOWN)
+    client = fake_client()
+    client.find_sent_email_containing.side_effect = GhlServerError("Internal server error", status=500)
+
+    with patch_client(client):
+        report = reconcile()
+
+    assert report.left and "GHL unreachable" in report.left[0][1]
+    card.refresh_from_db()
+    assert card.status == CardStatus.UNKNOWN
+
+
+def test_a_recent_sending_card_is_left_to_its_worker(redis_conn):
+    card = _doubtful(CardStatus.SENDING, age=timedelta(seconds=5))
+    client = fake_client()
+
+    with patch_client(client):
+        report = reconcile()
+
+    client.find_sent_email_containing.assert_not_called()
+    assert report.as_dict() == {"sent": [], "requeued": [], "reenqueued": [], "left": []}
+    card.refresh_from_db()
+    assert card.status == CardStatus.SENDING
+
+
+def test_a_queued_card_whose_job_was_lost_is_enqueued_again(redis_conn):
+    card = _doubtful(CardStatus.QUEUED)
+    with patch_client(fake_client()):
+        report = reconcile()
+    assert report.reenqueued == [card.pk]
+
+
+def test_the_command_exits_non_zero_when_a_card_stays_unsettled(redis_conn):
+    _doubtful(CardStatus.UNKNOWN)
+    client = fake_client()
+    client.find_sent_email_containing.side_effect = GhlServerError("down", status=503)
+    out = StringIO()
+    with patch_client(client), pytest.raises(CommandError, match="could not be settled"):
+        call_command("reconcile", stdout=out, stderr=StringIO())
+    assert "0 settled as sent" in out.getvalue()
+
+
+def _sent_card(message_id: str = "msgA"):
+    card = queued_card()
+    PendingEmail.objects.filter(pk=card.pk).update(
+        status=CardStatus.SENT, sent_at=timezone.now(), ghl_contact_id="contactA", ghl_message_id=message_id
+    )
+    return card
+
+
+def test_verify_sent_passes_when_every_message_is_in_ghl():
+    _sent_card()
+    client = fake_client()
+    client.find_sent_email_containing.return_value = FOUND
+    out = StringIO()
+    with patch_client(client):
+        call_command("verify_sent", stdout=out)
+    assert "1 sent card(s) checked, 0 missing" in out.getvalue()
+
+
+def test_verify_sent_reports_missing_messages_and_exits_non_zero():
+    missing = _sent_card()
+    client = fake_client()
+    report_out = StringIO()
+    with patch_client(client), pytest.raises(CommandError, match="1 sent card"):
+        call_command("verify_sent", "--date", operating_date().isoformat(), stdout=report_out)
+    assert f"MISSING card {missing.pk}" in report_out.getvalue()
+
+    with patch_client(client):
+        assert verify_sent(operating_date() - timedelta(days=1)).checked == 0
+
+
+def test_verify_sent_rejects_a_bad_date():
+    with pytest.raises(CommandError, match="--date must be YYYY-MM-DD"):
+        call_command("verify_sent", "--date", "21/11/2026")
