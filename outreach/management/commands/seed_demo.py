@@ -33,6 +33,7 @@ from outreach.transitions import transition
 from ramp.models import RampPolicy
 
 CAMPAIGN_REF = "wpromote-tier1-q1"
+CANARY_CAMPAIGN_REF = "wpromote-tier2-canary"
 
 STEPS = [
     (
@@ -77,9 +78,9 @@ EXCLUDED_CUSTOMER_DOMAIN = "brightcustomer.example"
 
 
 def _lead_specs() -> list[dict]:
-    """Return the demo leads: 38 tier_1, 10 tier_2, 7 tier_3 (3 do-not-contact, 2 on a customer domain)."""
+    """Return the demo leads: 40 tier_1, 10 tier_2, 7 tier_3 (3 do-not-contact, 2 on a customer domain)."""
     specs = []
-    tiers = [Tier.TIER_1] * 38 + [Tier.TIER_2] * 10 + [Tier.TIER_3] * 7
+    tiers = [Tier.TIER_1] * 40 + [Tier.TIER_2] * 10 + [Tier.TIER_3] * 7
     for index, tier in enumerate(tiers):
         first = FIRST_NAMES[index % len(FIRST_NAMES)]
         last = LAST_NAMES[(index * 7) % len(LAST_NAMES)]
@@ -111,11 +112,12 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         policy = RampPolicy.get()
-        campaign = self._campaign()
+        campaign = self._campaign(CAMPAIGN_REF, "Wpromote tier 1, Q1", Tier.TIER_1)
+        canary = self._campaign(CANARY_CAMPAIGN_REF, "Wpromote tier 2 canary", Tier.TIER_2)
         leads = [self._lead(spec) for spec in _lead_specs()]
         ExcludedDomain.objects.get_or_create(domain=EXCLUDED_CUSTOMER_DOMAIN, defaults={"reason": "current customer"})
         DoNotContact.objects.get_or_create(email="legal@competitor.example", defaults={"reason": "legal request"})
-        created = self._cards(campaign, leads)
+        created = self._cards(campaign, canary, leads)
         self.stdout.write(
             f"Demo data ready: {Lead.objects.count()} leads, {PendingEmail.objects.count()} cards "
             f"({created} new), campaign {campaign.ref}, ramp cap {policy.current_cap()}/day."
@@ -123,10 +125,9 @@ class Command(BaseCommand):
         if options["users"]:
             self._users()
 
-    def _campaign(self) -> Campaign:
+    def _campaign(self, ref: str, name: str, tier: str) -> Campaign:
         campaign, _ = Campaign.objects.get_or_create(
-            ref=CAMPAIGN_REF,
-            defaults={"name": "Wpromote tier 1, Q1", "tier": Tier.TIER_1, "classifier": "outbound_tier_1", "route": "ghl_email"},
+            ref=ref, defaults={"name": name, "tier": tier, "classifier": f"outbound_{tier}", "route": "ghl_email"}
         )
         for number, delay, subject, body in STEPS:
             CadenceStep.objects.get_or_create(
@@ -138,41 +139,44 @@ class Command(BaseCommand):
         lead = Lead.objects.filter(email=spec["email"]).first()
         return lead or Lead.objects.create(**spec)
 
-    def _cards(self, campaign: Campaign, leads: list[Lead]) -> int:
-        """Create the demo queue: many pending, few actionable, and every other state."""
+    def _cards(self, campaign: Campaign, canary: Campaign, leads: list[Lead]) -> int:
+        """Create the demo queue: many pending, few actionable, and every other state.
+
+        Tier 3 leads (do-not-contact, customer domain) get no cards: they show
+        what the pipeline must skip.
+        """
         now = timezone.now()
         tier1 = [lead for lead in leads if lead.tier == Tier.TIER_1]
         tier2 = [lead for lead in leads if lead.tier == Tier.TIER_2]
-        tier3 = [lead for lead in leads if lead.tier == Tier.TIER_3]
         plan: list[tuple[Lead, int, str, dict]] = []
         plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(minutes=20 + 25 * i)}) for i, lead in enumerate(tier1[:2])]
         plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(days=4 + i % 6)}) for i, lead in enumerate(tier1[2:22])]
         plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=2 + i), "is_canary": True}) for i, lead in enumerate(tier1[22:32])]
-        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=3 + i)}) for i, lead in enumerate(tier2[:5])]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=3 + i), "campaign": canary}) for i, lead in enumerate(tier2[:5])]
         plan += [(lead, 1, CardStatus.APPROVED, {"age": timedelta(hours=5)}) for lead in tier1[32:34]]
         plan += [(lead, 1, CardStatus.SENT, {"age": timedelta(days=2)}) for lead in tier1[34:37]]
         plan += [(tier1[34], 2, CardStatus.QUEUED, {"age": timedelta(hours=6)})]
         plan += [(tier1[35], 2, CardStatus.SENDING, {"age": timedelta(hours=6)})]
         plan += [(tier1[36], 2, CardStatus.UNKNOWN, {"age": timedelta(hours=6)})]
         plan += [(tier1[37], 1, CardStatus.FAILED, {"age": timedelta(days=1)})]
-        plan += [(lead, 1, CardStatus.REJECTED, {"age": timedelta(days=1)}) for lead in tier2[5:8]]
-        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=1), "is_shadow": True}) for lead in tier3[:2]]
-        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=4)}) for lead in tier3[2:4]]
+        plan += [(lead, 1, CardStatus.REJECTED, {"age": timedelta(days=1), "campaign": canary}) for lead in tier2[5:8]]
+        plan += [(lead, 1, CardStatus.PENDING, {"age": timedelta(hours=1), "is_shadow": True}) for lead in tier1[38:40]]
 
         reviewer_tag = RejectionTag.objects.get(slug="weak_personalization")
         created = 0
         for lead, step_number, status, extra in plan:
-            step = campaign.steps.get(number=step_number)
-            if PendingEmail.objects.filter(lead=lead, campaign=campaign, step=step).exists():
+            card_campaign = extra.get("campaign", campaign)
+            step = card_campaign.steps.get(number=step_number)
+            if PendingEmail.objects.filter(lead=lead, campaign=card_campaign, step=step).exists():
                 continue
-            card = self._draft(campaign, step, lead, created_at=now - extra["age"])
+            card = self._draft(card_campaign, step, lead, created_at=now - extra["age"])
             card.is_canary = extra.get("is_canary", False)
             card.is_shadow = extra.get("is_shadow", False)
             card.save()
             checks.record(card)
             self._set_demo_state(card, status, now, reviewer_tag)
             Enrollment.objects.get_or_create(
-                lead=lead, campaign=campaign, status=Enrollment.Status.ACTIVE, defaults={"current_step": step_number}
+                lead=lead, campaign=card_campaign, status=Enrollment.Status.ACTIVE, defaults={"current_step": step_number}
             )
             created += 1
         return created
@@ -180,7 +184,7 @@ class Command(BaseCommand):
     def _draft(self, campaign: Campaign, step: CadenceStep, lead: Lead, *, created_at) -> PendingEmail:
         from django.template import Context, Template
 
-        from compliance.footer import canonical_footer
+        from compliance.footer import footer_for_lead
 
         context = Context({"lead": lead})
         return PendingEmail(
@@ -189,7 +193,7 @@ class Command(BaseCommand):
             step=step,
             subject=Template(step.subject_template).render(context),
             body=Template(step.body_template).render(context),
-            footer=canonical_footer(unsubscribe_url=_unsubscribe_url(lead)),
+            footer=footer_for_lead(lead.pk),
             classifier=f"outbound_{lead.tier}",
             campaign_ref=campaign.ref,
             route=campaign.route,
@@ -238,12 +242,3 @@ class Command(BaseCommand):
         _, raw = ApiToken.issue("demo", created_by="seed_demo")
         self.stdout.write(f"  API token (header 'Authorization: Bearer …'): {raw}")
 
-
-def _unsubscribe_url(lead: Lead) -> str:
-    try:
-        from outreach.unsubscribe import unsubscribe_url
-    except ImportError:  # the unsubscribe page is optional in a bare install
-        from django.conf import settings
-
-        return f"{settings.PUBLIC_BASE_URL}/unsubscribe/"
-    return unsubscribe_url(lead)
