@@ -1,31 +1,431 @@
+"""The review desk: the email-card queue and the card page of the Head of Sales.
+
+Every decision calls `outreach.review`; this module only shows cards and turns
+clicks into service calls (and refusals into messages).
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+import datetime as dt
 
-from outreach.models import CardTransition, PendingEmail
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_POST
+
+from outreach import review
+from outreach.models import CardStatus, PendingEmail
+from outreach.review import ReviewRefused
+
+# How many earlier emails to the same lead the card page lists.
+EARLIER_EMAILS_SHOWN = 20
+# How many refusal reasons one bulk message spells out before summarising.
+REFUSALS_SPELLED_OUT = 15
 
 
-class CardTransitionInline(admin.TabularInline):
-    model = CardTransition
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "from_status", "to_status", "actor", "actor_label", "reason"]
-    readonly_fields = fields
+def queue_context(request: HttpRequest) -> review.QueueContext:
+    """Return the split's cutoff and allowed tiers, read once per request."""
+    if not hasattr(request, "_review_queue_context"):
+        request._review_queue_context = review.QueueContext.now()
+    return request._review_queue_context
 
-    def has_add_permission(self, request, obj=None):
-        return False
+
+class QueueFilter(admin.SimpleListFilter):
+    """The hygiene slices; with no choice made the queue opens on the actionable cards."""
+
+    title = "queue"
+    parameter_name = "queue"
+    ALL = "all"
+
+    def __init__(self, request, params, model, model_admin):
+        # Filtering by a status other than pending means "show me those cards": do not
+        # narrow them to the actionable slice behind the reviewer's back.
+        self._status_chosen = "status__exact" in params
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        context = queue_context(request)
+        choices = [(review.ACTIONABLE, "Actionable")]
+        choices += [(name, review.exclusion_label(name, context).capitalize()) for name in review.EXCLUSIONS]
+        return choices + [(review.PENDING, "All pending"), (self.ALL, "All cards")]
+
+    def value(self):
+        value = super().value()
+        if value in (*review.SLICES, self.ALL):
+            return value
+        return self.ALL if self._status_chosen else review.ACTIONABLE
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ALL:
+            return queryset
+        return review.queue_slice(queryset, self.value(), context=queue_context(request))
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+    # (value, label, younger than, older than) in hours.
+    BANDS = [
+        ("lt30m", "Under 30 minutes", 0.5, None),
+        ("30m-2h", "30 minutes – 2 hours", 2, 0.5),
+        ("2h-24h", "2 – 24 hours", 24, 2),
+        ("1d-3d", "1 – 3 days", 72, 24),
+        ("gt3d", "Over 3 days", None, 72),
+    ]
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label, _, _ in self.BANDS]
+
+    def queryset(self, request, queryset):
+        for value, _, younger, older in self.BANDS:
+            if self.value() == value:
+                now = timezone.now()
+                if younger is not None:
+                    queryset = queryset.filter(created_at__gt=now - dt.timedelta(hours=younger))
+                if older is not None:
+                    queryset = queryset.filter(created_at__lte=now - dt.timedelta(hours=older))
+        return queryset
+
+
+class SlaFilter(admin.SimpleListFilter):
+    title = "review SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("any", "Breached"),
+            ("first_review", "First review overdue"),
+            ("decision", "Decision overdue"),
+            ("ok", "Within SLA"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("any", "first_review", "decision"):
+            return queryset.filter(review.sla_breach_q(self.value()))
+        if self.value() == "ok":
+            return queryset.filter(status=CardStatus.PENDING).exclude(review.sla_breach_q("any"))
+        return queryset
+
+
+SLA_LABELS = {
+    review.SLA_OK: ("ok", "within SLA"),
+    review.SLA_FIRST_REVIEW_OVERDUE: ("late", "first review overdue"),
+    review.SLA_DECISION_OVERDUE: ("late", "decision overdue"),
+    review.SLA_DECIDED: ("done", "decided"),
+}
 
 
 @admin.register(PendingEmail)
 class PendingEmailAdmin(admin.ModelAdmin):
-    list_display = ["subject", "lead", "status", "classifier", "campaign_ref", "route", "created_at"]
-    list_filter = ["status", "classifier", "route", "is_canary", "is_shadow"]
-    list_select_related = ["lead"]
-    search_fields = ["lead__email", "lead__first_name", "lead__last_name", "lead__company", "subject"]
-    raw_id_fields = ["lead", "enrollment"]
-    readonly_fields = [
-        "status", "code", "idempotency_key", "compliance", "compliance_passed", "reviewed_by", "reviewed_at",
-        "approved_content_hash", "dispatch_attempts", "queued_at", "sent_at", "ghl_contact_id",
-        "ghl_conversation_id", "ghl_message_id", "ghl_email_message_id", "last_error",
+    change_list_template = "admin/outreach/pendingemail/change_list.html"
+    change_form_template = "admin/outreach/pendingemail/change_form.html"
+    list_display = ["subject_link", "lead_column", "tier_column", "campaign_column", "status", "classifier", "route", "age_column", "sla_column", "compliance_column"]
+    list_display_links = None
+    list_filter = [QueueFilter, "status", ("lead__tier", admin.ChoicesFieldListFilter), "campaign", "classifier", "route", AgeFilter, SlaFilter]
+    list_select_related = ["lead", "campaign", "step"]
+    list_per_page = 50
+    # The full count is a second COUNT over the whole table on every page view.
+    show_full_result_count = False
+    search_fields = ["lead__email", "lead__first_name", "lead__last_name", "lead__company"]
+    search_help_text = "Search by the lead's email, name or company."
+    ordering = ["created_at", "pk"]
+    actions = ["approve_selected", "reject_selected"]
+    fieldsets = [
+        ("Edit the email (any edit sends the card back to review and re-runs compliance)", {"fields": ["subject", "body"]}),
+        (
+            "Details",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "status", "code", "idempotency_key", "classifier", "campaign_ref", "route", "drafter",
+                    "template_version", "is_shadow", "is_canary", "created_at", "first_viewed_at", "last_edited_by",
+                    "edited_at", "reviewed_by", "reviewed_at", "approved_content_hash", "rejection_tag", "rejection_note",
+                    "dispatch_attempts", "queued_at", "sent_at", "ghl_contact_id", "ghl_conversation_id",
+                    "ghl_message_id", "ghl_email_message_id", "last_error",
+                ],
+            },
+        ),
     ]
-    inlines = [CardTransitionInline]
+    readonly_fields = fieldsets[1][1]["fields"]
+    inlines: list = []
+
+    # --- permissions: enforced here and again by the services --------------
+
+    def has_add_permission(self, request, obj=None):
+        return False  # cards are drafted by the pipeline, never typed in
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cards are rejected, never deleted: they are the audit trail
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status not in review.EDITABLE_STATUSES:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm(review.REVIEW_PERMISSION)
+
+    # --- the queue ----------------------------------------------------------
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_link(self, card):
+        url = reverse("admin:outreach_pendingemail_change", args=[quote(card.pk)])
+        return format_html('<a href="{}">{}</a>', url, card.subject)
+
+    @admin.display(description="lead", ordering="lead__email")
+    def lead_column(self, card):
+        lead = card.lead
+        return format_html("{}<br><small>{} · {}</small>", lead.email, lead.full_name, lead.company)
+
+    @admin.display(description="tier", ordering="lead__tier")
+    def tier_column(self, card):
+        return card.lead.tier
+
+    @admin.display(description="campaign / step", ordering="campaign_ref")
+    def campaign_column(self, card):
+        return format_html("{}<br><small>step {}</small>", card.campaign_ref, card.step.number)
+
+    @admin.display(description="age", ordering="created_at")
+    def age_column(self, card):
+        return timesince(card.created_at).split(",")[0]
+
+    @admin.display(description="SLA")
+    def sla_column(self, card):
+        css, label = SLA_LABELS[review.sla_state(card)]
+        return format_html('<span class="sla sla-{}">{}</span>', css, label)
+
+    @admin.display(description="compliance", ordering="compliance_passed")
+    def compliance_column(self, card):
+        if not card.compliance:
+            return format_html('<span class="badge badge-none">{}</span>', "not run")
+        css, label = ("pass", "pass") if card.compliance_passed else ("fail", "fail")
+        return format_html('<span class="badge badge-{}">{}</span>', css, label)
+
+    def changelist_view(self, request, extra_context=None):
+        context = queue_context(request)
+        split = review.queue_split(context=context)
+        base = reverse("admin:outreach_pendingemail_changelist")
+
+        def link(name: str, label: str):
+            return format_html('<a href="{}?{}" class="slice-{}">{} {}</a>', base, urlencode({"queue": name}), name, split[name], label)
+
+        excluded = [link(name, review.exclusion_label(name, context)) for name in review.EXCLUSIONS if split[name]]
+        hygiene_line = format_html(
+            "{}, {}; excluded: {}",
+            link(review.PENDING, "pending"),
+            link(review.ACTIONABLE, "actionable"),
+            format_html_join(", ", "{}", ((item,) for item in excluded)) if excluded else "none",
+        )
+        extra_context = {**(extra_context or {}), "hygiene_line": hygiene_line, "queue_split": split}
+        return super().changelist_view(request, extra_context)
+
+    # --- the card page ------------------------------------------------------
+
+    def get_object(self, request, object_id, from_field=None):
+        queryset = self.get_queryset(request).select_related(
+            "lead", "campaign", "step", "reviewed_by", "last_edited_by", "rejection_tag"
+        )
+        model = queryset.model
+        field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (model.DoesNotExist, ValueError, TypeError):
+            return None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        card = self.get_object(request, object_id)
+        if card is not None and self.has_view_permission(request, card):
+            if request.method == "GET":
+                review.mark_viewed(card, user=request.user)
+            extra_context = {**(extra_context or {}), **self.card_context(request, card)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def card_context(self, request, card: PendingEmail) -> dict:
+        """Return what the card page shows beside the email: findings, lead, history, decisions."""
+        snapshot = card.compliance or {}
+        earlier = (
+            PendingEmail.objects.filter(lead_id=card.lead_id)
+            .exclude(pk=card.pk)
+            .select_related("campaign", "step", "rejection_tag")
+            .order_by("-created_at")[:EARLIER_EMAILS_SHOWN]
+        )
+        may_review = self.has_review_permission(request)
+        next_card = review.next_actionable(card, context=queue_context(request))
+        return {
+            "card": card,
+            "findings": snapshot.get("findings", []),
+            "compliance_checked_at": snapshot.get("checked_at"),
+            "compliance_known": bool(snapshot),
+            "earlier_emails": list(earlier),
+            "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
+            "may_review": may_review,
+            "approval_blockers": review.approval_blockers(card, user=request.user) if may_review else [],
+            "reject_tags": list(review.reviewer_tags()) if may_review else [],
+            "can_reject": card.status in review.REJECTABLE_STATUSES,
+            "sla": SLA_LABELS[review.sla_state(card)],
+            "next_card": next_card,
+            "queue_url": reverse("admin:outreach_pendingemail_changelist"),
+        }
+
+    # --- editing: through review.edit, never a plain save ------------------
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raise PermissionDenied
+        try:
+            review.edit(obj, user=request.user, subject=form.cleaned_data["subject"], body=form.cleaned_data["body"])
+        except ReviewRefused as refused:
+            request._card_edit_refused = True
+            self.message_user(request, f"Not saved: {refused.reason}", messages.ERROR)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_card_edit_refused", False):
+            return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_card_edit_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    # --- decisions ------------------------------------------------------------
+
+    def get_urls(self):
+        urls = super().get_urls()
+        mine = [
+            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name="outreach_pendingemail_approve"),
+            path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view), name="outreach_pendingemail_reject"),
+        ]
+        return mine + urls
+
+    def _decision_card(self, request, object_id) -> PendingEmail:
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        card = get_object_or_404(PendingEmail.objects.select_related("lead"), pk=object_id)
+        # Compare against what the reviewer saw on the page, not what is stored now:
+        # that is how the second of two reviewers learns someone else acted first.
+        seen_status = request.POST.get("seen_status", "")
+        if seen_status in CardStatus.values:
+            card.status = seen_status
+        return card
+
+    def _after_decision(self, request, card: PendingEmail) -> HttpResponseRedirect:
+        following = review.next_actionable(card, context=queue_context(request))
+        if following is None:
+            self.message_user(request, "The actionable queue is empty.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:outreach_pendingemail_changelist"))
+        return HttpResponseRedirect(reverse("admin:outreach_pendingemail_change", args=[quote(following.pk)]))
+
+    def _refused(self, request, card: PendingEmail, verb: str, refused: ReviewRefused) -> HttpResponseRedirect:
+        self.message_user(request, f"Not {verb}: {refused.reason}", messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:outreach_pendingemail_change", args=[quote(card.pk)]))
+
+    @staticmethod
+    def _describe(card: PendingEmail) -> str:
+        return f"“{card.subject}” to {card.lead.email}"
+
+    def approve_view(self, request, object_id):
+        return require_POST(self._approve)(request, object_id)
+
+    def _approve(self, request, object_id):
+        card = self._decision_card(request, object_id)
+        try:
+            review.approve(card, user=request.user, seen_content_hash=request.POST.get("seen_hash", ""))
+        except ReviewRefused as refused:
+            return self._refused(request, card, "approved", refused)
+        self.log_change(request, card, "Approved in review.")
+        self.message_user(request, f"Approved {self._describe(card)}.", messages.SUCCESS)
+        return self._after_decision(request, card)
+
+    def reject_view(self, request, object_id):
+        return require_POST(self._reject)(request, object_id)
+
+    def _reject(self, request, object_id):
+        card = self._decision_card(request, object_id)
+        try:
+            review.reject(card, user=request.user, tag=request.POST.get("tag"), note=request.POST.get("note", ""))
+        except ReviewRefused as refused:
+            return self._refused(request, card, "rejected", refused)
+        self.log_change(request, card, f"Rejected in review ({card.rejection_tag.slug}).")
+        self.message_user(request, f"Rejected {self._describe(card)} as “{card.rejection_tag.label}”.", messages.SUCCESS)
+        return self._after_decision(request, card)
+
+    # --- bulk actions -------------------------------------------------------
+
+    def _report_refusals(self, request, verb: str, refusals: list[tuple[PendingEmail, str]]) -> None:
+        if not refusals:
+            return
+        shown = refusals[:REFUSALS_SPELLED_OUT]
+        items = format_html_join("", "<li>{}: {}</li>", ((self._describe(card), reason) for card, reason in shown))
+        more = f" and {len(refusals) - len(shown)} more" if len(refusals) > len(shown) else ""
+        self.message_user(
+            request,
+            format_html("{} card(s) not {}{}:<ul>{}</ul>", len(refusals), verb, more, items),
+            messages.WARNING,
+        )
+
+    @admin.action(description="Approve selected cards (those that pass; the rest are listed with reasons)", permissions=["review"])
+    def approve_selected(self, request, queryset):
+        approved, refusals = 0, []
+        for card in queryset.select_related("lead").order_by("created_at", "pk"):
+            try:
+                review.approve(card, user=request.user)
+            except ReviewRefused as refused:
+                refusals.append((card, refused.reason))
+                continue
+            approved += 1
+            self.log_change(request, card, "Approved in review (bulk).")
+        if approved:
+            self.message_user(request, f"Approved {approved} card(s).", messages.SUCCESS)
+        self._report_refusals(request, "approved", refusals)
+
+    @admin.action(description="Reject selected cards (asks for a rejection tag)", permissions=["review"])
+    def reject_selected(self, request, queryset):
+        cards = list(queryset.select_related("lead", "campaign").order_by("created_at", "pk"))
+        error = ""
+        if request.POST.get("confirm"):
+            try:
+                tag = review.resolve_tag(request.POST.get("tag"))
+            except ReviewRefused as refused:
+                error = refused.reason
+            else:
+                rejected, refusals = 0, []
+                for card in cards:
+                    try:
+                        review.reject(card, user=request.user, tag=tag, note=request.POST.get("note", ""))
+                    except ReviewRefused as refused:
+                        refusals.append((card, refused.reason))
+                        continue
+                    rejected += 1
+                    self.log_change(request, card, f"Rejected in review ({tag.slug}, bulk).")
+                if rejected:
+                    self.message_user(request, f"Rejected {rejected} card(s) as “{tag.label}”.", messages.SUCCESS)
+                self._report_refusals(request, "rejected", refusals)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject the selected cards",
+            "opts": self.opts,
+            "cards": cards,
+            "reject_tags": review.reviewer_tags(),
+            "chosen_tag": request.POST.get("tag", ""),
+            "note": request.POST.get("note", ""),
+            "error": error,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/outreach/pendingemail/bulk_reject.html", context)

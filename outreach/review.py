@@ -1,0 +1,392 @@
+"""Review services: the queue split, the review SLAs and the reviewer's decisions.
+
+The admin (card page, bulk actions), the API and the commands all call these
+functions; none of them holds a review rule of its own. Every status change
+goes through `outreach.transitions.transition`.
+
+The queue split. A pending card is *actionable* when it is fresh (younger than
+PENDING_QUEUE_MAX_AGE_HOURS), neither canary nor shadow, and its lead's tier is
+one the ramp policy allows today. Every other pending card is excluded for
+exactly one reason, tried in this order: stale, canary, shadow, tier not
+allowed. So `pending == actionable + stale + canary + shadow + not_allowed_tier`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from outreach import checks
+from outreach.models import CardStatus, PendingEmail, RejectionTag
+from outreach.transitions import StateChanged, transition
+from ramp.models import RampPolicy
+
+REVIEW_PERMISSION = "outreach.review_pendingemail"
+EDIT_PERMISSION = "outreach.change_pendingemail"
+
+# Queue slices, in the order an excluded card is attributed to a reason.
+ACTIONABLE = "actionable"
+STALE = "stale"
+CANARY = "canary"
+SHADOW = "shadow"
+NOT_ALLOWED_TIER = "not_allowed_tier"
+PENDING = "pending"
+EXCLUSIONS = (STALE, CANARY, SHADOW, NOT_ALLOWED_TIER)
+SLICES = (ACTIONABLE, *EXCLUSIONS, PENDING)
+
+# Review SLA states of a card.
+SLA_OK = "ok"
+SLA_FIRST_REVIEW_OVERDUE = "first_review_overdue"
+SLA_DECISION_OVERDUE = "decision_overdue"
+SLA_DECIDED = "decided"
+
+# Only these states may be edited by a person; a queued card is the dispatcher's.
+EDITABLE_STATUSES = frozenset({CardStatus.PENDING, CardStatus.APPROVED})
+REJECTABLE_STATUSES = frozenset({CardStatus.PENDING, CardStatus.APPROVED})
+
+
+class ReviewRefused(Exception):
+    """A review action was refused; `reason` says why in words a reviewer understands."""
+
+    def __init__(self, reason: str, *, code: str = "refused") -> None:
+        self.reason = reason
+        self.code = code
+        super().__init__(reason)
+
+
+# --- the queue split -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueContext:
+    """The two moving parts of the split, read once per request."""
+
+    stale_cutoff: dt.datetime
+    allowed_tiers: tuple[str, ...]
+
+    @classmethod
+    def now(cls, now: dt.datetime | None = None) -> QueueContext:
+        now = now or timezone.now()
+        return cls(
+            stale_cutoff=now - dt.timedelta(hours=settings.PENDING_QUEUE_MAX_AGE_HOURS),
+            allowed_tiers=tuple(RampPolicy.get().allowed_tiers),
+        )
+
+
+def _slice_q(name: str, context: QueueContext) -> Q:
+    """Return the filter of one slice of the pending queue (see the module docstring)."""
+    pending = Q(status=CardStatus.PENDING)
+    stale = Q(created_at__lt=context.stale_cutoff)
+    allowed_tier = Q(lead__tier__in=context.allowed_tiers)
+    if name == PENDING:
+        return pending
+    if name == STALE:
+        return pending & stale
+    fresh = pending & ~stale
+    if name == CANARY:
+        return fresh & Q(is_canary=True)
+    fresh_regular = fresh & Q(is_canary=False)
+    if name == SHADOW:
+        return fresh_regular & Q(is_shadow=True)
+    fresh_real = fresh_regular & Q(is_shadow=False)
+    if name == NOT_ALLOWED_TIER:
+        return fresh_real & ~allowed_tier
+    if name == ACTIONABLE:
+        return fresh_real & allowed_tier
+    raise ValueError(f"Unknown queue slice {name!r}; expected one of {', '.join(SLICES)}.")
+
+
+def queue_slice(queryset: QuerySet | None, name: str, *, context: QueueContext | None = None) -> QuerySet:
+    """Return `queryset` (default: all cards) narrowed to one slice of the pending queue."""
+    queryset = PendingEmail.objects.all() if queryset is None else queryset
+    return queryset.filter(_slice_q(name, context or QueueContext.now()))
+
+
+def actionable_cards(*, context: QueueContext | None = None) -> QuerySet:
+    """Return the cards a reviewer can decide right now, oldest first."""
+    return queue_slice(None, ACTIONABLE, context=context).order_by("created_at", "pk")
+
+
+def queue_split(*, context: QueueContext | None = None) -> dict[str, int]:
+    """Return counts {pending, actionable, stale, canary, shadow, not_allowed_tier} in one query."""
+    context = context or QueueContext.now()
+    counts = PendingEmail.objects.filter(status=CardStatus.PENDING).aggregate(
+        pending=Count("pk"),
+        **{name: Count("pk", filter=_slice_q(name, context)) for name in (ACTIONABLE, *EXCLUSIONS)},
+    )
+    return {name: counts[name] or 0 for name in (PENDING, ACTIONABLE, *EXCLUSIONS)}
+
+
+def exclusion_label(name: str, context: QueueContext) -> str:
+    """Return how a slice reads in the hygiene line, e.g. 'not tier_1'."""
+    if name == NOT_ALLOWED_TIER:
+        return "not " + " or ".join(context.allowed_tiers) if context.allowed_tiers else "no tier allowed"
+    return name
+
+
+def next_actionable(card: PendingEmail | None = None, *, context: QueueContext | None = None) -> PendingEmail | None:
+    """Return the actionable card after `card` in queue order, wrapping to the oldest; None when empty."""
+    queryset = actionable_cards(context=context)
+    if card is None:
+        return queryset.first()
+    queryset = queryset.exclude(pk=card.pk)
+    later = queryset.filter(Q(created_at__gt=card.created_at) | Q(created_at=card.created_at, pk__gt=card.pk))
+    return later.first() or queryset.first()
+
+
+# --- review SLAs -----------------------------------------------------------
+
+
+def sla_cutoffs(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """Return (first-review cutoff, decision cutoff): cards created before them are late."""
+    now = now or timezone.now()
+    return (
+        now - dt.timedelta(minutes=settings.REVIEW_FIRST_SLA_MINUTES),
+        now - dt.timedelta(minutes=settings.REVIEW_DECISION_SLA_MINUTES),
+    )
+
+
+def sla_breach_q(kind: str = "any", now: dt.datetime | None = None) -> Q:
+    """Return the filter of pending cards past an SLA: `first_review`, `decision` or `any`."""
+    first_cutoff, decision_cutoff = sla_cutoffs(now)
+    first = Q(status=CardStatus.PENDING, first_viewed_at__isnull=True, created_at__lt=first_cutoff)
+    decision = Q(status=CardStatus.PENDING, created_at__lt=decision_cutoff)
+    return {"first_review": first, "decision": decision, "any": first | decision}[kind]
+
+
+def sla_state(card: PendingEmail, now: dt.datetime | None = None) -> str:
+    """Return the card's SLA state: decided, decision overdue, first review overdue, or ok."""
+    if card.status != CardStatus.PENDING:
+        return SLA_DECIDED
+    first_cutoff, decision_cutoff = sla_cutoffs(now)
+    if card.created_at < decision_cutoff:
+        return SLA_DECISION_OVERDUE
+    if card.first_viewed_at is None and card.created_at < first_cutoff:
+        return SLA_FIRST_REVIEW_OVERDUE
+    return SLA_OK
+
+
+def sla_breaches(*, context: QueueContext | None = None, now: dt.datetime | None = None) -> dict[str, int]:
+    """Return {first_review, decision, any}: actionable cards past each SLA, in one query."""
+    return actionable_cards(context=context).aggregate(
+        first_review=Count("pk", filter=sla_breach_q("first_review", now)),
+        decision=Count("pk", filter=sla_breach_q("decision", now)),
+        any=Count("pk", filter=sla_breach_q("any", now)),
+    )
+
+
+def mark_viewed(card: PendingEmail, *, user) -> None:
+    """Stop the first-review clock when a reviewer first opens a pending card."""
+    if card.first_viewed_at is not None or card.status != CardStatus.PENDING:
+        return
+    if not _may(user, REVIEW_PERMISSION):
+        return
+    now = timezone.now()
+    # Conditional update: two reviewers opening at once keep the earliest time.
+    if PendingEmail.objects.filter(pk=card.pk, first_viewed_at__isnull=True).update(first_viewed_at=now):
+        card.first_viewed_at = now
+
+
+# --- decisions -------------------------------------------------------------
+
+
+def reviewer_tags() -> QuerySet:
+    """Return the rejection tags a person may choose: active and not reserved for the system."""
+    return RejectionTag.objects.filter(active=True, system=False)
+
+
+def _may(user, permission: str) -> bool:
+    return bool(user is not None and user.is_active and user.has_perm(permission))
+
+
+def _require(user, permission: str, action: str) -> None:
+    if not _may(user, permission):
+        raise ReviewRefused(f"You are not allowed to {action}.", code="permission")
+
+
+def _lock(card: PendingEmail) -> PendingEmail:
+    """Return the card re-read under a row lock (SQLite: the IMMEDIATE transaction's lock)."""
+    try:
+        return PendingEmail.objects.select_for_update().select_related("lead").get(pk=card.pk)
+    except PendingEmail.DoesNotExist:
+        raise ReviewRefused(f"Card {card.pk} no longer exists.", code="state_changed") from None
+
+
+def _expect_state(seen: PendingEmail, current: PendingEmail, allowed: frozenset[str], action: str) -> None:
+    """Refuse when the card moved since the caller read it, or when `action` does not apply to its state."""
+    if current.status != seen.status:
+        raise ReviewRefused(str(StateChanged(seen.pk, seen.status, current.status)), code="state_changed")
+    if current.status not in allowed:
+        raise ReviewRefused(
+            f"This card is {current.get_status_display().lower()}; it cannot be {action}.", code="wrong_state"
+        )
+
+
+def approval_blockers(card: PendingEmail, *, user, now: dt.datetime | None = None) -> list[str]:
+    """Return why `user` may not approve `card` now (compliance aside); empty when nothing blocks."""
+    blockers = []
+    if card.status != CardStatus.PENDING:
+        blockers.append(f"This card is {card.get_status_display().lower()}; only pending cards can be approved.")
+    if card.is_stale(now):
+        blockers.append(
+            f"This card is stale: drafted {timesince(card.created_at, now)} ago, past the "
+            f"{settings.PENDING_QUEUE_MAX_AGE_HOURS}-hour limit. Stale cards are never approved; draft it afresh."
+        )
+    if suppression := card.lead.suppression_reason():
+        blockers.append(f"The lead is suppressed ({suppression}) and must not be emailed.")
+    if user is not None and card.last_edited_by_id is not None and card.last_edited_by_id == user.pk:
+        blockers.append("You edited this card, so someone else must approve it (four eyes).")
+    return blockers
+
+
+def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> PendingEmail:
+    """Approve a pending card for sending, or raise ReviewRefused saying why not.
+
+    1. The user must hold the review permission.
+    2. Under a row lock, the card must still be in the state the caller saw
+       (two reviewers at once: the second is refused, nothing is overwritten),
+       and pending.
+    3. Refuse a stale card, a suppressed lead, the card's own editor, and
+       content that changed since the caller read it (`seen_content_hash`).
+    4. Re-run compliance and store the snapshot; refuse if any check fails.
+    5. Move it to approved, storing the content hash, reviewer and time.
+    Shadow cards may be approved: the dispatcher never sends them.
+    """
+    _require(user, REVIEW_PERMISSION, "approve cards")
+    compliance_failures: list[str] = []
+    with transaction.atomic():
+        current = _lock(card)
+        _expect_state(card, current, frozenset({CardStatus.PENDING}), "approved")
+        if blockers := approval_blockers(current, user=user):
+            raise ReviewRefused(" ".join(blockers), code="blocked")
+        if seen_content_hash and seen_content_hash != current.content_hash():
+            raise ReviewRefused(
+                "The email changed since you opened it; read the new version before approving.", code="content_changed"
+            )
+        result = checks.record(current)
+        if result.passed:
+            now = timezone.now()
+            transition(
+                current,
+                CardStatus.APPROVED,
+                expected=CardStatus.PENDING,
+                actor=user,
+                reason="Approved in review.",
+                approved_content_hash=current.content_hash(),
+                reviewed_by=user,
+                reviewed_at=now,
+                first_viewed_at=current.first_viewed_at or now,
+            )
+        else:
+            # Leave the block normally so the failing snapshot is kept for the page to show.
+            compliance_failures = result.failures
+    card.refresh_from_db()
+    if compliance_failures:
+        raise ReviewRefused("It fails compliance: " + "; ".join(compliance_failures), code="compliance")
+    return card
+
+
+def resolve_tag(tag: RejectionTag | str | int | None, *, for_system: bool = False) -> RejectionTag:
+    """Return the RejectionTag named by an instance, slug or pk; refuse a missing or unusable one."""
+    if tag in (None, ""):
+        raise ReviewRefused("A rejection needs a tag: choose why this card is rejected.", code="tag_required")
+    if not isinstance(tag, RejectionTag):
+        lookup = {"pk": tag} if isinstance(tag, int) or str(tag).isdigit() else {"slug": tag}
+        tag = RejectionTag.objects.filter(**lookup).first()
+        if tag is None:
+            raise ReviewRefused("Unknown rejection tag: choose one from the list.", code="tag_required")
+    if not tag.active:
+        raise ReviewRefused(f"The rejection tag “{tag.label}” is retired: choose another.", code="tag_required")
+    if tag.system and not for_system:
+        raise ReviewRefused(f"The tag “{tag.label}” is reserved for queue cleanup.", code="tag_required")
+    return tag
+
+
+def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, note: str = "") -> PendingEmail:
+    """Reject a pending or approved card with a reviewer's tag (required) and optional note."""
+    _require(user, REVIEW_PERMISSION, "reject cards")
+    tag = resolve_tag(tag)
+    note = (note or "").strip()
+    with transaction.atomic():
+        current = _lock(card)
+        _expect_state(card, current, REJECTABLE_STATUSES, "rejected")
+        now = timezone.now()
+        transition(
+            current,
+            CardStatus.REJECTED,
+            expected=current.status,
+            actor=user,
+            reason=f"Rejected in review: {tag.slug}." + (f" {note}" if note else ""),
+            rejection_tag=tag,
+            rejection_note=note,
+            reviewed_by=user,
+            reviewed_at=now,
+            first_viewed_at=current.first_viewed_at or now,
+        )
+    card.refresh_from_db()
+    return card
+
+
+def reject_non_actionable(card: PendingEmail, *, actor_label: str = "cleanup", reason: str = "") -> PendingEmail:
+    """Reject a stale/canary/non-actionable card with the system hygiene tag (queue cleanup)."""
+    tag = resolve_tag(RejectionTag.HYGIENE, for_system=True)
+    with transaction.atomic():
+        current = _lock(card)
+        _expect_state(card, current, REJECTABLE_STATUSES, "rejected")
+        transition(
+            current,
+            CardStatus.REJECTED,
+            expected=current.status,
+            actor_label=actor_label,
+            reason=reason or "Non-actionable card removed by queue hygiene.",
+            rejection_tag=tag,
+            rejection_note=reason,
+        )
+    card.refresh_from_db()
+    return card
+
+
+def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
+    """Change a card's subject and body; an approved card goes back to review.
+
+    1. The user must hold the change permission; the card must be pending or approved.
+    2. Store the new content with who edited it and when (that person may not approve it).
+    3. An approved card returns to pending through transition(), clearing its approval.
+    4. Re-run compliance on the new content.
+    """
+    _require(user, EDIT_PERMISSION, "edit cards")
+    if not (subject or "").strip() or not (body or "").strip():
+        raise ReviewRefused("Subject and body cannot be empty.", code="invalid")
+    with transaction.atomic():
+        current = _lock(card)
+        _expect_state(card, current, EDITABLE_STATUSES, "edited")
+        if current.subject == subject and current.body == body:
+            return card
+        now = timezone.now()
+        content = {"subject": subject, "body": body, "last_edited_by": user, "edited_at": now}
+        if current.status == CardStatus.APPROVED:
+            transition(
+                current,
+                CardStatus.PENDING,
+                expected=CardStatus.APPROVED,
+                actor=user,
+                reason="Content edited after approval: back to review.",
+                approved_content_hash="",
+                reviewed_by=None,
+                reviewed_at=None,
+                **content,
+            )
+        else:
+            # Compare-and-set on status: an approval that slipped in would be a StateChanged above.
+            PendingEmail.objects.filter(pk=current.pk, status=CardStatus.PENDING).update(updated_at=now, **content)
+            for name, value in content.items():
+                setattr(current, name, value)
+        checks.record(current)
+    card.refresh_from_db()
+    return card
