@@ -34,6 +34,13 @@ def stub_ghl(status: int = 200, body: dict | None = None):
             self.end_headers()
             self.wfile.write(payload)
 
+        def do_POST(self):  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            seen.append({"path": self.path, "body": self.rfile.read(length).decode()})
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def log_message(self, *args):
             pass
 
@@ -86,3 +93,12 @@ def live_day(date: dt.date, *, sent: int = 2, errors: int = 0, decision: str = "
 
 def strict_settings() -> dict:
     return {"DASHBOARD_AUTH_STRICT": True, "REDIS_REQUIRED": True, "SLACK_WEBHOOK_URL": "", "GHL_LOCATION_ID": settings.GHL_LOCATION_ID}
+
+
+def dead_port() -> int:
+    """Return a loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

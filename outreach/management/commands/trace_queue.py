@@ -1,0 +1,75 @@
+"""`manage.py trace_queue`: what is in the queue, what is visible, and what moved since the last trace."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from outreach.ops import take_trace
+from ramp.cli import write_hold_banner, write_json
+
+
+class Command(BaseCommand):
+    help = (
+        "Trace the queue: counts by status, tier, classifier, campaign and route; visible versus excluded cards "
+        "with reasons; the drift since the last stored trace. Stores this trace. Exit 1 when drift is flagged."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--drift-threshold", type=int, default=5, help="Flag a count moving by this much or more (default 5).")
+        parser.add_argument("--json", action="store_true", help="Print one JSON document and nothing else.")
+        parser.add_argument("--no-store", action="store_true", help="Do not store this trace (the next one compares with the last stored).")
+        parser.add_argument("--by", default="", help="Who runs it (stored with the trace).")
+
+    def handle(self, *args, **options):
+        if options["drift_threshold"] < 1:
+            raise CommandError("--drift-threshold must be at least 1.")
+        trace = take_trace(threshold=options["drift_threshold"], taken_by=options["by"], store=not options["no_store"])
+        excluded = [
+            {"card": v.card.pk, "lead": v.card.lead.email, "status": v.card.status, "reasons": v.reasons, "details": v.details}
+            for v in trace.views
+            if not v.visible
+        ]
+        if options["json"]:
+            write_json(
+                self,
+                {
+                    "counts": trace.counts,
+                    "excluded": excluded,
+                    "previous_trace_at": trace.previous_at,
+                    "changes": trace.changes,
+                    "drift": trace.flags,
+                },
+            )
+        else:
+            self._write_human(trace, excluded, options["verbosity"])
+        if trace.flags:
+            raise CommandError(f"Queue drift flagged ({len(trace.flags)}): look before any live cycle.")
+
+    def _write_human(self, trace, excluded, verbosity):
+        write_hold_banner(self)
+        counts = trace.counts
+        self.stdout.write("By status:     " + _pairs(counts["by_status"]))
+        self.stdout.write(f"Open cards (pending + approved): {counts['open']}")
+        for label, key in (("By tier", "by_tier"), ("By classifier", "by_classifier"), ("By campaign", "by_campaign"), ("By route", "by_route")):
+            self.stdout.write(f"{label + ':':<15}" + _pairs(counts[key]))
+        self.stdout.write(
+            f"Visible: {counts['visible']}; excluded: {counts['excluded']} ({_pairs(counts['excluded_by_reason']) or 'none'})"
+        )
+        limit = None if verbosity >= 2 else 20
+        for row in excluded[:limit]:
+            self.stdout.write(f"  card {row['card']} {row['lead']} [{row['status']}]: {'; '.join(row['details'])}")
+        if limit and len(excluded) > limit:
+            self.stdout.write(f"  … {len(excluded) - limit} more (-v 2 lists all)")
+        if trace.previous_at is None:
+            self.stdout.write("No earlier trace: this one is the baseline.")
+        else:
+            moved = ", ".join(f"{group} {_pairs(delta, signed=True)}" for group, delta in trace.changes.items()) or "nothing moved"
+            self.stdout.write(f"Since {trace.previous_at:%Y-%m-%d %H:%M} UTC: {moved}")
+        for flag in trace.flags:
+            self.stdout.write(self.style.ERROR(f"DRIFT: {flag}"))
+        if not trace.flags:
+            self.stdout.write(self.style.SUCCESS("No drift."))
+
+
+def _pairs(counts: dict, signed: bool = False) -> str:
+    return ", ".join(f"{key} {value:+d}" if signed else f"{key} {value}" for key, value in counts.items())

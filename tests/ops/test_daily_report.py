@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from outreach.models import CardStatus, RejectionTag
+from outreach.ops import queue_facts
+from outreach.transitions import transition
+from ramp.models import Hold, RampDay
+from tests.factories import make_campaign, make_card, make_lead
+from tests.ramp.helpers import IN_WINDOW
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def day():
+    with time_machine.travel(IN_WINDOW, tick=False):
+        RampDay.objects.create(date=IN_WINDOW.date(), is_live=True, cap=5, dispatched_count=3, sent_count=3, reported_meetings=1)
+        yield IN_WINDOW
+
+
+def reject(card, slug):
+    transition(card, CardStatus.REJECTED, rejection_tag=RejectionTag.objects.get(slug=slug))
+
+
+def test_it_reports_the_day_and_recommends_continue(day):
+    for _ in range(3):
+        make_card(status=CardStatus.SENT, sent_at=day, lead=make_lead(replied_at=day))
+    transition(make_card(), CardStatus.APPROVED)
+    for slug in ("placeholder_text", "placeholder_text", "tone_brand", "duplicate", "weak_personalization"):
+        reject(make_card(), slug)
+    out = StringIO()
+    call_command("daily_report", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert (report["approved"], report["rejected"], report["sent"]) == (1, 5, 3)
+    assert report["rejected_by_tag"]["placeholder_text"] == 2
+    assert [r["tag"] for r in report["top_rejection_reasons"]][0] == "placeholder_text"
+    assert len(report["top_rejection_reasons"]) == 3
+    assert report["kpis"]["replies"] == 3 and report["kpis"]["meetings"] == 1 and report["kpis"]["opens"] is None
+    assert report["recommended_decision"]["decision"] == "continue"
+    stored = RampDay.objects.get(date=day.date())
+    assert stored.report["sent"] == 3 and stored.kpis["sent"] == 3
+
+
+def test_a_bounce_spike_recommends_rollback_and_raises_a_hold(day):
+    for index in range(3):
+        make_card(status=CardStatus.SENT, sent_at=day, lead=make_lead(bounced_at=day if index == 0 else None))
+    out = StringIO()
+    call_command("daily_report", stdout=out)
+    text = out.getvalue()
+    assert "Recommended decision: ROLLBACK" in text and "bounce rate 33.3% over 5.0%" in text
+    assert Hold.objects.active().get().source == "bounce_rate"
+
+
+def test_a_lead_reappearing_after_a_send_is_found():
+    campaign = make_campaign()
+    lead = make_lead()
+    make_card(status=CardStatus.SENT, lead=lead, campaign=campaign, step_number=2)
+    again = make_card(lead=lead, campaign=campaign, step_number=1)
+    facts = queue_facts()
+    assert len(facts.reappeared_leads) == 1 and f"card {again.pk}" in facts.reappeared_leads[0]
+
+
+def test_the_admin_shows_the_stored_report_readably(day, admin_client):
+    call_command("daily_report", stdout=StringIO())
+    stored = RampDay.objects.get(date=day.date())
+    page = admin_client.get(f"/admin/ramp/rampday/{stored.pk}/change/")
+    assert page.status_code == 200
+    assert b"Recommended decision: CONTINUE" in page.content

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ramp.models import QueueTrace
+from tests.factories import make_campaign, make_card, make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def trace(*args) -> dict:
+    out = StringIO()
+    call_command("trace_queue", "--json", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_it_counts_the_queue_and_explains_exclusions():
+    campaign = make_campaign(ref="wpromote-q1")
+    make_card(campaign=campaign)
+    make_card(campaign=campaign, age_hours=80)
+    make_card(campaign=campaign, is_canary=True)
+    document = trace()
+    counts = document["counts"]
+    assert counts["by_status"]["pending"] == 3
+    assert counts["by_campaign"] == {"wpromote-q1": 3}
+    assert counts["by_classifier"] == {"outbound_tier_1": 3}
+    assert (counts["visible"], counts["excluded"]) == (1, 2)
+    assert counts["excluded_by_reason"] == {"stale": 1, "canary": 1}
+    assert document["drift"] == [] and document["previous_trace_at"] is None
+    assert QueueTrace.objects.count() == 1
+
+
+def test_it_flags_drift_since_the_last_trace():
+    make_card()
+    trace()
+    campaign = make_campaign(ref="surprise", classifier="outbound_tier_2", tier="tier_2")
+    for _ in range(3):
+        make_card(campaign=campaign, lead=make_lead(tier="tier_2"))
+    out = StringIO()
+    with pytest.raises(CommandError, match="Queue drift flagged"):
+        call_command("trace_queue", "--drift-threshold", "3", stdout=out)
+    text = out.getvalue()
+    assert "DRIFT: new campaign 'surprise' in the queue" in text
+    assert "DRIFT: by_status pending: +3 (threshold 3)" in text
+    assert QueueTrace.objects.order_by("-pk").first().drift_flagged
+
+
+def test_an_unchanged_queue_shows_no_drift():
+    make_card()
+    trace()
+    out = StringIO()
+    call_command("trace_queue", stdout=out)
+    assert "nothing moved" in out.getvalue() and "No drift." in out.getvalue()
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("trace_queue", "--drift-threshold", "0", stdout=StringIO())
