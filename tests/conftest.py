@@ -4,6 +4,7 @@ import pytest
 
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from tests.factories import make_user
+from tests.ghl.fixtures import ghl_sandbox, ghl_sandbox_process, ghl_sandbox_server_process, webhook_receiver  # noqa: F401
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ghl.errors import GhlLimiterUnavailable, GhlRateLimited
 from ghl.ratelimit import (
@@ -116,7 +118,8 @@ def test_reset_forgets_window_and_pauses(redis_conn):
 
 
 def test_it_reports_redis_down_as_a_safe_to_retry_error():
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    # No client-side retries: the limiter must answer at once, not after redis-py's backoff.
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     limiter = RedisRateLimiter(location_id="locX", limit=1, window_seconds=1, connection=dead)
     with pytest.raises(GhlLimiterUnavailable) as caught:
         limiter.acquire()

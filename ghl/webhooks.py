@@ -1,0 +1,378 @@
+"""GHL webhook authenticity, freshness and parsing (no Django views here).
+
+GHL signs the raw JSON body of each delivery:
+
+* `x-ghl-signature` - base64 Ed25519 signature (the current scheme);
+* `x-wh-signature` - base64 RSA PKCS#1 v1.5 / SHA-256 signature (legacy,
+  announced as deprecated on 2026-07-01).
+
+We follow the official SDK's order: when `x-ghl-signature` is present it alone
+decides (no fallback to the legacy header, so a forged Ed25519 header cannot be
+"rescued" by a weaker check); otherwise `x-wh-signature` is checked with the
+RSA key; a delivery with neither is rejected. Keys are configurable PEM text
+because GHL rotates them.
+
+`WebhookSigner` produces the same headers; the local sandbox uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from django.conf import settings
+
+from ghl.errors import GhlSignatureError
+
+ED25519_HEADER = "x-ghl-signature"
+RSA_HEADER = "x-wh-signature"
+
+
+# -- keys ---------------------------------------------------------------------
+
+
+def load_public_key(text: str) -> Ed25519PublicKey | RSAPublicKey:
+    """Parse a public key from PEM (also with literal "\\n" as env files carry it) or base64 SPKI DER.
+
+    A bare base64 string of 32 bytes is taken as a raw Ed25519 key.
+    """
+    text = (text or "").strip().replace("\\n", "\n")
+    if not text:
+        raise GhlSignatureError("webhook public key is empty")
+    try:
+        if "-----BEGIN" in text:
+            key = serialization.load_pem_public_key(text.encode())
+        else:
+            raw = base64.b64decode("".join(text.split()), validate=True)
+            key = Ed25519PublicKey.from_public_bytes(raw) if len(raw) == 32 else serialization.load_der_public_key(raw)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise GhlSignatureError(f"webhook public key cannot be parsed ({type(exc).__name__})") from None
+    if not isinstance(key, (Ed25519PublicKey, RSAPublicKey)):
+        raise GhlSignatureError(f"webhook public key has an unsupported type ({type(key).__name__})")
+    return key
+
+
+def public_key_pem(key: Ed25519PrivateKey | RSAPrivateKey | Ed25519PublicKey | RSAPublicKey) -> str:
+    """Return the SubjectPublicKeyInfo PEM of a (private or public) key."""
+    public = key.public_key() if hasattr(key, "public_key") else key
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def compact_json(payload: Any) -> bytes:
+    """Serialize like GHL (and JavaScript's JSON.stringify): no spaces, non-ASCII kept as UTF-8."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# -- signing (the sandbox) ----------------------------------------------------
+
+
+class WebhookSigner:
+    """Sign delivery bodies the way GHL does."""
+
+    def __init__(self, ed25519_key: Ed25519PrivateKey, rsa_key: RSAPrivateKey | None = None) -> None:
+        self.ed25519_key = ed25519_key
+        self.rsa_key = rsa_key
+
+    def sign_ed25519(self, body: bytes) -> str:
+        return base64.b64encode(self.ed25519_key.sign(body)).decode()
+
+    def sign_rsa(self, body: bytes) -> str:
+        if self.rsa_key is None:
+            raise ValueError("no RSA key to sign the legacy x-wh-signature with")
+        return base64.b64encode(self.rsa_key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+    def headers(self, body: bytes, *, ed25519: bool = True, rsa: bool = False) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if ed25519:
+            headers[ED25519_HEADER] = self.sign_ed25519(body)
+        if rsa:
+            headers[RSA_HEADER] = self.sign_rsa(body)
+        return headers
+
+
+# -- verification (the app) ---------------------------------------------------
+
+
+def _get_header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, candidate in headers.items():
+        if key.lower() == name:
+            return candidate
+    return None
+
+
+def _decode_signature(value: str, header: str) -> bytes:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise GhlSignatureError(f"{header} is not valid base64") from None
+
+
+def _candidate_bodies(body: bytes) -> list[bytes]:
+    # The raw bytes first; a proxy that re-encoded the JSON is tolerated by
+    # also trying GHL's compact serialization of the same document.
+    candidates = [body]
+    try:
+        compact = compact_json(json.loads(body))
+    except ValueError:
+        return candidates
+    if compact != body:
+        candidates.append(compact)
+    return candidates
+
+
+def verify_signature(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    ed25519_public_key: str | Ed25519PublicKey | None = None,
+    rsa_public_key: str | RSAPublicKey | None = None,
+) -> str:
+    """Check a delivery's signature and return the header that proved it; raise GhlSignatureError.
+
+    Keys default to settings GHL_WEBHOOK_ED25519_PUBLIC_KEY / GHL_WEBHOOK_RSA_PUBLIC_KEY.
+    """
+    ed25519_signature = _get_header(headers, ED25519_HEADER)
+    if ed25519_signature is not None:
+        key = ed25519_public_key if ed25519_public_key is not None else settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY
+        if not key:
+            raise GhlSignatureError("x-ghl-signature present but no Ed25519 public key is configured")
+        public = load_public_key(key) if isinstance(key, str) else key
+        if not isinstance(public, Ed25519PublicKey):
+            raise GhlSignatureError("the configured x-ghl-signature key is not an Ed25519 key")
+        signature = _decode_signature(ed25519_signature, ED25519_HEADER)
+        for candidate in _candidate_bodies(body):
+            try:
+                public.verify(signature, candidate)
+                return ED25519_HEADER
+            except InvalidSignature:
+                continue
+        raise GhlSignatureError("x-ghl-signature does not match the body")
+
+    rsa_signature = _get_header(headers, RSA_HEADER)
+    if rsa_signature is not None:
+        key = rsa_public_key if rsa_public_key is not None else settings.GHL_WEBHOOK_RSA_PUBLIC_KEY
+        if not key:
+            raise GhlSignatureError("x-wh-signature present but no RSA public key is configured")
+        public = load_public_key(key) if isinstance(key, str) else key
+        if not isinstance(public, RSAPublicKey):
+            raise GhlSignatureError("the configured x-wh-signature key is not an RSA key")
+        signature = _decode_signature(rsa_signature, RSA_HEADER)
+        for candidate in _candidate_bodies(body):
+            try:
+                public.verify(signature, candidate, padding.PKCS1v15(), hashes.SHA256())
+                return RSA_HEADER
+            except InvalidSignature:
+                continue
+        raise GhlSignatureError("x-wh-signature does not match the body")
+
+    raise GhlSignatureError("the delivery carries no x-ghl-signature or x-wh-signature header")
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Return an aware datetime from GHL's ISO string (or epoch seconds/milliseconds), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000.0 if value > 1e11 else float(value)
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def check_freshness(
+    payload: Mapping[str, Any],
+    *,
+    max_age_seconds: float | None = None,
+    now: datetime | None = None,
+    require_timestamp: bool = True,
+) -> None:
+    """Reject a delivery whose `timestamp` is older (or further in the future) than the max age.
+
+    A replayed, validly signed old delivery is stopped here; duplicates within
+    the window are stopped by deduplicating on `webhookId`.
+    """
+    max_age = float(max_age_seconds if max_age_seconds is not None else settings.GHL_WEBHOOK_MAX_AGE_SECONDS)
+    raw = payload.get("timestamp")
+    when = parse_timestamp(raw)
+    if when is None:
+        if require_timestamp:
+            raise GhlSignatureError("the delivery has no readable timestamp" if raw else "the delivery has no timestamp")
+        return
+    now = now or datetime.now(timezone.utc)
+    age = (now - when).total_seconds()
+    if age > max_age:
+        raise GhlSignatureError(f"the delivery is stale ({age:.0f}s old, limit {max_age:.0f}s)")
+    if age < -max_age:
+        raise GhlSignatureError(f"the delivery timestamp is {-age:.0f}s in the future")
+
+
+# -- events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """Common envelope of every delivery."""
+
+    type: str
+    location_id: str
+    webhook_id: str
+    timestamp: datetime | None
+    payload: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def dedupe_key(self) -> str:
+        """The key under which this event is applied at most once."""
+        return self.webhook_id
+
+
+@dataclass(frozen=True)
+class MessageEvent(WebhookEvent):
+    """OutboundMessage / InboundMessage."""
+
+    direction: str = ""
+    message_type: str = ""
+    contact_id: str = ""
+    conversation_id: str = ""
+    message_id: str = ""
+    email_message_id: str = ""
+    thread_id: str = ""
+    subject: str = ""
+    body: str = ""
+    status: str = ""
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class EmailStatsEvent(WebhookEvent):
+    """LCEmailStats: one Mailgun event (accepted, delivered, opened, clicked, failed, complained, unsubscribed...)."""
+
+    event: str = ""
+    event_id: str = ""
+    email_message_id: str = ""
+    recipient: str = ""
+    # failed: "permanent" (hard bounce) or "temporary".
+    severity: str = ""
+    reason: str = ""
+    url: str = ""
+
+    @property
+    def dedupe_key(self) -> str:
+        # Mailgun's event id is stable across GHL redeliveries even if webhookId were not.
+        return f"lcemailstats:{self.event_id}" if self.event_id else self.webhook_id
+
+    @property
+    def is_hard_bounce(self) -> bool:
+        return self.event == "failed" and self.severity == "permanent"
+
+
+@dataclass(frozen=True)
+class ContactDndEvent(WebhookEvent):
+    """ContactDndUpdate: the contact's DND changed (e.g. unsubscribe link)."""
+
+    contact_id: str = ""
+    email: str = ""
+    dnd: bool = False
+    email_dnd_status: str = ""
+
+    @property
+    def email_blocked(self) -> bool:
+        return self.dnd or self.email_dnd_status in ("active", "permanent")
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
+    """Return the typed event for a decoded delivery body (unknown types get the plain envelope)."""
+    if not isinstance(payload, Mapping):
+        raise GhlSignatureError("the delivery body is not a JSON object")
+    event_type = _str(payload.get("type"))
+    common = {
+        "type": event_type,
+        "location_id": _str(payload.get("locationId")),
+        "webhook_id": _str(payload.get("webhookId")),
+        "timestamp": parse_timestamp(payload.get("timestamp")),
+        "payload": dict(payload),
+    }
+    if event_type in ("OutboundMessage", "InboundMessage"):
+        return MessageEvent(
+            **common,
+            direction=_str(payload.get("direction")),
+            message_type=_str(payload.get("messageType")),
+            contact_id=_str(payload.get("contactId")),
+            conversation_id=_str(payload.get("conversationId")),
+            message_id=_str(payload.get("messageId") or payload.get("id")),
+            email_message_id=_str(payload.get("emailMessageId")),
+            thread_id=_str(payload.get("threadId")),
+            subject=_str(payload.get("subject")),
+            body=_str(payload.get("body")),
+            status=_str(payload.get("status")),
+            sender=_str(payload.get("from")),
+        )
+    if event_type == "LCEmailStats":
+        stats = payload.get("webhookPayload") or {}
+        operations = stats.get("lc-operations") or {}
+        return EmailStatsEvent(
+            **common,
+            event=_str(stats.get("event")),
+            event_id=_str(stats.get("id")),
+            email_message_id=_str(operations.get("email_message_id")),
+            recipient=_str(stats.get("recipient")),
+            severity=_str(stats.get("severity")),
+            reason=_str(stats.get("reason")),
+            url=_str(stats.get("url")),
+        )
+    if event_type == "ContactDndUpdate":
+        email_dnd = ((payload.get("dndSettings") or {}).get("Email") or {})
+        return ContactDndEvent(
+            **common,
+            contact_id=_str(payload.get("id") or payload.get("contactId")),
+            email=_str(payload.get("email")),
+            dnd=bool(payload.get("dnd")),
+            email_dnd_status=_str(email_dnd.get("status")),
+        )
+    return WebhookEvent(**common)
+
+
+def verify_delivery(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    ed25519_public_key: str | Ed25519PublicKey | None = None,
+    rsa_public_key: str | RSAPublicKey | None = None,
+    max_age_seconds: float | None = None,
+    now: datetime | None = None,
+    require_timestamp: bool = True,
+) -> WebhookEvent:
+    """Verify signature and freshness of one delivery and return its typed event; raise GhlSignatureError.
+
+    1. The signature over the raw body (SDK order, see module docstring).
+    2. The JSON body must be an object.
+    3. The `timestamp` must be within the max age.
+    """
+    verify_signature(body, headers, ed25519_public_key=ed25519_public_key, rsa_public_key=rsa_public_key)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise GhlSignatureError("the delivery body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise GhlSignatureError("the delivery body is not a JSON object")
+    check_freshness(payload, max_age_seconds=max_age_seconds, now=now, require_timestamp=require_timestamp)
+    return parse_event(payload)

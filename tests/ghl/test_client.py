@@ -1,0 +1,423 @@
+"""GhlClient against the real sandbox over a socket: headers, mapping of every error, shapes."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import pytest
+
+from ghl.client import CONTACTS_VERSION, CONVERSATIONS_VERSION, Contact, GhlClient, SentMessage, get_client
+from ghl.errors import (
+    GhlAuthError,
+    GhlConnectionError,
+    GhlConnectionLost,
+    GhlNotFound,
+    GhlRateLimited,
+    GhlServerError,
+    GhlTimeout,
+    GhlValidationError,
+)
+from ghl.ratelimit import NullLimiter
+
+
+def send(client: GhlClient, contact_id: str, marker: str = "caio-marker-1") -> SentMessage:
+    return client.send_email(
+        contact_id=contact_id,
+        subject="Quick question",
+        html=f"<p>Hello</p><!-- {marker} -->",
+        text=f"Hello\n{marker}",
+    )
+
+
+def api_requests(sandbox, endpoint: str) -> list[dict]:
+    return [r for r in sandbox.requests() if r["endpoint"] == endpoint]
+
+
+def test_it_sends_bearer_token_version_and_json_headers(ghl_sandbox):
+    client = ghl_sandbox.client()
+    client.find_contact_by_email("ann@example.com")
+    contact = client.upsert_contact(email="ann@example.com")
+    send(client, contact.id)
+
+    log = ghl_sandbox.requests()
+    assert [r["endpoint"] for r in log] == ["contacts.search_duplicate", "contacts.upsert", "conversations.send"]
+    for request in log:
+        headers = {k.lower(): v for k, v in request["headers"].items()}
+        assert request["authorization"] == "Bearer <known token>"
+        assert headers["accept"] == "application/json"
+        assert headers["content-type"] == "application/json"
+        assert headers["user-agent"].startswith("caio-backoffice/")
+    # Each endpoint gets the Version its spec declares.
+    assert [r["headers"]["Version"] for r in log] == [CONTACTS_VERSION, CONTACTS_VERSION, CONVERSATIONS_VERSION]
+    assert log[0]["query"] == {"locationId": ghl_sandbox.location_id, "email": "ann@example.com"}
+
+
+def test_every_call_passes_a_sandbox_that_insists_on_the_spec_versions(ghl_sandbox):
+    ghl_sandbox.configure(strict_versions=True)
+    client = ghl_sandbox.client()
+    contact = client.resolve_contact(email="ann@example.com", first_name="Ann")
+    assert client.get_contact(contact.id).id == contact.id
+    sent = send(client, contact.id)
+    assert client.find_conversation_id(contact.id) == sent.conversation_id
+    assert client.list_conversation_messages(sent.conversation_id)[0].id == sent.message_id
+    assert client.get_message(sent.message_id).id == sent.message_id
+    assert client.get_email(sent.email_message_id).id == sent.email_message_id
+
+
+def test_get_client_reads_settings(ghl_sandbox):
+    client = get_client(limiter=NullLimiter())
+    assert client.base_url == ghl_sandbox.base_url
+    assert client.location_id == ghl_sandbox.location_id
+    assert client.timeout == (1.0, 2.0)
+    assert client.find_contact_by_email("nobody@example.com") is None
+
+
+def test_contacts_duplicate_search_and_upsert(ghl_sandbox):
+    client = ghl_sandbox.client()
+    assert client.find_contact_by_email("ann@example.com") is None
+
+    created = client.upsert_contact(email="ann@example.com", first_name="Ann", company_name="Acme", source="caio")
+    assert created.new is True
+    assert created == Contact(id=created.id, email="ann@example.com", dnd=False, email_dnd_status="", new=True)
+    assert len(created.id) == 20 and created.id.isalnum()
+
+    # Matching is case-insensitive and the second upsert updates, not duplicates.
+    again = client.upsert_contact(email="ANN@example.com", last_name="Lee")
+    assert again.id == created.id and again.new is False
+    found = client.find_contact_by_email("Ann@Example.com")
+    assert found is not None and found.id == created.id and found.new is False
+    assert len(ghl_sandbox.contacts()) == 1
+
+
+def test_resolve_contact_finds_before_it_upserts(ghl_sandbox):
+    client = ghl_sandbox.client()
+    first = client.resolve_contact(email="bo@example.com", first_name="Bo")
+    second = client.resolve_contact(email="bo@example.com", first_name="Bo")
+    assert first.new is True and second.new is False and first.id == second.id
+    assert [r["endpoint"] for r in ghl_sandbox.requests()] == [
+        "contacts.search_duplicate",
+        "contacts.upsert",
+        "contacts.search_duplicate",
+    ]
+
+
+def test_get_contact_reports_dnd(ghl_sandbox):
+    contact = ghl_sandbox.add_contact("dee@example.com", dndSettings={"Email": {"status": "permanent"}})
+    fetched = ghl_sandbox.client().get_contact(contact["id"])
+    assert fetched.email_dnd_status == "permanent" and fetched.email_blocked
+
+
+def test_unknown_contact_400_not_found_maps_to_not_found(ghl_sandbox):
+    with pytest.raises(GhlNotFound) as caught:
+        ghl_sandbox.client().get_contact("AAAAAAAAAAAAAAAAAAAA")
+    assert caught.value.status == 400
+    assert caught.value.message == "Contact with id AAAAAAAAAAAAAAAAAAAA not found"
+    assert caught.value.permanent and caught.value.trace_id
+
+
+def test_unknown_email_404_maps_to_not_found(ghl_sandbox):
+    with pytest.raises(GhlNotFound) as caught:
+        ghl_sandbox.client().get_email("BBBBBBBBBBBBBBBBBBBB")
+    assert caught.value.status == 404
+
+
+def test_a_wrong_token_is_a_permanent_auth_error(ghl_sandbox):
+    client = ghl_sandbox.client(token="not-the-token")
+    with pytest.raises(GhlAuthError) as caught:
+        client.find_contact_by_email("ann@example.com")
+    assert caught.value.status == 401
+    assert caught.value.message == "Invalid token: access token is invalid"
+    assert caught.value.permanent and not caught.value.retry_safe
+    # Auth errors are not retried.
+    assert len(ghl_sandbox.requests()) == 1
+
+
+def test_a_missing_scope_is_an_auth_error(ghl_sandbox):
+    ghl_sandbox.add_token("read-only", scopes=["contacts.readonly"])
+    client = ghl_sandbox.client(token="read-only")
+    assert client.find_contact_by_email("ann@example.com") is None
+    with pytest.raises(GhlAuthError, match="not authorized for this scope"):
+        client.upsert_contact(email="ann@example.com")
+
+
+def test_a_token_of_another_location_gets_403(ghl_sandbox):
+    ghl_sandbox.add_token("other-location-token", location_id="otherLocation0000001")
+    client = ghl_sandbox.client(token="other-location-token")  # still asks for the configured location
+    with pytest.raises(GhlAuthError) as caught:
+        client.find_contact_by_email("ann@example.com")
+    assert caught.value.status == 403
+    assert caught.value.message == "The token does not have access to this location."
+
+
+def test_422_message_arrays_become_validation_details(ghl_sandbox):
+    with pytest.raises(GhlValidationError) as caught:
+        ghl_sandbox.client().upsert_contact(email="not-an-email")
+    assert caught.value.status == 422
+    assert caught.value.details == ["email must be an email"]
+    assert caught.value.permanent
+
+
+@pytest.mark.parametrize(
+    ("contact_fields", "message"),
+    [
+        ({"dndSettings": {"Email": {"status": "active"}}}, "Cannot send message as DND is active for Email."),
+        ({"dnd": True}, "Cannot send message as DND is active for Email."),
+        ({"unsubscribed": True}, "Cannot send email as gone@example.com has unsubscribed"),
+    ],
+)
+def test_sends_to_dnd_or_unsubscribed_contacts_are_permanent_rejections(ghl_sandbox, contact_fields, message):
+    contact = ghl_sandbox.add_contact("gone@example.com", **contact_fields)
+    with pytest.raises(GhlValidationError) as caught:
+        send(ghl_sandbox.client(), contact["id"])
+    assert caught.value.status == 400
+    assert caught.value.message == message
+    assert caught.value.permanent and not caught.value.ambiguous
+    assert ghl_sandbox.deliveries() == []
+
+
+def test_a_contact_with_an_invalid_email_is_rejected(ghl_sandbox):
+    contact = ghl_sandbox.add_contact("broken-at-example")
+    with pytest.raises(GhlValidationError, match="contact's e-mail is invalid"):
+        send(ghl_sandbox.client(), contact["id"])
+
+
+def test_send_to_an_unknown_contact_is_not_found(ghl_sandbox):
+    with pytest.raises(GhlNotFound):
+        send(ghl_sandbox.client(), "CCCCCCCCCCCCCCCCCCCC")
+
+
+def test_send_records_one_delivery_with_ids(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id, marker="caio-abc")
+    [delivery] = ghl_sandbox.deliveries()
+    assert delivery["contact_email"] == "ann@example.com"
+    assert delivery["subject"] == "Quick question"
+    assert "caio-abc" in delivery["html"] and "caio-abc" in delivery["text"]
+    assert (delivery["conversation_id"], delivery["message_id"], delivery["email_message_id"]) == (
+        sent.conversation_id,
+        sent.message_id,
+        sent.email_message_id,
+    )
+
+
+def test_send_has_no_idempotency_a_repeat_sends_twice(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    first = send(client, contact.id)
+    second = send(client, contact.id)
+    # GHL creates a second message for the same POST: dedupe is the caller's job.
+    assert first.message_id != second.message_id
+    assert first.conversation_id == second.conversation_id
+    assert len(ghl_sandbox.deliveries("ann@example.com")) == 2
+
+
+@pytest.mark.parametrize("deliver", [True, False])
+def test_a_500_on_send_is_ambiguous_and_never_retried(ghl_sandbox, deliver):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    ghl_sandbox.add_fault("conversations.send", "error", status=500, count=3, deliver=deliver)
+    with pytest.raises(GhlServerError) as caught:
+        send(client, contact.id)
+    assert caught.value.ambiguous and not caught.value.permanent and caught.value.status == 500
+    assert len(api_requests(ghl_sandbox, "conversations.send")) == 1
+    # With deliver=True GHL did send although it answered 500.
+    assert len(ghl_sandbox.deliveries()) == (1 if deliver else 0)
+
+
+@pytest.mark.parametrize("deliver", [True, False])
+def test_a_read_timeout_on_send_is_ambiguous(ghl_sandbox, deliver):
+    client = ghl_sandbox.client(read_timeout=0.3)
+    contact = client.upsert_contact(email="ann@example.com")
+    ghl_sandbox.add_fault("conversations.send", "timeout", delay=3, count=1, deliver=deliver)
+    started = time.monotonic()
+    with pytest.raises(GhlTimeout) as caught:
+        send(client, contact.id)
+    assert time.monotonic() - started < 2
+    assert caught.value.ambiguous and not caught.value.retry_safe
+    assert len(ghl_sandbox.deliveries()) == (1 if deliver else 0)
+
+
+def test_a_connection_dropped_after_sending_is_ambiguous(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    ghl_sandbox.add_fault("conversations.send", "disconnect", count=1, deliver=True)
+    with pytest.raises(GhlConnectionLost) as caught:
+        send(client, contact.id)
+    assert isinstance(caught.value, GhlTimeout) and caught.value.ambiguous
+    assert len(ghl_sandbox.deliveries()) == 1
+
+
+def test_connection_refused_is_safe_to_retry():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port any more.
+    client = GhlClient(
+        base_url=f"http://127.0.0.1:{port}", token="t", location_id="loc", limiter=NullLimiter(), read_retries=0
+    )
+    with pytest.raises(GhlConnectionError) as caught:
+        client.send_email(contact_id="x", subject="s", html="h", text="t")
+    assert caught.value.retry_safe and not caught.value.ambiguous
+
+
+def test_a_429_on_send_is_safe_to_retry_and_carries_retry_after(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    ghl_sandbox.add_fault("conversations.send", "rate_limit", count=1, retry_after=7)
+    with pytest.raises(GhlRateLimited) as caught:
+        send(client, contact.id)
+    assert caught.value.retry_safe and caught.value.retry_after == 7.0 and caught.value.status == 429
+    assert ghl_sandbox.deliveries() == []
+
+
+def test_a_429_without_retry_after_uses_the_interval_header(ghl_sandbox):
+    ghl_sandbox.configure(rate_limit={"max": 2, "interval_ms": 4000, "retry_after_header": False})
+    client = ghl_sandbox.client(read_retries=0)
+    client.find_contact_by_email("a@example.com")
+    client.find_contact_by_email("a@example.com")
+    with pytest.raises(GhlRateLimited) as caught:
+        client.find_contact_by_email("a@example.com")
+    assert caught.value.retry_after == 4.0
+
+
+def test_sandbox_rate_limit_429_carries_retry_after(ghl_sandbox):
+    ghl_sandbox.configure(rate_limit={"max": 1, "interval_ms": 10_000})
+    client = ghl_sandbox.client(read_retries=0)
+    client.find_contact_by_email("a@example.com")
+    with pytest.raises(GhlRateLimited) as caught:
+        client.find_contact_by_email("a@example.com")
+    assert 1 <= caught.value.retry_after <= 10
+
+
+def test_reads_retry_transient_errors_with_backoff(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id)
+    ghl_sandbox.add_fault("conversations.search", "error", status=502, count=1)
+    ghl_sandbox.add_fault("conversations.search", "rate_limit", count=1, retry_after=0)
+    assert client.find_conversation_id(contact.id) == sent.conversation_id
+    assert len(api_requests(ghl_sandbox, "conversations.search")) == 3
+
+
+def test_reads_give_up_after_the_retries(ghl_sandbox):
+    client = ghl_sandbox.client(read_retries=2)
+    ghl_sandbox.add_fault("contacts.search_duplicate", "error", status=503)
+    with pytest.raises(GhlServerError):
+        client.find_contact_by_email("ann@example.com")
+    assert len(api_requests(ghl_sandbox, "contacts.search_duplicate")) == 3
+
+
+def test_a_long_retry_after_on_a_read_is_raised_not_slept(ghl_sandbox):
+    client = ghl_sandbox.client(max_retry_sleep=5)
+    ghl_sandbox.add_fault("contacts.search_duplicate", "rate_limit", count=1, retry_after=60)
+    with pytest.raises(GhlRateLimited) as caught:
+        client.find_contact_by_email("ann@example.com")
+    assert caught.value.retry_after == 60.0
+    assert len(api_requests(ghl_sandbox, "contacts.search_duplicate")) == 1
+
+
+def test_a_read_timeout_on_a_read_is_retried(ghl_sandbox):
+    client = ghl_sandbox.client(read_timeout=0.3)
+    ghl_sandbox.add_fault("contacts.search_duplicate", "timeout", delay=2, count=1)
+    assert client.find_contact_by_email("ann@example.com") is None
+    assert len(api_requests(ghl_sandbox, "contacts.search_duplicate")) == 2
+
+
+@pytest.mark.parametrize("shape", ["nested", "flat"])
+def test_list_messages_reads_both_shapes_and_follows_pages(ghl_sandbox, shape):
+    ghl_sandbox.configure(messages_list_shape=shape, messages_page_size=2)
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = [send(client, contact.id, marker=f"m{i}") for i in range(3)]
+    messages = client.list_conversation_messages(sent[0].conversation_id)
+    if shape == "nested":
+        # Two pages of at most two, newest first.
+        assert [m.id for m in messages] == [s.message_id for s in reversed(sent)]
+    else:
+        # The flat shape has no paging information: the first page is all we get.
+        assert [m.id for m in messages] == [s.message_id for s in reversed(sent)][:2]
+    first = messages[0]
+    assert first.direction == "outbound" and first.message_type == "TYPE_EMAIL"
+    assert first.email_message_id == sent[-1].email_message_id
+    assert first.body is None  # GHL leaves email bodies out of the list
+
+
+@pytest.mark.parametrize("shape", ["wrapped", "bare"])
+def test_get_email_and_message_read_wrapped_and_bare_bodies(ghl_sandbox, shape):
+    ghl_sandbox.configure(email_shape=shape, message_shape=shape)
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id, marker="caio-xyz")
+    email = client.get_email(sent.email_message_id)
+    assert email.id == sent.email_message_id and email.conversation_id == sent.conversation_id
+    assert "caio-xyz" in email.body and email.subject == "Quick question" and email.status == "sent"
+    message = client.get_message(sent.message_id)
+    assert message.id == sent.message_id and message.email_message_id == sent.email_message_id
+
+
+def test_find_sent_email_containing_finds_the_marked_email(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    send(client, contact.id, marker="caio-first")
+    wanted = send(client, contact.id, marker="caio-second")
+    assert client.find_sent_email_containing(contact.id, "caio-second") == wanted
+    assert client.find_sent_email_containing(contact.id, "caio-missing") is None
+
+
+def test_find_sent_email_containing_is_none_without_a_conversation(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="new@example.com")
+    assert client.find_sent_email_containing(contact.id, "caio-anything") is None
+
+
+def test_find_sent_email_containing_ignores_inbound_replies(ghl_sandbox, webhook_receiver):
+    ghl_sandbox.configure(webhook_url=webhook_receiver.url, auto_events=[])
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id, marker="caio-original")
+    # The contact quotes a marker we never sent: it must not count as our email.
+    ghl_sandbox.trigger("InboundMessage", message_id=sent.message_id, body="<p>re: caio-never-sent</p>")
+    assert client.find_sent_email_containing(contact.id, "caio-never-sent") is None
+    assert client.find_sent_email_containing(contact.id, "caio-original") == sent
+
+
+def test_find_sent_email_containing_propagates_errors_rather_than_saying_absent(ghl_sandbox):
+    client = ghl_sandbox.client(read_retries=0)
+    contact = client.upsert_contact(email="ann@example.com")
+    send(client, contact.id, marker="caio-m")
+    ghl_sandbox.add_fault("conversations.email", "error", status=500)
+    with pytest.raises(GhlServerError):
+        client.find_sent_email_containing(contact.id, "caio-m")
+
+
+def test_the_token_never_reaches_the_logs(ghl_sandbox, caplog):
+    secret = "pit-secret-value-123"
+    ghl_sandbox.add_token(secret)
+    client = ghl_sandbox.client(token=secret, read_retries=0)
+    caplog.set_level(logging.DEBUG)
+    contact = client.upsert_contact(email="ann@example.com")
+    send(client, contact.id)
+    ghl_sandbox.add_fault("*", "error", status=500)
+    with pytest.raises(GhlServerError):
+        client.find_contact_by_email("ann@example.com")
+    assert caplog.records  # the calls were logged...
+    assert secret not in caplog.text  # ...without the token
+    assert "ann@example.com" not in caplog.text  # nor the email in the query string
+    assert secret not in repr(client)
+    assert all(secret not in str(r) for r in ghl_sandbox.requests())
+
+
+@pytest.mark.redis
+def test_a_429_pauses_the_shared_limiter(ghl_sandbox, redis_conn):
+    from ghl.ratelimit import RedisRateLimiter
+
+    limiter = RedisRateLimiter(location_id=ghl_sandbox.location_id, limit=100, window_seconds=10, connection=redis_conn)
+    client = ghl_sandbox.client(limiter=limiter, read_retries=0)
+    ghl_sandbox.add_fault("contacts.search_duplicate", "rate_limit", count=1, retry_after=3)
+    with pytest.raises(GhlRateLimited):
+        client.find_contact_by_email("ann@example.com")
+    # Every worker of the location now waits about 3 s.
+    assert 2 < limiter.paused_for() <= 3
