@@ -1,0 +1,307 @@
+"""The drafting pipeline: enroll eligible leads of a source and draft step 1.
+
+`run_pipeline` is what `manage.py run_pipeline` calls. `draft_cards` is shared
+with the cadence engine: it drafts a step for many leads, adds the canonical
+footer, runs the compliance checks for the whole batch at once, and returns
+only the cards that pass; every other lead comes back as an error with the
+reason. Nothing that fails drafting or the checks becomes a card: the review
+queue only ever shows cards that could be approved.
+
+Speed: leads are read once, the exclusion rules once per run, the checks'
+facts once per batch, and enrollments and cards are written with
+bulk_create, so a run drafts thousands of cards a second (bench/pipeline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.utils import timezone
+
+from compliance.checks import covering_excluded_domain
+from compliance.footer import footer_for_lead
+from compliance.models import DoNotContact
+from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
+from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, template_version_label
+from outreach.models import CadenceStep, Campaign, Enrollment, Lead, PendingEmail
+from ramp.models import RampPolicy
+
+MODES = ("shadow", "production")
+BATCH_SIZE = 1000
+
+
+class PipelineError(Exception):
+    """The run cannot start: the message says what to change (nothing was written)."""
+
+
+@dataclass
+class LeadError:
+    lead_id: int
+    email: str
+    stage: str  # "drafting" or "checks"
+    message: str
+
+
+@dataclass
+class DraftStats:
+    """What happened to a batch of leads; shared by the pipeline and the cadence engine."""
+
+    drafted: list[int] = field(default_factory=list)
+    errors: list[LeadError] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    seconds_drafting: float = 0.0
+    seconds_checks: float = 0.0
+    seconds_writing: float = 0.0
+
+
+@dataclass
+class PipelineReport(DraftStats):
+    source: str = ""
+    campaign_ref: str = ""
+    mode: str = "production"
+    applied: bool = False
+    seconds_total: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "campaign": self.campaign_ref,
+            "mode": self.mode,
+            "applied": self.applied,
+            "drafted": len(self.drafted),
+            "card_ids": self.drafted if self.applied else [],
+            "skipped": dict(sorted(self.skipped.items())),
+            "errors": [error.__dict__ for error in self.errors],
+            "seconds": round(self.seconds_total, 3),
+        }
+
+
+def resolve_campaign(campaign_ref: str | None, *, mode: str) -> Campaign:
+    """Return the campaign to draft for.
+
+    Rule without --campaign: the one active campaign whose tier the ramp policy
+    allows. None or several is an error that names the candidates, because
+    guessing a campaign would put the wrong message in front of real people.
+    In production mode the campaign's tier must be allowed by the ramp policy;
+    shadow mode (never dispatched) may draft for any tier.
+    """
+    if mode not in MODES:
+        raise PipelineError(f"Unknown mode {mode!r}: use shadow or production.")
+    allowed = list(RampPolicy.get().allowed_tiers)
+    if campaign_ref:
+        campaign = Campaign.objects.filter(ref=campaign_ref).first()
+        if campaign is None:
+            known = ", ".join(Campaign.objects.values_list("ref", flat=True)[:20]) or "none"
+            raise PipelineError(f"No campaign {campaign_ref!r} (known: {known}).")
+        if not campaign.is_active:
+            raise PipelineError(f"Campaign {campaign.ref} is not active.")
+    else:
+        candidates = list(Campaign.objects.filter(is_active=True, tier__in=allowed).order_by("ref"))
+        if not candidates:
+            raise PipelineError(f"No active campaign targets an allowed tier ({', '.join(allowed)}); pass --campaign.")
+        if len(candidates) > 1:
+            refs = ", ".join(c.ref for c in candidates)
+            raise PipelineError(f"Several active campaigns target the allowed tiers ({refs}); pass --campaign REF.")
+        campaign = candidates[0]
+    if mode == "production" and campaign.tier not in allowed:
+        raise PipelineError(
+            f"Campaign {campaign.ref} targets {campaign.tier}, which the ramp policy does not allow yet "
+            f"(allowed: {', '.join(allowed)}); use --mode shadow to draft it without sending."
+        )
+    return campaign
+
+
+def skip_reason(lead: Lead, campaign: Campaign, *, enrolled: bool, listed: bool, excluded: Collection[str]) -> str:
+    """Return why `lead` is not eligible for `campaign`, or '' when it is."""
+    if lead.do_not_contact:
+        return "do-not-contact"
+    if listed:
+        return "on do-not-contact list"
+    if lead.unsubscribed_at:
+        return "unsubscribed"
+    if lead.bounced_at:
+        return "bounced"
+    if lead.replied_at:
+        return "replied"
+    if covering_excluded_domain(lead_domains(lead), excluded):
+        return "excluded domain"
+    if enrolled:
+        return "already enrolled"
+    if lead.tier != campaign.tier:
+        return f"not {campaign.tier}"
+    return ""
+
+
+def draft_cards(
+    items: Sequence[tuple[Lead, Enrollment | None]],
+    *,
+    campaign: Campaign,
+    step: CadenceStep,
+    drafter: Drafter,
+    shadow: bool,
+    excluded_domains: Collection[str],
+    stats: DraftStats,
+) -> list[tuple[PendingEmail, Enrollment | None]]:
+    """Draft `step` for each (lead, enrollment) and return the unsaved cards that pass every check.
+
+    1. Draft through `drafter`; a DraftingError becomes a LeadError (stage drafting).
+    2. Add the canonical footer and the card's labels.
+    3. Judge the batch with one CheckContext; a failing card becomes a LeadError
+       (stage checks) carrying the failures, and is dropped.
+    """
+    started = time.perf_counter()
+    cards: list[tuple[PendingEmail, Enrollment | None]] = []
+    version = template_version_label(campaign, step)
+    for lead, enrollment in items:
+        try:
+            draft = drafter.draft(lead, step)
+        except DraftingError as exc:
+            stats.errors.append(LeadError(lead.pk, lead.email, "drafting", str(exc)))
+            continue
+        card = PendingEmail(
+            lead=lead,
+            campaign=campaign,
+            step=step,
+            enrollment=enrollment,
+            subject=draft.subject,
+            body=draft.body,
+            footer=footer_for_lead(lead.pk),
+            classifier=campaign.classifier,
+            campaign_ref=campaign.ref,
+            route=campaign.route,
+            template_version=version,
+            drafter=drafter.name,
+            is_shadow=shadow,
+        )
+        # bulk_create skips save(): set the marker the same way PendingEmail.save does.
+        card.idempotency_key = f"caio-{card.code.hex}"
+        cards.append((card, enrollment))
+    checked = time.perf_counter()
+    stats.seconds_drafting += checked - started
+
+    context = CheckContext.for_cards([card for card, _ in cards], excluded_domains=excluded_domains)
+    passing = []
+    for card, enrollment in cards:
+        result = evaluate(card, context=context)
+        if not result.passed:
+            stats.errors.append(LeadError(card.lead.pk, card.lead.email, "checks", "; ".join(result.failures)))
+            continue
+        card.compliance = result.snapshot()
+        card.compliance_passed = True
+        passing.append((card, enrollment))
+    stats.seconds_checks += time.perf_counter() - checked
+    return passing
+
+
+def run_pipeline(
+    *,
+    source: str,
+    limit: int,
+    mode: str = "production",
+    campaign_ref: str | None = None,
+    drafter: Drafter = DEFAULT_DRAFTER,
+    apply: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> PipelineReport:
+    """Enroll up to `limit` eligible leads of `source` and draft their step-1 cards.
+
+    1. Resolve the campaign (resolve_campaign); PipelineError when it cannot.
+    2. Scan the source's leads, the campaign's tier first, counting each
+       ineligible one under its skip reason, until `limit` eligible leads.
+    3. Per batch: draft, footer, checks (draft_cards), then in one transaction
+       bulk-create the enrollments and the passing cards.
+    Without `apply` the same steps run inside a transaction that is rolled back.
+    Idempotent: an enrolled lead is never picked again, and the database allows
+    one active enrollment per lead and campaign and one live card per step.
+    """
+    if limit < 1:
+        raise PipelineError(f"--limit must be at least 1, got {limit}.")
+    if not source:
+        raise PipelineError("--source is required (e.g. wpromote).")
+    started = time.perf_counter()
+    campaign = resolve_campaign(campaign_ref, mode=mode)
+    step = campaign.steps.filter(number=1).first()
+    if step is None:
+        raise PipelineError(f"Campaign {campaign.ref} has no step 1.")
+    report = PipelineReport(source=source, campaign_ref=campaign.ref, mode=mode, applied=apply)
+
+    rollback = contextlib.nullcontext() if apply else transaction.atomic()
+    with rollback:
+        excluded = load_excluded_domains()
+        eligible = _pick_leads(source, campaign, limit=limit, excluded=excluded, report=report)
+        for start in range(0, len(eligible), batch_size):
+            batch = eligible[start : start + batch_size]
+            cards = draft_cards(
+                [(lead, None) for lead in batch],
+                campaign=campaign,
+                step=step,
+                drafter=drafter,
+                shadow=mode == "shadow",
+                excluded_domains=excluded,
+                stats=report,
+            )
+            _enroll_and_save(cards, campaign=campaign, report=report)
+        if not apply:
+            transaction.set_rollback(True)
+    report.seconds_total = time.perf_counter() - started
+    return report
+
+
+def _pick_leads(source: str, campaign: Campaign, *, limit: int, excluded: Collection[str], report: PipelineReport) -> list[Lead]:
+    leads = (
+        Lead.objects.filter(source=source)
+        .annotate(
+            is_enrolled=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), campaign=campaign)),
+            is_listed=Exists(DoNotContact.objects.filter(email=OuterRef("email"))),
+            tier_rank=Case(When(tier=campaign.tier, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        )
+        .order_by("tier_rank", "created_at", "pk")
+    )
+    eligible: list[Lead] = []
+    for lead in leads.iterator(chunk_size=2000):
+        reason = skip_reason(lead, campaign, enrolled=lead.is_enrolled, listed=lead.is_listed, excluded=excluded)
+        if reason:
+            report.skipped[reason] += 1
+            continue
+        eligible.append(lead)
+        if len(eligible) >= limit:
+            break
+    return eligible
+
+
+def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campaign, report: PipelineReport) -> None:
+    """Create each card's enrollment and the card, in one transaction for the batch.
+
+    A concurrent run may have enrolled some of these leads since we read them:
+    the batch then fails on the unique constraints and is retried lead by
+    lead, each in a savepoint, counting the losers as "already enrolled".
+    """
+    started = time.perf_counter()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            enrollments = Enrollment.objects.bulk_create(
+                [Enrollment(lead=card.lead, campaign=campaign, current_step=1, enrolled_at=now) for card, _ in cards]
+            )
+            for (card, _), enrollment in zip(cards, enrollments):
+                card.enrollment = enrollment
+                card.created_at = now
+            PendingEmail.objects.bulk_create([card for card, _ in cards])
+        report.drafted.extend(card.pk for card, _ in cards)
+    except IntegrityError:
+        for card, _ in cards:
+            try:
+                with transaction.atomic():
+                    card.enrollment = Enrollment.objects.create(lead=card.lead, campaign=campaign, current_step=1, enrolled_at=now)
+                    card.pk = None
+                    card.save()
+                report.drafted.append(card.pk)
+            except IntegrityError:
+                report.skipped["already enrolled"] += 1
+    report.seconds_writing += time.perf_counter() - started
