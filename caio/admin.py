@@ -1,15 +1,49 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from caio.models import ApiToken
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are listed by prefix only; the raw value is shown once, in a message, when issued."""
+
     list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     fields = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["rotate_tokens", "revoke_tokens"]
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # Only the name is editable; the secret never changes in place.
+            ApiToken.objects.filter(pk=obj.pk).update(name=obj.name)
+            return
+        token, raw = ApiToken.issue(obj.name, created_by=request.user.get_username())
+        obj.pk, obj.prefix, obj.token_hash, obj.created_by = token.pk, token.prefix, token.token_hash, token.created_by
+        self._show_once(request, token, raw)
+
+    def _show_once(self, request, token: ApiToken, raw: str) -> None:
+        messages.warning(request, f"New token for {token.name!r}: {raw} — copy it now; it is stored hashed and will not be shown again.")
+
+    @admin.action(description="Rotate selected tokens (old ones stop working at once)", permissions=["change"])
+    def rotate_tokens(self, request, queryset):
+        rotated = 0
+        for old in queryset:
+            try:
+                token, raw = old.rotate(created_by=request.user.get_username())
+            except ValueError as exc:
+                messages.error(request, str(exc))
+                continue
+            self._show_once(request, token, raw)
+            rotated += 1
+        messages.info(request, f"{rotated} token(s) rotated.")
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        revoked = sum(1 for token in queryset if token.revoke())
+        messages.info(request, f"{revoked} token(s) revoked.")

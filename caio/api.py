@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from ninja import NinjaAPI, Schema
+from django.http import HttpResponse
+from ninja import NinjaAPI, Query, Schema, Status
+from pydantic import Field
 
 from caio import redis as caio_redis
+from caio.auth import AUTH_FLAG_HEADER, NOT_ENFORCED, TokenAuth, auth_not_enforced
 
 api = NinjaAPI(title="CAIO back office API", version="1.0", urls_namespace="api")
 
@@ -46,5 +52,150 @@ def ready(request):
         body["redis"] = "unreachable"
     if any(value != "ok" for key, value in body.items() if key != "status"):
         body["status"] = "not ready"
-        return 503, body
-    return 200, body
+        return Status(503, body)
+    return Status(200, body)
+
+
+# --- protected routes (token in a header; see caio.auth) -----------------------------
+
+token_auth = TokenAuth()
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class RedisStatus(Schema):
+    status: str = Field(description="active or unreachable")
+    latency_ms: float | None = None
+
+
+class HygieneSplit(Schema):
+    open: int = Field(description="Pending and approved cards.")
+    visible: int = Field(description="Actionable for a live cycle.")
+    excluded: int
+    excluded_by_reason: dict[str, int]
+
+
+class CardOut(Schema):
+    code: str
+    status: str
+    lead_email: str
+    company: str
+    tier: str
+    subject: str
+    classifier: str
+    campaign_ref: str
+    route: str
+    created_at: dt.datetime
+    compliance_passed: bool
+    is_shadow: bool
+    is_canary: bool
+    visible: bool
+    exclusion_reasons: list[str]
+
+
+class PendingEmailsOut(Schema):
+    generated_at: dt.datetime
+    redis: RedisStatus
+    hygiene: HygieneSplit
+    holds: list[str]
+    cards: list[CardOut]
+
+
+class PendingEmailsQuery(Schema):
+    limit: int = Field(100, ge=1, le=500, description="Most cards to list.")
+    include_excluded: bool = Field(False, description="Also list excluded (non-actionable) cards.")
+
+
+class RejectionTagOut(Schema):
+    slug: str
+    label: str
+    description: str
+    system: bool
+
+
+class RampOut(Schema):
+    policy: dict[str, Any]
+    today: dict[str, Any]
+    holds: list[dict[str, Any]]
+    graduation: dict[str, Any]
+    live_cycle_blockers: list[str]
+
+
+def _flag_unenforced(request, response: HttpResponse) -> None:
+    if auth_not_enforced(request):
+        response[AUTH_FLAG_HEADER] = NOT_ENFORCED
+
+
+def _redis_status() -> dict:
+    try:
+        return {"status": "active", "latency_ms": round(caio_redis.ping(), 1)}
+    except caio_redis.RedisUnavailable:
+        return {"status": "unreachable", "latency_ms": None}
+
+
+@api.get("/pending-emails", response={200: PendingEmailsOut, 401: ErrorOut}, auth=token_auth, tags=["queue"])
+def pending_emails(request, response: HttpResponse, filters: Query[PendingEmailsQuery]):
+    """The open queue (pending and approved cards) with its hygiene split and Redis status."""
+    from django.utils import timezone
+
+    from outreach import queue
+    from ramp.holds import hold_banner_lines
+
+    _flag_unenforced(request, response)
+    views = queue.explain_queue()
+    reasons: dict[str, int] = {}
+    for view in views:
+        for reason in view.reasons:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    listed = [v for v in views if filters.include_excluded or v.visible][: filters.limit]
+    return {
+        "generated_at": timezone.now(),
+        "redis": _redis_status(),
+        "hygiene": {
+            "open": len(views),
+            "visible": sum(1 for v in views if v.visible),
+            "excluded": sum(1 for v in views if not v.visible),
+            "excluded_by_reason": reasons,
+        },
+        "holds": hold_banner_lines()[1:],
+        "cards": [
+            {
+                "code": str(v.card.code),
+                "status": v.card.status,
+                "lead_email": v.card.lead.email,
+                "company": v.card.lead.company,
+                "tier": v.card.lead.tier,
+                "subject": v.card.subject,
+                "classifier": v.card.classifier,
+                "campaign_ref": v.card.campaign_ref,
+                "route": v.card.route,
+                "created_at": v.card.created_at,
+                "compliance_passed": v.card.compliance_passed,
+                "is_shadow": v.card.is_shadow,
+                "is_canary": v.card.is_canary,
+                "visible": v.visible,
+                "exclusion_reasons": v.reasons,
+            }
+            for v in listed
+        ],
+    }
+
+
+@api.get("/rejection-tags", response={200: list[RejectionTagOut], 401: ErrorOut}, auth=token_auth, tags=["queue"])
+def rejection_tags(request, response: HttpResponse):
+    """The active rejection tags (reviewers pick one for every rejection; `system` ones are for cleanup)."""
+    from outreach.models import RejectionTag
+
+    _flag_unenforced(request, response)
+    return list(RejectionTag.objects.filter(active=True).values("slug", "label", "description", "system"))
+
+
+@api.get("/ramp", response={200: RampOut, 401: ErrorOut}, auth=token_auth, tags=["ramp"])
+def ramp_state(request, response: HttpResponse):
+    """The ramp policy, today's ramp day, active holds, graduation review and live-cycle blockers."""
+    from ramp.services import status
+
+    _flag_unenforced(request, response)
+    return status()

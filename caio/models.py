@@ -40,6 +40,21 @@ class ApiToken(models.Model):
         token = cls.objects.create(name=name, prefix=raw[:12], token_hash=hash_token(raw), created_by=created_by)
         return token, raw
 
+    def revoke(self) -> bool:
+        """Revoke the token at once; return False when it was already revoked."""
+        updated = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.refresh_from_db(fields=["revoked_at"])
+        return bool(updated)
+
+    def rotate(self, created_by: str = "") -> tuple[ApiToken, str]:
+        """Revoke this token and issue its replacement under the same name; the old one stops working at once."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            if not self.revoke():
+                raise ValueError(f"Token {self.prefix}… is revoked: issue a new one instead of rotating it.")
+            return ApiToken.issue(self.name, created_by=created_by)
+
     @classmethod
     def authenticate(cls, raw: str) -> ApiToken | None:
         token = cls.objects.filter(token_hash=hash_token(raw or ""), revoked_at__isnull=True).first()

@@ -1,0 +1,77 @@
+"""`manage.py smoke`: check a deployed instance over HTTP (one, or a matrix of environments)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from caio.smoke import run_smoke
+
+# Environments read from the environment when --matrix has no --env.
+MATRIX_ENV = {"staging": ("CAIO_STAGING_URL", "CAIO_STAGING_TOKEN"), "production": ("CAIO_PROD_URL", "CAIO_PROD_TOKEN")}
+
+
+class Command(BaseCommand):
+    help = (
+        "Smoke-test a deployed instance: health, readiness, 401 without a token, 200 with it, the pending-emails "
+        "payload. One instance: --base-url URL with --token T or --token-env VAR (keeps the token out of the "
+        "process list). Several: --matrix with --env NAME=URL,TOKEN (repeatable) or CAIO_STAGING_URL/"
+        "CAIO_STAGING_TOKEN and CAIO_PROD_URL/CAIO_PROD_TOKEN. The token is never printed. Exit 1 on any failure."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", help="The instance, e.g. https://caio.example.com")
+        parser.add_argument("--token", help="An API token for the instance.")
+        parser.add_argument("--token-env", help="Read the token from this environment variable instead.")
+        parser.add_argument("--matrix", action="store_true", help="Check several named environments.")
+        parser.add_argument("--env", action="append", default=[], metavar="NAME=URL,TOKEN", help="One environment of the matrix.")
+
+    def handle(self, *args, **options):
+        targets = self._targets(options)
+        failed_envs = []
+        for name, url, token in targets:
+            rows = run_smoke(url, token)
+            label = f"[{name}] " if options["matrix"] else ""
+            for row in rows:
+                mark = self.style.SUCCESS("PASS") if row.passed else self.style.ERROR("FAIL")
+                self.stdout.write(f"{label}{row.id} {mark} {row.name}: {row.detail}")
+            failures = [row for row in rows if not row.passed]
+            self.stdout.write(f"{label}{url}: {len(rows) - len(failures)} of {len(rows)} checks passed.")
+            if failures:
+                failed_envs.append(name)
+        if failed_envs:
+            raise CommandError(f"Smoke failed for {', '.join(failed_envs)}: no live cycle until it passes.")
+
+    def _targets(self, options) -> list[tuple[str, str, str]]:
+        if not options["matrix"]:
+            if not options["base_url"]:
+                raise CommandError("Give --base-url URL (or --matrix).")
+            return [("instance", options["base_url"], self._token(options))]
+        targets = []
+        for spec in options["env"]:
+            name, sep, rest = spec.partition("=")
+            url, comma, token = rest.partition(",")
+            if not sep or not comma or not name or not url or not token:
+                raise CommandError(f"--env must look like NAME=URL,TOKEN; got one for {name or '?'!r} that does not.")
+            targets.append((name, url, token))
+        if not targets:
+            for name, (url_var, token_var) in MATRIX_ENV.items():
+                url, token = os.environ.get(url_var, ""), os.environ.get(token_var, "")
+                if url and token:
+                    targets.append((name, url, token))
+                elif url or token:
+                    raise CommandError(f"Set both {url_var} and {token_var} for {name} (one is missing).")
+        if not targets:
+            raise CommandError("No environment to check: give --env NAME=URL,TOKEN or set CAIO_STAGING_URL/CAIO_STAGING_TOKEN, CAIO_PROD_URL/CAIO_PROD_TOKEN.")
+        return targets
+
+    def _token(self, options) -> str:
+        if options["token_env"]:
+            token = os.environ.get(options["token_env"], "")
+            if not token:
+                raise CommandError(f"The environment variable {options['token_env']} is empty or not set.")
+            return token
+        if not options["token"]:
+            raise CommandError("Give --token T or --token-env VAR.")
+        return options["token"]
