@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ramp.days import operating_date
+from ramp.models import Hold, RampDay, RampPolicy
+from tests.ramp.helpers import live_day
+
+pytestmark = pytest.mark.django_db
+
+
+def policy_form(policy: RampPolicy) -> dict:
+    return {
+        "daily_cap": policy.daily_cap,
+        "per_company_daily_cap": policy.per_company_daily_cap,
+        "allowed_tiers": '["tier_1"]',
+        "cap_steps": "[10, 20, 40]",
+        "tier2_canary_share": "0.200",
+        "mode": policy.mode,
+        "clean_days_required": policy.clean_days_required,
+        "window_start": "15:00",
+        "window_end": "18:00",
+        "max_bounce_rate": "0.05",
+        "max_unsubscribe_rate": "0.02",
+        "max_complaint_rate": "0.001",
+        "min_reply_rate": "0",
+    }
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_the_graduate_button_refuses_with_reasons_then_graduates(admin_client):
+    policy = RampPolicy.get()
+    url = f"/admin/ramp/ramppolicy/{policy.pk}/change/"
+    page = admin_client.get(url)
+    assert b"0 of 3 clean supervised live days" in page.content and b'name="_graduate"' in page.content
+    response = admin_client.post(url, {**policy_form(policy), "_graduate": "1"}, follow=True)
+    assert any("Graduation refused" in m for m in messages_of(response))
+    today = operating_date()
+    for offset in (2, 1, 0):
+        live_day(today - dt.timedelta(days=offset))
+    response = admin_client.post(url, {**policy_form(policy), "_graduate": "1"}, follow=True)
+    assert any("Graduated to level 1: cap 10/day" in m for m in messages_of(response))
+
+
+def test_the_decision_buttons_record_the_decision(admin_client):
+    day = live_day(dt.date(2026, 2, 19), decision="")
+    url = f"/admin/ramp/rampday/{day.pk}/change/"
+    form = {"reported_opens": "", "reported_meetings": "", "reported_complaints": "", "notes": ""}
+    response = admin_client.post(url, {**form, "_decide_hold": "1", "decision_reason_input": ""}, follow=True)
+    assert any("needs a reason" in m for m in messages_of(response))
+    admin_client.post(url, {**form, "_decide_hold": "1", "decision_reason_input": "HoS wants a look"})
+    day.refresh_from_db()
+    assert day.decision == "hold" and day.decided_by == "admin"
+    assert Hold.objects.active().get().raised_by == "admin"
+
+
+def test_holds_are_raised_and_cleared_by_a_person_with_a_reason(admin_client):
+    admin_client.post("/admin/ramp/hold/add/", {"reason": "formatting failure"})
+    hold = Hold.objects.get()
+    assert hold.source == "person" and hold.raised_by == "admin"
+    url = f"/admin/ramp/hold/{hold.pk}/change/"
+    response = admin_client.post(url, {"_clear_hold": "1", "clear_reason_input": ""}, follow=True)
+    assert any("Clearing a hold needs a reason" in m for m in messages_of(response))
+    admin_client.post(url, {"_clear_hold": "1", "clear_reason_input": "fixed the template"})
+    hold.refresh_from_db()
+    assert not hold.is_active and hold.cleared_by == "admin" and hold.clear_reason == "fixed the template"
+
+
+def test_the_hold_lines_reach_every_admin_page(admin_client):
+    Hold.objects.create(reason="bounce spike", source="bounce_rate")
+    response = admin_client.get("/admin/")
+    assert response.context["ramp_hold_lines"][0].startswith("ON HOLD")
+
+
+def test_preflight_runs_and_traces_are_read_only(admin_client):
+    assert admin_client.get("/admin/ramp/preflightrun/").status_code == 200
+    assert admin_client.get("/admin/ramp/queuetrace/").status_code == 200
+    assert admin_client.get("/admin/ramp/preflightrun/add/").status_code == 403
+    assert RampDay.objects.count() == 0
