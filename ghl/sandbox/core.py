@@ -169,48 +169,57 @@ class Sandbox:
         self._daily: dict[tuple[str, str], int] = {}
         self._outbox: list[threading.Thread] = []
         self.state: dict[str, Any] = {}
-        self.reset()
+        self._rng = random.Random(seed)
         if state_file and os.path.exists(state_file):
+            # Read the saved state back (before anything could overwrite the file).
+            self.state = self._initial_state()
             self._load(state_file)
+        else:
+            self.reset()
 
     # -- state --------------------------------------------------------------
 
     def reset(self) -> None:
         with self.lock:
-            config = default_config()
-            config.update(self._startup_config)
-            self.state = {
-                "seed": self.seed,
-                "id_counter": 0,
-                "seq": 0,
-                "config": config,
-                "tokens": {self.token: {"location_id": self.location_id, "scopes": list(ALL_SCOPES)}},
-                "locations": {
-                    self.location_id: {
-                        "allow_duplicates": False,
-                        "duplicate_priority": ["email", "phone"],
-                        "company_id": DEFAULT_COMPANY_ID,
-                    }
-                },
-                "contacts": {},
-                "conversations": {},
-                "messages": {},
-                "emails": {},
-                "deliveries": [],
-                "webhooks": [],
-                "requests": [],
-                "faults": [],
-            }
+            self.state = self._initial_state()
             self._windows.clear()
             self._daily.clear()
             self._rng = random.Random(self.seed)
             self._persist()
+
+    def _initial_state(self) -> dict[str, Any]:
+        config = default_config()
+        config.update(self._startup_config)
+        return {
+            "seed": self.seed,
+            "id_counter": 0,
+            "seq": 0,
+            "config": config,
+            "tokens": {self.token: {"location_id": self.location_id, "scopes": list(ALL_SCOPES)}},
+            "locations": {
+                self.location_id: {
+                    "allow_duplicates": False,
+                    "duplicate_priority": ["email", "phone"],
+                    "company_id": DEFAULT_COMPANY_ID,
+                }
+            },
+            "contacts": {},
+            "conversations": {},
+            "messages": {},
+            "emails": {},
+            "deliveries": [],
+            "webhooks": [],
+            "requests": [],
+            "faults": [],
+        }
 
     def _load(self, path: str) -> None:
         with open(path, encoding="utf-8") as handle:
             loaded = json.load(handle)
         with self.lock:
             self.state.update(loaded)
+            # The token given at start-up always works, whatever the file says.
+            self.state["tokens"].setdefault(self.token, {"location_id": self.location_id, "scopes": list(ALL_SCOPES)})
 
     def _persist(self) -> None:
         if not self.state_file:
@@ -1066,10 +1075,7 @@ class Sandbox:
                 contact = self.state["contacts"].get(spec.get("contact_id", ""))
                 if contact is None:
                     raise SandboxError(404, "ContactDndUpdate needs an existing contact_id")
-                payload = self._envelope("ContactDndUpdate", contact["locationId"])
-                payload.update(self.public_contact(contact))
-                payload.pop("emailLowerCase", None)
-                return [payload]
+                return [self._dnd_payload(contact)]
             message = self._find_message(spec)
             email = self.state["emails"][message["meta"]["email"]["messageIds"][0]]
             contact = self.state["contacts"][message["contactId"]]
@@ -1106,13 +1112,16 @@ class Sandbox:
                         "code": "unsubscribed",
                     }
                     contact["_unsubscribed"] = True
-                    dnd = self._envelope("ContactDndUpdate", contact["locationId"])
-                    dnd.update(self.public_contact(contact))
-                    dnd.pop("emailLowerCase", None)
-                    payloads.append(dnd)
+                    payloads.append(self._dnd_payload(contact))
                 self._persist()
                 return payloads
         raise SandboxError(400, f"unknown event {event!r}")
+
+    def _dnd_payload(self, contact: dict[str, Any]) -> dict[str, Any]:
+        # The contact's own fields, then the envelope: the contact's "type" ("lead") must not replace the event type.
+        payload = {k: v for k, v in self.public_contact(contact).items() if k not in ("emailLowerCase", "type")}
+        payload.update(self._envelope("ContactDndUpdate", contact["locationId"]))
+        return payload
 
     def _email_stats(self, event, message, email, contact, spec) -> dict[str, Any]:
         location = self.state["locations"].get(message["locationId"], {})
