@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -40,10 +41,10 @@ class ComplianceResult:
     def failed_ids(self) -> list[str]:
         return [finding.id for finding in self.findings if not finding.passed]
 
-    def snapshot(self) -> dict:
+    def snapshot(self, checked_at: datetime | None = None) -> dict:
         return {
             "passed": self.passed,
-            "checked_at": timezone.now().isoformat(),
+            "checked_at": (checked_at or timezone.now()).isoformat(),
             "failed": self.failed_ids,
             "findings": [finding.as_dict() for finding in self.findings],
         }

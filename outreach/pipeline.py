@@ -187,12 +187,13 @@ def draft_cards(
 
     context = CheckContext.for_cards([card for card, _ in cards], excluded_domains=excluded_domains)
     passing = []
+    checked_at = timezone.now()
     for card, enrollment in cards:
         result = evaluate(card, context=context)
         if not result.passed:
             stats.errors.append(LeadError(card.lead.pk, card.lead.email, "checks", "; ".join(result.failures)))
             continue
-        card.compliance = result.snapshot()
+        card.compliance = result.snapshot(checked_at)
         card.compliance_passed = True
         passing.append((card, enrollment))
     stats.seconds_checks += time.perf_counter() - checked
