@@ -13,7 +13,7 @@ from django.db.models import Count, F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from outreach import queue
-from outreach.models import CardStatus, CardTransition, Lead, PendingEmail, RejectionTag
+from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 from ramp import stop_conditions
 from ramp.days import day_bounds, operating_date, ramp_day
@@ -60,9 +60,10 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
     facts.sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since).count()
     facts.bounces = sent_leads.filter(bounced_at__gte=since).count()
     facts.unsubscribes = sent_leads.filter(unsubscribed_at__gte=since).count()
-    facts.complaints = sum(
+    reported = sum(
         RampDay.objects.filter(date__gte=operating_date(since)).exclude(reported_complaints=None).values_list("reported_complaints", flat=True)
     )
+    facts.complaints = max(reported, EmailEvent.objects.filter(kind=EmailEvent.Kind.COMPLAINED, occurred_at__gte=since).count())
     return facts
 
 
@@ -241,6 +242,17 @@ def recommend(report: dict, policy: RampPolicy) -> tuple[str, list[str]]:
     return "continue", ["no anomaly, no hold, deliverability within the thresholds"]
 
 
+def _signal(from_events: int, reported: int | None) -> int | None:
+    """Return a KPI counted from GHL's webhook events, or the operator's figure when one was entered.
+
+    None means neither source has anything: the report says "not recorded"
+    rather than a misleading zero.
+    """
+    if reported is not None:
+        return reported
+    return from_events or None
+
+
 def _rate(count: int, sent: int) -> float | None:
     return round(count / sent, 4) if sent else None
 
@@ -270,20 +282,28 @@ def daily_report(date: dt.date | None = None, *, now: dt.datetime | None = None)
     sent = sent_cards.count()
     in_day = lambda field: Lead.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end}).count()  # noqa: E731
     replies, bounces, unsubscribes = in_day("replied_at"), in_day("bounced_at"), in_day("unsubscribed_at")
-    complaints = day.reported_complaints or 0
+    events = dict(
+        EmailEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    opens = _signal(events.get(EmailEvent.Kind.OPENED, 0), day.reported_opens)
+    complaints = _signal(events.get(EmailEvent.Kind.COMPLAINED, 0), day.reported_complaints)
+    meetings = _signal(events.get(EmailEvent.Kind.MEETING, 0), day.reported_meetings)
     kpis = {
         "sent": sent,
-        "opens": day.reported_opens,
+        "opens": opens,
         "replies": replies,
         "bounces": bounces,
         "unsubscribes": unsubscribes,
-        "complaints": day.reported_complaints,
-        "meetings": day.reported_meetings,
-        "open_rate": _rate(day.reported_opens or 0, sent) if day.reported_opens is not None else None,
+        "complaints": complaints,
+        "meetings": meetings,
+        "open_rate": _rate(opens, sent) if opens is not None else None,
         "reply_rate": _rate(replies, sent),
         "bounce_rate": _rate(bounces, sent),
         "unsubscribe_rate": _rate(unsubscribes, sent),
-        "complaint_rate": _rate(complaints, sent),
+        "complaint_rate": _rate(complaints or 0, sent),
     }
     facts = queue_facts(now=now)
     findings = stop_conditions.evaluate(facts, policy)

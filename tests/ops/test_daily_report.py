@@ -73,3 +73,20 @@ def test_the_admin_shows_the_stored_report_readably(day, admin_client):
     page = admin_client.get(f"/admin/ramp/rampday/{stored.pk}/change/")
     assert page.status_code == 200
     assert b"Recommended decision: CONTINUE" in page.content
+
+
+def test_opens_complaints_and_meetings_come_from_ghl_events_unless_the_operator_entered_them(day):
+    from outreach.models import EmailEvent
+
+    card = make_card(status=CardStatus.SENT, sent_at=day)
+    for kind in ("opened", "opened", "meeting"):
+        EmailEvent.objects.create(lead=card.lead, card=card, kind=kind, occurred_at=day)
+    report = json.loads(_run_json())
+    # reported_meetings=1 was entered by the operator and wins; opens come from events; complaints have no source.
+    assert (report["kpis"]["opens"], report["kpis"]["meetings"], report["kpis"]["complaints"]) == (2, 1, None)
+
+
+def _run_json() -> str:
+    out = StringIO()
+    call_command("daily_report", "--json", stdout=out)
+    return out.getvalue()

@@ -1,0 +1,67 @@
+"""`manage.py replay`: run the recorded cases against the rules; exit non-zero below the pass rate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from outreach import replay
+from ramp.cli import parse_date, write_hold_banner
+
+
+class Command(BaseCommand):
+    help = (
+        "Deterministic replay: each recorded case (JSON under replay_cases/) builds its world in a transaction "
+        "that is rolled back, runs the rules with a fixed clock and compares check verdicts, queue classification, "
+        "stop conditions, gates, the dispatch dry run and ramp counters with the expected outcomes. Prints each case "
+        "and the pass rate; exit 1 below --min-pass-rate. `--record --date D` writes the day as a new case file."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--min-pass-rate", type=float, default=0.95, help="Fail below this share of passing cases (default 0.95).")
+        parser.add_argument("--cases", type=Path, default=replay.DEFAULT_CASES_DIR, help="The case directory (default replay_cases/).")
+        parser.add_argument("--record", action="store_true", help="Capture a day from the database as a new case file.")
+        parser.add_argument("--date", help="With --record: the operating day, YYYY-MM-DD.")
+        parser.add_argument("--name", help="With --record: the case name (default recorded-<date>).")
+
+    def handle(self, *args, **options):
+        if options["record"]:
+            return self._record(options)
+        rate_floor = options["min_pass_rate"]
+        if not 0 <= rate_floor <= 1:
+            raise CommandError("--min-pass-rate must be between 0 and 1.")
+        try:
+            results = replay.run_all(options["cases"])
+        except replay.CaseError as exc:
+            raise CommandError(str(exc)) from None
+        if not results:
+            raise CommandError(f"No case in {options['cases']}: nothing was replayed.")
+        write_hold_banner(self)
+        for result in results:
+            if result.passed:
+                self.stdout.write(f"{self.style.SUCCESS('PASS')} {result.path}: {result.name}")
+                continue
+            self.stdout.write(f"{self.style.ERROR('FAIL')} {result.path}: {result.name}")
+            for line in ([result.error] if result.error else []) + result.mismatches:
+                self.stdout.write(f"     {line}")
+        passed = sum(1 for r in results if r.passed)
+        rate = passed / len(results)
+        self.stdout.write(f"Pass rate {rate:.2f} ({passed}/{len(results)}), required {rate_floor:.2f}.")
+        if rate < rate_floor:
+            raise CommandError(f"Replay pass rate {rate:.2f} is below {rate_floor:.2f}: do not ship.")
+
+    def _record(self, options):
+        date = parse_date(options["date"])
+        if date is None:
+            raise CommandError("--record needs --date YYYY-MM-DD.")
+        name = options["name"] or f"recorded-{date}"
+        directory: Path = options["cases"]
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.json"
+        if path.exists():
+            raise CommandError(f"{path.name} already exists: pick another --name.")
+        case = replay.record_day(date, name=name)
+        path.write_text(json.dumps(case, indent=2) + "\n", encoding="utf-8")
+        self.stdout.write(f"Recorded {len(case['cards'])} card(s) for {date} into {path.name}.")

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from outreach.models import CardStatus, PendingEmail
+from outreach.replay import DEFAULT_CASES_DIR
+from ramp.models import Hold, RampPolicy
+from tests.factories import make_card, make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def replay(*args) -> str:
+    out = StringIO()
+    try:
+        call_command("replay", *args, stdout=out)
+    except CommandError as exc:
+        out.write(f"\nCommandError: {exc}")
+    return out.getvalue()
+
+
+def test_the_shipped_cases_pass_at_one_and_cover_the_stop_conditions():
+    names = {path.stem.split("_", 1)[1] for path in DEFAULT_CASES_DIR.glob("*.json")}
+    assert len(names) >= 20
+    assert {"hold_blocks_send", "stale_card_refused", "classifier_mismatch", "cap_reached", "per_company_cap",
+            "graduation_refused", "graduation_allowed", "lead_reappearing", "bounce_spike", "placeholder_body",
+            "missing_opt_out", "header_injection_subject", "window_closed", "missing_decision"} <= names
+    text = replay("--min-pass-rate", "1.0")
+    assert "CommandError" not in text, text
+    assert f"Pass rate 1.00 ({len(names)}/{len(names)})" in text
+
+
+def test_replay_leaves_the_database_as_it_was():
+    card = make_card()
+    Hold.objects.create(reason="real hold")
+    replay()
+    assert list(PendingEmail.objects.values_list("pk", flat=True)) == [card.pk]
+    assert Hold.objects.get().reason == "real hold"
+    assert RampPolicy.get().graduation_level == 0
+
+
+def test_a_broken_window_rule_fails_below_the_rate(monkeypatch):
+    # It should notice when the sending window stops being enforced.
+    monkeypatch.setattr("ramp.gates.in_window", lambda policy, now=None: True)
+    text = replay("--min-pass-rate", "0.99")
+    assert "FAIL 020_window_closed.json" in text
+    assert "CommandError: Replay pass rate 0.97 is below 0.99" in text
+
+
+def test_broken_stop_conditions_and_checks_fail_their_cases(monkeypatch):
+    monkeypatch.setattr("ramp.stop_conditions.bounce_rate", lambda facts, policy: None)
+    from compliance import checks
+
+    monkeypatch.setattr(checks, "CHECKS", [c for c in checks.CHECKS if c.__name__ != "check_placeholders"])
+    text = replay()
+    assert "FAIL 014_bounce_spike.json" in text and "FAIL 017_placeholder_body.json" in text
+    assert "CommandError: Replay pass rate" in text
+
+
+def test_record_captures_a_day_that_replays_green(tmp_path):
+    make_card(status=CardStatus.APPROVED, approved_content_hash="")
+    make_card(lead=make_lead(tier="tier_3"))
+    out = StringIO()
+    call_command("replay", "--record", "--date", "today", "--cases", str(tmp_path), "--name", "today", stdout=out)
+    case = json.loads((tmp_path / "today.json").read_text())
+    assert len(case["cards"]) == 2 and case["expect"]["classifier"]
+    text = replay("--cases", str(tmp_path), "--min-pass-rate", "1.0")
+    assert "PASS today.json" in text and "CommandError" not in text
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("replay", "--record", "--date", "today", "--cases", str(tmp_path), "--name", "today", stdout=StringIO())
+
+
+def test_a_malformed_case_is_named(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(CommandError, match="bad.json: not valid JSON"):
+        call_command("replay", "--cases", str(tmp_path), stdout=StringIO())
+    (tmp_path / "bad.json").write_text('{"name": "x"}')
+    with pytest.raises(CommandError, match="bad.json: missing the 'now' key"):
+        call_command("replay", "--cases", str(tmp_path), stdout=StringIO())
+    with pytest.raises(CommandError, match="No case directory"):
+        call_command("replay", "--cases", str(tmp_path / "missing"), stdout=StringIO())
