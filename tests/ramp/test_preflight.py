@@ -105,3 +105,25 @@ def test_the_command_json_is_one_document(healthy):
     assert document["passed"] is False
     assert {row["id"] for row in document["checks"] if not row["passed"]} == {"P04"}
     assert document["holds"] and "preflight" in document["holds"][0]
+
+
+def test_it_passes_against_the_ghl_sandbox_with_the_configured_token(ghl_sandbox, settings, redis_conn):
+    for name, value in strict_settings().items():
+        if name != "GHL_LOCATION_ID":
+            setattr(settings, name, value)
+    with dispatch_worker():
+        run = run_preflight()
+    assert run.passed, failed(run)
+
+
+def test_it_fails_when_the_ghl_sandbox_rejects_the_token(ghl_sandbox, settings, redis_conn):
+    for name, value in strict_settings().items():
+        if name != "GHL_LOCATION_ID":
+            setattr(settings, name, value)
+    settings.GHL_TOKEN = "rotated-away"
+    with dispatch_worker():
+        run = run_preflight()
+    assert list(failed(run)) == ["P05"]
+    assert failed(run)["P05"].startswith("GHL rejected the token (HTTP 401)")
+    # The token never appears in what is recorded.
+    assert "rotated-away" not in json.dumps(run.results)
