@@ -158,3 +158,14 @@ def preview(step: CadenceStep, lead: Lead | None = None, drafter: Drafter = DEFA
         return drafter.draft(lead or sample_lead(step.campaign.tier), step)
     except DraftingError as exc:
         return exc
+
+
+TEMPLATE_FIELDS = frozenset({"subject_template", "body_template"})
+
+
+def note_template_change(step: CadenceStep, changed_fields) -> bool:
+    """Bump `step.template_version` (unsaved) when its templates changed; return whether it did."""
+    if TEMPLATE_FIELDS & set(changed_fields):
+        step.template_version += 1
+        return True
+    return False
