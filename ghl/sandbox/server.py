@@ -34,10 +34,15 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
         sandbox = self.server.sandbox
-        if parts.path == CONTROL_PREFIX or parts.path.startswith(CONTROL_PREFIX + "/"):
-            outcome = sandbox.handle_control(self.command, parts.path, query, raw_body)
-        else:
-            outcome = sandbox.handle_api(self.command, parts.path, query, dict(self.headers.items()), raw_body)
+        try:
+            if parts.path == CONTROL_PREFIX or parts.path.startswith(CONTROL_PREFIX + "/"):
+                outcome = sandbox.handle_control(self.command, parts.path, query, raw_body)
+            else:
+                outcome = sandbox.handle_api(self.command, parts.path, query, dict(self.headers.items()), raw_body)
+        except Exception as exc:  # a sandbox bug must show up as an answer, not as a dropped connection
+            logger.exception("sandbox failed on %s %s", self.command, parts.path)
+            body = {"statusCode": 500, "message": "Internal server error", "sandboxError": f"{type(exc).__name__}: {exc}"}
+            outcome = Outcome(status=500, body=body)
         self._answer(outcome)
 
     def _answer(self, outcome: Outcome) -> None:

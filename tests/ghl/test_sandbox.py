@@ -467,3 +467,13 @@ def test_the_subprocess_sandbox_serves_and_shares_its_log(ghl_sandbox_process, s
     assert ghl_sandbox_process.control.deliveries()[0]["email_message_id"] == sent.email_message_id
     assert "GHL_WEBHOOK_ED25519_PUBLIC_KEY" in ghl_sandbox_process.output()
     assert settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY.startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_a_sandbox_bug_is_answered_as_a_500_not_a_dropped_connection(monkeypatch):
+    def broken(self, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Sandbox, "api_contacts_get", broken)
+    with SandboxThread() as running:
+        response = raw(running.control, "GET", "/contacts/abc")
+    assert response.status_code == 500 and response.json()["sandboxError"] == "RuntimeError: boom"
