@@ -207,3 +207,24 @@ def test_any_drafter_can_replace_the_template_drafter(campaign):
     run_pipeline(source="wpromote", limit=1, apply=True, drafter=_Fixed())
 
     assert PendingEmail.objects.get().drafter == "fixed"
+
+
+def test_suppression_after_drafting_beats_the_drafted_card_at_approval_and_before_sending(campaign):
+    from outreach.transitions import transition
+
+    lead = make_lead(source="wpromote")
+    run_pipeline(source="wpromote", limit=1, apply=True)
+    card = PendingEmail.objects.get(lead=lead)
+    assert evaluate(card).passed
+
+    # The lead asks not to be contacted after the card was drafted.
+    type(lead).objects.filter(pk=lead.pk).update(do_not_contact=True, do_not_contact_reason="asked by phone")
+
+    at_approval = evaluate(card)
+    assert not at_approval.passed
+    assert at_approval.failures == ["Not do-not-contact: The lead is marked do-not-contact: asked by phone."]
+    # Even a card approved earlier and already queued fails the re-check before sending.
+    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.APPROVED)
+    card.refresh_from_db()
+    transition(card, CardStatus.QUEUED)
+    assert evaluate(card).failed_ids == ["compliance.C011"]
