@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
-from outreach import review
+from outreach import checks, review
 from outreach.models import CardStatus, PendingEmail
 from outreach.review import ReviewRefused
 
@@ -135,7 +135,7 @@ SLA_LABELS = {
 class PendingEmailAdmin(admin.ModelAdmin):
     change_list_template = "admin/outreach/pendingemail/change_list.html"
     change_form_template = "admin/outreach/pendingemail/change_form.html"
-    list_display = ["subject_link", "lead_column", "tier_column", "campaign_column", "status", "classifier", "route", "age_column", "sla_column", "compliance_column"]
+    list_display = ["subject_link", "lead_column", "campaign_column", "status", "age_column", "sla_column", "compliance_column"]
     list_display_links = None
     list_filter = [QueueFilter, "status", ("lead__tier", admin.ChoicesFieldListFilter), "campaign", "classifier", "route", AgeFilter, SlaFilter]
     list_select_related = ["lead", "campaign", "step"]
@@ -188,18 +188,16 @@ class PendingEmailAdmin(admin.ModelAdmin):
         url = reverse("admin:outreach_pendingemail_change", args=[quote(card.pk)])
         return format_html('<a href="{}">{}</a>', url, card.subject)
 
-    @admin.display(description="lead", ordering="lead__email")
+    @admin.display(description="lead · tier", ordering="lead__email")
     def lead_column(self, card):
         lead = card.lead
-        return format_html("{}<br><small>{} · {}</small>", lead.email, lead.full_name, lead.company)
+        return format_html("{}<br><small>{} · {} · {}</small>", lead.email, lead.full_name, lead.company, lead.tier)
 
-    @admin.display(description="tier", ordering="lead__tier")
-    def tier_column(self, card):
-        return card.lead.tier
-
-    @admin.display(description="campaign / step", ordering="campaign_ref")
+    @admin.display(description="campaign · step · classifier · route", ordering="campaign_ref")
     def campaign_column(self, card):
-        return format_html("{}<br><small>step {}</small>", card.campaign_ref, card.step.number)
+        return format_html(
+            "{} · step {}<br><small>{} · {}</small>", card.campaign_ref, card.step.number, card.classifier, card.route
+        )
 
     @admin.display(description="age", ordering="created_at")
     def age_column(self, card):
@@ -232,7 +230,7 @@ class PendingEmailAdmin(admin.ModelAdmin):
             link(review.ACTIONABLE, "actionable"),
             format_html_join(", ", "{}", ((item,) for item in excluded)) if excluded else "none",
         )
-        extra_context = {**(extra_context or {}), "hygiene_line": hygiene_line, "queue_split": split}
+        extra_context = {"title": "Review queue", **(extra_context or {}), "hygiene_line": hygiene_line, "queue_split": split}
         return super().changelist_view(request, extra_context)
 
     # --- the card page ------------------------------------------------------
@@ -258,7 +256,11 @@ class PendingEmailAdmin(admin.ModelAdmin):
 
     def card_context(self, request, card: PendingEmail) -> dict:
         """Return what the card page shows beside the email: findings, lead, history, decisions."""
-        snapshot = card.compliance or {}
+        if card.status in review.EDITABLE_STATUSES:
+            # Show what an approval would see now (the lead may have unsubscribed since drafting).
+            snapshot = checks.evaluate(card).snapshot()
+        else:
+            snapshot = card.compliance or {}
         earlier = (
             PendingEmail.objects.filter(lead_id=card.lead_id)
             .exclude(pk=card.pk)
@@ -268,9 +270,9 @@ class PendingEmailAdmin(admin.ModelAdmin):
         may_review = self.has_review_permission(request)
         next_card = review.next_actionable(card, context=queue_context(request))
         return {
+            "title": "Review email card" if may_review and card.status == CardStatus.PENDING else "Email card",
             "card": card,
             "findings": snapshot.get("findings", []),
-            "compliance_checked_at": snapshot.get("checked_at"),
             "compliance_known": bool(snapshot),
             "earlier_emails": list(earlier),
             "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
