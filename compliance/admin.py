@@ -43,27 +43,20 @@ class RuleResource(resources.ModelResource):
             return None
 
 
-class ExcludedDomainResource(RuleResource):
-    domain = fields.Field(attribute="domain", column_name="domain", widget=DomainWidget())
+def rule_resource(model, key: str, widget: widgets.Widget) -> type[RuleResource]:
+    """Return the CSV resource of a rule list keyed by `key` (columns: key, reason).
 
-    class Meta:
-        model = ExcludedDomain
-        fields = ("domain", "reason")
-        # Re-importing a list updates the reasons instead of failing on duplicates.
-        import_id_fields = ("domain",)
-        skip_unchanged = True
-        report_skipped = True
+    Re-importing a list updates the reasons instead of failing on duplicates.
+    """
+    meta = type("Meta", (), {
+        "model": model, "fields": (key, "reason"), "import_id_fields": (key,), "skip_unchanged": True, "report_skipped": True,
+    })
+    attributes = {key: fields.Field(attribute=key, column_name=key, widget=widget), "Meta": meta}
+    return type(f"{model.__name__}Resource", (RuleResource,), attributes)
 
 
-class DoNotContactResource(RuleResource):
-    email = fields.Field(attribute="email", column_name="email", widget=EmailWidget())
-
-    class Meta:
-        model = DoNotContact
-        fields = ("email", "reason")
-        import_id_fields = ("email",)
-        skip_unchanged = True
-        report_skipped = True
+ExcludedDomainResource = rule_resource(ExcludedDomain, "domain", DomainWidget())
+DoNotContactResource = rule_resource(DoNotContact, "email", EmailWidget())
 
 
 class ExclusionRuleAdmin(ImportExportModelAdmin):

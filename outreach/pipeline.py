@@ -59,6 +59,9 @@ class DraftStats:
     seconds_checks: float = 0.0
     seconds_writing: float = 0.0
 
+    def as_dict(self) -> dict:
+        raise NotImplementedError
+
 
 @dataclass
 class PipelineReport(DraftStats):

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
+from django.core.management.base import CommandError
 
-from django.core.management.base import BaseCommand, CommandError
-
-from outreach.pipeline import MODES, PipelineError, PipelineReport, run_pipeline
-
-# Errors listed one per line before the summary; the rest are only counted.
-MAX_ERRORS_LISTED = 20
+from outreach.management.drafting_command import DraftingCommand
+from outreach.pipeline import MODES, PipelineError, run_pipeline
 
 
-class Command(BaseCommand):
+class Command(DraftingCommand):
     help = (
         "Pick eligible leads of --source (the campaign's tier first; contactable, not excluded, not already "
         "enrolled), enroll them and draft step 1 of the campaign: template, canonical footer, compliance checks. "
@@ -27,8 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, required=True, help="Draft for at most this many eligible leads.")
         parser.add_argument("--mode", choices=MODES, default="production", help="shadow: never dispatched (default production).")
         parser.add_argument("--campaign", help="Campaign ref (required when several active campaigns could match).")
-        parser.add_argument("--apply", action="store_true", help="Write enrollments and cards (default: dry run).")
-        parser.add_argument("--json", action="store_true", help="Print one JSON document and nothing else.")
+        self.add_apply_and_json_arguments(parser)
 
     def handle(self, *args, **options):
         try:
@@ -41,26 +36,7 @@ class Command(BaseCommand):
             )
         except PipelineError as exc:
             raise CommandError(str(exc)) from None
-
-        if options["json"]:
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
-        else:
-            self._write_text(report, verbosity=options["verbosity"])
-        if report.errors:
-            raise CommandError(f"{len(report.errors)} lead(s) could not be drafted; see the errors above.")
-
-    def _write_text(self, report: PipelineReport, *, verbosity: int) -> None:
         prefix = "" if report.applied else "Dry run: "
-        self.stdout.write(f"{prefix}campaign {report.campaign_ref}, source {report.source}, mode {report.mode}")
-        for reason, count in sorted(report.skipped.items()):
-            self.stdout.write(f"  skipped {count}: {reason}")
-        for error in report.errors[: MAX_ERRORS_LISTED if verbosity < 2 else None]:
-            self.stderr.write(f"  error lead {error.lead_id} {error.email} ({error.stage}): {error.message}")
-        if len(report.errors) > MAX_ERRORS_LISTED and verbosity < 2:
-            self.stderr.write(f"  ... and {len(report.errors) - MAX_ERRORS_LISTED} more (use -v 2 to list all)")
-        verb = "drafted" if report.applied else "would draft"
-        tail = "" if report.applied else "; run with --apply to write them"
-        self.stdout.write(
-            f"{prefix}{len(report.drafted)} {verb}, {sum(report.skipped.values())} skipped, "
-            f"{len(report.errors)} errors{tail}."
-        )
+        lines = [f"{prefix}campaign {report.campaign_ref}, source {report.source}, mode {report.mode}"]
+        lines += [f"  skipped {count}: {reason}" for reason, count in sorted(report.skipped.items())]
+        self.emit(report, applied=report.applied, options=options, lines=lines, counts=f"{sum(report.skipped.values())} skipped")
