@@ -26,6 +26,7 @@ BODY_MIN_WORDS = 8
 # lead was (or may already have been) emailed for this step. `unknown` counts:
 # the request may have reached GHL.
 CONTACTED_STATUSES = ("queued", "sending", "sent", "unknown")
+DEFAULT_OPT_OUT_LINE = "Reply STOP to unsubscribe."
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class EmailFacts:
     footer: str
     # The footer compliance.footer would build for this lead right now.
     expected_footer: str = ""
-    opt_out_line: str = "Reply STOP to unsubscribe."
+    opt_out_line: str = DEFAULT_OPT_OUT_LINE
     postal_address: str = ""
     step_number: int = 1
     # The lead.
@@ -156,13 +157,13 @@ _TRUNCATED_END_RE = re.compile(r"(\.\.\.|…|[,:;(\[{—–-])\s*$")
 
 
 def check_opt_out(facts: EmailFacts) -> Finding:
-    """C001: the opt-out line is in what the contact receives."""
+    """C001: the opt-out line ("Reply STOP to unsubscribe" or the configured one) is in what the contact receives."""
     name = "Opt-out line"
     full_text = f"{facts.body}\n{facts.footer}".lower()
-    wanted = (facts.opt_out_line or "Reply STOP to unsubscribe").strip().rstrip(".").lower()
-    if wanted and wanted in full_text:
+    accepted = {DEFAULT_OPT_OUT_LINE, (facts.opt_out_line or "").strip()}
+    if any(line and line.rstrip(".").lower() in full_text for line in accepted):
         return _pass("compliance.C001", name)
-    return _fail("compliance.C001", name, f"The email lacks the opt-out line “{facts.opt_out_line}”.")
+    return _fail("compliance.C001", name, f"The email lacks the opt-out line “{facts.opt_out_line or DEFAULT_OPT_OUT_LINE}”.")
 
 
 def check_footer(facts: EmailFacts) -> Finding:

@@ -54,6 +54,7 @@ FAIL_CASES = [
     # (check, changes, words expected in the reason)
     (C.check_opt_out, {"footer": FOOTER.replace("Reply STOP to unsubscribe.\n", "")}, "opt-out"),
     (C.check_opt_out, {"footer": "", "body": BODY}, "Reply STOP"),
+    (C.check_opt_out, {"footer": "--\nReply HALT to unsubscribe.", "opt_out_line": "Reply HALT to opt out."}, "Reply HALT to opt out."),
     (C.check_footer, {"footer": ""}, "missing"),
     (C.check_footer, {"footer": FOOTER.replace("1 Main St, Austin, TX", "")}, "postal address"),
     (C.check_footer, {"footer": FOOTER.replace("1:x", "2:y")}, "differs from the canonical"),
@@ -114,6 +115,8 @@ def test_it_fails_each_check_with_a_reason(check, changes, words):
     ("check", "changes"),
     [
         (C.check_opt_out, {"footer": "", "body": BODY + "\n\nreply stop to unsubscribe"}),
+        (C.check_opt_out, {"opt_out_line": "Reply STOP to opt out."}),
+        (C.check_opt_out, {"opt_out_line": "Reply STOP to opt out.", "footer": FOOTER.replace("unsubscribe.", "opt out.")}),
         (C.check_footer, {"expected_footer": ""}),
         (C.check_signature, {"body": BODY.replace("Best,\nAlex Rivera", "Thanks again!\nAlex")}),
         (C.check_signature, {"body": BODY.replace("Best,\nAlex Rivera", "— Alex")}),
