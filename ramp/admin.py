@@ -15,6 +15,21 @@ def _who(request) -> str:
     return request.user.get_username()
 
 
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """Records written by commands (preflight runs, queue traces): viewed, never edited."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(RampPolicy)
 class RampPolicyAdmin(admin.ModelAdmin):
     change_form_template = "admin/ramp/ramppolicy/change_form.html"
@@ -142,21 +157,11 @@ class HoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreflightRun)
-class PreflightRunAdmin(admin.ModelAdmin):
+class PreflightRunAdmin(ReadOnlyRecordAdmin):
     list_display = ["ran_at", "passed", "ran_by", "failed_checks"]
     list_filter = ["passed"]
     readonly_fields = ["ran_at", "passed", "ran_by", "rows"]
     fields = readonly_fields
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Failed")
     def failed_checks(self, obj):
@@ -175,17 +180,7 @@ class PreflightRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(QueueTrace)
-class QueueTraceAdmin(admin.ModelAdmin):
+class QueueTraceAdmin(ReadOnlyRecordAdmin):
     list_display = ["taken_at", "taken_by", "drift_flagged"]
     list_filter = ["drift_flagged"]
     readonly_fields = ["taken_at", "taken_by", "counts", "drift", "drift_flagged"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
