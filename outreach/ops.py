@@ -47,14 +47,19 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
         f"card {card.pk} ({card.lead.email}, {card.campaign_ref} step {card.step.number}) after a sent step {card.sent_step}"
         for card in reappearing_cards()
     ]
+    # The backlog counts only cards a reviewer should decide: non-actionable
+    # ones (stale, canary, shadow, other tiers) are hygiene's, not the SLA's.
     decision_cutoff = now - dt.timedelta(minutes=settings.REVIEW_DECISION_SLA_MINUTES)
-    overdue = (
-        PendingEmail.objects.filter(status=CardStatus.PENDING, is_shadow=False, created_at__lt=decision_cutoff)
-        .filter(created_at__gte=rules.stale_cutoff)
-        .select_related("lead")
-        .order_by("created_at")
+    waiting = (
+        PendingEmail.objects.filter(status=CardStatus.PENDING, created_at__lt=decision_cutoff)
+        .select_related("lead", "campaign")
+        .order_by("created_at", "pk")
     )
-    facts.sla_overdue = [f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC" for c in overdue]
+    facts.sla_overdue = [
+        f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC"
+        for c in waiting
+        if queue.explain(c, rules).visible
+    ]
     since = now - dt.timedelta(days=DELIVERABILITY_WINDOW_DAYS)
     sent_leads = Lead.objects.filter(cards__status=CardStatus.SENT, cards__sent_at__gte=since).distinct()
     facts.sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since).count()

@@ -90,3 +90,13 @@ def _run_json() -> str:
     out = StringIO()
     call_command("daily_report", "--json", stdout=out)
     return out.getvalue()
+
+
+def test_the_sla_backlog_counts_only_cards_a_reviewer_should_decide():
+    overdue = make_card(age_hours=3)
+    make_card(age_hours=3, is_canary=True)
+    make_card(age_hours=3, lead=make_lead(tier="tier_2"), campaign=make_campaign(tier="tier_2", classifier="outbound_tier_2"))
+    make_card(age_hours=100)
+    make_card(age_hours=1)
+    facts = queue_facts()
+    assert len(facts.sla_overdue) == 1 and f"card {overdue.pk} " in facts.sla_overdue[0]
