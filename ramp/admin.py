@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
@@ -13,6 +15,21 @@ from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
 
 def _who(request) -> str:
     return request.user.get_username()
+
+
+def _button(model_admin: admin.ModelAdmin, request, action: Callable[[], str]) -> HttpResponseRedirect:
+    """Run a ramp service for a change-page button (`action` returns what happened); show it, or why it was refused."""
+    try:
+        done = action()
+    except services.RampError as exc:
+        model_admin.message_user(request, str(exc), messages.ERROR)
+    else:
+        model_admin.message_user(request, done)
+    return HttpResponseRedirect(request.path)
+
+
+def _graduated(policy: RampPolicy) -> str:
+    return f"Graduated to level {policy.graduation_level}: cap {policy.current_cap()}/day."
 
 
 class ReadOnlyRecordAdmin(admin.ModelAdmin):
@@ -57,13 +74,7 @@ class RampPolicyAdmin(admin.ModelAdmin):
 
     def response_change(self, request, obj):
         if "_graduate" in request.POST:
-            try:
-                policy = services.graduate(by=_who(request))
-            except services.RampError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Graduated to level {policy.graduation_level}: cap {policy.current_cap()}/day.")
-            return HttpResponseRedirect(request.path)
+            return _button(self, request, lambda: _graduated(services.graduate(by=_who(request))))
         return super().response_change(request, obj)
 
 
@@ -105,13 +116,14 @@ class RampDayAdmin(admin.ModelAdmin):
     def response_change(self, request, obj):
         for decision in RampDay.Decision.values:
             if f"_decide_{decision}" in request.POST:
-                try:
-                    services.decide(decision=decision, by=_who(request), reason=request.POST.get("decision_reason_input", ""), date=obj.date)
-                except services.RampError as exc:
-                    self.message_user(request, str(exc), messages.ERROR)
-                else:
-                    self.message_user(request, f"Recorded {decision} for {obj.date}.")
-                return HttpResponseRedirect(request.path)
+                reason = request.POST.get("decision_reason_input", "")
+                return _button(
+                    self,
+                    request,
+                    lambda decision=decision: "Recorded {} for {}.".format(
+                        services.decide(decision=decision, by=_who(request), reason=reason, date=obj.date).decision, obj.date
+                    ),
+                )
         return super().response_change(request, obj)
 
 
@@ -146,13 +158,10 @@ class HoldAdmin(admin.ModelAdmin):
 
     def response_change(self, request, obj):
         if "_clear_hold" in request.POST:
-            try:
-                services.clear(hold_id=obj.pk, by=_who(request), reason=request.POST.get("clear_reason_input", ""))
-            except services.RampError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Hold #{obj.pk} cleared.")
-            return HttpResponseRedirect(request.path)
+            reason = request.POST.get("clear_reason_input", "")
+            return _button(
+                self, request, lambda: f"{len(services.clear(hold_id=obj.pk, by=_who(request), reason=reason))} hold cleared."
+            )
         return super().response_change(request, obj)
 
 
