@@ -50,6 +50,7 @@ def card_of(lead: Lead, number: int) -> PendingEmail | None:
     return PendingEmail.objects.filter(lead=lead, step__number=number).first()
 
 
+@pytest.mark.postgres
 def test_it_drafts_each_step_only_after_the_previous_was_sent_and_its_delay_passed(clock, enrolled):
     campaign, lead = enrolled
     enrollment = Enrollment.objects.get(lead=lead)

@@ -31,6 +31,7 @@ def campaign():
     return make_campaign(ref="spring")
 
 
+@pytest.mark.postgres
 def test_it_drafts_cards_that_pass_every_check(campaign):
     leads = [make_lead(source="wpromote") for _ in range(3)]
     make_lead(source="elsewhere")
@@ -63,6 +64,7 @@ def test_it_is_a_dry_run_by_default(campaign):
     assert not Enrollment.objects.exists()
 
 
+@pytest.mark.postgres
 def test_it_never_drafts_a_lead_twice(campaign):
     for _ in range(2):
         make_lead(source="wpromote")
@@ -172,6 +174,7 @@ def test_it_prints_json(campaign):
     assert document["card_ids"] == list(PendingEmail.objects.values_list("pk", flat=True))
 
 
+@pytest.mark.postgres
 def test_a_lead_enrolled_meanwhile_is_skipped_not_duplicated(campaign):
     lead = make_lead(source="wpromote")
     other = make_lead(source="wpromote")
