@@ -63,6 +63,8 @@ class EmailFacts:
     on_do_not_contact_list: bool = False
     unsubscribed: bool = False
     bounced: bool = False
+    # The lead wrote back: a person answers now, not the sequence.
+    replied: bool = False
     # Excluded customer domains; a subdomain of one is excluded too.
     excluded_domains: Collection[str] = field(default_factory=frozenset)
     # Another card of this lead, campaign and step in a CONTACTED_STATUSES state.
@@ -293,6 +295,14 @@ def check_not_bounced(facts: EmailFacts) -> Finding:
     return _pass("compliance.C013", name)
 
 
+def check_not_replied(facts: EmailFacts) -> Finding:
+    """C018: the lead has not replied; a drafted follow-up must not go out after a reply."""
+    name = "Not replied"
+    if facts.replied:
+        return _fail("compliance.C018", name, "The lead replied: answer them personally instead of sending the sequence.")
+    return _pass("compliance.C018", name)
+
+
 def check_domain_not_excluded(facts: EmailFacts) -> Finding:
     """C014: the lead's domain is not an excluded (customer) domain or a subdomain of one."""
     name = "Domain not excluded"
@@ -361,6 +371,7 @@ CHECKS: list[Callable[[EmailFacts], Finding]] = [
     check_not_already_contacted,
     check_classifier,
     check_campaign_ref,
+    check_not_replied,
 ]
 
 # The checks about the lead's suppression: re-run cheaply before sending.

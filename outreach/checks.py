@@ -145,6 +145,7 @@ def build_facts(
         on_do_not_contact_list=lead.email in context.do_not_contact_emails,
         unsubscribed=lead.unsubscribed_at is not None,
         bounced=lead.bounced_at is not None,
+        replied=lead.replied_at is not None,
         excluded_domains=context.excluded_domains,
         already_contacted=context.already_contacted(card),
         card_classifier=card.classifier,

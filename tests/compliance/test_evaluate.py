@@ -33,8 +33,9 @@ def test_it_passes_a_factory_card():
         (lambda lead: Lead.objects.filter(pk=lead.pk).update(unsubscribed_at=timezone.now()), "compliance.C012"),
         (lambda lead: Lead.objects.filter(pk=lead.pk).update(bounced_at=timezone.now()), "compliance.C013"),
         (lambda lead: ExcludedDomain.objects.create(domain=lead.domain), "compliance.C014"),
+        (lambda lead: Lead.objects.filter(pk=lead.pk).update(replied_at=timezone.now()), "compliance.C018"),
     ],
-    ids=["flag", "list", "unsubscribed", "bounced", "excluded"],
+    ids=["flag", "list", "unsubscribed", "bounced", "excluded", "replied"],
 )
 def test_it_sees_a_suppression_made_after_drafting(status, suppress, check_id):
     card = make_card(status=status)
