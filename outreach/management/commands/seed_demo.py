@@ -16,8 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from caio.models import ApiToken
+from compliance.footer import footer_for_lead
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach import checks
+from outreach.drafting import DEFAULT_DRAFTER, template_version_label
 from outreach.models import (
     CadenceStep,
     Campaign,
@@ -182,23 +184,20 @@ class Command(BaseCommand):
         return created
 
     def _draft(self, campaign: Campaign, step: CadenceStep, lead: Lead, *, created_at) -> PendingEmail:
-        from django.template import Context, Template
-
-        from compliance.footer import footer_for_lead
-
-        context = Context({"lead": lead})
+        """Draft with the same drafter, footer and labels as the pipeline; only the age is made up."""
+        draft = DEFAULT_DRAFTER.draft(lead, step)
         return PendingEmail(
             lead=lead,
             campaign=campaign,
             step=step,
-            subject=Template(step.subject_template).render(context),
-            body=Template(step.body_template).render(context),
+            subject=draft.subject,
+            body=draft.body,
             footer=footer_for_lead(lead.pk),
-            classifier=f"outbound_{lead.tier}",
+            classifier=campaign.classifier,
             campaign_ref=campaign.ref,
             route=campaign.route,
-            template_version=f"{campaign.ref}:s{step.number}:v{step.template_version}",
-            drafter="template",
+            template_version=template_version_label(campaign, step),
+            drafter=DEFAULT_DRAFTER.name,
             created_at=created_at,
         )
 
