@@ -44,7 +44,7 @@ from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.transitions import StateChanged, transition
 from ramp.days import operating_date, operating_tz, ramp_day
 from ramp.gates import live_cycle_blockers
-from ramp.models import Hold, RampDay, RampPolicy
+from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -809,20 +809,14 @@ def ensure_fresh_preflight(*, ran_by: str, now: dt.datetime | None = None) -> st
     Returns "" when a fresh passed run already exists, else a line describing
     the run that was attempted. The gates then decide: a failed run still blocks.
     """
-    from ramp.models import PreflightRun
+    from ramp.preflight import run_preflight
 
     now = now or timezone.now()
     last = PreflightRun.objects.order_by("-ran_at").first()
     if last is not None and last.passed and last.is_fresh(now):
         return ""
-    try:
-        from ramp.preflight import run_preflight
-    except ImportError:
-        return "No fresh passed preflight, and this installation cannot run one in-process."
-    import inspect
-
-    parameters = inspect.signature(run_preflight).parameters
-    kwargs = {"ran_by": ran_by} if "ran_by" in parameters else {}
-    run = run_preflight(**kwargs)
-    passed = getattr(run, "passed", None)
-    return f"Ran preflight in-process: {'passed' if passed else 'FAILED' if passed is False else 'done'}."
+    run = run_preflight(ran_by=ran_by)
+    if run.passed:
+        return "Ran preflight in-process: passed."
+    failed = [row.get("name", "?") for row in run.results if not row.get("passed")]
+    return f"Ran preflight in-process: FAILED ({', '.join(failed) or 'see manage.py preflight'})."

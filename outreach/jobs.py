@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 
+from django.db import close_old_connections, connection
+
+from outreach.dispatch import send_card
 from outreach.transitions import StateChanged
 
 logger = logging.getLogger(__name__)
@@ -16,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 def dispatch_card(card_pk: int) -> str:
     """Send one queued card (see outreach.dispatch.send_card); return the outcome name."""
-    from outreach.dispatch import send_card
-
+    # A worker may run many jobs in one process: drop connections the database
+    # closed or that outlived CONN_MAX_AGE, as Django does around each request.
+    _drop_stale_connections()
     try:
         outcome = send_card(card_pk)
     except StateChanged as exc:
@@ -25,4 +29,12 @@ def dispatch_card(card_pk: int) -> str:
         # their move stands and this job has nothing left to do.
         logger.warning("Card %s: %s", card_pk, exc)
         return "skipped"
+    finally:
+        _drop_stale_connections()
     return outcome.outcome
+
+
+def _drop_stale_connections() -> None:
+    # Inside a transaction (a caller's atomic block, a test) there is nothing to drop.
+    if not connection.in_atomic_block:
+        close_old_connections()

@@ -77,7 +77,7 @@ def test_live_refuses_without_a_fresh_passed_preflight(operator, redis_conn):
 
     PreflightRun.objects.update(passed=False)
     approved_card()
-    with mock.patch("outreach.dispatch.ensure_fresh_preflight", return_value=""), pytest.raises(
+    with mock.patch("outreach.management.commands.dispatch.ensure_fresh_preflight", return_value=""), pytest.raises(
         CommandError, match="last preflight"
     ):
         _run("--live", "--operator", "operator", "--noinput")
@@ -112,3 +112,41 @@ def test_live_with_noinput_and_limit_claims_and_reports_json(operator, redis_con
 def test_it_rejects_a_bad_limit():
     with pytest.raises(CommandError, match="--limit must be"):
         _run("--limit", "0")
+
+
+def _recorded_preflight(passed: bool):
+    from ramp.models import PreflightRun
+
+    def run_preflight(*, ran_by: str = "", **kwargs):
+        return PreflightRun.objects.create(
+            passed=passed, ran_by=ran_by, results=[{"name": "GHL reachable", "passed": passed, "detail": ""}]
+        )
+
+    return run_preflight
+
+
+def test_live_runs_the_preflight_in_process_when_none_is_fresh(operator, redis_conn):
+    green_gates()
+    from ramp.models import PreflightRun
+
+    PreflightRun.objects.all().delete()
+    approved_card()
+    with mock.patch("ramp.preflight.run_preflight", _recorded_preflight(True)):
+        out, _ = _run("--live", "--operator", "operator", "--noinput")
+    assert "Ran preflight in-process: passed." in out and "Claimed 1 card(s)" in out
+    assert PreflightRun.objects.get().ran_by == "operator"
+
+
+def test_live_refuses_when_the_in_process_preflight_fails(operator, redis_conn):
+    green_gates()
+    from ramp.models import PreflightRun
+
+    PreflightRun.objects.all().delete()
+    approved_card()
+    out = StringIO()
+    with mock.patch("ramp.preflight.run_preflight", _recorded_preflight(False)), pytest.raises(
+        CommandError, match="last preflight .* failed"
+    ):
+        call_command("dispatch", "--live", "--operator", "operator", "--noinput", stdout=out, stderr=StringIO())
+    assert "Ran preflight in-process: FAILED (GHL reachable)" in out.getvalue()
+    assert PendingEmail.objects.get().status == CardStatus.APPROVED

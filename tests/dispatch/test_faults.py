@@ -12,7 +12,7 @@ import redis
 
 from outreach import dispatch
 from outreach.dispatch import EnqueueFailed, reconcile, start_live_cycle
-from outreach.models import CardStatus, CardTransition, DispatchAttempt, PendingEmail
+from outreach.models import CardTransition, DispatchAttempt, PendingEmail
 from ramp.days import operating_date
 from ramp.holds import raise_hold
 from ramp.models import RampDay
