@@ -267,6 +267,9 @@ class PendingEmail(models.Model):
         indexes = [
             # The review queue and the dispatch claim both filter on status then age.
             models.Index(fields=["status", "created_at"], name="card_status_created"),
+            # outreach.review's queue split and the review queue (actionable changelist): pending
+            # cards by age, with the flags and lead in the index so the counts never read the table.
+            models.Index(fields=["status", "created_at", "is_canary", "is_shadow", "lead"], name="card_review_queue"),
         ]
         constraints = [
             # One live card per (lead, campaign, step): a rejected or failed card

@@ -82,13 +82,13 @@ class QueueContext:
 def _slice_q(name: str, context: QueueContext) -> Q:
     """Return the filter of one slice of the pending queue (see the module docstring)."""
     pending = Q(status=CardStatus.PENDING)
-    stale = Q(created_at__lt=context.stale_cutoff)
     allowed_tier = Q(lead__tier__in=context.allowed_tiers)
     if name == PENDING:
         return pending
     if name == STALE:
-        return pending & stale
-    fresh = pending & ~stale
+        return pending & Q(created_at__lt=context.stale_cutoff)
+    # Spelled as >= rather than NOT(<): SQLite only range-scans the index on the positive form.
+    fresh = pending & Q(created_at__gte=context.stale_cutoff)
     if name == CANARY:
         return fresh & Q(is_canary=True)
     fresh_regular = fresh & Q(is_canary=False)
@@ -114,13 +114,19 @@ def actionable_cards(*, context: QueueContext | None = None) -> QuerySet:
 
 
 def queue_split(*, context: QueueContext | None = None) -> dict[str, int]:
-    """Return counts {pending, actionable, stale, canary, shadow, not_allowed_tier} in one query."""
+    """Return counts {pending, actionable, stale, canary, shadow, not_allowed_tier} in two queries.
+
+    The first counts from the card_review_queue index alone (no join); only the
+    fresh, regular cards are joined to their lead for the tier.
+    """
     context = context or QueueContext.now()
     counts = PendingEmail.objects.filter(status=CardStatus.PENDING).aggregate(
-        pending=Count("pk"),
-        **{name: Count("pk", filter=_slice_q(name, context)) for name in (ACTIONABLE, *EXCLUSIONS)},
+        pending=Count("pk"), **{name: Count("pk", filter=_slice_q(name, context)) for name in (STALE, CANARY, SHADOW)}
     )
-    return {name: counts[name] or 0 for name in (PENDING, ACTIONABLE, *EXCLUSIONS)}
+    counts = {name: value or 0 for name, value in counts.items()}
+    counts[ACTIONABLE] = queue_slice(None, ACTIONABLE, context=context).count()
+    counts[NOT_ALLOWED_TIER] = counts[PENDING] - counts[STALE] - counts[CANARY] - counts[SHADOW] - counts[ACTIONABLE]
+    return {name: counts[name] for name in (PENDING, ACTIONABLE, *EXCLUSIONS)}
 
 
 def exclusion_label(name: str, context: QueueContext) -> str:
