@@ -550,6 +550,13 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
         return SendOutcome(card_pk, "failed", reason)
 
+    # Resolving took a moment: a hold raised meanwhile still stops this email.
+    if Hold.objects.active().exists():
+        reason = "Released: a hold was raised while the contact was being resolved; nothing sent"
+        _release(card.pk, S.QUEUED, S.APPROVED, reason=reason)
+        _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
+        return SendOutcome(card_pk, "released", reason)
+
     # Committed before the request leaves: a crash from here on leaves `sending`,
     # which reconcile settles by asking GHL, never by resending blindly.
     try:

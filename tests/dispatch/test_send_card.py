@@ -244,3 +244,38 @@ def test_a_failure_while_resolving_the_contact_is_retried_without_sending(day, r
     client.send_email.assert_not_called()
     card.refresh_from_db()
     assert card.status == CardStatus.QUEUED and _path(card) == []
+
+
+def test_a_hold_raised_while_the_contact_is_resolved_still_stops_the_email(day):
+    card = queued_card()
+    client = fake_client()
+    contact = client.resolve_contact.return_value
+
+    def resolve_then_hold(**kwargs):
+        raise_hold(reason="raised mid-flight", raised_by="pto")
+        return contact
+
+    client.resolve_contact.side_effect = resolve_then_hold
+    with patch_client(client):
+        assert send_card(card.pk).outcome == "released"
+
+    client.send_email.assert_not_called()
+    card.refresh_from_db()
+    assert card.status == CardStatus.APPROVED
+    assert DispatchAttempt.objects.get(card=card).outcome == "skipped"
+
+
+def test_safe_retries_are_not_endless(day, redis_conn):
+    from outreach import dispatch
+
+    card = queued_card()
+    for _ in range(dispatch.MAX_SAFE_RETRIES - 1):
+        DispatchAttempt.objects.create(card=card, outcome="retry")
+    client = fake_client()
+    client.send_email.side_effect = GhlConnectionError("refused")
+
+    with patch_client(client):
+        assert send_card(card.pk).outcome == "failed"
+
+    card.refresh_from_db()
+    assert card.status == CardStatus.FAILED and "Retries used up" in card.last_error
