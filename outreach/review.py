@@ -251,6 +251,22 @@ def approval_blockers(card: PendingEmail, *, user, now: dt.datetime | None = Non
     return blockers
 
 
+def _record_decision(current: PendingEmail, to_status: str, *, user, reason: str, **fields) -> None:
+    """Move a locked card to the reviewer's decision, stamping who decided and when (a decision is also a first review)."""
+    now = timezone.now()
+    transition(
+        current,
+        to_status,
+        expected=current.status,
+        actor=user,
+        reason=reason,
+        reviewed_by=user,
+        reviewed_at=now,
+        first_viewed_at=current.first_viewed_at or now,
+        **fields,
+    )
+
+
 def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> PendingEmail:
     """Approve a pending card for sending, or raise ReviewRefused saying why not.
 
@@ -277,17 +293,8 @@ def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> Pending
             )
         result = checks.record(current)
         if result.passed:
-            now = timezone.now()
-            transition(
-                current,
-                CardStatus.APPROVED,
-                expected=CardStatus.PENDING,
-                actor=user,
-                reason="Approved in review.",
-                approved_content_hash=current.content_hash(),
-                reviewed_by=user,
-                reviewed_at=now,
-                first_viewed_at=current.first_viewed_at or now,
+            _record_decision(
+                current, CardStatus.APPROVED, user=user, reason="Approved in review.", approved_content_hash=current.content_hash()
             )
         else:
             # Leave the block normally so the failing snapshot is kept for the page to show.
@@ -322,18 +329,13 @@ def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, no
     with transaction.atomic():
         current = _lock(card)
         _expect_state(card, current, REJECTABLE_STATUSES, "rejected")
-        now = timezone.now()
-        transition(
+        _record_decision(
             current,
             CardStatus.REJECTED,
-            expected=current.status,
-            actor=user,
+            user=user,
             reason=f"Rejected in review: {tag.slug}." + (f" {note}" if note else ""),
             rejection_tag=tag,
             rejection_note=note,
-            reviewed_by=user,
-            reviewed_at=now,
-            first_viewed_at=current.first_viewed_at or now,
         )
     card.refresh_from_db()
     return card
