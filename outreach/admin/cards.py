@@ -283,13 +283,22 @@ class PendingEmailAdmin(admin.ModelAdmin):
             "earlier_emails": list(earlier),
             "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
             "may_review": may_review,
-            "approval_blockers": review.approval_blockers(card, user=request.user) if may_review else [],
+            "approval_blockers": self._blockers(request, card, snapshot) if may_review else [],
             "reject_tags": list(review.reviewer_tags()) if may_review else [],
             "can_reject": card.status in review.REJECTABLE_STATUSES,
             "sla": SLA_LABELS[review.sla_state(card)],
             "next_card": next_card,
             "queue_url": reverse("admin:outreach_pendingemail_changelist"),
         }
+
+    @staticmethod
+    def _blockers(request, card: PendingEmail, snapshot: dict) -> list[str]:
+        """Return why Approve is greyed out; review.approve refuses the same cards whatever the page shows."""
+        blockers = review.approval_blockers(card, user=request.user)
+        failing = [f"{finding['name']}: {finding['reason']}" for finding in snapshot.get("findings", []) if not finding["passed"]]
+        if card.status == CardStatus.PENDING and failing:
+            blockers.append("It fails compliance: " + "; ".join(failing))
+        return blockers
 
     # --- editing: through review.edit, never a plain save ------------------
 

@@ -317,3 +317,10 @@ def test_the_index_shows_today_at_a_glance(hos_client, settings):
     assert "SLA breaches 1" in text
     assert "Last preflight FAILED" in text
     assert "Holds 0 none active" in text
+
+
+def test_approve_is_greyed_out_for_a_failing_card(hos_client):
+    card = make_card(footer="")
+    body = hos_client.get(card_url(card)).content.decode()
+    assert 'id="approve-button" disabled' in body
+    assert "It fails compliance: Opt-out line" in text_of(hos_client.get(card_url(card)))
