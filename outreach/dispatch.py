@@ -39,11 +39,13 @@ from django.utils.html import escape, urlize
 from caio.redis import RedisUnavailable, ping as redis_ping
 from ghl.client import get_client
 from ghl.errors import GhlError, GhlRateLimited
+from compliance.checks import SUPPRESSION_CHECK_IDS
 from outreach.checks import evaluate
 from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.transitions import StateChanged, transition
 from ramp.days import operating_date, operating_tz, ramp_day
 from ramp.gates import live_cycle_blockers
+from ramp.limits import CAP_REACHED, Candidate, plan_claims, sendable_tiers, tier_caps
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 
 logger = logging.getLogger(__name__)
@@ -161,21 +163,23 @@ def _day_bounds(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def _claimed_today_by_domain(date: dt.date) -> Counter:
-    """Count the cards claimed on `date` per lead domain (released cards excluded)."""
+def _claimed_today(date: dt.date) -> tuple[Counter, Counter]:
+    """Count the cards claimed on `date` per lead domain and per tier (released cards excluded)."""
     start, end = _day_bounds(date)
-    rows = (
-        PendingEmail.objects.filter(
-            queued_at__gte=start,
-            queued_at__lt=end,
-            status__in=[S.QUEUED, S.SENDING, S.SENT, S.UNKNOWN, S.FAILED],
-        )
-        .values_list("lead__domain", flat=True)
-    )
-    return Counter(domain.lower() for domain in rows)
+    rows = PendingEmail.objects.filter(
+        queued_at__gte=start,
+        queued_at__lt=end,
+        status__in=[S.QUEUED, S.SENDING, S.SENT, S.UNKNOWN, S.FAILED],
+    ).values_list("lead__domain", "lead__tier")
+    domains: Counter = Counter()
+    tiers: Counter = Counter()
+    for domain, tier in rows:
+        domains[domain.lower()] += 1
+        tiers[tier] += 1
+    return domains, tiers
 
 
-def card_problems(card: PendingEmail, *, allowed_tiers: list[str], now: dt.datetime) -> list[str]:
+def card_problems(card: PendingEmail, *, policy: RampPolicy, now: dt.datetime) -> list[str]:
     """Return why this approved card may not be sent now (empty: it may).
 
     The same list drives the claim, the dry run and the job's last re-check, so
@@ -184,54 +188,70 @@ def card_problems(card: PendingEmail, *, allowed_tiers: list[str], now: dt.datet
     problems: list[str] = []
     if card.is_shadow:
         problems.append("shadow card: shadow cards are never dispatched")
+    if card.is_canary and policy.graduation_level == 0:
+        problems.append("canary card: canary cards wait until the ramp graduates")
     if card.is_stale(now):
         problems.append(
             f"stale: drafted more than PENDING_QUEUE_MAX_AGE_HOURS ({settings.PENDING_QUEUE_MAX_AGE_HOURS} h) ago;"
             " draft a fresh one"
         )
-    if card.lead.tier not in allowed_tiers:
-        problems.append(f"tier {card.lead.tier} is not allowed by the ramp (allowed: {', '.join(allowed_tiers) or 'none'})")
+    sendable = sendable_tiers(policy)
+    if card.lead.tier not in sendable:
+        problems.append(f"tier {card.lead.tier} is not sendable at this ramp level (sendable: {', '.join(sendable) or 'none'})")
     suppression = card.lead.suppression_reason()
     if suppression:
         problems.append(f"lead suppressed: {suppression}")
     if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
         problems.append("content changed since approval: it must be reviewed again")
     compliance = evaluate(card)
-    if not compliance.passed:
-        # The suppression finding repeats what is said above; keep the others.
-        failures = [f for f in compliance.failures if not (suppression and f.startswith("Not suppressed"))]
-        problems.extend(f"compliance: {failure}" for failure in failures)
+    for finding in compliance.findings:
+        # A suppression finding repeats what is said above; keep the others.
+        if not finding.passed and not (suppression and finding.id in SUPPRESSION_CHECK_IDS):
+            problems.append(f"compliance: {finding.name}: {finding.reason}")
     return problems
 
 
 def _plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | None, blockers: list[str]) -> DispatchPlan:
-    """Select, in order, the approved cards a cycle may claim within the caps."""
-    allowed_tiers = list(policy.allowed_tiers or [])
-    per_company_cap = policy.per_company_daily_cap
+    """Select, in order, the approved cards a cycle may claim within the caps.
+
+    Each card's own problems come from card_problems; the ramp's arithmetic
+    (daily cap, tier_2 canary share, per-company cap) from ramp.limits.plan_claims,
+    which the replay harness applies too.
+    """
     remaining = max(day.cap - day.dispatched_count, 0)
     budget = remaining if limit is None else min(remaining, max(limit, 0))
-    by_domain = _claimed_today_by_domain(day.date)
+    claimed_domains, claimed_tiers = _claimed_today(day.date)
 
-    selected: list[CardLine] = []
     held_back: list[CardLine] = []
+    eligible: dict[int, CardLine] = {}
+    candidates: list[Candidate] = []
     cards = PendingEmail.objects.filter(status=S.APPROVED).select_related("lead").order_by("created_at", "pk")
     for card in cards:
         line = CardLine.of(card)
-        line.reasons = card_problems(card, allowed_tiers=allowed_tiers, now=now)
-        if not line.reasons:
-            domain = card.lead.domain.lower()
-            if per_company_cap and by_domain[domain] >= per_company_cap:
-                line.reasons.append(f"per-company cap: {by_domain[domain]} of {per_company_cap} for {domain} today")
-            elif len(selected) >= budget:
-                if len(selected) >= remaining:
-                    line.reasons.append(f"over today's cap: {day.dispatched_count} of {day.cap} already claimed")
-                else:
-                    line.reasons.append(f"beyond --limit {limit}")
+        line.reasons = card_problems(card, policy=policy, now=now)
         if line.reasons:
             held_back.append(line)
             continue
-        by_domain[card.lead.domain.lower()] += 1
-        selected.append(line)
+        eligible[card.pk] = line
+        candidates.append(Candidate(key=card.pk, tier=card.lead.tier, domain=card.lead.domain))
+
+    claims = plan_claims(
+        candidates,
+        remaining=budget,
+        per_company_cap=policy.per_company_daily_cap,
+        tier_caps=tier_caps(policy),
+        sent_by_domain=claimed_domains,
+        sent_by_tier=claimed_tiers,
+    )
+    selected = [eligible[candidate.key] for candidate in claims.selected]
+    for candidate, why in claims.skipped:
+        line = eligible[candidate.key]
+        if why == CAP_REACHED and budget < remaining:
+            why = f"beyond --limit {limit}"
+        elif why == CAP_REACHED:
+            why = f"over today's cap: {day.dispatched_count} of {day.cap} already claimed"
+        line.reasons.append(why)
+        held_back.append(line)
     if blockers:
         for line in selected:
             line.reasons = [f"blocked: {blocker}" for blocker in blockers]
@@ -603,7 +623,7 @@ def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "returned", reason)
     policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
-    problems = card_problems(card, allowed_tiers=list(policy.allowed_tiers or []), now=now)
+    problems = card_problems(card, policy=policy, now=now)
     if problems:
         reason = "Not sent: " + "; ".join(problems)
         _fail(card, S.QUEUED, reason)

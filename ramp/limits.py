@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from ramp.models import RampPolicy
 
 CANARY_TIER = "tier_2"
+# The reason plan_claims gives when the day's budget is spent; callers may word it their way.
+CAP_REACHED = "today's cap is reached"
 
 
 def tier_caps(policy: RampPolicy) -> dict[str, int]:
@@ -69,7 +71,7 @@ def plan_claims(
     for candidate in candidates:
         domain = candidate.domain.lower()
         if len(plan.selected) >= remaining:
-            plan.skipped.append((candidate, "today's cap is reached"))
+            plan.skipped.append((candidate, CAP_REACHED))
         elif candidate.tier not in tier_caps:
             plan.skipped.append((candidate, f"{candidate.tier} is not sendable at this ramp level"))
         elif by_tier.get(candidate.tier, 0) >= tier_caps[candidate.tier]:

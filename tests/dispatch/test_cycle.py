@@ -13,7 +13,7 @@ from ramp.days import operating_date
 from ramp.holds import raise_hold
 from ramp.models import PreflightRun, RampDay
 from tests.dispatch.helpers import approved_card, green_gates
-from tests.factories import make_lead
+from tests.factories import make_campaign, make_lead
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -99,7 +99,7 @@ def test_it_holds_back_every_ineligible_card_with_its_reason(operator, redis_con
     assert [line.pk for line in plan.would_send] == [good.pk]
     assert "shadow" in reasons[shadow.pk]
     assert "stale" in reasons[stale.pk]
-    assert "tier tier_2 is not allowed" in reasons[tier2.pk]
+    assert "tier tier_2 is not sendable at this ramp level" in reasons[tier2.pk]
     assert "do-not-contact (asked)" in reasons[dnc.pk]
     assert "content changed since approval" in reasons[edited.pk]
     assert "compliance: No placeholders" in reasons[placeholder.pk]
@@ -160,3 +160,29 @@ def test_it_refuses_when_redis_is_down(operator):
 
     assert "REDIS_URL=redis://127.0.0.1:1/0" in refused.value.reasons[0]
     assert PendingEmail.objects.get().status == CardStatus.APPROVED
+
+
+def test_canary_cards_wait_until_the_ramp_graduates(redis_conn):
+    green_gates(daily_cap=5)
+    canary = approved_card(is_canary=True)
+
+    plan = dry_run()
+
+    assert plan.would_send == []
+    assert "canary cards wait until the ramp graduates" in plan.held_back[0].reasons[0]
+    assert canary.pk == plan.held_back[0].pk
+
+
+def test_after_graduation_tier_2_gets_only_its_canary_share(redis_conn):
+    # Graduated once: cap 10, tier_2 may take 20% of it (2 a day), tier_1 the rest.
+    green_gates(graduation_level=1, cap_steps=[10, 20], tier2_canary_share="0.2")
+    tier2_campaign = make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2")
+    tier2_cards = [approved_card(lead=make_lead(tier=Tier.TIER_2), campaign=tier2_campaign) for _ in range(4)]
+    tier1_cards = [approved_card() for _ in range(3)]
+
+    plan = dry_run()
+
+    chosen = {line.pk for line in plan.would_send}
+    assert chosen == {card.pk for card in tier2_cards[:2] + tier1_cards}
+    held = {line.pk: line.reasons for line in plan.held_back}
+    assert all("the tier_2 share (2/day) is used" in held[card.pk][0] for card in tier2_cards[2:])
