@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from io import StringIO
+
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from outreach.models import CardStatus, CardTransition, Lead, PendingEmail
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_loads_cards_in_every_state_with_a_real_history(db):
+    seed()
+
+    states = set(PendingEmail.objects.values_list("status", flat=True))
+    assert states == {choice.value for choice in CardStatus}
+    assert 45 <= Lead.objects.count() <= 60
+    assert set(Lead.objects.values_list("tier", flat=True)) == {"tier_1", "tier_2", "tier_3"}
+    assert Lead.objects.filter(do_not_contact=True).exists()
+    # Every non-pending card got where it is through recorded transitions.
+    for card in PendingEmail.objects.exclude(status=CardStatus.PENDING):
+        assert CardTransition.objects.filter(card=card).latest("id").to_status == card.status
+
+
+def test_it_shows_many_pending_but_few_actionable(db):
+    seed()
+
+    pending = PendingEmail.objects.filter(status=CardStatus.PENDING)
+    actionable = pending.fresh().filter(lead__tier="tier_1", is_canary=False, is_shadow=False)
+    assert pending.count() >= 30
+    assert 1 <= actionable.count() <= 3
+    assert pending.stale().count() >= 15
+    assert pending.filter(is_canary=True).count() >= 5
+
+
+def test_it_is_idempotent(db):
+    seed()
+    counts = (Lead.objects.count(), PendingEmail.objects.count(), CardTransition.objects.count())
+
+    output = seed()
+
+    assert (Lead.objects.count(), PendingEmail.objects.count(), CardTransition.objects.count()) == counts
+    assert "(0 new)" in output
+
+
+def test_it_prints_logins_that_work(db, client):
+    output = seed("--users")
+
+    password = next(line.split()[1] for line in output.splitlines() if line.strip().startswith("hos "))
+    assert client.login(username="hos", password=password)
+    assert User.objects.get(username="hos").groups.filter(name="Head of Sales").exists()
+    assert "caio_" in output  # the demo API token, shown once
