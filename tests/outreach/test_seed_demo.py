@@ -55,3 +55,17 @@ def test_it_prints_logins_that_work(db, client):
     assert client.login(username="hos", password=password)
     assert User.objects.get(username="hos").groups.filter(name="Head of Sales").exists()
     assert "caio_" in output  # the demo API token, shown once
+
+
+def test_it_opens_the_demo_sending_window_only_on_a_new_policy(db):
+    import datetime as dt
+
+    from ramp.models import RampPolicy
+
+    seed()
+    assert (RampPolicy.get().window_start, RampPolicy.get().window_end) == (dt.time(0, 0), dt.time(23, 59))
+
+    # An operator's own window is never overwritten by a later seed.
+    RampPolicy.objects.filter(pk=1).update(window_start=dt.time(15, 0), window_end=dt.time(18, 0))
+    seed()
+    assert RampPolicy.get().window_start == dt.time(15, 0)

@@ -7,9 +7,11 @@ passwords).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -113,7 +115,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        policy = RampPolicy.get()
+        policy, created_policy = RampPolicy.objects.get_or_create(pk=1)
+        if created_policy:
+            # A demo is tried at any hour: open the sending window all day. The
+            # production default stays 15:00-18:00 in the operating time zone.
+            policy.window_start, policy.window_end = dt.time(0, 0), dt.time(23, 59)
+            policy.save(update_fields=["window_start", "window_end"])
         campaign = self._campaign(CAMPAIGN_REF, "Wpromote tier 1, Q1", Tier.TIER_1)
         canary = self._campaign(CANARY_CAMPAIGN_REF, "Wpromote tier 2 canary", Tier.TIER_2)
         leads = [self._lead(spec) for spec in _lead_specs()]
@@ -122,7 +129,8 @@ class Command(BaseCommand):
         created = self._cards(campaign, canary, leads)
         self.stdout.write(
             f"Demo data ready: {Lead.objects.count()} leads, {PendingEmail.objects.count()} cards "
-            f"({created} new), campaign {campaign.ref}, ramp cap {policy.current_cap()}/day."
+            f"({created} new), campaign {campaign.ref}, ramp cap {policy.current_cap()}/day, "
+            f"sending window {policy.window_start:%H:%M}-{policy.window_end:%H:%M} {settings.OPERATING_TIMEZONE}."
         )
         if options["users"]:
             self._users()
