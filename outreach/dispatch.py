@@ -61,7 +61,8 @@ MAX_SAFE_RETRIES = 20
 # When GHL says 429 without Retry-After, wait for its 10-second window to pass.
 DEFAULT_RETRY_SECONDS = 10.0
 # A `sending` card younger than this may still have a live worker talking to GHL
-# (rate-limiter wait + connect + read timeouts); reconcile leaves it alone.
+# (rate-limiter wait + connect + read timeouts), and an `unknown` one may still be
+# being recorded by GHL after our read timed out; reconcile leaves both alone.
 RECONCILE_GRACE = timedelta(seconds=120)
 
 
@@ -711,7 +712,7 @@ class ReconcileReport:
 
 
 def reconcile(*, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GRACE) -> ReconcileReport:
-    """Settle `unknown` cards, and `sending`/`queued` cards stuck longer than `grace`.
+    """Settle `unknown`, `sending` and `queued` cards left unchanged longer than `grace`.
 
     1. unknown / stuck sending: look for the card's marker in the contact's GHL
        conversation. Found -> sent (ids recorded). Confirmed absent -> queued and
@@ -722,9 +723,10 @@ def reconcile(*, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GR
     now = now or timezone.now()
     report = ReconcileReport()
     cutoff = now - grace
-    doubtful = PendingEmail.objects.filter(status=S.UNKNOWN) | PendingEmail.objects.filter(
-        status=S.SENDING, updated_at__lt=cutoff
-    )
+    # An `unknown` card gets the same grace as a `sending` one: after a read
+    # timeout GHL may still be recording the message, so an "absent" read right
+    # away is no confirmation and a resend then would deliver it twice.
+    doubtful = PendingEmail.objects.filter(status__in=[S.UNKNOWN, S.SENDING], updated_at__lt=cutoff)
     client = None
     for card in doubtful.select_related("lead").order_by("pk"):
         if not card.ghl_contact_id:

@@ -95,6 +95,21 @@ def test_a_recent_sending_card_is_left_to_its_worker(redis_conn):
     assert card.status == CardStatus.SENDING
 
 
+def test_a_card_that_just_went_unknown_is_left_until_ghl_has_had_time_to_record_it(redis_conn):
+    # A read timeout means GHL may still be writing the message: "absent" seconds
+    # later is not a confirmation, and a resend then would deliver it twice.
+    card = _doubtful(CardStatus.UNKNOWN, age=timedelta(seconds=5))
+    client = fake_client()
+
+    with patch_client(client):
+        report = reconcile()
+
+    client.find_sent_email_containing.assert_not_called()
+    assert report.as_dict() == {"sent": [], "requeued": [], "reenqueued": [], "left": []}
+    card.refresh_from_db()
+    assert card.status == CardStatus.UNKNOWN
+
+
 def test_a_queued_card_whose_job_was_lost_is_enqueued_again(redis_conn):
     card = _doubtful(CardStatus.QUEUED)
     with patch_client(fake_client()):

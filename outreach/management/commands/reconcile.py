@@ -23,8 +23,8 @@ class Command(BaseCommand):
             "--grace-seconds",
             type=int,
             default=int(RECONCILE_GRACE.total_seconds()),
-            help="Leave `sending`/`queued` cards younger than this alone: a worker may still be on them "
-            "(default: %(default)s).",
+            help="Leave `unknown`/`sending`/`queued` cards changed more recently than this alone: a worker "
+            "or GHL may still be on them (default: %(default)s).",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON document.")
 
