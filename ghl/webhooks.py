@@ -126,7 +126,7 @@ def _candidate_bodies(body: bytes) -> list[bytes]:
     candidates = [body]
     try:
         compact = compact_json(json.loads(body))
-    except ValueError:
+    except (ValueError, RecursionError):  # a forged, absurdly nested body must get a 401, not a 500
         return candidates
     if compact != body:
         candidates.append(compact)
@@ -187,7 +187,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if isinstance(value, (int, float)):
         seconds = value / 1000.0 if value > 1e11 else float(value)
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # out of range or NaN: unreadable, not a 500
+            return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -299,6 +302,11 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _obj(value: Any) -> Mapping[str, Any]:
+    """Return `value` if it is a JSON object, else an empty one: a sub-object of an odd shape is empty, not a 500."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
     """Return the typed event for a decoded delivery body (unknown types get the plain envelope)."""
     if not isinstance(payload, Mapping):
@@ -327,8 +335,8 @@ def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
             sender=_str(payload.get("from")),
         )
     if event_type == "LCEmailStats":
-        stats = payload.get("webhookPayload") or {}
-        operations = stats.get("lc-operations") or {}
+        stats = _obj(payload.get("webhookPayload"))
+        operations = _obj(stats.get("lc-operations"))
         return EmailStatsEvent(
             **common,
             event=_str(stats.get("event")),
@@ -340,7 +348,7 @@ def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
             url=_str(stats.get("url")),
         )
     if event_type == "ContactDndUpdate":
-        email_dnd = ((payload.get("dndSettings") or {}).get("Email") or {})
+        email_dnd = _obj(_obj(payload.get("dndSettings")).get("Email"))
         return ContactDndEvent(
             **common,
             contact_id=_str(payload.get("id") or payload.get("contactId")),
@@ -370,7 +378,7 @@ def verify_delivery(
     verify_signature(body, headers, ed25519_public_key=ed25519_public_key, rsa_public_key=rsa_public_key)
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise GhlSignatureError("the delivery body is not JSON") from None
     if not isinstance(payload, dict):
         raise GhlSignatureError("the delivery body is not a JSON object")

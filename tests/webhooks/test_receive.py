@@ -179,3 +179,45 @@ def test_it_keeps_a_delivery_that_fails_to_apply_and_retries_it(db, client):
 
 def test_it_refuses_get(db, client):
     assert client.get(URL).status_code == 405
+
+
+# --- nothing a delivery carries may turn into a 5xx (GHL drops the event on one) ---
+
+
+def _no_server_error(client, body: bytes, headers: dict) -> int:
+    client.raise_request_exception = False
+    response = client.post(URL, data=body, content_type="application/json", headers=headers)
+    assert response.status_code < 500, response.content
+    return response.status_code
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        stats("opened", "em123", "w10") | {"webhookPayload": "not an object"},
+        stats("opened", "em123", "w11") | {"webhookPayload": {"event": "opened", "id": "e11", "lc-operations": ["x"]}},
+        envelope("ContactDndUpdate", "w12", id="c9", email="x@y.example", dndSettings=["Email"]),
+        envelope("ContactDndUpdate", "w13", id="c9", email="x@y.example", dndSettings={"Email": "active"}),
+    ],
+    ids=["stats-payload-a-string", "lc-operations-a-list", "dnd-settings-a-list", "dnd-email-a-string"],
+)
+def test_a_signed_delivery_of_an_unexpected_shape_is_stored_not_answered_with_a_5xx(db, client, payload):
+    body = compact_json(payload)
+
+    assert _no_server_error(client, body, SIGNER.headers(body)) == 200
+    assert WebhookDelivery.objects.filter(webhook_id=payload["webhookId"]).exists()
+
+
+@pytest.mark.parametrize("timestamp", [1e300, float("nan"), -1e20], ids=["huge", "nan", "negative"])
+def test_a_signed_delivery_with_an_impossible_timestamp_is_refused_not_answered_with_a_5xx(db, client, timestamp):
+    body = compact_json(stats("opened", "em123", "w14") | {"timestamp": timestamp})
+
+    assert _no_server_error(client, body, SIGNER.headers(body)) == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_forged_deeply_nested_body_is_refused_not_answered_with_a_5xx(db, client):
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    assert _no_server_error(client, body, {"x-ghl-signature": "bm90IGEgc2lnbmF0dXJl"}) == 401
+    assert not WebhookDelivery.objects.exists()
