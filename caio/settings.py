@@ -162,7 +162,11 @@ GHL_RATE_LIMIT_REQUESTS = config.int("GHL_RATE_LIMIT_REQUESTS", default=90, mini
 GHL_RATE_LIMIT_WINDOW_SECONDS = config.float("GHL_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
 GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
-GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=300, minimum=1)
+# GHL redelivers the same signed body only after a 429, up to 6 times ~10 minutes
+# apart (~70 minutes in all): the window must outlast that schedule, or the
+# redelivery we asked for is refused as stale and the event is lost. Replays
+# inside it are stopped by the webhookId dedupe.
+GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=90 * 60, minimum=1)
 
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")

@@ -6,6 +6,7 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.db import DatabaseError
@@ -144,8 +145,9 @@ def test_it_refuses_a_forged_delivery_and_stores_nothing(db, client, name, heade
 
 
 def test_it_refuses_a_stale_delivery(db, client):
+    # Older than GHL's whole redelivery schedule (6 tries ~10 minutes apart): a replay, not a retry.
     payload = stats("opened", "em123", "w7")
-    payload["timestamp"] = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+    payload["timestamp"] = (timezone.now() - dt.timedelta(hours=3)).isoformat()
 
     response = post(client, payload)
 
@@ -159,6 +161,24 @@ def test_it_asks_for_redelivery_when_it_cannot_store(db, client):
 
     # GHL redelivers only after a 429; a 5xx would lose the event.
     assert response.status_code == 429
+
+
+def test_the_redelivery_ghl_sends_after_our_429_is_accepted(db, client):
+    # GHL redelivers the same signed body about ten minutes after a 429, up to six
+    # times: refusing it as stale would lose the event we asked for again.
+    card = sent_card()
+    payload = stats("unsubscribed", "em123", "w-redelivered")
+    with mock.patch("outreach.webhooks.WebhookDelivery.objects.get_or_create", side_effect=DatabaseError("locked")):
+        assert post(client, payload).status_code == 429
+
+    for minutes_later in (10, 35, 66):
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes_later)):
+            response = post(client, payload)
+        assert response.status_code == 200, response.json()
+
+    card.lead.refresh_from_db()
+    assert card.lead.unsubscribed_at is not None
+    assert WebhookDelivery.objects.count() == 1
 
 
 def test_it_keeps_a_delivery_that_fails_to_apply_and_retries_it(db, client):
