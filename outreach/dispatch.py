@@ -590,6 +590,16 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=str(exc))
         return SendOutcome(card_pk, "skipped", str(exc))
 
+    # The copy read at the top may be older than the card: while we waited on GHL it
+    # could have been released, edited, approved again and claimed anew. Now that it
+    # is `sending` nobody may change it, so send what is stored, and only if approved.
+    card.refresh_from_db(fields=["subject", "body", "footer", "approved_content_hash", "idempotency_key"])
+    if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
+        reason = "Not sent: the stored text differs from the approved text"
+        _fail(card, S.SENDING, reason)
+        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
+        return SendOutcome(card_pk, "failed", reason)
+
     html, text = render_email(card)
     try:
         sent = client.send_email(contact_id=contact.id, subject=card.subject, html=html, text=text)

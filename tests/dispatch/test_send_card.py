@@ -265,6 +265,46 @@ def test_a_hold_raised_while_the_contact_is_resolved_still_stops_the_email(day):
     assert DispatchAttempt.objects.get(card=card).outcome == "skipped"
 
 
+def test_a_card_edited_and_reapproved_while_the_contact_is_resolved_goes_out_as_reapproved(day):
+    # While this job waits on GHL, another job releases the card (a hold that was
+    # cleared since), a reviewer edits it, a second one approves the new text and a
+    # new cycle claims it: the version that leaves must be the one approved last.
+    card = queued_card(subject="Old subject")
+    client = fake_client()
+    contact = client.resolve_contact.return_value
+
+    def resolve_while_the_card_is_reworked(**kwargs):
+        rework = PendingEmail.objects.get(pk=card.pk)
+        rework.subject = "New subject"
+        PendingEmail.objects.filter(pk=card.pk).update(subject="New subject", approved_content_hash=rework.content_hash())
+        return contact
+
+    client.resolve_contact.side_effect = resolve_while_the_card_is_reworked
+    with patch_client(client):
+        assert send_card(card.pk).outcome == "sent"
+
+    client.send_email.assert_called_once()
+    assert client.send_email.call_args.kwargs["subject"] == "New subject"
+
+
+def test_text_changed_without_approval_while_the_contact_is_resolved_is_never_sent(day):
+    card = queued_card()
+    client = fake_client()
+    contact = client.resolve_contact.return_value
+
+    def resolve_while_the_text_changes(**kwargs):
+        PendingEmail.objects.filter(pk=card.pk).update(body="Unreviewed text")
+        return contact
+
+    client.resolve_contact.side_effect = resolve_while_the_text_changes
+    with patch_client(client):
+        assert send_card(card.pk).outcome == "failed"
+
+    client.send_email.assert_not_called()
+    card.refresh_from_db()
+    assert card.status == CardStatus.FAILED
+
+
 def test_safe_retries_are_not_endless(day, redis_conn):
     from outreach import dispatch
 
