@@ -5,6 +5,21 @@ from django.contrib import admin, messages
 from caio.models import ApiToken
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For audit and history rows, written by the system only: nobody adds, edits or deletes them."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are listed by prefix only; the raw value is shown once, in a message, when issued."""

@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from import_export import fields, resources, widgets
 from import_export.admin import ImportExportModelAdmin
 
+from caio.admin import ReadOnlyAdmin
 from compliance.models import DoNotContact, ExcludedDomain, Suppression, normalize_domain
 
 
@@ -83,19 +84,9 @@ class DoNotContactAdmin(ExclusionRuleAdmin):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(ReadOnlyAdmin):
     """History written by suppress_lead; nobody edits it."""
 
     list_display = ["created_at", "email", "kind", "source", "note"]
     list_filter = ["kind", "source"]
     search_fields = ["email"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

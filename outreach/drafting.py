@@ -26,7 +26,8 @@ from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, Template, TokenType
 
-from outreach.models import CadenceStep, Campaign, Lead, Tier
+from compliance.footer import footer_for_lead
+from outreach.models import CadenceStep, Campaign, Lead, PendingEmail, Tier
 
 # The lead fields a template may use.
 LEAD_FIELDS = ("first_name", "last_name", "full_name", "company", "title", "email", "domain", "tier")
@@ -47,6 +48,30 @@ class Drafter(Protocol):
     name: str
 
     def draft(self, lead: Lead, step: CadenceStep) -> Draft: ...
+
+
+def card_from_draft(draft: Draft, *, lead: Lead, campaign: Campaign, step: CadenceStep, drafter_name: str, **fields) -> PendingEmail:
+    """Return the unsaved card for a draft: canonical footer, the campaign's labels, the template version.
+
+    The one place a draft becomes a card, for the pipeline, the cadence and the demo data.
+    """
+    card = PendingEmail(
+        lead=lead,
+        campaign=campaign,
+        step=step,
+        subject=draft.subject,
+        body=draft.body,
+        footer=footer_for_lead(lead.pk),
+        classifier=campaign.classifier,
+        campaign_ref=campaign.ref,
+        route=campaign.route,
+        template_version=template_version_label(campaign, step),
+        drafter=drafter_name,
+        **fields,
+    )
+    # bulk inserts skip save(): set the marker the same way PendingEmail.save does.
+    card.idempotency_key = f"caio-{card.code.hex}"
+    return card
 
 
 def template_version_label(campaign: Campaign, step: CadenceStep) -> str:

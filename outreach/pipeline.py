@@ -25,10 +25,9 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
 from compliance.checks import covering_excluded_domain
-from compliance.footer import footer_for_lead
 from compliance.models import DoNotContact
 from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
-from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, template_version_label
+from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
 from outreach.models import CadenceStep, Campaign, Enrollment, Lead, PendingEmail
 from ramp.models import RampPolicy
 
@@ -160,30 +159,15 @@ def draft_cards(
     """
     started = time.perf_counter()
     cards: list[tuple[PendingEmail, Enrollment | None]] = []
-    version = template_version_label(campaign, step)
     for lead, enrollment in items:
         try:
             draft = drafter.draft(lead, step)
         except DraftingError as exc:
             stats.errors.append(LeadError(lead.pk, lead.email, "drafting", str(exc)))
             continue
-        card = PendingEmail(
-            lead=lead,
-            campaign=campaign,
-            step=step,
-            enrollment=enrollment,
-            subject=draft.subject,
-            body=draft.body,
-            footer=footer_for_lead(lead.pk),
-            classifier=campaign.classifier,
-            campaign_ref=campaign.ref,
-            route=campaign.route,
-            template_version=version,
-            drafter=drafter.name,
-            is_shadow=shadow,
+        card = card_from_draft(
+            draft, lead=lead, campaign=campaign, step=step, drafter_name=drafter.name, enrollment=enrollment, is_shadow=shadow
         )
-        # bulk_create skips save(): set the marker the same way PendingEmail.save does.
-        card.idempotency_key = f"caio-{card.code.hex}"
         cards.append((card, enrollment))
     checked = time.perf_counter()
     stats.seconds_drafting += checked - started

@@ -2,22 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from caio.admin import ReadOnlyAdmin
 from outreach.models import CardTransition, DispatchAttempt, EmailEvent, RejectionTag, WebhookDelivery
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit rows are written by the system only."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RejectionTag)

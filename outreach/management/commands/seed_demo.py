@@ -18,10 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from caio.models import ApiToken
-from compliance.footer import footer_for_lead
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach import checks
-from outreach.drafting import DEFAULT_DRAFTER, template_version_label
+from outreach.drafting import DEFAULT_DRAFTER, card_from_draft
 from outreach.models import (
     CadenceStep,
     Campaign,
@@ -194,19 +193,8 @@ class Command(BaseCommand):
     def _draft(self, campaign: Campaign, step: CadenceStep, lead: Lead, *, created_at) -> PendingEmail:
         """Draft with the same drafter, footer and labels as the pipeline; only the age is made up."""
         draft = DEFAULT_DRAFTER.draft(lead, step)
-        return PendingEmail(
-            lead=lead,
-            campaign=campaign,
-            step=step,
-            subject=draft.subject,
-            body=draft.body,
-            footer=footer_for_lead(lead.pk),
-            classifier=campaign.classifier,
-            campaign_ref=campaign.ref,
-            route=campaign.route,
-            template_version=template_version_label(campaign, step),
-            drafter=DEFAULT_DRAFTER.name,
-            created_at=created_at,
+        return card_from_draft(
+            draft, lead=lead, campaign=campaign, step=step, drafter_name=DEFAULT_DRAFTER.name, created_at=created_at
         )
 
     def _set_demo_state(self, card: PendingEmail, status: str, now, tag: RejectionTag) -> None:
