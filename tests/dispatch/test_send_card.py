@@ -265,6 +265,26 @@ def test_a_hold_raised_while_the_contact_is_resolved_still_stops_the_email(day):
     assert DispatchAttempt.objects.get(card=card).outcome == "skipped"
 
 
+def test_a_reply_that_arrives_while_the_contact_is_resolved_still_stops_the_email(day):
+    card = queued_card()
+    client = fake_client()
+    contact = client.resolve_contact.return_value
+
+    def resolve_then_reply(**kwargs):
+        # The reply webhook lands while we wait on GHL; it moves no card by itself.
+        Lead.objects.filter(pk=card.lead_id).update(replied_at=timezone.now())
+        return contact
+
+    client.resolve_contact.side_effect = resolve_then_reply
+    with patch_client(client):
+        assert send_card(card.pk).outcome == "failed"
+
+    client.send_email.assert_not_called()
+    card.refresh_from_db()
+    assert card.status == CardStatus.FAILED
+    assert "replied" in card.last_error
+
+
 def test_a_card_edited_and_reapproved_while_the_contact_is_resolved_goes_out_as_reapproved(day):
     # While this job waits on GHL, another job releases the card (a hold that was
     # cleared since), a reviewer edits it, a second one approves the new text and a
