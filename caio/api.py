@@ -65,6 +65,10 @@ class ErrorOut(Schema):
     detail: str
 
 
+class ValidationErrorOut(Schema):
+    detail: list[dict[str, Any]] = Field(description="One entry per invalid parameter: where, what and why.")
+
+
 class RedisStatus(Schema):
     status: str = Field(description="active or unreachable")
     latency_ms: float | None = None
@@ -135,7 +139,12 @@ def _redis_status() -> dict:
         return {"status": "unreachable", "latency_ms": None}
 
 
-@api.get("/pending-emails", response={200: PendingEmailsOut, 401: ErrorOut}, auth=token_auth, tags=["queue"])
+@api.get(
+    "/pending-emails",
+    response={200: PendingEmailsOut, 401: ErrorOut, 422: ValidationErrorOut},
+    auth=token_auth,
+    tags=["queue"],
+)
 def pending_emails(request, response: HttpResponse, filters: Query[PendingEmailsQuery]):
     """The open queue (pending and approved cards) with its hygiene split and Redis status."""
     from django.utils import timezone
