@@ -78,6 +78,13 @@ def test_health_and_schema_are_public(client):
     assert client.get("/api/docs").status_code == 200
 
 
+def test_the_docs_page_loads_its_assets_from_this_host(client):
+    # Swagger UI from a CDN renders a blank page offline and sends traffic off the host.
+    html = client.get("/api/docs").content.decode()
+    assert "cdn.jsdelivr.net" not in html
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+
+
 def test_a_token_is_stored_hashed_and_listed_by_prefix(token):
     issued, raw = token
     assert raw not in {issued.token_hash, issued.prefix} and raw.startswith(issued.prefix)
