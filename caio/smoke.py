@@ -91,7 +91,7 @@ def _pending_shape(response: requests.Response) -> tuple[bool, str]:
     if not isinstance(body["cards"], list):
         return False, "cards is not a list"
     return True, (
-        f"{len(body['cards'])} card(s) listed, {body['hygiene']['visible']} visible of {body['hygiene']['open']}, "
+        f"{len(body['cards'])} card(s) listed, {body['hygiene']['visible']} visible of {body['hygiene']['open']} open, "
         f"Redis {body['redis'].get('status')}"
     )
 

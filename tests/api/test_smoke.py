@@ -36,7 +36,7 @@ def test_it_passes_against_a_running_server(live_server, raw_token, redis_conn):
 def test_it_fails_with_a_clear_line_when_the_token_is_wrong(live_server, raw_token, redis_conn):
     text = smoke("--base-url", live_server.url, "--token", "caio_not-the-token")
     assert "the token was rejected: it is wrong, rotated or revoked" in text
-    assert "CommandError: Smoke failed for instance" in text
+    assert f"CommandError: Smoke failed for {live_server.url}:" in text
     assert "caio_not-the-token" not in text
 
 

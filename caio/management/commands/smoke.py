@@ -47,7 +47,8 @@ class Command(BaseCommand):
         if not options["matrix"]:
             if not options["base_url"]:
                 raise CommandError("Give --base-url URL (or --matrix).")
-            return [("instance", options["base_url"], self._token(options))]
+            # Named by its URL, so a failure reads "Smoke failed for https://…", not "for instance".
+            return [(options["base_url"], options["base_url"], self._token(options))]
         targets = []
         for spec in options["env"]:
             name, sep, rest = spec.partition("=")

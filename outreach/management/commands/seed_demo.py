@@ -1,4 +1,4 @@
-"""Load demo data: one campaign, ~55 leads over three tiers and cards in every state.
+"""Load demo data: one campaign, 57 leads over three tiers and cards in every state.
 
 Safe to run again: rows are found by natural keys and only missing ones are
 created, so a second run changes nothing (except `--users`, which issues fresh
