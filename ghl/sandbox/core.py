@@ -1057,9 +1057,14 @@ class Sandbox:
             message = self.state["messages"].get(email["messageId"]) if email else None
         else:
             outbound = [m for m in self.state["messages"].values() if m["direction"] == "outbound"]
+            if spec.get("contact_id"):
+                # The contact's latest email, never another contact's: a reply must come from whom it names.
+                outbound = [m for m in outbound if m["contactId"] == spec["contact_id"]]
+                if not outbound:
+                    raise SandboxError(404, f"no email was sent to contact {spec['contact_id']!r}")
             message = max(outbound, key=lambda m: m["_seq"]) if outbound else None
         if message is None:
-            raise SandboxError(404, "no such message (give message_id or email_message_id)")
+            raise SandboxError(404, "no such message (give message_id, email_message_id or contact_id)")
         return message
 
     def build_event(self, spec: dict[str, Any]) -> list[dict[str, Any]]:

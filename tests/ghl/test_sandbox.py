@@ -368,6 +368,18 @@ def test_a_reply_arrives_as_inbound_message_in_the_same_thread(wired):
     assert event.contact_id == contact.id and event.body == "<p>Sounds good</p>"
 
 
+def test_a_reply_by_contact_id_comes_from_that_contact_not_the_latest_send(wired):
+    sandbox, receiver, client, contact, sent = wired
+    other = client.upsert_contact(email="bob@example.com")
+    send(client, other.id)
+    sandbox.trigger("InboundMessage", contact_id=contact.id, body="<p>Yes</p>")
+    event = verified(receiver.wait_for(1)[0], sandbox.public_key_pem())
+    assert event.contact_id == contact.id and event.thread_id == sent.email_message_id
+    nobody = sandbox.add_contact("never-emailed@example.com")
+    with pytest.raises(SandboxControlError, match="no email was sent to contact"):
+        sandbox.trigger("InboundMessage", contact_id=nobody["id"])
+
+
 def test_contact_dnd_update_can_be_emitted_from_the_control_api(wired):
     sandbox, receiver, _, contact, _ = wired
     sandbox.set_dnd(contact.id, "active", emit=True)
