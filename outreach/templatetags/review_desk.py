@@ -18,11 +18,15 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 @register.simple_tag
 def send_mode() -> dict:
-    """Return the LIVE/DRY indicator: LIVE when sends would reach a real GHL, DRY for the local sandbox."""
+    """Return where sends go: LIVE GHL when they would reach real contacts, SANDBOX for the local GHL sandbox.
+
+    Not "dry": a live cycle against the sandbox is still a live cycle, and the
+    ramp day says so; this badge answers only "would a real person get it?".
+    """
     host = urlparse(settings.GHL_BASE_URL).hostname or ""
     if host in LOOPBACK_HOSTS:
-        return {"label": "DRY", "css": "dry", "title": "Sends go to the local GHL sandbox: no contact receives anything."}
-    return {"label": "LIVE", "css": "live", "title": f"Sends go to GoHighLevel at {host}: contacts receive them."}
+        return {"label": "SANDBOX", "css": "sandbox", "title": "Sends go to the local GHL sandbox: no contact receives anything."}
+    return {"label": "LIVE GHL", "css": "live", "title": f"Sends go to GoHighLevel at {host}: contacts receive them."}
 
 
 @register.simple_tag(takes_context=True)

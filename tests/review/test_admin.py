@@ -293,13 +293,13 @@ def test_every_page_shows_environment_mode_and_holds(hos_client, settings):
     Hold.objects.create(reason="Bounce spike on 2026-02-19", source="bounce_rate")
     for url in (reverse("admin:index"), QUEUE_URL, reverse("admin:outreach_lead_changelist")):
         text = text_of(hos_client.get(url))
-        assert "staging" in text and "DRY" in text
+        assert "staging" in text and "SANDBOX" in text
         assert "ON HOLD" in text and "Bounce spike on 2026-02-19" in text
 
 
 def test_live_indicator_follows_the_ghl_target(hos_client, settings):
     settings.GHL_BASE_URL = "https://services.leadconnectorhq.com"
-    assert 'id="send-mode" title="Sends go to GoHighLevel at services.leadconnectorhq.com: contacts receive them.">LIVE' in hos_client.get(QUEUE_URL).content.decode()
+    assert 'id="send-mode" title="Sends go to GoHighLevel at services.leadconnectorhq.com: contacts receive them.">LIVE GHL' in hos_client.get(QUEUE_URL).content.decode()
 
 
 def test_the_index_shows_today_at_a_glance(hos_client, settings):

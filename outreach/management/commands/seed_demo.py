@@ -1,4 +1,4 @@
-"""Load demo data: one campaign, 57 leads over three tiers and cards in every state.
+"""Load demo data: two campaigns, 62 leads over three tiers and cards in every state.
 
 Safe to run again: rows are found by natural keys and only missing ones are
 created, so a second run changes nothing (except `--users`, which issues fresh
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from caio.models import ApiToken
@@ -33,7 +34,8 @@ from outreach.models import (
 )
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from outreach.transitions import transition
-from ramp.models import RampPolicy
+from ramp.days import operating_date, ramp_day
+from ramp.models import RampDay, RampPolicy
 
 CAMPAIGN_REF = "wpromote-tier1-q1"
 CANARY_CAMPAIGN_REF = "wpromote-tier2-canary"
@@ -81,9 +83,10 @@ EXCLUDED_CUSTOMER_DOMAIN = "brightcustomer.example"
 
 
 def _lead_specs() -> list[dict]:
-    """Return the demo leads: 40 tier_1, 10 tier_2, 7 tier_3 (3 do-not-contact, 2 on a customer domain)."""
+    """Return the demo leads: 45 tier_1 (5 not drafted yet, for run_pipeline), 10 tier_2,
+    7 tier_3 (3 do-not-contact, 2 on a customer domain)."""
     specs = []
-    tiers = [Tier.TIER_1] * 40 + [Tier.TIER_2] * 10 + [Tier.TIER_3] * 7
+    tiers = [Tier.TIER_1] * 45 + [Tier.TIER_2] * 10 + [Tier.TIER_3] * 7
     for index, tier in enumerate(tiers):
         first = FIRST_NAMES[index % len(FIRST_NAMES)]
         last = LAST_NAMES[(index * 7) % len(LAST_NAMES)]
@@ -210,8 +213,10 @@ class Command(BaseCommand):
             CardStatus.REJECTED: [CardStatus.REJECTED],
         }[status]
         reviewed_at = card.created_at + timedelta(minutes=10)
+        queued_at = card.created_at + timedelta(minutes=20)
         extra_fields = {
             CardStatus.APPROVED: {"reviewed_at": reviewed_at, "approved_content_hash": card.content_hash()},
+            CardStatus.QUEUED: {"queued_at": queued_at},
             CardStatus.REJECTED: {"reviewed_at": reviewed_at, "rejection_tag": tag, "rejection_note": "Reads like a template."},
             CardStatus.SENDING: {"dispatch_attempts": 1},
             CardStatus.SENT: {"sent_at": card.created_at + timedelta(minutes=40), "ghl_message_id": f"demo{card.pk:016d}"},
@@ -220,6 +225,19 @@ class Command(BaseCommand):
         }
         for step_status in path:
             transition(card, step_status, actor_label="demo data", reason="demo history", **extra_fields.get(step_status, {}))
+        if CardStatus.QUEUED in path:
+            self._count_on_ramp_day(card, status, queued_at)
+
+    def _count_on_ramp_day(self, card: PendingEmail, status: str, queued_at) -> None:
+        """Count a demo send on the live ramp day it was claimed on, as a live cycle would have,
+        so that caps and counts agree when reconcile later settles the in-flight demo cards."""
+        day = ramp_day(operating_date(queued_at))
+        counters = {"dispatched_count": F("dispatched_count") + 1}
+        if status == CardStatus.SENT:
+            counters["sent_count"] = F("sent_count") + 1
+        if status in (CardStatus.FAILED, CardStatus.UNKNOWN):
+            counters["error_count"] = F("error_count") + 1
+        RampDay.objects.filter(pk=day.pk).update(is_live=True, owner=day.owner or "operator", **counters)
 
     def _users(self) -> None:
         self.stdout.write("\nDemo logins (passwords are new on every run):")
