@@ -19,9 +19,10 @@ def format_report(report: dict) -> list[str]:
         "Top rejection reasons: "
         + (", ".join(f"{r['label']} ({r['count']})" for r in report["top_rejection_reasons"]) or "none"),
     ]
-    lines.append("Anomalies: " + ("none" if not report["anomalies"] else ""))
+    lines.append("Anomalies: none" if not report["anomalies"] else "Anomalies:")
     lines.extend(f"  - {a}" for a in report["anomalies"])
     recommended = report["recommended_decision"]
-    lines.append(f"Recommended decision: {recommended['decision'].upper()} — {'; '.join(recommended['reasons'])}")
+    reasons = "; ".join(reason.rstrip(".") for reason in recommended["reasons"])
+    lines.append(f"Recommended decision: {recommended['decision'].upper()} — {reasons}.")
     lines.append("Record it with `manage.py ramp decide <continue|hold|rollback> --by NAME --reason ...`.")
     return lines

@@ -62,7 +62,8 @@ class Command(BaseCommand):
         policy, today, grad = state["policy"], state["today"], state["graduation"]
         self.stdout.write(
             f"Ramp: level {policy['graduation_level']}, cap {policy['current_cap']}/day "
-            f"(per company {policy['per_company_daily_cap']}), tiers {policy['tier_caps']}, window {policy['window']}"
+            f"(per company {policy['per_company_daily_cap']}), "
+            f"tiers {', '.join(f'{tier} up to {cap}' for tier, cap in policy['tier_caps'].items())}, window {policy['window']}"
         )
         if today.get("is_live"):
             self.stdout.write(
