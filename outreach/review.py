@@ -24,8 +24,8 @@ from django.utils.timesince import timesince
 
 from outreach import checks
 from outreach.models import CardStatus, PendingEmail, RejectionTag
+from outreach.queue import QueueRules
 from outreach.transitions import StateChanged, transition
-from ramp.models import RampPolicy
 
 REVIEW_PERMISSION = "outreach.review_pendingemail"
 EDIT_PERMISSION = "outreach.change_pendingemail"
@@ -65,18 +65,22 @@ class ReviewRefused(Exception):
 
 @dataclass(frozen=True)
 class QueueContext:
-    """The two moving parts of the split, read once per request."""
+    """The moving parts of the split, read once per request.
+
+    Built from outreach.queue.QueueRules, the same rules trace_queue, cleanup
+    and the API apply card by card, so the review desk's slices and the
+    operator's trace can never disagree (e.g. after graduation opens tier_2
+    and canary cards).
+    """
 
     stale_cutoff: dt.datetime
     allowed_tiers: tuple[str, ...]
+    canary_open: bool = False
 
     @classmethod
     def now(cls, now: dt.datetime | None = None) -> QueueContext:
-        now = now or timezone.now()
-        return cls(
-            stale_cutoff=now - dt.timedelta(hours=settings.PENDING_QUEUE_MAX_AGE_HOURS),
-            allowed_tiers=tuple(RampPolicy.get().allowed_tiers),
-        )
+        rules = QueueRules.current(now)
+        return cls(stale_cutoff=rules.stale_cutoff, allowed_tiers=rules.sendable_tiers, canary_open=rules.canary_open)
 
 
 def _slice_q(name: str, context: QueueContext) -> Q:
@@ -90,8 +94,9 @@ def _slice_q(name: str, context: QueueContext) -> Q:
     # Spelled as >= rather than NOT(<): SQLite only range-scans the index on the positive form.
     fresh = pending & Q(created_at__gte=context.stale_cutoff)
     if name == CANARY:
-        return fresh & Q(is_canary=True)
-    fresh_regular = fresh & Q(is_canary=False)
+        # Once the ramp graduates, canary cards are ordinary traffic: nothing is excluded as canary.
+        return fresh & Q(is_canary=True) & Q(is_canary=not context.canary_open)
+    fresh_regular = fresh if context.canary_open else fresh & Q(is_canary=False)
     if name == SHADOW:
         return fresh_regular & Q(is_shadow=True)
     fresh_real = fresh_regular & Q(is_shadow=False)

@@ -294,3 +294,23 @@ def test_opening_a_card_stops_the_first_review_clock(hos, outsider):
     review.mark_viewed(card, user=hos)
     card.refresh_from_db()
     assert card.first_viewed_at is not None
+
+
+def test_the_review_split_and_the_operators_trace_agree_after_graduation(db):
+    from outreach import queue, review
+    from outreach.models import Tier
+    from ramp.models import RampPolicy
+    from tests.factories import make_campaign, make_card, make_lead
+
+    # Graduated once: tier_2 has its canary share and canary cards are ordinary traffic.
+    RampPolicy.objects.update_or_create(pk=1, defaults={"graduation_level": 1, "tier2_canary_share": "0.2"})
+    tier2 = make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2")
+    make_card(lead=make_lead(tier=Tier.TIER_2), campaign=tier2)
+    make_card(is_canary=True)
+    make_card(lead=make_lead(tier=Tier.TIER_3), campaign=make_campaign(tier=Tier.TIER_3, classifier="outbound_tier_3"))
+
+    split = review.queue_split()
+    visible = sum(view.visible for view in queue.explain_queue())
+
+    assert split["actionable"] == visible == 2
+    assert (split["canary"], split["not_allowed_tier"]) == (0, 1)
