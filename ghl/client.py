@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +32,12 @@ from ghl.errors import (
     GhlConnectionError,
     GhlConnectionLost,
     GhlError,
+    GhlIncompleteRead,
     GhlNotFound,
     GhlRateLimited,
     GhlServerError,
     GhlTimeout,
+    GhlUnsafeField,
     GhlValidationError,
 )
 from ghl.ratelimit import Limiter, get_limiter, retry_after_seconds
@@ -88,6 +91,18 @@ class Message:
     email_message_ids: tuple[str, ...] = ()
 
 
+def refuse_control_characters(field: str, value: str) -> str:
+    """Return `value`, or raise GhlUnsafeField when it holds a control character (CR, LF, NUL, ...).
+
+    Unicode's line and paragraph separators count too: they split lines for
+    many readers just as CR/LF do.
+    """
+    for char in value:
+        if unicodedata.category(char) == "Cc" or char in "\u2028\u2029":
+            raise GhlUnsafeField(field)
+    return value
+
+
 def _contact_from(data: dict[str, Any], *, new: bool = False) -> Contact:
     dnd_settings = data.get("dndSettings") or {}
     email_dnd = dnd_settings.get("Email") or {}
@@ -119,6 +134,24 @@ def _message_from(data: dict[str, Any]) -> Message:
         subject=str(data.get("subject") or ""),
         email_message_ids=email_ids,
     )
+
+
+def _message_page(payload: Any) -> tuple[list[dict[str, Any]] | None, Any, str]:
+    """Return (items, nextPage, lastMessageId) of one page in either known shape; items None if neither.
+
+    The spec documents the flat shape; GHL has also been seen to answer the
+    same fields nested under `messages`. Only these two are read: any other
+    shape is unknown, never guessed at.
+    """
+    if not isinstance(payload, dict):
+        return None, None, ""
+    container = payload.get("messages")
+    if isinstance(container, dict):
+        payload, container = container, container.get("messages")
+    if not isinstance(container, list) or not all(isinstance(item, dict) for item in container):
+        return None, None, ""
+    last = payload.get("lastMessageId")
+    return container, payload.get("nextPage"), str(last) if isinstance(last, str) else ""
 
 
 def _email_from(data: dict[str, Any]) -> Message:
@@ -231,8 +264,11 @@ class GhlClient:
     def upsert_contact(
         self, *, email: str, first_name: str = "", last_name: str = "", company_name: str = "", source: str = ""
     ) -> Contact:
-        """Create or update the contact matched by email; `Contact.new` says which happened."""
-        body: dict[str, Any] = {"locationId": self.location_id, "email": email}
+        """Create or update the contact matched by email; `Contact.new` says which happened.
+
+        Raises GhlUnsafeField (permanent) before any request when a field holds control characters.
+        """
+        body: dict[str, Any] = {"locationId": self.location_id, "email": refuse_control_characters("email", email)}
         for key, value in (
             ("firstName", first_name),
             ("lastName", last_name),
@@ -240,7 +276,7 @@ class GhlClient:
             ("source", source),
         ):
             if value:
-                body[key] = value
+                body[key] = refuse_control_characters(key, value)
         payload = self._request(
             "POST",
             "/contacts/upsert",
@@ -289,6 +325,8 @@ class GhlClient:
         retry), GhlValidationError for DND/unsubscribed/invalid email (permanent),
         GhlServerError / GhlTimeout when the outcome is unknown (reconcile first).
         """
+        # The subject becomes a mail header: CR/LF there could add headers of its own.
+        subject = refuse_control_characters("subject", subject)
         body: dict[str, Any] = {"type": "Email", "contactId": contact_id, "subject": subject, "html": html}
         if text:
             body["message"] = text
@@ -308,7 +346,8 @@ class GhlClient:
             email_message_id=str(payload.get("emailMessageId") or ""),
         )
 
-    def find_conversation_id(self, contact_id: str) -> str | None:
+    def find_conversation_ids(self, contact_id: str) -> list[str]:
+        """Return the ids of every conversation of this contact; raise GhlIncompleteRead if GHL says there are more."""
         payload = self._request(
             "GET",
             "/conversations/search",
@@ -317,54 +356,78 @@ class GhlClient:
             endpoint="conversations.search",
         )
         conversations = payload.get("conversations") if isinstance(payload, dict) else None
-        for conversation in conversations or []:
-            # Search may match loosely; only a conversation of this contact counts.
-            if conversation.get("id") and conversation.get("contactId", contact_id) == contact_id:
-                return str(conversation["id"])
-        return None
+        if not isinstance(conversations, list):
+            raise GhlIncompleteRead(f"Conversations of GHL contact {contact_id}", page=1, reason="no conversations list")
+        total = payload.get("total")
+        if isinstance(total, (int, float)) and total > len(conversations):
+            # One page of search results; a contact with more conversations than that is not read in full.
+            raise GhlIncompleteRead(
+                f"Conversations of GHL contact {contact_id}", page=2, reason=f"{total} found, {len(conversations)} listed"
+            )
+        # Search may match loosely; only a conversation of this contact counts.
+        return [
+            str(c["id"])
+            for c in conversations
+            if isinstance(c, dict) and c.get("id") and c.get("contactId", contact_id) == contact_id
+        ]
+
+    def find_conversation_id(self, contact_id: str) -> str | None:
+        ids = self.find_conversation_ids(contact_id)
+        return ids[0] if ids else None
 
     def list_conversation_messages(
         self, conversation_id: str, *, message_type: str | None = "TYPE_EMAIL", max_pages: int = 50
     ) -> list[Message]:
-        """Return the conversation's messages (newest first), following pagination.
+        """Return every message of the conversation (newest first), reading all pages; raise if it cannot.
 
-        GHL nests the list as {messages: {messages: [...], nextPage, lastMessageId}};
-        the flat {messages: [...]} of the spec example is accepted too. Email
+        1. Ask for a page; after the first, pass the previous page's `lastMessageId`.
+        2. Read the page in GHL's documented flat shape `{messages: [...], nextPage,
+           lastMessageId}` or in the nested `{messages: {messages: [...], ...}}` that
+           GHL is known to answer too.
+        3. Stop when `nextPage` is false.
+
+        Anything that leaves the list possibly unfinished (an error on a page, an
+        unknown shape, `nextPage` without a usable `lastMessageId`, a cursor that
+        does not move, more than `max_pages` pages) raises GhlIncompleteRead naming
+        the page: a partial list must never be taken for the whole one. Email
         bodies are not included here (use `get_email`).
         """
+        what = f"Messages of GHL conversation {conversation_id}"
         messages: list[Message] = []
-        last_message_id: str | None = None
-        for _ in range(max_pages):
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        for page in range(1, max_pages + 1):
             params: dict[str, str] = {}
             if message_type:
                 params["type"] = message_type
-            if last_message_id:
-                params["lastMessageId"] = last_message_id
-            payload = self._request(
-                "GET",
-                f"/conversations/{quote(conversation_id, safe='')}/messages",
-                version=CONVERSATIONS_VERSION,
-                params=params,
-                endpoint="conversations.messages",
-            )
-            container = payload.get("messages") if isinstance(payload, dict) else None
-            if isinstance(container, dict):
-                items = container.get("messages") or []
-                next_page = bool(container.get("nextPage"))
-                page_last = container.get("lastMessageId")
-            else:
-                items = container or []
-                next_page, page_last = False, None
-            messages.extend(_message_from(item) for item in items if isinstance(item, dict))
-            if not next_page or not items:
-                break
-            page_last = page_last or items[-1].get("id")
-            if not page_last or page_last == last_message_id:
-                break
-            last_message_id = str(page_last)
-        else:
-            raise GhlServerError(f"GHL conversation {conversation_id} has more than {max_pages} pages of messages")
-        return messages
+            if cursor:
+                params["lastMessageId"] = cursor
+            try:
+                payload = self._request(
+                    "GET",
+                    f"/conversations/{quote(conversation_id, safe='')}/messages",
+                    version=CONVERSATIONS_VERSION,
+                    params=params,
+                    endpoint="conversations.messages",
+                )
+            except GhlError as exc:
+                raise GhlIncompleteRead(what, page=page, reason=str(exc), status=exc.status, trace_id=exc.trace_id) from exc
+            items, next_page, page_last = _message_page(payload)
+            if items is None:
+                raise GhlIncompleteRead(what, page=page, reason="the answer has neither the flat nor the nested shape")
+            messages.extend(_message_from(item) for item in items)
+            if next_page is False:
+                return messages
+            if next_page is not True:
+                # The spec requires nextPage; without it we cannot know whether more pages exist.
+                raise GhlIncompleteRead(what, page=page + 1, reason="the answer does not say whether a next page exists")
+            if not page_last:
+                raise GhlIncompleteRead(what, page=page + 1, reason="nextPage is true but no lastMessageId was given")
+            if page_last in seen_cursors:
+                raise GhlIncompleteRead(what, page=page + 1, reason=f"lastMessageId {page_last} repeats")
+            seen_cursors.add(page_last)
+            cursor = page_last
+        raise GhlIncompleteRead(what, page=max_pages + 1, reason=f"more than {max_pages} pages")
 
     def get_message(self, message_id: str) -> Message:
         payload = self._request(
@@ -402,20 +465,18 @@ class GhlClient:
         """
         if not marker:
             raise ValueError("marker must not be empty")
-        conversation_id = self.find_conversation_id(contact_id)
-        if conversation_id is None:
-            return None
-        for message in self.list_conversation_messages(conversation_id):
-            if message.direction != "outbound":
-                continue
-            if message.message_type not in ("TYPE_EMAIL", "Email", ""):
-                continue
-            if message.body and marker in message.body:
-                return SentMessage(conversation_id, message.id, message.email_message_id)
-            for email_id in message.email_message_ids:
-                email = self.get_email(email_id)
-                if marker in (email.body or "") or marker in email.subject:
-                    return SentMessage(conversation_id, message.id, email_id)
+        for conversation_id in self.find_conversation_ids(contact_id):
+            for message in self.list_conversation_messages(conversation_id):
+                if message.direction != "outbound":
+                    continue
+                if message.message_type not in ("TYPE_EMAIL", "Email", ""):
+                    continue
+                if message.body and marker in message.body:
+                    return SentMessage(conversation_id, message.id, message.email_message_id)
+                for email_id in message.email_message_ids:
+                    email = self.get_email(email_id)
+                    if marker in (email.body or "") or marker in email.subject:
+                        return SentMessage(conversation_id, message.id, email_id)
         return None
 
     # -- transport ------------------------------------------------------------

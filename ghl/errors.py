@@ -72,6 +72,27 @@ class GhlValidationError(GhlError):
         self.details: list[str] = list(details) if details else [message]
 
 
+class GhlUnsafeField(GhlValidationError):
+    """We refused to send a field holding control characters (CR/LF could forge headers or split records)."""
+
+    def __init__(self, field: str, **kwargs) -> None:
+        super().__init__(f"{field} contains control characters; refused before sending to GHL", **kwargs)
+        self.field = field
+
+
+class GhlIncompleteRead(GhlError):
+    """A paged listing could not be read to its end: what was read proves nothing about what was not.
+
+    Neither permanent nor retry-safe in itself: a later read may complete. A
+    caller looking for something in the listing must not conclude "absent".
+    """
+
+    def __init__(self, message: str, *, page: int, reason: str, **kwargs) -> None:
+        super().__init__(f"{message}: page {page} unread ({reason})", **kwargs)
+        self.page = page
+        self.reason = reason
+
+
 class GhlRateLimited(GhlError):
     """429 from GHL, or our shared limiter refused to wait that long. The request did not take effect."""
 

@@ -132,13 +132,11 @@ def default_config() -> dict[str, Any]:
         "auto_events": ["OutboundMessage", "accepted", "delivered"],
         "sign_ed25519": True,
         "sign_rsa": False,
-        # Response shapes the client must tolerate.
-        "messages_list_shape": "nested",  # or "flat"
-        "email_shape": "wrapped",  # or "bare"
-        "message_shape": "wrapped",  # or "bare"
+        # Response shapes: the spec's by default; the others are shapes GHL is known to answer too.
+        "messages_list_shape": "flat",  # or "nested"
+        "email_shape": "bare",  # or "wrapped"
+        "message_shape": "bare",  # or "wrapped"
         "messages_page_size": 20,
-        # Reject a Version header that is published but not the one the spec declares for the endpoint.
-        "strict_versions": False,
     }
 
 
@@ -287,7 +285,9 @@ class Sandbox:
             "conversations/message.readonly",
         ),
     ]
-    # The Version each endpoint declares in the spec (checked only with strict_versions).
+    # The Version each endpoint declares in the spec, always enforced. The spec
+    # declares none for the email read and the schedule cancel; the safer reading
+    # is the conversations family's version, which GHL's gateway accepts there.
     ENDPOINT_VERSIONS = {
         "contacts.search_duplicate": "2021-07-28",
         "contacts.upsert": "2021-07-28",
@@ -298,6 +298,8 @@ class Sandbox:
         "conversations.send": "2021-04-15",
         "conversations.messages": "2021-04-15",
         "conversations.message": "2021-04-15",
+        "conversations.email": "2021-04-15",
+        "conversations.cancel_schedule": "2021-04-15",
     }
 
     def handle_api(
@@ -381,7 +383,7 @@ class Sandbox:
         if version not in PUBLISHED_VERSIONS:
             raise unauthorized("version header is invalid")
         expected = self.ENDPOINT_VERSIONS.get(endpoint or "")
-        if self.config.get("strict_versions") and expected and version != expected:
+        if expected and version != expected:
             raise unauthorized("version header is invalid")
 
     @staticmethod
@@ -453,6 +455,7 @@ class Sandbox:
             # For a send: record (deliver) the email although the answer fails - the ambiguous case.
             "deliver": bool(spec.get("deliver", False)),
             "remaining": None if count is None else int(count),
+            "skip": int(spec.get("skip", 0)),
             "probability": None if probability is None else float(probability),
             "retry_after": spec.get("retry_after"),
             "message": spec.get("message"),
@@ -469,6 +472,10 @@ class Sandbox:
                 if "*" not in fault["endpoints"] and endpoint not in fault["endpoints"]:
                     continue
                 if fault["remaining"] is not None and fault["remaining"] <= 0:
+                    continue
+                if fault.get("skip"):
+                    # Let the first `skip` matching calls through: "page 3 fails" is skip=2.
+                    fault["skip"] -= 1
                     continue
                 if fault["probability"] is not None and self._rng.random() >= fault["probability"]:
                     continue
@@ -814,6 +821,8 @@ class Sandbox:
             "conversationId": conversation["id"],
             "messageId": message_id,
             "emailMessageId": email_id,
+            # The spec's send statuses are delivered/failed/pending/read: a fresh send is pending.
+            "status": "pending",
             "msg": "Message queued successfully." if not scheduled_at else "Message scheduled successfully.",
         }
 
@@ -854,15 +863,10 @@ class Sandbox:
         page, rest = items[:limit], items[limit:]
         # Email bodies are not part of the list (GHL issue #40).
         listed = [self._public_message(m, with_body=False) for m in page]
-        if self.config.get("messages_list_shape") == "flat":
-            return 200, {"messages": listed}
-        return 200, {
-            "messages": {
-                "lastMessageId": page[-1]["id"] if page else None,
-                "nextPage": bool(rest),
-                "messages": listed,
-            }
-        }
+        listing = {"lastMessageId": page[-1]["id"] if page else "", "nextPage": bool(rest), "messages": listed}
+        if self.config.get("messages_list_shape") == "nested":
+            return 200, {"messages": listing}
+        return 200, listing
 
     def api_conversations_message(self, *, location_id, params, query, body):
         message = self.state["messages"].get(params["id"])

@@ -94,8 +94,9 @@ class SandboxControl:
     def configure(self, **config: Any) -> dict[str, Any]:
         """Change config: rate_limit={max, interval_ms, daily, retry_after_header}, webhook_url,
         webhook_retry_interval, webhook_max_retries, auto_events, sign_rsa, messages_list_shape
-        (nested|flat), email_shape / message_shape (wrapped|bare), messages_page_size,
-        strict_versions, location={allow_duplicates, duplicate_priority}."""
+        (flat, the spec's, by default | nested), email_shape / message_shape (bare, the spec's, by
+        default | wrapped), messages_page_size, location={allow_duplicates, duplicate_priority}.
+        Per-endpoint Version and locationId are always enforced."""
         return self._call("POST", "/config", config)
 
     def add_token(self, token: str, *, location_id: str | None = None, scopes: list[str] | None = None) -> None:
@@ -110,6 +111,7 @@ class SandboxControl:
         mode: str,
         *,
         count: int | None = None,
+        skip: int | None = None,
         probability: float | None = None,
         status: int | None = None,
         delay: float | None = None,
@@ -122,11 +124,13 @@ class SandboxControl:
         mode: error (status, default 500) | timeout (hold `delay` s, then hang up) | latency (`delay` s,
         then answer normally) | rate_limit (429, Retry-After only when `retry_after` is given) |
         disconnect (hang up at once). `deliver=True` makes a send take effect although the answer
-        fails (the ambiguous case). `count` = next N matching calls; `probability` = each call's odds.
+        fails (the ambiguous case). `count` = next N matching calls; `skip` = let the first N matching
+        calls through first (page 3 of a listing failing is skip=2); `probability` = each call's odds.
         """
         body: dict[str, Any] = {"endpoints": [endpoint] if isinstance(endpoint, str) else endpoint, "mode": mode}
         for key, value in (
             ("count", count),
+            ("skip", skip),
             ("probability", probability),
             ("status", status),
             ("delay", delay),

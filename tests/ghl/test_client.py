@@ -13,10 +13,12 @@ from ghl.errors import (
     GhlAuthError,
     GhlConnectionError,
     GhlConnectionLost,
+    GhlIncompleteRead,
     GhlNotFound,
     GhlRateLimited,
     GhlServerError,
     GhlTimeout,
+    GhlUnsafeField,
     GhlValidationError,
 )
 from ghl.ratelimit import NullLimiter
@@ -54,8 +56,7 @@ def test_it_sends_bearer_token_version_and_json_headers(ghl_sandbox):
     assert log[0]["query"] == {"locationId": ghl_sandbox.location_id, "email": "ann@example.com"}
 
 
-def test_every_call_passes_a_sandbox_that_insists_on_the_spec_versions(ghl_sandbox):
-    ghl_sandbox.configure(strict_versions=True)
+def test_every_call_passes_the_sandbox_which_insists_on_the_spec_versions(ghl_sandbox):
     client = ghl_sandbox.client()
     contact = client.resolve_contact(email="ann@example.com", first_name="Ann")
     assert client.get_contact(contact.id).id == contact.id
@@ -326,23 +327,86 @@ def test_a_read_timeout_on_a_read_is_retried(ghl_sandbox):
     assert len(api_requests(ghl_sandbox, "contacts.search_duplicate")) == 2
 
 
-@pytest.mark.parametrize("shape", ["nested", "flat"])
-def test_list_messages_reads_both_shapes_and_follows_pages(ghl_sandbox, shape):
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_list_messages_reads_both_shapes_and_follows_every_page(ghl_sandbox, shape):
     ghl_sandbox.configure(messages_list_shape=shape, messages_page_size=2)
     client = ghl_sandbox.client()
     contact = client.upsert_contact(email="ann@example.com")
-    sent = [send(client, contact.id, marker=f"m{i}") for i in range(3)]
+    sent = [send(client, contact.id, marker=f"m{i}") for i in range(5)]
     messages = client.list_conversation_messages(sent[0].conversation_id)
-    if shape == "nested":
-        # Two pages of at most two, newest first.
-        assert [m.id for m in messages] == [s.message_id for s in reversed(sent)]
-    else:
-        # The flat shape has no paging information: the first page is all we get.
-        assert [m.id for m in messages] == [s.message_id for s in reversed(sent)][:2]
+    # Three pages of at most two, newest first, in either shape.
+    assert [m.id for m in messages] == [s.message_id for s in reversed(sent)]
+    pages = api_requests(ghl_sandbox, "conversations.messages")
+    assert len(pages) == 3
+    assert "lastMessageId" not in pages[0]["query"]
+    assert pages[1]["query"]["lastMessageId"] == sent[3].message_id
     first = messages[0]
     assert first.direction == "outbound" and first.message_type == "TYPE_EMAIL"
     assert first.email_message_id == sent[-1].email_message_id
     assert first.body is None  # GHL leaves email bodies out of the list
+
+
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_a_failing_page_makes_the_whole_listing_an_incomplete_read(ghl_sandbox, shape):
+    ghl_sandbox.configure(messages_list_shape=shape, messages_page_size=2)
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = [send(client, contact.id, marker=f"m{i}") for i in range(5)]
+    ghl_sandbox.add_fault("conversations.messages", "error", status=500, skip=1)
+    with pytest.raises(GhlIncompleteRead) as caught:
+        client.list_conversation_messages(sent[0].conversation_id)
+    assert caught.value.page == 2 and "HTTP 500" in caught.value.reason
+    assert not caught.value.permanent and not caught.value.retry_safe
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        ({"messages": "nope"}, "neither the flat nor the nested shape"),
+        ({"items": []}, "neither the flat nor the nested shape"),
+        ({"messages": [], "lastMessageId": ""}, "whether a next page exists"),
+        ({"messages": [{"id": "a"}], "nextPage": True}, "no lastMessageId"),
+        ({"messages": {"messages": [{"id": "a"}], "nextPage": True, "lastMessageId": "a"}}, "repeats"),
+    ],
+    ids=["messages-a-string", "no-messages", "no-nextPage", "next-without-cursor", "cursor-stuck"],
+)
+def test_a_listing_it_cannot_finish_reading_is_never_taken_for_the_whole(payload, reason):
+    client = GhlClient(base_url="http://127.0.0.1:9", token="t", location_id="loc", limiter=NullLimiter())
+    client._request = lambda *args, **kwargs: payload  # one canned page, answered again for every cursor
+    with pytest.raises(GhlIncompleteRead, match=reason):
+        client.list_conversation_messages("conv1")
+
+
+def test_a_page_limit_reached_is_an_incomplete_read(ghl_sandbox):
+    ghl_sandbox.configure(messages_page_size=1)
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = [send(client, contact.id, marker=f"m{i}") for i in range(3)]
+    with pytest.raises(GhlIncompleteRead, match="more than 2 pages") as caught:
+        client.list_conversation_messages(sent[0].conversation_id, max_pages=2)
+    assert caught.value.page == 3
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("first_name", "Ann\r\nBcc: x@evil.example"), ("last_name", "Lee\x00"), ("company_name", "Acme\u2028Inc"), ("email", "a@b.example\n")],
+)
+def test_it_refuses_to_send_contact_fields_with_control_characters(ghl_sandbox, field, value):
+    client = ghl_sandbox.client()
+    fields = {"email": "ann@example.com", field: value}
+    with pytest.raises(GhlUnsafeField) as caught:
+        client.upsert_contact(**fields)
+    assert caught.value.permanent and isinstance(caught.value, GhlValidationError)
+    # Nothing left for GHL.
+    assert api_requests(ghl_sandbox, "contacts.upsert") == []
+
+
+def test_it_refuses_a_subject_that_could_add_mail_headers(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    with pytest.raises(GhlUnsafeField, match="subject"):
+        client.send_email(contact_id=contact.id, subject="Hi\r\nBcc: x@evil.example", html="<p>x</p>", text="x")
+    assert ghl_sandbox.deliveries() == []
 
 
 @pytest.mark.parametrize("shape", ["wrapped", "bare"])
