@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -80,6 +81,15 @@ ENDPOINTS = {
 }
 
 
+# An email record's documented statuses lack "clicked": a clicked email is still an opened one.
+EMAIL_STATUS = {"clicked": "opened"}
+
+
+def without_nulls(record: dict[str, Any]) -> dict[str, Any]:
+    """Return the record without null fields: the spec types them as strings or objects, never null."""
+    return {k: v for k, v in record.items() if v is not None}
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -118,6 +128,19 @@ class Outcome:
     delay: float = 0.0  # seconds to wait before answering (latency fault)
     hold: float = 0.0  # seconds to hold, then close without answering (timeout fault)
     disconnect: bool = False  # close without answering
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One API request and the sandbox's answer, as handed to observers (e.g. a contract check in tests)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    endpoint: str | None
+    outcome: Outcome
 
 
 def default_config() -> dict[str, Any]:
@@ -166,6 +189,8 @@ class Sandbox:
         self._windows: dict[tuple[str, str], deque[float]] = {}
         self._daily: dict[tuple[str, str], int] = {}
         self._outbox: list[threading.Thread] = []
+        # Called with every API Exchange, in the serving thread; in memory only.
+        self.observers: list[Callable[[Exchange], None]] = []
         self.state: dict[str, Any] = {}
         self._rng = random.Random(seed)
         if state_file and os.path.exists(state_file):
@@ -350,6 +375,10 @@ class Sandbox:
             self.state["requests"].append(entry)
             del self.state["requests"][:-500]
             self._persist()
+        if self.observers:
+            exchange = Exchange(method, path, dict(query), dict(headers), raw_body, entry["endpoint"], outcome)
+            for observer in list(self.observers):
+                observer(exchange)
         return outcome
 
     def _trace_id(self) -> str:
@@ -552,7 +581,8 @@ class Sandbox:
 
     @staticmethod
     def public_contact(contact: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in contact.items() if not k.startswith("_")}
+        # The spec types these fields as strings, never null: an unset field is left out.
+        return {k: v for k, v in contact.items() if not k.startswith("_") and v is not None}
 
     def _validate_contact_body(self, body: Any, *, creating: bool) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -676,6 +706,7 @@ class Sandbox:
             "fullName": contact.get("name") or "",
             "contactName": contact.get("name") or "",
             "email": contact.get("email") or "",
+            "phone": contact.get("phone") or "",
             "type": "TYPE_PHONE",
             "unreadCount": 0,
             "lastMessageType": None,
@@ -696,7 +727,7 @@ class Sandbox:
             if c["locationId"] == location_id and (not query.get("contactId") or c["contactId"] == query["contactId"])
         ]
         found.sort(key=lambda c: c["dateUpdated"], reverse=True)
-        return 200, {"conversations": found, "total": len(found)}
+        return 200, {"conversations": [without_nulls(c) for c in found], "total": len(found)}
 
     def api_conversations_send(self, *, location_id, params, query, body):
         if not isinstance(body, dict):
@@ -832,14 +863,15 @@ class Sandbox:
             raise SandboxError(404, "Email message not found", error="Not Found")
         if email["status"] != "scheduled":
             raise SandboxError(400, "Message is not scheduled")
-        self._set_status(email["messageId"], "cancelled")
+        # GHL documents no "cancelled" status for a message or an email; "undelivered" is the documented one that fits.
+        self._set_status(email["messageId"], "undelivered")
         for delivery in self.state["deliveries"]:
             if delivery["email_message_id"] == email["id"]:
                 delivery["status"] = "cancelled"
-        return 200, {"status": True, "message": "Scheduled email cancelled"}
+        return 200, {"status": 200, "message": "Scheduled email cancelled"}
 
     def _public_message(self, message: dict[str, Any], *, with_body: bool) -> dict[str, Any]:
-        data = {k: v for k, v in message.items() if not k.startswith("_")}
+        data = {k: v for k, v in message.items() if not k.startswith("_") and v is not None}
         if with_body:
             data["body"] = message.get("_body", "")
         return data
@@ -879,7 +911,7 @@ class Sandbox:
         email = self.state["emails"].get(params["id"])
         if email is None or email["locationId"] != location_id:
             raise SandboxError(404, "Email message not found", error="Not Found")
-        data = dict(email)
+        data = without_nulls(email)
         return 200, ({"emailMessage": data} if self.config.get("email_shape") == "wrapped" else data)
 
     def _set_status(self, message_id: str, status: str) -> None:
@@ -889,7 +921,7 @@ class Sandbox:
         message["status"] = status
         for email_id in message["meta"]["email"]["messageIds"]:
             if email_id in self.state["emails"]:
-                self.state["emails"][email_id]["status"] = status
+                self.state["emails"][email_id]["status"] = EMAIL_STATUS.get(status, status)
         for delivery in self.state["deliveries"]:
             if delivery["message_id"] == message_id:
                 delivery["status"] = status

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ghl.sandbox.testing import SandboxProcess, SandboxThread
+from tests.ghl.contract import ContractRecorder
 
 
 def _point_settings_at(settings, *, base_url: str, token: str, location_id: str, public_key: str) -> None:
@@ -33,10 +34,24 @@ def _point_settings_at(settings, *, base_url: str, token: str, location_id: str,
     settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = public_key
 
 
+def _fail_on_contract_violations(recorder: ContractRecorder) -> None:
+    if recorder.violations:
+        pytest.fail(
+            f"{len(recorder.violations)} breach(es) of GHL's published API (tests/ghl/contract.py):\n" + recorder.report(),
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 def ghl_sandbox(settings):
-    """A fresh in-process GHL sandbox; settings point at it. Yields its SandboxControl."""
+    """A fresh in-process GHL sandbox; settings point at it. Yields its SandboxControl.
+
+    Every request our client makes and every answer the sandbox gives is held
+    to GHL's published spec; a breach no allowance covers fails the test.
+    """
+    recorder = ContractRecorder()
     with SandboxThread() as running:
+        running.sandbox.observers.append(recorder)
         _point_settings_at(
             settings,
             base_url=running.base_url,
@@ -45,7 +60,9 @@ def ghl_sandbox(settings):
             public_key=running.sandbox.public_key_pem(),
         )
         running.control.sandbox = running.sandbox  # in-process access for white-box assertions
+        running.control.contract = recorder
         yield running.control
+    _fail_on_contract_violations(recorder)
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +84,11 @@ def ghl_sandbox_process(ghl_sandbox_server_process, settings):
         public_key=process.control.public_key_pem(),
     )
     yield process
+    # Another process: its answers are not seen here, but its request log is.
+    recorder = ContractRecorder()
+    for entry in process.control.requests():
+        recorder.check_logged_request(entry)
+    _fail_on_contract_violations(recorder)
 
 
 class WebhookReceiver:
