@@ -1,0 +1,75 @@
+"""Reconcile reads the whole conversation, in either shape GHL answers, or decides nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_rq
+import pytest
+
+from outreach.dispatch import reconcile, send_card, start_live_cycle
+from outreach.models import CardStatus, PendingEmail
+from tests.dispatch.helpers import approved_card, green_gates
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+SEND = "conversations.send"
+PAGE = 2
+
+
+def unknown_card_on_page_three(ghl_sandbox, operator):
+    """A card whose send GHL recorded but answered 500, followed by four newer emails to the same contact.
+
+    Newest first, two to a page, the card's email is the fifth message: on page 3.
+    """
+    green_gates(daily_cap=1)
+    card = approved_card()
+    start_live_cycle(operator=operator)
+    ghl_sandbox.add_fault(SEND, "error", status=500, count=1, deliver=True)
+    assert send_card(card.pk).outcome == "unknown"
+    card.refresh_from_db()
+    assert card.status == CardStatus.UNKNOWN and card.ghl_contact_id
+    client = ghl_sandbox.client()
+    for n in range(4):
+        client.send_email(contact_id=card.ghl_contact_id, subject=f"Later {n}", html=f"<p>later {n}</p>", text="")
+    return card
+
+
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_reconcile_finds_a_sent_email_on_the_third_page(ghl_sandbox, operator, redis_conn, shape, django_capture_on_commit_callbacks):
+    card = unknown_card_on_page_three(ghl_sandbox, operator)
+    ghl_sandbox.configure(messages_list_shape=shape, messages_page_size=PAGE)
+    delivered = len(ghl_sandbox.deliveries())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reconcile(grace=timedelta(0))
+
+    assert report.sent == [card.pk] and report.requeued == [] and report.left == []
+    card.refresh_from_db()
+    assert card.status == CardStatus.SENT
+    pages = [r for r in ghl_sandbox.requests() if r["endpoint"] == "conversations.messages"]
+    assert len(pages) == 3
+    assert len(ghl_sandbox.deliveries()) == delivered  # found, so nothing resent
+    assert django_rq.get_queue("dispatch").count == 0
+
+
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_a_failing_second_page_leaves_the_card_unknown_and_sends_nothing(
+    ghl_sandbox, operator, redis_conn, shape, django_capture_on_commit_callbacks
+):
+    card = unknown_card_on_page_three(ghl_sandbox, operator)
+    ghl_sandbox.configure(messages_list_shape=shape, messages_page_size=PAGE)
+    # Page 1 answers; page 2 fails however often it is asked.
+    ghl_sandbox.add_fault("conversations.messages", "error", status=500, skip=1)
+    delivered = len(ghl_sandbox.deliveries())
+
+    with django_capture_on_commit_callbacks(execute=True):  # an enqueue would really happen
+        report = reconcile(grace=timedelta(0))
+
+    assert report.sent == [] and report.requeued == []
+    ((pk, reason),) = report.left
+    assert pk == card.pk and "page 2 unread" in reason and "HTTP 500" in reason
+    card.refresh_from_db()
+    assert card.status == CardStatus.UNKNOWN
+    assert len(ghl_sandbox.deliveries()) == delivered
+    assert django_rq.get_queue("dispatch").count == 0
