@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from caio.config import Config
+from ghl.published import GHL_RSA_PUBLIC_KEY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -163,7 +164,8 @@ GHL_READ_TIMEOUT = config.float("GHL_READ_TIMEOUT", default=15.0)
 GHL_RATE_LIMIT_REQUESTS = config.int("GHL_RATE_LIMIT_REQUESTS", default=90, minimum=1)
 GHL_RATE_LIMIT_WINDOW_SECONDS = config.float("GHL_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
-GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+# GHL's published x-wh-signature key by default, so real deliveries verify out of the box.
+GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default=GHL_RSA_PUBLIC_KEY)
 # GHL redelivers the same signed body only after a 429, up to 6 times ~10 minutes
 # apart (~70 minutes in all): the window must outlast that schedule, or the
 # redelivery we asked for is refused as stale and the event is lost. Replays

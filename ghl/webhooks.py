@@ -6,11 +6,19 @@ GHL signs the raw JSON body of each delivery:
 * `x-wh-signature` - base64 RSA PKCS#1 v1.5 / SHA-256 signature (legacy,
   announced as deprecated on 2026-07-01).
 
-We follow the official SDK's order: when `x-ghl-signature` is present it alone
-decides (no fallback to the legacy header, so a forged Ed25519 header cannot be
-"rescued" by a weaker check); otherwise `x-wh-signature` is checked with the
-RSA key; a delivery with neither is rejected. Keys are configurable PEM text
-because GHL rotates them.
+We follow the official SDK's order: when `x-ghl-signature` is present and an
+Ed25519 key is configured, it alone decides (no fallback to the legacy header,
+so a forged Ed25519 header cannot be "rescued" by a weaker check); otherwise
+`x-wh-signature` is checked with the RSA key, which defaults to the one GHL
+publishes; a delivery that neither check can prove is rejected. Keys are
+configurable PEM text because GHL rotates them.
+
+Replay: GHL's authentication guide describes a top-level `timestamp` and
+`webhookId`, but none of its event documents' examples carries them. The safer
+reading is to accept a validly signed delivery without them (refusing it would
+lose the event: GHL never redelivers after a 401), deduplicate it on a key
+derived from its content, and mark it unstamped; a timestamp that is present
+must still be inside the window.
 
 `WebhookSigner` produces the same headers; the local sandbox uses it.
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -145,10 +154,9 @@ def verify_signature(
     Keys default to settings GHL_WEBHOOK_ED25519_PUBLIC_KEY / GHL_WEBHOOK_RSA_PUBLIC_KEY.
     """
     ed25519_signature = _get_header(headers, ED25519_HEADER)
-    if ed25519_signature is not None:
-        key = ed25519_public_key if ed25519_public_key is not None else settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY
-        if not key:
-            raise GhlSignatureError("x-ghl-signature present but no Ed25519 public key is configured")
+    ed25519_key = ed25519_public_key if ed25519_public_key is not None else settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY
+    if ed25519_signature is not None and ed25519_key:
+        key = ed25519_key
         public = load_public_key(key) if isinstance(key, str) else key
         if not isinstance(public, Ed25519PublicKey):
             raise GhlSignatureError("the configured x-ghl-signature key is not an Ed25519 key")
@@ -178,6 +186,8 @@ def verify_signature(
                 continue
         raise GhlSignatureError("x-wh-signature does not match the body")
 
+    if ed25519_signature is not None:
+        raise GhlSignatureError("x-ghl-signature present but no Ed25519 public key is configured (and no x-wh-signature)")
     raise GhlSignatureError("the delivery carries no x-ghl-signature or x-wh-signature header")
 
 
@@ -208,14 +218,19 @@ def check_freshness(
     """Reject a delivery whose `timestamp` is older (or further in the future) than the max age.
 
     A replayed, validly signed old delivery is stopped here; duplicates within
-    the window are stopped by deduplicating on `webhookId`.
+    the window are stopped by deduplicating on `webhookId`. A delivery without
+    a timestamp passes unless `require_timestamp`; one with an unreadable
+    timestamp never does.
     """
     max_age = float(max_age_seconds if max_age_seconds is not None else settings.GHL_WEBHOOK_MAX_AGE_SECONDS)
     raw = payload.get("timestamp")
     when = parse_timestamp(raw)
     if when is None:
+        if raw is not None and raw != "":
+            # A timestamp we cannot read cannot be shown to be fresh: refuse it, whatever require_timestamp says.
+            raise GhlSignatureError("the delivery has no readable timestamp")
         if require_timestamp:
-            raise GhlSignatureError("the delivery has no readable timestamp" if raw else "the delivery has no timestamp")
+            raise GhlSignatureError("the delivery has no timestamp")
         return
     now = now or datetime.now(timezone.utc)
     age = (now - when).total_seconds()
@@ -226,6 +241,18 @@ def check_freshness(
 
 
 # -- events -------------------------------------------------------------------
+
+
+def content_key(payload: Mapping[str, Any]) -> str:
+    """Return a key naming this exact content: the full SHA-256 of its canonical JSON."""
+    canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+def _id_key(prefix: str, value: str) -> str:
+    # Keys are stored in 128 characters: a longer id is hashed whole, never cut (two ids sharing a prefix are two events).
+    key = f"{prefix}{value}"
+    return key if len(key) <= 128 else "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -239,9 +266,14 @@ class WebhookEvent:
     payload: dict[str, Any] = field(repr=False, compare=False)
 
     @property
+    def stamped(self) -> bool:
+        """True when GHL sent the replay-protection fields (timestamp and webhookId)."""
+        return bool(self.webhook_id) and self.timestamp is not None
+
+    @property
     def dedupe_key(self) -> str:
-        """The key under which this event is applied at most once."""
-        return self.webhook_id
+        """The key under which this event is applied at most once (never empty)."""
+        return _id_key("", self.webhook_id) if self.webhook_id else content_key(self.payload)
 
 
 @dataclass(frozen=True)
@@ -259,6 +291,17 @@ class MessageEvent(WebhookEvent):
     body: str = ""
     status: str = ""
     sender: str = ""
+    date_added: datetime | None = None
+
+
+class Bounce:
+    """How an LCEmailStats event reads as a bounce."""
+
+    NONE = ""
+    HARD = "hard"
+    SOFT = "soft"
+    # A failure whose permanence the delivery does not tell: kept and counted, never taken for hard.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -267,21 +310,68 @@ class EmailStatsEvent(WebhookEvent):
 
     event: str = ""
     event_id: str = ""
-    email_message_id: str = ""
+    # webhookPayload.message.headers.message-id: the documented link to the email.
+    message_id_header: str = ""
+    # lc-operations.email_message_id: not in GHL's documents; the sandbox sends it and GHL has been seen to.
+    lc_email_message_id: str = ""
     recipient: str = ""
-    # failed: "permanent" (hard bounce) or "temporary".
+    # Not in GHL's documents either (Mailgun sends it; so does the sandbox): "permanent" or "temporary".
     severity: str = ""
     reason: str = ""
     url: str = ""
+    delivery_code: int | None = None
+    enhanced_code: str = ""
 
     @property
     def dedupe_key(self) -> str:
         # Mailgun's event id is stable across GHL redeliveries even if webhookId were not.
-        return f"lcemailstats:{self.event_id}" if self.event_id else self.webhook_id
+        return _id_key("lcemailstats:", self.event_id) if self.event_id else super().dedupe_key
+
+    @property
+    def email_message_ids(self) -> tuple[str, ...]:
+        """Every id this event may name its email by, documented first.
+
+        GHL does not document how the Message-ID header relates to the
+        emailMessageId a send returns, so the header is tried whole (without
+        its angle brackets) and by its local part, then lc-operations.
+        """
+        candidates: list[str] = []
+        header = self.message_id_header.strip().strip("<>").strip()
+        if header:
+            candidates.append(header)
+            if "@" in header:
+                candidates.append(header.split("@", 1)[0])
+        if self.lc_email_message_id:
+            candidates.append(self.lc_email_message_id)
+        return tuple(dict.fromkeys(c for c in candidates if c))
+
+    @property
+    def bounce(self) -> str:
+        """Return Bounce.HARD / SOFT / UNKNOWN for a failed delivery, Bounce.NONE otherwise.
+
+        From what is documented (delivery-status code and enhanced code: SMTP 5xx
+        is permanent, 4xx temporary) and what Mailgun and the sandbox send
+        besides (severity). Anything else is UNKNOWN, never guessed as hard.
+        """
+        if self.event != "failed":
+            return Bounce.NONE
+        if self.severity == "permanent":
+            return Bounce.HARD
+        if self.severity == "temporary":
+            return Bounce.SOFT
+        if self.delivery_code is not None and 500 <= self.delivery_code < 600:
+            return Bounce.HARD
+        if self.delivery_code is not None and 400 <= self.delivery_code < 500:
+            return Bounce.SOFT
+        if self.enhanced_code.startswith("5."):
+            return Bounce.HARD
+        if self.enhanced_code.startswith("4."):
+            return Bounce.SOFT
+        return Bounce.UNKNOWN
 
     @property
     def is_hard_bounce(self) -> bool:
-        return self.event == "failed" and self.severity == "permanent"
+        return self.bounce == Bounce.HARD
 
 
 @dataclass(frozen=True)
@@ -298,6 +388,15 @@ class ContactDndEvent(WebhookEvent):
         return self.dnd or self.email_dnd_status in ("active", "permanent")
 
 
+@dataclass(frozen=True)
+class AppointmentEvent(WebhookEvent):
+    """AppointmentCreate: a meeting was booked with a contact."""
+
+    appointment_id: str = ""
+    contact_id: str = ""
+    status: str = ""
+
+
 def _str(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -307,8 +406,24 @@ def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
-    """Return the typed event for a decoded delivery body (unknown types get the plain envelope)."""
+    """Return the typed event for a decoded delivery body, read as GHL's event documents show it.
+
+    Unknown types get the plain envelope. The `type` field decides between
+    InboundMessage and OutboundMessage: GHL's own examples carry a `direction`
+    that contradicts it (an OutboundMessage marked inbound), so direction is
+    not trusted for that.
+    """
     if not isinstance(payload, Mapping):
         raise GhlSignatureError("the delivery body is not a JSON object")
     event_type = _str(payload.get("type"))
@@ -333,19 +448,25 @@ def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
             body=_str(payload.get("body")),
             status=_str(payload.get("status")),
             sender=_str(payload.get("from")),
+            date_added=parse_timestamp(payload.get("dateAdded")),
         )
     if event_type == "LCEmailStats":
         stats = _obj(payload.get("webhookPayload"))
         operations = _obj(stats.get("lc-operations"))
+        headers = _obj(_obj(stats.get("message")).get("headers"))
+        status = _obj(stats.get("delivery-status"))
         return EmailStatsEvent(
             **common,
             event=_str(stats.get("event")),
             event_id=_str(stats.get("id")),
-            email_message_id=_str(operations.get("email_message_id")),
+            message_id_header=_str(headers.get("message-id")),
+            lc_email_message_id=_str(operations.get("email_message_id")),
             recipient=_str(stats.get("recipient")),
             severity=_str(stats.get("severity")),
             reason=_str(stats.get("reason")),
             url=_str(stats.get("url")),
+            delivery_code=_int(status.get("code")),
+            enhanced_code=_str(status.get("enhanced-code")),
         )
     if event_type == "ContactDndUpdate":
         email_dnd = _obj(_obj(payload.get("dndSettings")).get("Email"))
@@ -353,8 +474,16 @@ def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
             **common,
             contact_id=_str(payload.get("id") or payload.get("contactId")),
             email=_str(payload.get("email")),
-            dnd=bool(payload.get("dnd")),
+            dnd=payload.get("dnd") is True,
             email_dnd_status=_str(email_dnd.get("status")),
+        )
+    if event_type == "AppointmentCreate":
+        appointment = _obj(payload.get("appointment"))
+        return AppointmentEvent(
+            **common,
+            appointment_id=_str(appointment.get("id")),
+            contact_id=_str(appointment.get("contactId")),
+            status=_str(appointment.get("appointmentStatus")),
         )
     return WebhookEvent(**common)
 
@@ -367,13 +496,14 @@ def verify_delivery(
     rsa_public_key: str | RSAPublicKey | None = None,
     max_age_seconds: float | None = None,
     now: datetime | None = None,
-    require_timestamp: bool = True,
+    require_timestamp: bool = False,
 ) -> WebhookEvent:
     """Verify signature and freshness of one delivery and return its typed event; raise GhlSignatureError.
 
     1. The signature over the raw body (SDK order, see module docstring).
     2. The JSON body must be an object.
-    3. The `timestamp` must be within the max age.
+    3. A `timestamp`, when there is one, must be readable and within the max
+       age; without one the delivery is unstamped (see module docstring).
     """
     verify_signature(body, headers, ed25519_public_key=ed25519_public_key, rsa_public_key=rsa_public_key)
     try:

@@ -362,17 +362,27 @@ class DispatchAttempt(models.Model):
 class WebhookDelivery(models.Model):
     """A GHL webhook delivery, stored before we answer 200 (GHL never redelivers after a 2xx).
 
-    The unique dedupe key makes each event apply once however often GHL sends it.
+    The unique dedupe key makes each event apply once however often GHL sends
+    it: GHL's webhookId, the email event's own id, or, for a delivery GHL sent
+    without a webhookId (as its documented examples are), a hash of its content.
+    A delivery whose apply fails is retried up to MAX_ATTEMPTS times in all,
+    then quarantined with its error for a person to look at.
     """
+
+    MAX_ATTEMPTS = 5
 
     dedupe_key = models.CharField(max_length=128, unique=True)
     event_type = models.CharField(max_length=64, db_index=True)
     webhook_id = models.CharField(max_length=128, blank=True)
+    # False when GHL sent it without the top-level timestamp and webhookId (no replay window to check).
+    stamped = models.BooleanField(default=True)
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -386,6 +396,34 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} {self.dedupe_key}"
 
 
+class WebhookRefusal(models.Model):
+    """A delivery we refused (bad signature, stale, not our location...): kept for operators, never applied.
+
+    Only what helps judge it: the reason, the headers minus anything secret,
+    the size and a hash of the body. The body itself is not kept: it was not
+    proven to come from GHL.
+    """
+
+    class Reason(models.TextChoices):
+        SIGNATURE = "signature", "Signature, freshness or form"
+        LOCATION = "location", "Not our location"
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    detail = models.CharField(max_length=500)
+    event_type = models.CharField(max_length=64, blank=True)
+    location_id = models.CharField(max_length=64, blank=True)
+    headers = models.JSONField(default=dict)
+    size = models.PositiveIntegerField()
+    body_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.detail}"
+
+
 class EmailEvent(models.Model):
     """What happened to an email after it was sent, as GHL reported it; the KPIs count these."""
 
@@ -394,14 +432,19 @@ class EmailEvent(models.Model):
         OPENED = "opened", "Opened"
         CLICKED = "clicked", "Clicked"
         BOUNCED = "bounced", "Bounced (hard)"
+        SOFT_BOUNCED = "soft_bounced", "Bounced (soft)"
         COMPLAINED = "complained", "Spam complaint"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         REPLIED = "replied", "Replied"
         MEETING = "meeting", "Meeting booked"
+        # GHL reported something we cannot classify: kept and counted, never guessed.
+        UNCLASSIFIED = "unclassified", "Unclassified"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="email_events")
     card = models.ForeignKey(PendingEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # What GHL said, as it said it (event name, status code), for the unclassified and the bounces.
+    detail = models.CharField(max_length=255, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     delivery = models.ForeignKey(WebhookDelivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events")
 
@@ -414,6 +457,37 @@ class EmailEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.lead_id}"
+
+
+class Reply(models.Model):
+    """A message a lead sent us (GHL's InboundMessage), with its text, for people to read and classify."""
+
+    class Classification(models.TextChoices):
+        UNCLASSIFIED = "unclassified", "Unclassified"
+        OPT_OUT = "opt_out", "Opt-out"
+        INTERESTED = "interested", "Interested"
+        NOT_NOW = "not_now", "Not now"
+        OUT_OF_OFFICE = "out_of_office", "Out of office"
+        OTHER = "other", "Other"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="replies")
+    # The card it answers: matched by GHL thread or conversation, else the lead's latest sent card.
+    card = models.ForeignKey(PendingEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    channel = models.CharField(max_length=32, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    text = models.TextField(blank=True)
+    # GHL's id of the message (or of its email record); unique so a redelivery adds nothing.
+    ghl_message_id = models.CharField("GHL message id", max_length=128, unique=True)
+    classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.UNCLASSIFIED)
+    delivery = models.ForeignKey(WebhookDelivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "replies"
+
+    def __str__(self) -> str:
+        return f"reply from {self.lead_id} at {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class DispatchConsole(PendingEmail):

@@ -2,30 +2,45 @@
 
 GHL redelivers only when we answer 429 and drops the event on any other
 error, so the view answers 200 only after the delivery is committed, and 429
-when it cannot store it. Applying the event is a separate step: if it fails,
-the stored delivery stays unprocessed and `manage.py process_webhooks` tries
-again.
+when it cannot store it. A delivery we refuse (signature, freshness, another
+location) is recorded as a WebhookRefusal for operators, never applied.
+Applying a stored event is a separate step: if it fails, the delivery stays
+unprocessed and `manage.py process_webhooks` tries again, up to
+WebhookDelivery.MAX_ATTEMPTS times in all; then it is quarantined with its
+error, shown in the admin, and no longer retried.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ghl.errors import GhlSignatureError
-from ghl.webhooks import ContactDndEvent, EmailStatsEvent, MessageEvent, WebhookEvent, parse_event, verify_delivery
-from outreach.models import EmailEvent, Enrollment, Lead, PendingEmail, WebhookDelivery
+from ghl.webhooks import (
+    AppointmentEvent,
+    Bounce,
+    ContactDndEvent,
+    EmailStatsEvent,
+    MessageEvent,
+    WebhookEvent,
+    parse_event,
+    verify_delivery,
+)
+from outreach.models import EmailEvent, Enrollment, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.unsubscribe import suppress_lead
 
 logger = logging.getLogger(__name__)
 
 Kind = EmailEvent.Kind
 
-# LCEmailStats (Mailgun) events we count, and the suppression some of them imply.
+# LCEmailStats (Mailgun) events and what each counts as; "failed" is read by its bounce class.
 STATS_KINDS = {
     "delivered": Kind.DELIVERED,
     "opened": Kind.OPENED,
@@ -33,8 +48,12 @@ STATS_KINDS = {
     "complained": Kind.COMPLAINED,
     "unsubscribed": Kind.UNSUBSCRIBED,
 }
+BOUNCE_KINDS = {Bounce.HARD: Kind.BOUNCED, Bounce.SOFT: Kind.SOFT_BOUNCED, Bounce.UNKNOWN: Kind.UNCLASSIFIED}
+# Mailgun's "accepted" only says the email was queued for delivery: nothing to count.
+QUIET_STATS_EVENTS = {"accepted"}
 SUPPRESSING_KINDS = {Kind.BOUNCED: "bounced", Kind.COMPLAINED: "complained", Kind.UNSUBSCRIBED: "unsubscribed"}
-MEETING_TYPES = {"AppointmentCreate"}
+# Request headers never written to a refusal record (credentials a proxy or a caller may add).
+SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "secret", "api-key", "apikey", "password")
 
 
 @dataclass
@@ -46,15 +65,19 @@ class Receipt:
     delivery: WebhookDelivery | None = None
 
 
-def receive(body: bytes, headers) -> Receipt:
+def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
     """Verify, store and apply one delivery.
 
-    1. Verify signature and freshness: a forged or stale delivery is refused
-       with 401 and nothing is stored.
-    2. Store it under its dedupe key; a repeat answers 200 and changes nothing.
+    1. Verify signature and freshness: a forged, stale or malformed delivery is
+       refused with 401, recorded as a refusal, and nothing else is stored. A
+       signed delivery without timestamp/webhookId (GHL's documented shape) is
+       accepted as unstamped.
+    2. Refuse (403, recorded) a delivery for a location that is not ours: it
+       must never touch our leads, even by email address.
+    3. Store it under its dedupe key; a repeat answers 200 and changes nothing.
        If storing fails, answer 429 so GHL delivers it again.
-    3. Apply it. A failure here is logged and kept for process_webhooks; GHL
-       still gets its 200 because the delivery is safe with us.
+    4. Apply it. A failure here is kept for process_webhooks; GHL still gets
+       its 200 because the delivery is safe with us.
     """
     try:
         event = verify_delivery(
@@ -63,18 +86,29 @@ def receive(body: bytes, headers) -> Receipt:
             ed25519_public_key=settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY or None,
             rsa_public_key=settings.GHL_WEBHOOK_RSA_PUBLIC_KEY or None,
             max_age_seconds=settings.GHL_WEBHOOK_MAX_AGE_SECONDS,
+            require_timestamp=False,
         )
     except GhlSignatureError as exc:
         logger.warning("Refused a GHL webhook delivery: %s", exc)
+        record_refusal(WebhookRefusal.Reason.SIGNATURE, str(exc), body, headers)
         return Receipt(401, f"refused: {exc}")
-    if not event.dedupe_key:
-        return Receipt(400, "refused: the delivery has no webhookId")
+    if event.location_id != settings.GHL_LOCATION_ID:
+        detail = f"location {event.location_id or '(none)'!r} is not ours"
+        logger.warning("Refused a GHL webhook delivery: %s", detail)
+        record_refusal(WebhookRefusal.Reason.LOCATION, detail, body, headers, event=event)
+        return Receipt(403, f"refused: {detail}")
 
     try:
         with transaction.atomic():
             delivery, created = WebhookDelivery.objects.get_or_create(
-                dedupe_key=event.dedupe_key[:128],
-                defaults={"event_type": event.type[:64], "webhook_id": event.webhook_id[:128], "payload": event.payload},
+                dedupe_key=event.dedupe_key,
+                defaults={
+                    "event_type": event.type[:64],
+                    # For display; a longer id is in the key as its hash.
+                    "webhook_id": event.webhook_id if len(event.webhook_id) <= 128 else "",
+                    "stamped": event.stamped,
+                    "payload": event.payload,
+                },
             )
     except (DatabaseError, IntegrityError):
         logger.exception("Could not store a GHL webhook delivery; asking GHL to redeliver")
@@ -89,41 +123,108 @@ def receive(body: bytes, headers) -> Receipt:
     return Receipt(200, "stored", delivery)
 
 
+def record_refusal(
+    reason: str, detail: str, body: bytes, headers: Mapping[str, str], *, event: WebhookEvent | None = None
+) -> WebhookRefusal | None:
+    """Keep a refused delivery's reason, safe headers, size and body hash; never fail the answer over it."""
+    safe_headers = {
+        name: str(value)[:300]
+        for name, value in headers.items()
+        if not any(word in name.lower() for word in SECRET_HEADER_WORDS)
+    }
+    try:
+        return WebhookRefusal.objects.create(
+            reason=reason,
+            detail=detail[:500],
+            event_type=(event.type if event else "")[:64],
+            location_id=(event.location_id if event else "")[:64],
+            headers=safe_headers,
+            size=len(body),
+            body_sha256=hashlib.sha256(body).hexdigest(),
+        )
+    except DatabaseError:
+        logger.exception("Could not record a refused GHL webhook delivery")
+        return None
+
+
 def process(delivery: WebhookDelivery) -> str:
-    """Apply a stored delivery once; return what it did."""
+    """Apply a stored delivery once; return what it did, or raise (counting the attempt, quarantining the last)."""
     try:
         with transaction.atomic():
-            claimed = WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk, processed_at__isnull=True).first()
+            claimed = (
+                WebhookDelivery.objects.select_for_update()
+                .filter(pk=delivery.pk, processed_at__isnull=True, quarantined_at__isnull=True)
+                .first()
+            )
             if claimed is None:
                 return "already processed"
             outcome = apply_event(parse_event(claimed.payload), claimed)
-            WebhookDelivery.objects.filter(pk=claimed.pk).update(processed_at=timezone.now(), outcome=outcome[:255], error="")
+            WebhookDelivery.objects.filter(pk=claimed.pk).update(
+                processed_at=timezone.now(), outcome=outcome[:255], error="", attempts=F("attempts") + 1
+            )
     except Exception as exc:
-        # The event's own changes rolled back; keep the reason on the delivery for the retry.
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(error=f"{exc.__class__.__name__}: {exc}"[:2000])
+        # The event's own changes rolled back; count the attempt and keep the reason.
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(error=error, attempts=F("attempts") + 1)
+        WebhookDelivery.objects.filter(
+            pk=delivery.pk, attempts__gte=WebhookDelivery.MAX_ATTEMPTS, quarantined_at__isnull=True
+        ).update(quarantined_at=timezone.now())
         raise
     return outcome
 
 
-def process_pending(limit: int = 500) -> tuple[int, int]:
-    """Retry deliveries whose processing failed; return (processed, still failing)."""
-    done = failed = 0
-    for delivery in WebhookDelivery.objects.filter(processed_at__isnull=True).order_by("received_at")[:limit]:
+@dataclass
+class PendingRun:
+    """What one process_pending run did."""
+
+    applied: int = 0
+    # Failed again and will be tried on a later run.
+    failing: list[tuple[int, str]] = field(default_factory=list)
+    # Failed for the last time in this run: now quarantined.
+    quarantined: list[tuple[int, str]] = field(default_factory=list)
+
+
+def process_pending(limit: int = 500) -> PendingRun:
+    """Retry stored deliveries not applied yet (quarantined ones are left for a person)."""
+    run = PendingRun()
+    waiting = WebhookDelivery.objects.filter(processed_at__isnull=True, quarantined_at__isnull=True)
+    for delivery in waiting.order_by("received_at")[:limit]:
         try:
             process(delivery)
-            done += 1
+            run.applied += 1
         except Exception:
             logger.exception("Webhook delivery %s still fails", delivery.pk)
-            failed += 1
-    return done, failed
+            delivery.refresh_from_db(fields=["attempts", "error", "quarantined_at"])
+            target = run.quarantined if delivery.quarantined_at else run.failing
+            target.append((delivery.pk, delivery.error))
+    return run
+
+
+def release_from_quarantine(deliveries) -> int:
+    """Give quarantined deliveries a fresh set of attempts (after a fix); return how many."""
+    return deliveries.filter(quarantined_at__isnull=False, processed_at__isnull=True).update(
+        quarantined_at=None, attempts=0
+    )
+
+
+def webhook_figures() -> dict[str, int]:
+    """Counts an operator watches: unstamped deliveries, refusals, quarantined and waiting retries."""
+    deliveries = WebhookDelivery.objects
+    return {
+        "received": deliveries.count(),
+        "unstamped": deliveries.filter(stamped=False).count(),
+        "refused": WebhookRefusal.objects.count(),
+        "quarantined": deliveries.filter(quarantined_at__isnull=False, processed_at__isnull=True).count(),
+        "waiting": deliveries.filter(processed_at__isnull=True, quarantined_at__isnull=True).count(),
+    }
 
 
 def apply_event(event: WebhookEvent, delivery: WebhookDelivery) -> str:
-    """Turn one GHL event into lead state and KPI events."""
+    """Turn one GHL event into lead state, KPI events and replies."""
     if isinstance(event, EmailStatsEvent):
         return _apply_email_stats(event, delivery)
     if isinstance(event, MessageEvent):
-        if event.direction == "inbound" and event.message_type.lower() in ("email", "type_email"):
+        if event.type == "InboundMessage":
             return _apply_reply(event, delivery)
         return "ignored: outbound message echo"
     if isinstance(event, ContactDndEvent):
@@ -135,9 +236,8 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery) -> str:
         _record(lead, None, Kind.UNSUBSCRIBED, delivery)
         suppress_lead(lead, reason="unsubscribed", source="ghl:ContactDndUpdate")
         return f"lead {lead.pk} unsubscribed"
-    if event.type in MEETING_TYPES:
-        payload = event.payload.get("appointment") or event.payload
-        lead = _lead_for(contact_id=str(payload.get("contactId") or ""), email=str(payload.get("email") or ""))
+    if isinstance(event, AppointmentEvent):
+        lead = _lead_for(contact_id=event.contact_id)
         if lead is None:
             return "ignored: unknown contact"
         _record(lead, _last_sent_card(lead), Kind.MEETING, delivery)
@@ -145,42 +245,94 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery) -> str:
     return f"ignored: {event.type or 'untyped'} event"
 
 
+def _card_for_email(event: EmailStatsEvent) -> PendingEmail | None:
+    for candidate in event.email_message_ids:
+        card = PendingEmail.objects.select_related("lead").filter(ghl_email_message_id=candidate).first()
+        if card is not None:
+            return card
+    return None
+
+
 def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery) -> str:
-    card = None
-    if event.email_message_id:
-        card = PendingEmail.objects.select_related("lead").filter(ghl_email_message_id=event.email_message_id).first()
+    if event.event in QUIET_STATS_EVENTS:
+        return f"ignored: {event.event} event"
+    card = _card_for_email(event)
     lead = card.lead if card else _lead_for(email=event.recipient)
     if lead is None:
         return "ignored: unknown recipient"
-    if event.is_hard_bounce:
-        kind = Kind.BOUNCED
+    detail = ""
+    if event.event == "failed":
+        kind = BOUNCE_KINDS[event.bounce]
+        detail = " ".join(
+            part
+            for part in (
+                "failed",
+                f"severity={event.severity}" if event.severity else "",
+                f"code={event.delivery_code}" if event.delivery_code is not None else "",
+                f"enhanced={event.enhanced_code}" if event.enhanced_code else "",
+            )
+            if part
+        )
     elif event.event in STATS_KINDS:
         kind = STATS_KINDS[event.event]
     else:
-        return f"ignored: {event.event or 'empty'} event"
-    _record(lead, card, kind, delivery)
+        # An event name we do not know: kept and counted, not read as anything.
+        kind, detail = Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
+    _record(lead, card, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
         suppress_lead(lead, reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}")
         return f"lead {lead.pk} {SUPPRESSING_KINDS[kind]}"
-    return f"lead {lead.pk} {kind}"
+    return f"lead {lead.pk} {kind}" + (f" ({detail})" if detail else "")
 
 
 def _apply_reply(event: MessageEvent, delivery: WebhookDelivery) -> str:
     lead = _lead_for(contact_id=event.contact_id, email=_address(event.sender))
     if lead is None:
         return "ignored: reply from an unknown contact"
+    ghl_id = event.message_id or event.email_message_id or delivery.dedupe_key
+    card = _card_replied_to(lead, event)
+    reply, created = Reply.objects.get_or_create(
+        ghl_message_id=ghl_id[:128],
+        defaults={
+            "lead": lead,
+            "card": card,
+            "received_at": event.date_added or timezone.now(),
+            "channel": event.message_type[:32],
+            "subject": event.subject[:500],
+            "text": event.body,
+            "delivery": delivery,
+        },
+    )
+    if not created:
+        return f"duplicate reply {reply.pk}"
     now = timezone.now()
     Lead.objects.filter(pk=lead.pk, replied_at__isnull=True).update(replied_at=now, updated_at=now)
     # A reply ends the sequence: no further step goes to someone talking to us.
     Enrollment.objects.filter(lead=lead, status=Enrollment.Status.ACTIVE).update(
         status=Enrollment.Status.STOPPED, stop_reason="replied", stopped_at=now
     )
-    _record(lead, _last_sent_card(lead), Kind.REPLIED, delivery)
-    return f"lead {lead.pk} replied"
+    _record(lead, card, Kind.REPLIED, delivery)
+    return f"lead {lead.pk} replied (reply {reply.pk})"
 
 
-def _record(lead: Lead, card: PendingEmail | None, kind: str, delivery: WebhookDelivery) -> None:
-    EmailEvent.objects.create(lead=lead, card=card, kind=kind, delivery=delivery, occurred_at=timezone.now())
+def _card_replied_to(lead: Lead, event: MessageEvent) -> PendingEmail | None:
+    """Return the sent card this message answers: same email thread, else same conversation, else the latest."""
+    sent = lead.cards.filter(sent_at__isnull=False).order_by("-sent_at")
+    if event.thread_id:
+        card = sent.filter(ghl_email_message_id=event.thread_id).first()
+        if card is not None:
+            return card
+    if event.conversation_id:
+        card = sent.filter(ghl_conversation_id=event.conversation_id).first()
+        if card is not None:
+            return card
+    return sent.first()
+
+
+def _record(lead: Lead, card: PendingEmail | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:
+    EmailEvent.objects.create(
+        lead=lead, card=card, kind=kind, delivery=delivery, occurred_at=timezone.now(), detail=detail[:255]
+    )
 
 
 def _lead_for(*, contact_id: str = "", email: str = "") -> Lead | None:

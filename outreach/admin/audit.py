@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from caio.admin import ReadOnlyAdmin
-from outreach.models import CardTransition, DispatchAttempt, EmailEvent, RejectionTag, WebhookDelivery
+from outreach.models import CardTransition, DispatchAttempt, RejectionTag
 
 
 @admin.register(RejectionTag)
@@ -24,18 +24,3 @@ class DispatchAttemptAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "card", "outcome", "http_status", "error", "worker"]
     list_filter = ["outcome"]
     list_select_related = ["card", "card__lead"]
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "event_type", "dedupe_key", "processed_at", "outcome", "error"]
-    list_filter = ["event_type"]
-    search_fields = ["dedupe_key", "webhook_id"]
-
-
-@admin.register(EmailEvent)
-class EmailEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "kind", "lead", "card"]
-    list_filter = ["kind"]
-    list_select_related = ["lead", "card"]
-    raw_id_fields = ["lead", "card"]

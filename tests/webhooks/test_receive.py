@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError
 from django.utils import timezone
@@ -30,7 +31,7 @@ def webhook_key(settings):
 def envelope(event_type: str, webhook_id: str, **fields) -> dict:
     return {
         "type": event_type,
-        "locationId": "loc1",
+        "locationId": settings.GHL_LOCATION_ID,
         "webhookId": webhook_id,
         "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
         **fields,
@@ -90,7 +91,7 @@ def test_it_suppresses_a_hard_bounce_everywhere(db, client):
     assert EmailEvent.objects.filter(kind="bounced").count() == 1
 
 
-def test_it_does_not_suppress_a_temporary_failure(db, client):
+def test_it_counts_a_temporary_failure_as_a_soft_bounce_without_suppressing(db, client):
     card = sent_card()
 
     response = post(client, stats("failed", "em123", "w3", severity="temporary"))
@@ -98,7 +99,8 @@ def test_it_does_not_suppress_a_temporary_failure(db, client):
     assert response.status_code == 200
     card.lead.refresh_from_db()
     assert card.lead.bounced_at is None
-    assert not EmailEvent.objects.exists()
+    event = EmailEvent.objects.get()
+    assert (event.kind, event.card, event.detail) == ("soft_bounced", card, "failed severity=temporary")
 
 
 def test_it_stops_the_sequence_on_a_reply(db, client):
