@@ -29,8 +29,9 @@ from ghl.errors import GhlLimiterUnavailable, GhlRateLimited
 
 logger = logging.getLogger(__name__)
 
-# Returns {code, wait_ms}: code 0 = slot granted, 1 = wait then try again,
-# 2 = daily quota exhausted (wait_ms = until the daily pause ends).
+# Returns {code, wait_ms, now_ms}: code 0 = slot granted (at now_ms on the Redis
+# clock), 1 = wait then try again, 2 = daily quota exhausted (wait_ms = until
+# the daily pause ends).
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -51,7 +52,7 @@ if count < limit then
   redis.call('PEXPIRE', KEYS[4], 86400000)
   redis.call('ZADD', KEYS[1], now, now .. '-' .. seq)
   redis.call('PEXPIRE', KEYS[1], window + 1000)
-  return {0, 0}
+  return {0, 0, now}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local wait = tonumber(oldest[2]) + window - now
@@ -177,6 +178,8 @@ class RedisRateLimiter:
         self.pause_key = f"{base}:pause"
         self.daily_key = f"{base}:daily"
         self.seq_key = f"{base}:seq"
+        # Redis-clock time (ms) of this limiter's latest grant; None before the first.
+        self.last_granted_ms: int | None = None
 
     @property
     def connection(self) -> redis.Redis:
@@ -195,11 +198,14 @@ class RedisRateLimiter:
 
         Raises GhlRateLimited (daily=True) while the daily quota is exhausted.
         """
-        code, wait_ms = self._eval(
+        code, wait_ms, *granted_ms = self._eval(
             _ACQUIRE,
             [self.window_key, self.pause_key, self.daily_key, self.seq_key],
             [self.limit, int(self.window_seconds * 1000)],
         )
+        if int(code) == 0 and granted_ms:
+            # The grant's own time on the shared clock: what the window is measured in.
+            self.last_granted_ms = int(granted_ms[0])
         if int(code) == 2:
             raise GhlRateLimited(
                 "GHL daily request quota exhausted for this location", retry_after=int(wait_ms) / 1000.0, daily=True
