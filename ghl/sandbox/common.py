@@ -1,0 +1,129 @@
+"""Shared vocabulary of the sandbox: constants, the error and answer types, small helpers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+
+DEFAULT_TOKEN = "sandbox-token"
+DEFAULT_LOCATION_ID = "sandboxLocation000001"
+DEFAULT_COMPANY_ID = "sandboxCompany0000001"
+SENDER_EMAIL = "outreach@sandbox.example"
+PUBLISHED_VERSIONS = {"2021-04-15", "2021-07-28", "2023-02-21", "v3"}
+ALL_SCOPES = [
+    "contacts.readonly",
+    "contacts.write",
+    "conversations.readonly",
+    "conversations/message.readonly",
+    "conversations/message.write",
+]
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+SEND_TYPES = ["SMS", "RCS", "Email", "WhatsApp", "IG", "FB", "Custom", "Live_Chat", "TIKTOK"]
+SEND_FIELDS = {
+    "type", "contactId", "subject", "html", "message", "emailFrom", "emailTo", "emailCc", "emailBcc",
+    "attachments", "replyMessageId", "threadId", "emailReplyMode", "forward", "scheduledTimestamp",
+    "conversationProviderId", "customSubtypeId", "appointmentId", "templateId", "subType", "status", "fromNumber",
+    "toNumber",
+}
+CONTACT_FIELDS = {
+    "locationId", "email", "phone", "firstName", "lastName", "name", "companyName", "source", "tags",
+    "customFields", "timezone", "address1", "city", "state", "postalCode", "website", "country", "dateOfBirth",
+    "assignedTo", "dnd", "dndSettings", "inboundDndSettings", "createNewIfDuplicateAllowed", "gender",
+}
+DND_CHANNELS = ("Call", "Email", "SMS", "WhatsApp", "GMB", "FB")
+STATS_STATUS = {
+    "accepted": "sent",
+    "delivered": "delivered",
+    "opened": "opened",
+    "clicked": "clicked",
+    "complained": None,
+    "unsubscribed": None,
+}
+FAULT_MODES = {"error", "timeout", "latency", "rate_limit", "disconnect"}
+ENDPOINTS = {
+    "contacts.search_duplicate", "contacts.upsert", "contacts.create", "contacts.get", "contacts.update",
+    "conversations.search", "conversations.send", "conversations.messages", "conversations.message",
+    "conversations.email", "conversations.cancel_schedule",
+}
+
+
+# An email record's documented statuses lack "clicked": a clicked email is still an opened one.
+EMAIL_STATUS = {"clicked": "opened"}
+
+
+def without_nulls(record: dict[str, Any]) -> dict[str, Any]:
+    """Return the record without null fields: the spec types them as strings or objects, never null."""
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SandboxError(Exception):
+    """An API answer other than 2xx, raised inside handlers."""
+
+    def __init__(self, status: int, message: str | list[str], *, error: str | None = None, **extra: Any) -> None:
+        super().__init__(str(message))
+        self.status = status
+        self.body: dict[str, Any] = {"statusCode": status, "message": message}
+        if error:
+            self.body["error"] = error
+        self.body.update(extra)
+
+
+def unauthorized(message: str) -> SandboxError:
+    return SandboxError(401, message, error="Unauthorized")
+
+
+def unprocessable(*messages: str) -> SandboxError:
+    return SandboxError(422, list(messages), error="Unprocessable Entity")
+
+
+@dataclass
+class Outcome:
+    """How the server should answer: a JSON response, or hold/close the connection."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (latency fault)
+    hold: float = 0.0  # seconds to hold, then close without answering (timeout fault)
+    disconnect: bool = False  # close without answering
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One API request and the sandbox's answer, as handed to observers (e.g. a contract check in tests)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    endpoint: str | None
+    outcome: Outcome
+
+
+
+class RateLimitedWithHeaders(SandboxError):
+    """429 from the sandbox's own window; carries the X-RateLimit-* headers of that moment."""
+
+    def __init__(self, retry_after: int | None, headers: dict[str, str]) -> None:
+        super().__init__(429, "Too Many Requests", retry_after=retry_after)
+        self.rate_headers = headers
+
+
+
+def require_loopback(url: str) -> None:
+    host = urlparse(url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SandboxError(400, f"webhook URL must be on this machine (127.0.0.1/localhost), not {host!r}")
