@@ -27,14 +27,16 @@ class OutgoingWebhooksMixin:
     # -- webhooks -------------------------------------------------------------------------
 
     def _envelope(self, event_type: str, location_id: str) -> dict[str, Any]:
-        return {
-            "type": event_type,
-            "locationId": location_id,
-            "appId": "sandboxApp00000000001",
-            "versionId": "sandboxVersion000001",
-            "timestamp": iso(utcnow()),
-            "webhookId": self.new_id("webhook"),
-        }
+        envelope: dict[str, Any] = {"type": event_type, "locationId": location_id}
+        if self.config.get("webhook_stamps", True):
+            # GHL's authentication guide puts these on every delivery; its event examples show none.
+            envelope.update(
+                appId="sandboxApp00000000001",
+                versionId="sandboxVersion000001",
+                timestamp=iso(utcnow()),
+                webhookId=self.new_id("webhook"),
+            )
+        return envelope
 
     def _find_message(self, spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get("message_id"):
@@ -59,7 +61,8 @@ class OutgoingWebhooksMixin:
 
         spec: {"event": OutboundMessage | InboundMessage | ContactDndUpdate | accepted | delivered | opened |
         clicked | failed | complained | unsubscribed | rejected, "message_id" | "email_message_id" | "contact_id",
-        "severity" (failed), "url" (clicked), "body"/"subject" (InboundMessage)}
+        "severity" permanent|temporary and "with_severity" (failed), "url" (clicked), "body"/"subject"
+        (InboundMessage)}
         """
         with self.lock:
             event = spec.get("event") or spec.get("type")
@@ -127,38 +130,61 @@ class OutgoingWebhooksMixin:
             "timestamp": round(time.time(), 3),
             "recipient": recipient,
             "recipient-domain": recipient.split("@")[-1],
+            # The documented link to the email: its Message-ID header.
             "message": {
+                "attachments": [],
                 "headers": {
                     "message-id": f"{email['id']}@sandbox.mailgun.example",
                     "from": email["from"],
                     "to": recipient,
-                    "subject": email["subject"],
-                }
+                },
+                "size": len(email.get("body") or ""),
             },
-            "delivery-status": {"code": 250, "message": "OK", "description": "", "attempt-no": 1},
-            "envelope": {"sender": email["from"], "targets": recipient, "transport": "smtp"},
-            "tags": [f"loc_{message['locationId']}", f"com_{company_id}"],
-            "flags": {"is-authenticated": True, "is-test-mode": False},
+            "delivery-status": {
+                "attempt-no": 1,
+                "code": 250,
+                "message": "OK",
+                "description": "",
+                "enhanced-code": "",
+                "mx-host": f"mx.{recipient.split('@')[-1]}",
+                "utf8": True,
+            },
+            "envelope": {"sender": email["from"], "targets": recipient, "transport": "smtp", "sending-ip": "127.0.0.1"},
+            "tags": [f"loc_{message['locationId']}", f"com_{company_id}", "et_other"],
+            "recipient-provider": "Other",
+            "campaigns": [],
+            "flags": {
+                "is-authenticated": True,
+                "is-routed": False,
+                "is-big": False,
+                "is-system-test": False,
+                "is-test-mode": False,
+            },
             "log-level": "info",
-            "lc-operations": {
+        }
+        if self.config.get("lc_operations"):
+            # Not in GHL's documents; GHL has been seen to send it. Off unless asked for.
+            stats["lc-operations"] = {
                 "email_message_id": email["id"],
                 "message_id": message["id"],
                 "contact_id": contact["id"],
                 "location_id": message["locationId"],
-            },
-        }
+            }
         if event == "clicked":
             stats["url"] = spec.get("url", "https://example.com/")
         if event == "failed":
             severity = spec.get("severity", "permanent")
-            stats["severity"] = severity
+            if spec.get("with_severity", True):
+                # Mailgun's field, not in GHL's documents: without it only the SMTP codes tell hard from soft.
+                stats["severity"] = severity
             stats["reason"] = spec.get("reason", "bounce" if severity == "permanent" else "generic")
             stats["log-level"] = "error" if severity == "permanent" else "warn"
             stats["delivery-status"] = {
+                "attempt-no": 1,
                 "code": 550 if severity == "permanent" else 421,
                 "message": "mailbox unavailable" if severity == "permanent" else "try again later",
                 "description": "",
-                "attempt-no": 1,
+                "enhanced-code": "5.1.1" if severity == "permanent" else "4.4.1",
             }
             self._set_status(message["id"], "failed" if severity == "permanent" else "undelivered")
         elif STATS_STATUS.get(event):
@@ -239,10 +265,14 @@ class OutgoingWebhooksMixin:
         Delivery switches: "signature": good|bad|missing, "rsa": also send x-wh-signature,
         "rsa_only": only x-wh-signature, "timestamp_offset_seconds": shift the timestamp
         (e.g. -3600 for a stale delivery), "webhook_id": reuse an id (duplicate),
-        "url": deliver elsewhere than config webhook_url.
+        "unstamped": leave out timestamp, webhookId, appId and versionId (as GHL's event
+        examples show deliveries), "url": deliver elsewhere than config webhook_url.
         """
         payloads = self.build_event(spec)
         for payload in payloads:
+            if spec.get("unstamped"):
+                for key in ("timestamp", "webhookId", "appId", "versionId"):
+                    payload.pop(key, None)
             if spec.get("timestamp_offset_seconds"):
                 payload["timestamp"] = iso(utcnow() + timedelta(seconds=float(spec["timestamp_offset_seconds"])))
             if spec.get("webhook_id"):

@@ -37,6 +37,10 @@ def default_config() -> dict[str, Any]:
         "auto_events": ["OutboundMessage", "accepted", "delivered"],
         "sign_ed25519": True,
         "sign_rsa": False,
+        # Top-level timestamp/webhookId/appId/versionId on each delivery, as GHL's authentication guide says.
+        "webhook_stamps": True,
+        # LCEmailStats' undocumented lc-operations block (GHL has been seen to send it).
+        "lc_operations": False,
         # Response shapes: the spec's by default; the others are shapes GHL is known to answer too.
         "messages_list_shape": "flat",  # or "nested"
         "email_shape": "bare",  # or "wrapped"

@@ -93,7 +93,9 @@ class SandboxControl:
 
     def configure(self, **config: Any) -> dict[str, Any]:
         """Change config: rate_limit={max, interval_ms, daily, retry_after_header}, webhook_url,
-        webhook_retry_interval, webhook_max_retries, auto_events, sign_rsa, messages_list_shape
+        webhook_retry_interval, webhook_max_retries, auto_events, sign_rsa, webhook_stamps (timestamp and
+        webhookId on deliveries; default on), lc_operations (LCEmailStats' undocumented block; default
+        off), messages_list_shape
         (flat, the spec's, by default | nested), email_shape / message_shape (bare, the spec's, by
         default | wrapped), messages_page_size, location={allow_duplicates, duplicate_priority}.
         Per-endpoint Version and locationId are always enforced."""
