@@ -158,6 +158,8 @@ GHL_SANDBOX_PORT = config.int("GHL_SANDBOX_PORT", default=8765, minimum=1)
 GHL_BASE_URL = config.url("GHL_BASE_URL", default=f"http://127.0.0.1:{GHL_SANDBOX_PORT}")
 GHL_TOKEN = config.str("GHL_TOKEN", default="sandbox-token" if DEBUG else None)
 GHL_LOCATION_ID = config.str("GHL_LOCATION_ID", default="sandboxLocation000001" if DEBUG else None)
+# Optional: our marketplace app's id. When set, a webhook delivery naming another appId is refused.
+GHL_APP_ID = config.str("GHL_APP_ID", default="")
 GHL_CONNECT_TIMEOUT = config.float("GHL_CONNECT_TIMEOUT", default=3.05)
 GHL_READ_TIMEOUT = config.float("GHL_READ_TIMEOUT", default=15.0)
 # GHL's published limit is 100 requests / 10 s per location; we keep headroom.

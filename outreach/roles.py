@@ -27,6 +27,7 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("compliance", "view_donotcontact"),
     ("compliance", "view_suppression"),
     ("outreach", "view_emailevent"),
+    ("outreach", "view_reply"),
 ]
 
 OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
@@ -53,6 +54,7 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("ramp", "view_preflightrun"),
     ("ramp", "view_queuetrace"),
     ("outreach", "view_webhookdelivery"),
+    ("outreach", "view_webhookrefusal"),
     ("caio", "view_apitoken"),
     ("caio", "add_apitoken"),
     ("caio", "change_apitoken"),

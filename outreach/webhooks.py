@@ -72,8 +72,8 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
        refused with 401, recorded as a refusal, and nothing else is stored. A
        signed delivery without timestamp/webhookId (GHL's documented shape) is
        accepted as unstamped.
-    2. Refuse (403, recorded) a delivery for a location that is not ours: it
-       must never touch our leads, even by email address.
+    2. Refuse (403, recorded) a delivery for a location (or app) that is not
+       ours: it must never touch our leads, even by email address.
     3. Store it under its dedupe key; a repeat answers 200 and changes nothing.
        If storing fails, answer 429 so GHL delivers it again.
     4. Apply it. A failure here is kept for process_webhooks; GHL still gets
@@ -92,8 +92,8 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
         logger.warning("Refused a GHL webhook delivery: %s", exc)
         record_refusal(WebhookRefusal.Reason.SIGNATURE, str(exc), body, headers)
         return Receipt(401, f"refused: {exc}")
-    if event.location_id != settings.GHL_LOCATION_ID:
-        detail = f"location {event.location_id or '(none)'!r} is not ours"
+    detail = _not_ours(event)
+    if detail:
         logger.warning("Refused a GHL webhook delivery: %s", detail)
         record_refusal(WebhookRefusal.Reason.LOCATION, detail, body, headers, event=event)
         return Receipt(403, f"refused: {detail}")
@@ -121,6 +121,22 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
     except Exception:  # kept for process_webhooks; GHL must not see a 5xx
         logger.exception("Applying webhook delivery %s failed; it will be retried", delivery.pk)
     return Receipt(200, "stored", delivery)
+
+
+def _not_ours(event: WebhookEvent) -> str:
+    """Return why the delivery is for someone else, or "" when it is ours.
+
+    The location must be ours. The app is checked only when GHL_APP_ID is set
+    and the delivery names one: GHL's event examples carry no appId, and
+    refusing those would lose real events (the signature and the location
+    already tie the delivery to GHL and to us).
+    """
+    if event.location_id != settings.GHL_LOCATION_ID:
+        return f"location {event.location_id or '(none)'!r} is not ours"
+    app_id = str(event.payload.get("appId") or "")
+    if settings.GHL_APP_ID and app_id and app_id != settings.GHL_APP_ID:
+        return f"app {app_id!r} is not ours"
+    return ""
 
 
 def record_refusal(

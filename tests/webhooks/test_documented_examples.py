@@ -253,3 +253,12 @@ def test_a_poison_delivery_is_quarantined_after_its_retries_and_reported(client,
     assert "0 deliveries applied, 0 still failing, 0 quarantined now. In all: 1 quarantined" in out.getvalue()
     delivery.refresh_from_db()
     assert delivery.attempts == WebhookDelivery.MAX_ATTEMPTS
+
+
+def test_a_delivery_naming_another_app_is_refused_when_our_app_is_configured(client, settings):
+    settings.GHL_APP_ID = "ourApp"
+    theirs = example("outbound_sms") | {"appId": "theirApp"}
+    assert deliver(client, settings, theirs).status_code == 403
+    assert WebhookRefusal.objects.get().detail == "app 'theirApp' is not ours"
+    # GHL's examples name no app: still ours.
+    assert deliver(client, settings, example("outbound_sms")).status_code == 200
