@@ -139,7 +139,7 @@ def _message_from(data: dict[str, Any]) -> Message:
 def _message_page(payload: Any) -> tuple[list[dict[str, Any]] | None, Any, str]:
     """Return (items, nextPage, lastMessageId) of one page in either known shape; items None if neither.
 
-    The spec documents the flat shape; GHL has also been seen to answer the
+    The spec documents the flat shape; clients report GHL answering the
     same fields nested under `messages`. Only these two are read: any other
     shape is unknown, never guessed at.
     """
@@ -383,7 +383,7 @@ class GhlClient:
         1. Ask for a page; after the first, pass the previous page's `lastMessageId`.
         2. Read the page in GHL's documented flat shape `{messages: [...], nextPage,
            lastMessageId}` or in the nested `{messages: {messages: [...], ...}}` that
-           GHL is known to answer too.
+           clients report GHL answering too.
         3. Stop when `nextPage` is false.
 
         Anything that leaves the list possibly unfinished (an error on a page, an

@@ -312,7 +312,7 @@ class EmailStatsEvent(WebhookEvent):
     event_id: str = ""
     # webhookPayload.message.headers.message-id: the documented link to the email.
     message_id_header: str = ""
-    # lc-operations.email_message_id: not in GHL's documents; the sandbox sends it and GHL has been seen to.
+    # lc-operations.email_message_id: not in GHL's documents; community reports say GHL sends it.
     lc_email_message_id: str = ""
     recipient: str = ""
     # Not in GHL's documents either (Mailgun sends it; so does the sandbox): "permanent" or "temporary".

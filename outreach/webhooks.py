@@ -49,8 +49,8 @@ STATS_KINDS = {
     "unsubscribed": Kind.UNSUBSCRIBED,
 }
 BOUNCE_KINDS = {Bounce.HARD: Kind.BOUNCED, Bounce.SOFT: Kind.SOFT_BOUNCED, Bounce.UNKNOWN: Kind.UNCLASSIFIED}
-# Mailgun's "accepted" only says the email was queued for delivery: nothing to count.
-QUIET_STATS_EVENTS = {"accepted"}
+# Mailgun's "accepted" says the email was queued for delivery, "stored" that a copy was kept: nothing to count.
+QUIET_STATS_EVENTS = {"accepted", "stored"}
 SUPPRESSING_KINDS = {Kind.BOUNCED: "bounced", Kind.COMPLAINED: "complained", Kind.UNSUBSCRIBED: "unsubscribed"}
 # Request headers never written to a refusal record (credentials a proxy or a caller may add).
 SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "secret", "api-key", "apikey", "password")

@@ -10,7 +10,7 @@ tests/ghl/ hold it to GHL's OpenAPI files): bearer tokens bound to one
 location with scopes, each endpoint's own Version header, contacts with
 duplicate rules and DND, email sends with NO idempotency, conversations and
 the paged message list in the spec's flat shape (the nested shape GHL is
-known to answer too, as an option), per-(token, location) sliding-window and
+reported to answer too, as an option), per-(token, location) sliding-window and
 daily limits with the five X-RateLimit-* headers, switchable faults, and
 signed webhook deliveries.
 

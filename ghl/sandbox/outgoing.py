@@ -163,7 +163,7 @@ class OutgoingWebhooksMixin:
             "log-level": "info",
         }
         if self.config.get("lc_operations"):
-            # Not in GHL's documents; GHL has been seen to send it. Off unless asked for.
+            # Not in GHL's documents (community reports say GHL sends it): off unless asked for.
             stats["lc-operations"] = {
                 "email_message_id": email["id"],
                 "message_id": message["id"],

@@ -39,9 +39,9 @@ def default_config() -> dict[str, Any]:
         "sign_rsa": False,
         # Top-level timestamp/webhookId/appId/versionId on each delivery, as GHL's authentication guide says.
         "webhook_stamps": True,
-        # LCEmailStats' undocumented lc-operations block (GHL has been seen to send it).
+        # LCEmailStats' lc-operations block: not in GHL's documents; community reports say GHL sends it.
         "lc_operations": False,
-        # Response shapes: the spec's by default; the others are shapes GHL is known to answer too.
+        # Response shapes: the spec's by default; the others are shapes clients report GHL answering too.
         "messages_list_shape": "flat",  # or "nested"
         "email_shape": "bare",  # or "wrapped"
         "message_shape": "bare",  # or "wrapped"

@@ -120,15 +120,15 @@ ALLOWANCES: tuple[Allowance, ...] = (
     ),
     Allowance(
         "nested-message-list",
-        "GHL is known to answer the message list nested ({messages: {messages, "
-        "nextPage, lastMessageId}}) although the spec documents it flat; the sandbox "
+        "Clients report GHL answering the message list nested "
+        "({messages: {messages, nextPage, lastMessageId}}) although the spec documents it flat; the sandbox "
         "answers so only when configured to, and the client reads both.",
         _nested_list,
     ),
     Allowance(
         "wrapped-message-and-email",
-        "GHL has answered the message and email reads wrapped ({message: {...}}, "
-        "{emailMessage: {...}}) where the spec documents the bare object; the sandbox "
+        "Clients report GHL answering the message and email reads wrapped ({message: "
+        "{...}}, {emailMessage: {...}}) where the spec documents the bare object; the sandbox "
         "answers so only when configured to, and the client reads both.",
         _wrapped_read,
     ),
