@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
 from outreach.models import CardStatus, EmailEvent, Reply, WebhookDelivery
 from tests.factories import make_card, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _seeded(transactional_db):
+    """Put back the rejection tags and roles that migrations seed: transactional tests flush them."""
+    importlib.import_module("outreach.migrations.0002_seed_tags_and_roles").seed(apps, None)
 
 
 @pytest.fixture
