@@ -111,9 +111,11 @@ ALLOWANCES: tuple[Allowance, ...] = (
     ),
     Allowance(
         "send-subType-status-required",
-        "SendMessageBodyDto lists subType and status as required, yet status is the "
-        "outcome GHL reports (delivered/failed/...) and subType an object no document "
-        "describes; GHL's examples and integrations send an Email without either.",
+        "SendMessageBodyDto lists subType and status as required, yet its own example "
+        "for subType ('Email') breaks the type it declares (object), and status is the "
+        "delivery outcome GHL reports (delivered/failed/pending/read), not something a "
+        "sender sets; earlier versions of the spec required only type and contactId, and "
+        "integrations send an Email without either, as we do.",
         lambda v: v.endpoint == "conversations.send"
         and v.side == "request"
         and v.message in ("'subType' is a required property", "'status' is a required property"),
