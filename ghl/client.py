@@ -253,7 +253,7 @@ class GhlClient:
             "GET",
             "/contacts/search/duplicate",
             version=CONTACTS_VERSION,
-            params={"locationId": self.location_id, "email": email},
+            params={"locationId": self.location_id, "email": refuse_control_characters("email", email)},
             endpoint="contacts.search_duplicate",
         )
         contact = payload.get("contact") if isinstance(payload, dict) else None

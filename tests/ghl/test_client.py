@@ -401,6 +401,12 @@ def test_it_refuses_to_send_contact_fields_with_control_characters(ghl_sandbox, 
     assert api_requests(ghl_sandbox, "contacts.upsert") == []
 
 
+def test_resolving_a_contact_with_a_control_character_in_its_email_sends_nothing(ghl_sandbox):
+    with pytest.raises(GhlUnsafeField, match="email"):
+        ghl_sandbox.client().resolve_contact(email="ann@example.com\r\n", first_name="Ann")
+    assert ghl_sandbox.requests() == []
+
+
 def test_it_refuses_a_subject_that_could_add_mail_headers(ghl_sandbox):
     client = ghl_sandbox.client()
     contact = client.upsert_contact(email="ann@example.com")
