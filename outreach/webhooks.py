@@ -216,13 +216,6 @@ def process_pending(limit: int = 500) -> PendingRun:
     return run
 
 
-def release_from_quarantine(deliveries) -> int:
-    """Give quarantined deliveries a fresh set of attempts (after a fix); return how many."""
-    return deliveries.filter(quarantined_at__isnull=False, processed_at__isnull=True).update(
-        quarantined_at=None, attempts=0
-    )
-
-
 def webhook_figures() -> dict[str, int]:
     """Counts an operator watches: unstamped deliveries, refusals, quarantined and waiting retries."""
     deliveries = WebhookDelivery.objects
