@@ -36,14 +36,14 @@ class DomainWidget(widgets.CharWidget):
 
 
 class EntryWidget(widgets.CharWidget):
-    """A do-not-contact entry: an address, or a whole domain written "@customer.com"."""
+    """A do-not-contact entry: an address, or a whole domain written "*@customer.com" (or "@customer.com")."""
 
     def clean(self, value, row=None, **kwargs):
         try:
             email, domain = DoNotContact.parse_entry(str(value or ""))
         except ValidationError as exc:
             raise ValueError(exc.messages[0]) from None
-        return email or f"@{domain}"
+        return email or f"*@{domain}"
 
 
 class EntryField(fields.Field):
@@ -84,7 +84,7 @@ class ExcludedDomainResource(RuleResource):
 
 
 class DoNotContactResource(RuleResource):
-    """Columns: email (an address, or "@domain" for everyone there), reason."""
+    """Columns: email (an address, or "*@domain" for everyone there), reason."""
 
     email = EntryField(attribute="email", column_name="email", widget=EntryWidget())
     required_columns = ("email",)
@@ -127,7 +127,7 @@ class ExcludedDomainAdmin(ExclusionRuleAdmin):
 
 class DoNotContactForm(forms.ModelForm):
     entry = forms.CharField(
-        max_length=2048, help_text="An address (ana@customer.com), or everyone at a domain and its subdomains (@customer.com)."
+        max_length=2048, help_text="An address (ana@customer.com), or everyone at a domain and its subdomains (*@customer.com)."
     )
 
     class Meta:

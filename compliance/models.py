@@ -77,8 +77,9 @@ class DoNotContact(models.Model):
 
     @property
     def entry(self) -> str:
-        """The canonical entry as one string: the address, or "@domain" for a whole domain."""
-        return self.email or f"@{self.domain}"
+        """The canonical entry as one string: the address, or "*@domain" for a whole domain
+        (not "@domain": a cell starting with @ is a formula to a spreadsheet)."""
+        return self.email or f"*@{self.domain}"
 
     @staticmethod
     def parse_entry(value: str) -> tuple[str | None, str]:
@@ -102,7 +103,7 @@ class DoNotContact(models.Model):
 
     def canonicalise(self) -> None:
         """Store the canonical entry; keep what was typed unless it no longer spells the entry."""
-        field, typed = ("email", self.email) if self.email else ("domain", f"@{self.domain}" if self.domain else "")
+        field, typed = ("email", self.email) if self.email else ("domain", f"*@{self.domain}" if self.domain else "")
         if not typed:
             raise ValidationError({"email": "Give an address (ana@customer.com) or a whole domain (@customer.com)."})
         try:

@@ -27,6 +27,13 @@ class Tier(models.TextChoices):
 
 
 class LeadQuerySet(models.QuerySet):
+    def with_email(self, email: str):
+        """The lead whose canonical address `email` spells, in any spelling; none when it is not an address."""
+        try:
+            return self.filter(email=canonical_email(email))
+        except ValidationError:
+            return self.none()
+
     def suppressed(self):
         return self.filter(
             Q(do_not_contact=True) | Q(unsubscribed_at__isnull=False) | Q(bounced_at__isnull=False)
