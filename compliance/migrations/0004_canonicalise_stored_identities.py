@@ -7,6 +7,8 @@ compliance.collisions). Not reversible in data: the canonical forms stay.
 
 from __future__ import annotations
 
+import importlib
+
 from django.db import migrations
 
 
@@ -24,10 +26,18 @@ def canonicalise(apps, schema_editor):
         print("\n" + "\n".join(report.lines()))
 
 
+def sync_roles(apps, schema_editor):
+    # Operators resolve collisions, the Head of Sales sees them.
+    importlib.import_module("outreach.migrations.0007_sync_roles").sync(apps, schema_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("compliance", "0003_canonical_identities"),
         ("outreach", "0008_lead_identity_as_entered"),
     ]
 
-    operations = [migrations.RunPython(canonicalise, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(canonicalise, migrations.RunPython.noop),
+        migrations.RunPython(sync_roles, migrations.RunPython.noop),
+    ]
