@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from compliance.identity import canonical_domain, canonical_email
 
+
 class ExcludedDomain(models.Model):
     """A domain (and all its subdomains) we never email, e.g. a current customer."""
 
@@ -94,7 +95,7 @@ class DoNotContact(models.Model):
             if "@" in text:
                 raise
             raise ValidationError(
-                f"{value!r} is not an email address nor a domain name (expected ana@customer.com, or @customer.com for everyone there)."
+                f"{value!r} is not an email address nor a domain name (expected ana@customer.com, or *@customer.com for everyone there)."
             ) from exc
 
     def set_entry(self, value: str) -> None:
@@ -105,7 +106,7 @@ class DoNotContact(models.Model):
         """Store the canonical entry; keep what was typed unless it no longer spells the entry."""
         field, typed = ("email", self.email) if self.email else ("domain", f"*@{self.domain}" if self.domain else "")
         if not typed:
-            raise ValidationError({"email": "Give an address (ana@customer.com) or a whole domain (@customer.com)."})
+            raise ValidationError({"email": "Give an address (ana@customer.com) or a whole domain (*@customer.com)."})
         try:
             entry = self.parse_entry(typed)
         except ValidationError as exc:
@@ -201,16 +202,14 @@ class IdentityCollision(models.Model):
         lead = apps.get_model("outreach", "Lead").objects.filter(pk=self.lead_id).first()
         if lead is None or lead.do_not_contact:
             return ""
-        try:
-            canonical = canonical_email(lead.email) == lead.email and (not lead.domain or canonical_domain(lead.domain) == lead.domain)
-        except ValidationError:
-            canonical = False
-        if canonical:
-            return ""
-        return (
-            f"Lead {lead.pk} still stores “{lead.email}”: correct its address, mark it do-not-contact "
-            "or delete it, then resolve."
-        )
+        for stored, function in ((lead.email, canonical_email), (lead.domain, canonical_domain)):
+            try:
+                canonical = not stored or function(stored) == stored
+            except ValidationError:
+                canonical = False
+            if not canonical:
+                return f"Lead {lead.pk} still stores “{stored}”: correct it, mark the lead do-not-contact or delete it, then resolve."
+        return ""
 
     def resolve(self, *, by, note: str) -> None:
         """Mark resolved by `by` with `note`, or raise ValidationError naming what is still wrong."""

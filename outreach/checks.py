@@ -6,8 +6,9 @@ suppressed after drafting fails at approval and just before sending.
 
 The pipeline judges thousands of fresh cards at once: `CheckContext.for_cards`
 loads the exclusion rules, the open identity collisions and the
-already-contacted cards for a whole batch in four queries, and `evaluate(card, context=...)` then uses the lead, campaign
-and step already attached to each card.
+already-contacted cards for a whole batch in four queries, and
+`evaluate(card, context=...)` then uses the lead, campaign and step already
+attached to each card.
 """
 
 from __future__ import annotations
