@@ -146,7 +146,27 @@ class DoNotContactForm(forms.ModelForm):
                 self.instance.set_entry(cleaned["entry"])
             except ValidationError as exc:
                 self.add_error("entry", exc)
+            else:
+                # `email` and `domain` are not form fields, so the form's unique check skips them.
+                same = DoNotContact.objects.exclude(pk=self.instance.pk)
+                if self.instance.email and same.filter(email=self.instance.email).exists() or (
+                    not self.instance.email and same.filter(email__isnull=True, domain=self.instance.domain).exists()
+                ):
+                    self.add_error("entry", f"{self.instance.entry} is already on the do-not-contact list.")
         return cleaned
+
+    def add_error(self, field, error):
+        # The model names its own fields; on this form both are typed in `entry`, already checked above.
+        if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            moved: dict[str, list] = {}
+            for key, errors in error.error_dict.items():
+                key = "entry" if key in ("email", "domain") else key
+                if key != "entry" or not self.has_error("entry"):
+                    moved.setdefault(key, []).extend(errors)
+            if not moved:
+                return
+            error = ValidationError(moved)
+        super().add_error(field, error)
 
 
 @admin.register(DoNotContact)

@@ -83,3 +83,29 @@ def test_the_suppression_history_is_read_only(admin_client):
 
     assert admin_client.get("/admin/compliance/suppression/").status_code == 200
     assert admin_client.get("/admin/compliance/suppression/add/").status_code == 403
+
+
+def test_an_operator_adds_a_whole_domain_or_an_address_by_hand(client, operator):
+    client.force_login(operator)
+
+    client.post("/admin/compliance/donotcontact/add/", {"entry": "*@Competitor.EXAMPLE", "reason": "competitor"})
+    client.post("/admin/compliance/donotcontact/add/", {"entry": "Ana@Bücher.example", "reason": "asked"})
+    refused = client.post("/admin/compliance/donotcontact/add/", {"entry": "ana@bü\u200bcher.example", "reason": "x"})
+
+    assert set(DoNotContact.objects.values_list("email", "domain", "as_entered")) == {
+        ("ana@xn--bcher-kva.example", "", "Ana@Bücher.example"),
+        (None, "competitor.example", "*@Competitor.EXAMPLE"),
+    }
+    assert "U+200B (ZERO WIDTH SPACE)" in refused.content.decode()
+    listing = client.get("/admin/compliance/donotcontact/").content.decode()
+    assert "*@competitor.example" in listing and "(entered as “Ana@Bücher.example”)" in listing
+
+
+def test_an_entry_already_on_the_list_in_another_spelling_is_refused_by_hand(client, operator):
+    DoNotContact.objects.create(email="ana@xn--bcher-kva.example")
+    client.force_login(operator)
+
+    again = client.post("/admin/compliance/donotcontact/add/", {"entry": "ANA@BÜCHER.EXAMPLE", "reason": "again"})
+
+    assert "ana@xn--bcher-kva.example is already on the do-not-contact list." in again.content.decode()
+    assert DoNotContact.objects.count() == 1

@@ -158,6 +158,7 @@ RULE_SPELLINGS = {
 }
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("name", RULE_SPELLINGS)
 @pytest.mark.parametrize("lead_address", ["buyer@bücher-kunde.example", "buyer@xn--bcher-kunde-thb.example", "buyer@shop.bücher-kunde.example"])
 def test_a_rule_entered_in_any_spelling_matches_the_plain_lead(name, lead_address, campaign):

@@ -19,6 +19,8 @@ from tests.factories import make_user
 BEFORE = [("compliance", "0003_canonical_identities"), ("outreach", "0008_lead_identity_as_entered")]
 AFTER = [("compliance", "0004_canonicalise_stored_identities")]
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def old_apps(transactional_db):
