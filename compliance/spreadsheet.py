@@ -181,10 +181,14 @@ class SafeResource(resources.ModelResource):
         found = [header for header in (dataset.headers or []) if header != ROW_PROBLEM_COLUMN]
         missing = [column for column in self.required_columns if column not in found]
         if missing:
-            expected = ", ".join(field.column_name for field in self.get_import_fields())
+            expected = ", ".join(field.column_name for field in self.get_user_visible_fields())
             raise ImportFileError(
                 f"The file has no “{'”, “'.join(missing)}” column: expected the columns {expected}; found {', '.join(found) or 'none'}."
             )
+
+    def get_user_visible_fields(self):
+        # A read-only field is exported, never imported: not a column to ask for.
+        return [field for field in super().get_user_visible_fields() if not field.readonly]
 
     def import_instance(self, instance, row, **kwargs):
         errors: dict[str, list[str]] = {}

@@ -26,10 +26,12 @@ CONTACT_COLUMNS = ("first_name", "last_name", "company", "title")
 
 class LeadResource(SafeResource):
     required_columns = ("email",)
+    # Beside the canonical email, so the preview and the export show both; set from the row's email, never read.
+    email_as_entered = fields.Field(attribute="email_as_entered", column_name="email_as_entered", readonly=True)
 
     class Meta:
         model = Lead
-        fields = ("email", "first_name", "last_name", "company", "title", "tier", "source", "domain")
+        fields = ("email", "email_as_entered", "first_name", "last_name", "company", "title", "tier", "source", "domain")
         import_id_fields = ("email",)
         clean_model_instances = True
         skip_unchanged = False
