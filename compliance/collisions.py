@@ -157,7 +157,8 @@ def canonicalise_stored(*, Lead, DoNotContact, ExcludedDomain, IdentityCollision
             changed.update(email_as_entered=lead.email)
         if changed:
             Lead.objects.filter(pk=lead.pk).update(**changed)
-            report.leads_rewritten += "email" in changed or "domain" in changed
+            if "email" in changed or "domain" in changed:
+                report.leads_rewritten += 1
 
     report.cards_held = _hold_open_cards(PendingEmail, collided)
     return report

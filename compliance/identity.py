@@ -149,8 +149,3 @@ def email_domain_of(canonical: str) -> str:
     """Return the domain of an address already in canonical form."""
     return canonical.rpartition("@")[2]
 
-
-def covering_domains(domain: str) -> list[str]:
-    """Return `domain` and each parent domain of it with at least two labels: a.b.c -> [a.b.c, b.c]."""
-    labels = domain.split(".")
-    return [".".join(labels[start:]) for start in range(max(len(labels) - 1, 1))]

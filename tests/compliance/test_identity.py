@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from compliance.identity import canonical_domain, canonical_email, covering_domains
+from compliance.identity import canonical_domain, canonical_email
 
 FULL_WIDTH = str.maketrans({chr(c): chr(c - 0x21 + 0xFF01) for c in range(0x21, 0x7F)})
 
@@ -98,6 +98,3 @@ def test_it_refuses_what_is_not_an_address_saying_why(value, words):
         canonical_email(value)
     assert words in refused.value.messages[0]
 
-
-def test_covering_domains_are_the_domain_and_its_parents_above_the_top_level():
-    assert covering_domains("eu.mail.customer.example") == ["eu.mail.customer.example", "mail.customer.example", "customer.example"]
