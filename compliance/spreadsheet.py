@@ -90,6 +90,17 @@ class Windows1252CSV(CheckedCSV):
     ENCODING = "cp1252"
     LABEL = "csv (Windows-1252 / Latin-1)"
 
+    def decode(self, data: bytes) -> str:
+        # Read as Windows-1252, a UTF-8 file's accents would be stored as mojibake ("CafÃ©") without a word.
+        if not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                raise ImportFileError(f"The file is UTF-8 text, not Windows-1252: choose the format “{CheckedCSV.LABEL}” and import it again.")
+        return super().decode(data)
+
 
 def decoding_error(data: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
     line_start = data.rfind(b"\n", 0, exc.start) + 1

@@ -50,3 +50,9 @@ def test_contact_fields_refuse_line_breaks_and_control_characters(value):
 
 def test_plain_and_accented_contact_fields_pass():
     assert control_character_problem("Zoë O'Brien-Šimić, VP") == ""
+
+
+def test_a_utf8_file_read_as_windows_1252_is_refused_rather_than_garbled():
+    with pytest.raises(ImportFileError, match="The file is UTF-8 text, not Windows-1252: choose the format “csv”"):
+        rows("email,company\na@x.example,Café\n".encode(), Windows1252CSV)
+    assert rows(b"email\na@x.example\n", Windows1252CSV)[0]["email"] == "a@x.example"
