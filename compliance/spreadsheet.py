@@ -229,11 +229,16 @@ class SafeResource(resources.ModelResource):
             raise ValidationError({key: list(dict.fromkeys(messages)) for key, messages in exc.message_dict.items()}) from None
 
 
-class SafeImportMixin:
+class SafeExportMixin:
+    """For an admin with ExportMixin: CSV out (its resource, a SafeResource, neutralises the cells)."""
+
+    export_formats = [base_formats.CSV]
+
+
+class SafeImportMixin(SafeExportMixin):
     """For ImportExportModelAdmin: CheckedCSV files in, plain CSV out, and a file error shown as its one sentence."""
 
     import_formats = [CheckedCSV, Windows1252CSV]
-    export_formats = [base_formats.CSV]
     import_template_name = "admin/import_export/checked_import.html"
 
     def add_data_read_fail_error_to_form(self, form, e):

@@ -89,3 +89,29 @@ def test_the_admin_export_of_the_do_not_contact_list_is_neutralised(admin_client
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["email", "reason"]
     assert sorted(rows[1:]) == [["*@competitor.example", "'+cmd"], ["ana@x.example", "'@SUM(A1:A9)"]]
+
+
+@pytest.mark.parametrize(
+    "path, resource, cell_field",
+    [
+        ("/admin/outreach/pendingemail/export/", "cardresource", "subject"),
+        ("/admin/outreach/cardtransition/export/", "cardtransitionresource", "reason"),
+    ],
+)
+def test_the_admin_exports_cards_and_their_history_neutralised(admin_client, path, resource, cell_field):
+    card = make_card(subject="=HYPERLINK(\"http://evil.example\")")
+    CardTransition.objects.create(card=card, from_status="pending", to_status="pending", actor_label="x", reason="-2+3")
+
+    response = admin_client.post(path, {"format": "0", f"{resource}_{cell_field}": "on"})
+
+    assert response.status_code == 200, response.content[:500]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1][0] in ("'=HYPERLINK(\"http://evil.example\")", "'-2+3")
+
+
+def test_the_admin_exports_events_neutralised(admin_client):
+    EmailEvent.objects.create(lead=make_lead(email="=cmd@x.example"), kind=EmailEvent.Kind.DELIVERED)
+
+    response = admin_client.post("/admin/outreach/emailevent/export/", {"format": "0", "emaileventresource_lead_email": "on"})
+
+    assert list(csv.reader(io.StringIO(response.content.decode()))) == [["lead_email"], ["'=cmd@x.example"]]
