@@ -201,3 +201,30 @@ def test_a_do_not_contact_domain_entry_holds_back_a_card_drafted_before_it(campa
     assert "compliance.C011" in result.failed_ids
     assert "Everyone at competitor.example is on the do-not-contact list." in " ".join(result.failures)
     assert PendingEmail.objects.filter(do_not_contact_q()).get() == card
+
+
+@pytest.mark.parametrize(
+    "company_domain, refused",
+    [
+        ("brightcustomer.example", False),
+        ("https://www.BrightCustomer.example/about", False),
+        ("shop.brightcustomer.example.", False),
+        ("bright\u200bcustomer.example", True),
+    ],
+)
+def test_a_company_domain_column_is_matched_or_refused_like_an_address(company_domain, refused, campaign):
+    ExcludedDomain.objects.create(domain="brightcustomer.example")
+    dataset = tablib.Dataset().load(
+        f'email,first_name,tier,source,domain\nceo@webmail.example,Ann,tier_1,hostile,"{company_domain}"\n', format="csv"
+    )
+
+    result = LeadResource().import_data(dataset, dry_run=False)
+
+    if refused:
+        assert "invisible character U+200B" in " ".join(result.invalid_rows[0].error_dict["domain"])
+        assert not Lead.objects.exists()
+        return
+    lead = Lead.objects.get()
+    assert lead.domain.endswith("brightcustomer.example") and lead.domain_as_entered == company_domain
+    run_pipeline(source="hostile", limit=10, campaign_ref=campaign.ref, apply=True)
+    assert sendable_cards([lead.pk]) == [] and not PendingEmail.objects.exists()
