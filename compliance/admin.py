@@ -1,40 +1,61 @@
 """Exclusion rules in the admin: excluded domains and the do-not-contact list, each
 editable by hand or imported from CSV (preview first, with an error per bad row),
-and the read-only suppression history."""
+the read-only suppression history, and the identity collisions a person resolves."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from import_export import fields, resources, widgets
+from django.urls import reverse
+from django.utils.html import format_html
+from import_export import fields, widgets
 from import_export.admin import ImportExportModelAdmin
 
 from caio.admin import ReadOnlyAdmin
-from compliance.models import DoNotContact, ExcludedDomain, Suppression, normalize_domain
+from compliance.identity import canonical_domain
+from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision, Suppression
+from compliance.spreadsheet import SafeImportMixin, SafeResource
+
+
+def as_entered_if_different(canonical: str, entered: str) -> str:
+    """Both spellings where they differ: the canonical one, then what was typed."""
+    if entered and entered != canonical:
+        return format_html("{} <span class=\"as-entered\">(entered as “{}”)</span>", canonical, entered)
+    return canonical
 
 
 class DomainWidget(widgets.CharWidget):
-    """Accept "@Customer.com", "https://www.customer.com/"; refuse what is not a domain."""
+    """Accept "@Customer.com", "https://www.customer.com/", "Bücher.example"; refuse what is not a domain."""
 
     def clean(self, value, row=None, **kwargs):
         try:
-            return normalize_domain(str(value or ""))
+            return canonical_domain(str(value or ""))
         except ValidationError as exc:
             raise ValueError(exc.messages[0]) from None
 
 
-class EmailWidget(widgets.CharWidget):
+class EntryWidget(widgets.CharWidget):
+    """A do-not-contact entry: an address, or a whole domain written "*@customer.com" (or "@customer.com")."""
+
     def clean(self, value, row=None, **kwargs):
-        email = str(value or "").strip().lower()
         try:
-            validate_email(email)
-        except ValidationError:
-            raise ValueError(f"{value!r} is not an email address.") from None
-        return email
+            email, domain = DoNotContact.parse_entry(str(value or ""))
+        except ValidationError as exc:
+            raise ValueError(exc.messages[0]) from None
+        return email or f"*@{domain}"
 
 
-class RuleResource(resources.ModelResource):
+class EntryField(fields.Field):
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        self.clean(row, **kwargs)  # raises the row's error
+        instance.set_entry(str(row.get(self.column_name) or ""))
+
+    def get_value(self, instance):
+        return instance.entry
+
+
+class RuleResource(SafeResource):
     def get_instance(self, instance_loader, row):
         # A malformed key cannot match a stored rule; treat the row as new so
         # the field's own error is shown on its row as a validation error.
@@ -44,23 +65,47 @@ class RuleResource(resources.ModelResource):
             return None
 
 
-def rule_resource(model, key: str, widget: widgets.Widget) -> type[RuleResource]:
-    """Return the CSV resource of a rule list keyed by `key` (columns: key, reason).
+class ExcludedDomainResource(RuleResource):
+    """Columns: domain, reason. Re-importing a list updates the reasons instead of failing on duplicates."""
 
-    Re-importing a list updates the reasons instead of failing on duplicates.
-    """
-    meta = type("Meta", (), {
-        "model": model, "fields": (key, "reason"), "import_id_fields": (key,), "skip_unchanged": True, "report_skipped": True,
-    })
-    attributes = {key: fields.Field(attribute=key, column_name=key, widget=widget), "Meta": meta}
-    return type(f"{model.__name__}Resource", (RuleResource,), attributes)
+    domain = fields.Field(attribute="domain", column_name="domain", widget=DomainWidget())
+    required_columns = ("domain",)
+
+    class Meta:
+        model = ExcludedDomain
+        fields = ("domain", "reason")
+        import_id_fields = ("domain",)
+        skip_unchanged = True
+        report_skipped = True
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        instance.domain_as_entered = str(row.get("domain") or "").strip()
 
 
-ExcludedDomainResource = rule_resource(ExcludedDomain, "domain", DomainWidget())
-DoNotContactResource = rule_resource(DoNotContact, "email", EmailWidget())
+class DoNotContactResource(RuleResource):
+    """Columns: email (an address, or "*@domain" for everyone there), reason."""
+
+    email = EntryField(attribute="email", column_name="email", widget=EntryWidget())
+    required_columns = ("email",)
+
+    class Meta:
+        model = DoNotContact
+        fields = ("email", "reason")
+        import_id_fields = ("email",)
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_instance(self, instance_loader, row):
+        try:
+            email, domain = DoNotContact.parse_entry(str(row.get("email") or ""))
+        except ValidationError:
+            return None
+        rules = DoNotContact.objects.filter(email=email) if email else DoNotContact.objects.filter(email__isnull=True, domain=domain)
+        return rules.first()
 
 
-class ExclusionRuleAdmin(ImportExportModelAdmin):
+class ExclusionRuleAdmin(SafeImportMixin, ImportExportModelAdmin):
     """Importing rules is adding rules: it needs the add permission (operators)."""
 
     def has_import_permission(self, request):
@@ -70,17 +115,72 @@ class ExclusionRuleAdmin(ImportExportModelAdmin):
 @admin.register(ExcludedDomain)
 class ExcludedDomainAdmin(ExclusionRuleAdmin):
     resource_classes = [ExcludedDomainResource]
-    list_display = ["domain", "reason", "created_at"]
-    search_fields = ["domain", "reason"]
-    readonly_fields = ["created_at"]
+    list_display = ["domain_shown", "reason", "created_at"]
+    search_fields = ["domain", "domain_as_entered", "reason"]
+    fields = ["domain", "domain_as_entered", "reason", "created_at"]
+    readonly_fields = ["domain_as_entered", "created_at"]
+
+    @admin.display(description="domain", ordering="domain")
+    def domain_shown(self, rule: ExcludedDomain) -> str:
+        return as_entered_if_different(rule.domain, rule.domain_as_entered)
+
+
+class DoNotContactForm(forms.ModelForm):
+    entry = forms.CharField(
+        max_length=2048, help_text="An address (ana@customer.com), or everyone at a domain and its subdomains (*@customer.com)."
+    )
+
+    class Meta:
+        model = DoNotContact
+        fields = ["reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["entry"].initial = self.instance.entry
+
+    def clean(self):
+        cleaned = super().clean()
+        if "entry" in cleaned:
+            try:
+                self.instance.set_entry(cleaned["entry"])
+            except ValidationError as exc:
+                self.add_error("entry", exc)
+            else:
+                # `email` and `domain` are not form fields, so the form's unique check skips them.
+                same = DoNotContact.objects.exclude(pk=self.instance.pk)
+                if self.instance.email and same.filter(email=self.instance.email).exists() or (
+                    not self.instance.email and same.filter(email__isnull=True, domain=self.instance.domain).exists()
+                ):
+                    self.add_error("entry", f"{self.instance.entry} is already on the do-not-contact list.")
+        return cleaned
+
+    def add_error(self, field, error):
+        # The model names its own fields; on this form both are typed in `entry`, already checked above.
+        if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            moved: dict[str, list] = {}
+            for key, errors in error.error_dict.items():
+                key = "entry" if key in ("email", "domain") else key
+                if key != "entry" or not self.has_error("entry"):
+                    moved.setdefault(key, []).extend(errors)
+            if not moved:
+                return
+            error = ValidationError(moved)
+        super().add_error(field, error)
 
 
 @admin.register(DoNotContact)
 class DoNotContactAdmin(ExclusionRuleAdmin):
+    form = DoNotContactForm
     resource_classes = [DoNotContactResource]
-    list_display = ["email", "reason", "created_at"]
-    search_fields = ["email", "reason"]
-    readonly_fields = ["created_at"]
+    list_display = ["entry_shown", "reason", "created_at"]
+    search_fields = ["email", "domain", "as_entered", "reason"]
+    fields = ["entry", "as_entered", "reason", "created_at"]
+    readonly_fields = ["as_entered", "created_at"]
+
+    @admin.display(description="address or domain", ordering="email")
+    def entry_shown(self, rule: DoNotContact) -> str:
+        return as_entered_if_different(rule.entry, rule.as_entered)
 
 
 @admin.register(Suppression)
@@ -90,3 +190,70 @@ class SuppressionAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "email", "kind", "source", "note"]
     list_filter = ["kind", "source"]
     search_fields = ["email"]
+
+
+class UnresolvedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Unresolved"), ("resolved", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+class IdentityCollisionForm(forms.ModelForm):
+    class Meta:
+        model = IdentityCollision
+        fields = ["resolution_note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.resolved_at is None:
+            if not (cleaned.get("resolution_note") or "").strip():
+                self.add_error("resolution_note", "Say what was decided; the collision is resolved when you save.")
+            else:
+                problem = self.instance.resolution_problem()
+                if problem:
+                    raise ValidationError(problem)
+        return cleaned
+
+
+@admin.register(IdentityCollision)
+class IdentityCollisionAdmin(admin.ModelAdmin):
+    """Written by the canonical-identity migration; a person resolves each one by saving a note."""
+
+    form = IdentityCollisionForm
+    list_display = ["created_at", "kind", "lead_link", "other_lead_id", "stored_value", "canonical_value", "resolved_at"]
+    list_filter = [UnresolvedFilter, "kind"]
+    search_fields = ["stored_value", "canonical_value", "detail"]
+    readonly_fields = [
+        "kind", "lead_link", "other_lead_id", "stored_value", "canonical_value", "detail", "created_at", "resolved_at", "resolved_by",
+    ]
+    fields = [*readonly_fields, "resolution_note"]
+
+    @admin.display(description="lead", ordering="lead_id")
+    def lead_link(self, collision: IdentityCollision) -> str:
+        url = reverse("admin:outreach_lead_change", args=[collision.lead_id])
+        return format_html('<a href="{}">lead {}</a>', url, collision.lead_id)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.resolved_at is not None:
+            return [*self.readonly_fields, "resolution_note"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if obj.resolved_at is None:
+            obj.resolve(by=request.user, note=form.cleaned_data["resolution_note"])
+            messages.success(request, f"Resolved: open cards of lead {obj.lead_id} are no longer held back by it.")

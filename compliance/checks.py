@@ -61,6 +61,10 @@ class EmailFacts:
     do_not_contact: bool = False
     do_not_contact_reason: str = ""
     on_do_not_contact_list: bool = False
+    # Whole domains on the do-not-contact list; a subdomain of one is covered too.
+    do_not_contact_domains: Collection[str] = field(default_factory=frozenset)
+    # Why an unresolved identity collision holds the lead back, or ''.
+    identity_collision: str = ""
     unsubscribed: bool = False
     bounced: bool = False
     # The lead wrote back: a person answers now, not the sequence.
@@ -129,15 +133,21 @@ def find_header_breaker(text: str) -> str:
     return ""
 
 
-def covering_excluded_domain(domains: Iterable[str], excluded: Collection[str]) -> str:
-    """Return the excluded domain equal to, or a parent of, any of `domains`, or ''."""
+def covering_domain(domains: Iterable[str], listed: Collection[str]) -> str:
+    """Return the listed domain equal to, or a parent of, any of `domains`, or ''.
+
+    Both sides are canonical (compliance.identity.canonical_domain), so labels compare exactly.
+    """
     for domain in domains:
-        labels = (domain or "").strip().lower().rstrip(".").split(".")
+        labels = (domain or "").split(".")
         for start in range(len(labels)):
             candidate = ".".join(labels[start:])
-            if candidate and candidate in excluded:
+            if candidate and candidate in listed:
                 return candidate
     return ""
+
+
+covering_excluded_domain = covering_domain
 
 
 _SIGN_OFF_RE = re.compile(
@@ -276,6 +286,9 @@ def check_not_do_not_contact(facts: EmailFacts) -> Finding:
         return _fail("compliance.C011", name, f"The lead is marked do-not-contact{detail}.")
     if facts.on_do_not_contact_list:
         return _fail("compliance.C011", name, f"{facts.lead_email} is on the do-not-contact list.")
+    listed_domain = covering_domain(facts.lead_domains, facts.do_not_contact_domains)
+    if listed_domain:
+        return _fail("compliance.C011", name, f"Everyone at {listed_domain} is on the do-not-contact list.")
     return _pass("compliance.C011", name)
 
 
@@ -320,6 +333,14 @@ def check_not_already_contacted(facts: EmailFacts) -> Finding:
             "compliance.C015", name, "Another card of this campaign step is already queued, sending or sent to the lead."
         )
     return _pass("compliance.C015", name)
+
+
+def check_no_identity_collision(facts: EmailFacts) -> Finding:
+    """C019: no unresolved identity collision names the lead (see compliance.models.IdentityCollision)."""
+    name = "No unresolved identity collision"
+    if facts.identity_collision:
+        return _fail("compliance.C019", name, f"Held back until a person resolves it: {facts.identity_collision}")
+    return _pass("compliance.C019", name)
 
 
 # --- Card labels ---
@@ -372,6 +393,7 @@ CHECKS: list[Callable[[EmailFacts], Finding]] = [
     check_classifier,
     check_campaign_ref,
     check_not_replied,
+    check_no_identity_collision,
 ]
 
 # The checks about the lead's suppression: re-run cheaply before sending.

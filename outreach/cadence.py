@@ -29,7 +29,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from compliance.checks import covering_excluded_domain
-from compliance.models import DoNotContact
+from compliance.rules import do_not_contact_q
 from outreach.checks import lead_domains, load_excluded_domains
 from outreach.drafting import DEFAULT_DRAFTER, Drafter
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
@@ -44,7 +44,7 @@ LEAD_STOP_RULES: list[tuple[str, Q]] = [
     ("unsubscribed", Q(lead__unsubscribed_at__isnull=False)),
     ("bounced", Q(lead__bounced_at__isnull=False)),
     ("do_not_contact", Q(lead__do_not_contact=True)),
-    ("do_not_contact", Q(lead__email__in=DoNotContact.objects.values("email"))),
+    ("do_not_contact", do_not_contact_q()),
 ]
 
 

@@ -5,9 +5,10 @@ suppressed after drafting fails at approval and just before sending.
 `record(card)` also stores the snapshot on the card (never its status).
 
 The pipeline judges thousands of fresh cards at once: `CheckContext.for_cards`
-loads the exclusion rules and the already-contacted cards for a whole batch in
-three queries, and `evaluate(card, context=...)` then uses the lead, campaign
-and step already attached to each card.
+loads the exclusion rules, the open identity collisions and the
+already-contacted cards for a whole batch in four queries, and
+`evaluate(card, context=...)` then uses the lead, campaign and step already
+attached to each card.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from compliance.checks import CONTACTED_STATUSES, EmailFacts, Finding, run_all
 from compliance.footer import footer_for_lead
-from compliance.models import DoNotContact, ExcludedDomain
-from outreach.models import CadenceStep, Campaign, Lead, PendingEmail, email_domain
+from compliance.identity import email_domain_of
+from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
+from outreach.models import CadenceStep, Campaign, Lead, PendingEmail
 
 
 @dataclass
@@ -51,9 +54,9 @@ class ComplianceResult:
 
 
 def lead_domains(lead: Lead) -> tuple[str, ...]:
-    """Return the domains that identify the lead's company: its domain field and its address's."""
-    domains = [lead.domain.lower()] if lead.domain else []
-    address_domain = email_domain(lead.email)
+    """Return the domains that identify the lead's company: its domain field and its address's (both canonical)."""
+    domains = [lead.domain] if lead.domain else []
+    address_domain = email_domain_of(lead.email)
     if address_domain and address_domain not in domains:
         domains.append(address_domain)
     return tuple(domains)
@@ -73,12 +76,15 @@ class CheckContext:
 
     excluded_domains: Collection[str] = frozenset()
     do_not_contact_emails: Collection[str] = frozenset()
+    do_not_contact_domains: Collection[str] = frozenset()
+    # lead_id -> what the lead's unresolved identity collisions say.
+    collisions: dict[int, str] = field(default_factory=dict)
     # (lead_id, campaign_id, step_id) -> pks of cards in a CONTACTED_STATUSES state.
     contacted: dict[tuple[int, int, int], frozenset[int]] = field(default_factory=dict)
 
     @classmethod
     def for_cards(cls, cards: Sequence[PendingEmail], *, excluded_domains: Collection[str] | None = None) -> CheckContext:
-        """Load the context for `cards` (whose leads are attached) in at most three queries.
+        """Load the context for `cards` (whose leads are attached) in at most four queries.
 
         Pass `excluded_domains` to reuse a set already loaded for an earlier batch.
         """
@@ -86,7 +92,10 @@ class CheckContext:
             excluded_domains = load_excluded_domains()
         emails = {card.lead.email for card in cards}
         lead_ids = {card.lead_id for card in cards if card.lead_id}
-        do_not_contact = frozenset(DoNotContact.objects.filter(email__in=emails).values_list("email", flat=True))
+        listed = DoNotContact.objects.filter(Q(email__in=emails) | Q(email__isnull=True)).values_list("email", "domain")
+        do_not_contact = {"emails": set(), "domains": set()}
+        for email, domain in listed:
+            do_not_contact["emails" if email else "domains"].add(email or domain)
         contacted: dict[tuple[int, int, int], set[int]] = {}
         rows = PendingEmail.objects.filter(lead_id__in=lead_ids, status__in=CONTACTED_STATUSES).values_list(
             "lead_id", "campaign_id", "step_id", "pk"
@@ -95,8 +104,10 @@ class CheckContext:
             contacted.setdefault((lead_id, campaign_id, step_id), set()).add(pk)
         return cls(
             excluded_domains=excluded_domains,
-            do_not_contact_emails=do_not_contact,
+            do_not_contact_emails=frozenset(do_not_contact["emails"]),
+            do_not_contact_domains=frozenset(do_not_contact["domains"]),
             contacted={key: frozenset(pks) for key, pks in contacted.items()},
+            collisions=open_collisions(lead_ids),
         )
 
     @classmethod
@@ -104,7 +115,11 @@ class CheckContext:
         """Load the context for one card with narrow queries (only the lead's candidate domains)."""
         candidates = _parent_domains(lead_domains(lead))
         excluded = frozenset(ExcludedDomain.objects.filter(domain__in=candidates).values_list("domain", flat=True))
-        on_list = DoNotContact.objects.filter(email=lead.email).exists()
+        listed = DoNotContact.objects.filter(Q(email=lead.email) | Q(email__isnull=True, domain__in=candidates)).values_list(
+            "email", "domain"
+        )
+        listed_emails = frozenset(email for email, _ in listed if email)
+        listed_domains = frozenset(domain for email, domain in listed if not email)
         contacted_pks = frozenset(
             PendingEmail.objects.filter(
                 lead_id=card.lead_id, campaign_id=card.campaign_id, step_id=card.step_id, status__in=CONTACTED_STATUSES
@@ -112,13 +127,29 @@ class CheckContext:
         )
         return cls(
             excluded_domains=excluded,
-            do_not_contact_emails=frozenset({lead.email}) if on_list else frozenset(),
+            do_not_contact_emails=frozenset(listed_emails),
+            do_not_contact_domains=listed_domains,
             contacted={(card.lead_id, card.campaign_id, card.step_id): contacted_pks},
+            collisions=open_collisions([lead.pk]),
         )
 
     def already_contacted(self, card: PendingEmail) -> bool:
         pks = self.contacted.get((card.lead_id, card.campaign_id, card.step_id), frozenset())
         return any(pk != card.pk for pk in pks)
+
+
+def open_collisions(lead_ids: Iterable[int]) -> dict[int, str]:
+    """Return lead_id -> the detail of its unresolved identity collisions, for the leads among `lead_ids` that have one."""
+    lead_ids = list(lead_ids)
+    found: dict[int, list[str]] = {}
+    rows = IdentityCollision.objects.filter(resolved_at__isnull=True).filter(
+        Q(lead_id__in=lead_ids) | Q(other_lead_id__in=lead_ids)
+    )
+    wanted = set(lead_ids)
+    for lead_id, other_lead_id, detail in rows.values_list("lead_id", "other_lead_id", "detail"):
+        for named in {lead_id, other_lead_id} & wanted:
+            found.setdefault(named, []).append(detail)
+    return {lead_id: " ".join(details) for lead_id, details in found.items()}
 
 
 def load_excluded_domains() -> frozenset[str]:
@@ -143,6 +174,8 @@ def build_facts(
         do_not_contact=lead.do_not_contact,
         do_not_contact_reason=lead.do_not_contact_reason,
         on_do_not_contact_list=lead.email in context.do_not_contact_emails,
+        do_not_contact_domains=context.do_not_contact_domains,
+        identity_collision=context.collisions.get(lead.pk, ""),
         unsubscribed=lead.unsubscribed_at is not None,
         bounced=lead.bounced_at is not None,
         replied=lead.replied_at is not None,

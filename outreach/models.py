@@ -12,9 +12,12 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from compliance.identity import canonical_domain, canonical_email, email_domain_of
 
 
 class Tier(models.TextChoices):
@@ -23,16 +26,14 @@ class Tier(models.TextChoices):
     TIER_3 = "tier_3", "Tier 3"
 
 
-def normalize_email(email: str) -> str:
-    """Return the canonical form used for uniqueness: trimmed and lower-cased."""
-    return (email or "").strip().lower()
-
-
-def email_domain(email: str) -> str:
-    return normalize_email(email).rpartition("@")[2]
-
-
 class LeadQuerySet(models.QuerySet):
+    def with_email(self, email: str):
+        """The lead whose canonical address `email` spells, in any spelling; none when it is not an address."""
+        try:
+            return self.filter(email=canonical_email(email))
+        except ValidationError:
+            return self.none()
+
     def suppressed(self):
         return self.filter(
             Q(do_not_contact=True) | Q(unsubscribed_at__isnull=False) | Q(bounced_at__isnull=False)
@@ -43,12 +44,18 @@ class LeadQuerySet(models.QuerySet):
 
 
 class Lead(models.Model):
-    email = models.EmailField(unique=True, help_text="Stored lower-cased; unique.")
+    # `email` and `domain` are canonical (compliance.identity): every rule and
+    # duplicate check compares them; the *_as_entered fields keep what was typed.
+    email = models.EmailField(unique=True, help_text="Canonical form (compliance.identity.canonical_email); unique.")
+    email_as_entered = models.CharField(max_length=320, blank=True, help_text="The address as typed or imported.")
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     company = models.CharField(max_length=200, blank=True)
     title = models.CharField(max_length=200, blank=True)
-    domain = models.CharField(max_length=253, blank=True, db_index=True, help_text="Company email domain.")
+    domain = models.CharField(
+        max_length=253, blank=True, db_index=True, help_text="Company domain, canonical; the address's domain when none is given."
+    )
+    domain_as_entered = models.CharField(max_length=2048, blank=True, help_text="The company domain as typed or imported.")
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.TIER_3, db_index=True)
     source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Where the lead came from, e.g. wpromote.")
     ghl_contact_id = models.CharField("GHL contact id", max_length=64, blank=True)
@@ -71,12 +78,47 @@ class Lead(models.Model):
     def __str__(self) -> str:
         return self.email
 
+    def canonicalise(self) -> None:
+        """Store the canonical email and domain, keeping what was typed beside them.
+
+        Raises ValidationError (keyed by field) when either is refused. The
+        as-entered value is replaced only when it no longer spells the stored
+        identity, so an edit of the address never leaves a stale original.
+        """
+        errors: dict[str, list[str]] = {}
+        try:
+            email = canonical_email(self.email)
+        except ValidationError as exc:
+            errors["email"] = exc.messages
+        else:
+            if self.email != email or not self.email_as_entered or _canonical_or_none(canonical_email, self.email_as_entered) != email:
+                self.email_as_entered = self.email.strip()
+            self.email = email
+        if self.domain:
+            try:
+                domain = canonical_domain(self.domain)
+            except ValidationError as exc:
+                errors["domain"] = exc.messages
+            else:
+                if self.domain != domain or _canonical_or_none(canonical_domain, self.domain_as_entered) != domain:
+                    self.domain_as_entered = self.domain.strip()
+                self.domain = domain
+        elif "email" not in errors:
+            self.domain = canonical_domain(email_domain_of(self.email))
+            self.domain_as_entered = ""
+        if errors:
+            raise ValidationError(errors)
+
+    def clean(self) -> None:
+        self.canonicalise()
+
     def save(self, *args, **kwargs) -> None:
-        self.email = normalize_email(self.email)
-        if not self.domain:
-            self.domain = email_domain(self.email)
-        self.domain = self.domain.lower()
+        self.canonicalise()
         super().save(*args, **kwargs)
+
+    @property
+    def email_differs_as_entered(self) -> bool:
+        return bool(self.email_as_entered) and self.email_as_entered != self.email
 
     @property
     def full_name(self) -> str:
@@ -91,6 +133,13 @@ class Lead(models.Model):
         if self.bounced_at:
             return "bounced"
         return ""
+
+
+def _canonical_or_none(function, value: str) -> str | None:
+    try:
+        return function(value) if value else None
+    except ValidationError:
+        return None
 
 
 class Campaign(models.Model):

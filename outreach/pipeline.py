@@ -21,11 +21,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
 from compliance.checks import covering_excluded_domain
-from compliance.models import DoNotContact
+from compliance.rules import do_not_contact_q
 from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
 from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
 from outreach.models import CadenceStep, Campaign, Enrollment, Lead, PendingEmail
@@ -246,7 +246,7 @@ def _pick_leads(source: str, campaign: Campaign, *, limit: int, excluded: Collec
         Lead.objects.filter(source=source)
         .annotate(
             is_enrolled=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), campaign=campaign)),
-            is_listed=Exists(DoNotContact.objects.filter(email=OuterRef("email"))),
+            is_listed=ExpressionWrapper(do_not_contact_q(lead_prefix=""), output_field=BooleanField()),
             tier_rank=Case(When(tier=campaign.tier, then=Value(0)), default=Value(1), output_field=IntegerField()),
         )
         .order_by("tier_rank", "created_at", "pk")

@@ -1,49 +1,56 @@
 """CSV import and export of leads (django-import-export).
 
 Import: every row is checked before anything is written, and the admin shows
-each bad row by number with its reasons (bad email, unknown tier, duplicate of
-an existing lead or of an earlier row, a cell that looks like a spreadsheet
-formula). Only the good rows are written, after the person confirms.
-Export: any cell a spreadsheet could run as a formula is neutralised.
+each bad row by number with its reasons (an address or domain the canonical
+form refuses, unknown tier, duplicate of an existing lead or of an earlier
+row, a cell that looks like a spreadsheet formula, a control character in a
+contact field, a row the file reader could not fit to the header). Only the
+good rows are written, after the person confirms.
+Export: any cell a spreadsheet could run as a formula is neutralised
+(compliance.spreadsheet.SafeResource, the base of every resource).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from import_export import resources
+from import_export import fields
 
-from outreach.models import Lead, Tier, normalize_email
+from compliance.identity import canonical_email
+from compliance.spreadsheet import SafeResource, control_character_problem, looks_like_formula
+from outreach.models import CardTransition, EmailEvent, Lead, PendingEmail, Tier
 
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TEXT_COLUMNS = ("first_name", "last_name", "company", "title", "source", "domain")
+# Sent to GHL as contact fields: no line break or control character may reach it.
+CONTACT_COLUMNS = ("first_name", "last_name", "company", "title")
 
 
-def looks_like_formula(value) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+class LeadResource(SafeResource):
+    required_columns = ("email",)
+    # Beside the canonical email, so the preview and the export show both; set from the row's email, never read.
+    email_as_entered = fields.Field(attribute="email_as_entered", column_name="email_as_entered", readonly=True)
 
-
-def neutralise_formula(value):
-    """Return the value as a spreadsheet shows it as text: a leading apostrophe disarms a formula."""
-    return f"'{value}" if looks_like_formula(value) else value
-
-
-class LeadResource(resources.ModelResource):
     class Meta:
         model = Lead
-        fields = ("email", "first_name", "last_name", "company", "title", "tier", "source", "domain")
+        fields = ("email", "email_as_entered", "first_name", "last_name", "company", "title", "tier", "source", "domain")
         import_id_fields = ("email",)
         clean_model_instances = True
         skip_unchanged = False
 
     def before_import(self, dataset, **kwargs):
-        # email -> the first row number that carried it, to report duplicates inside the file.
+        super().before_import(dataset, **kwargs)
+        # canonical email -> the first row number that carried it, to report duplicates inside the file.
         self._first_row_of_email: dict[str, int] = {}
 
     def before_import_row(self, row, **kwargs):
-        # Normalise first, so "Celia@X.com" finds the stored "celia@x.com" as a duplicate.
-        row["email"] = normalize_email(row.get("email") or "")
+        # Canonical first, so "Celia@X.com" or "celia@x.com." finds the stored "celia@x.com" as a duplicate.
+        entered = str(row.get("email") or "").strip()
+        row["email_as_entered"] = entered
+        try:
+            row["email"] = canonical_email(entered)
+            row["email_refusal"] = ""
+        except ValidationError as exc:
+            row["email"] = entered
+            row["email_refusal"] = exc.messages[0]
         if "tier" in row:
             row["tier"] = (row.get("tier") or "").strip().lower().replace(" ", "_")
         for column in TEXT_COLUMNS:
@@ -51,27 +58,15 @@ class LeadResource(resources.ModelResource):
                 row[column] = row[column].strip()
 
     def import_instance(self, instance, row, **kwargs):
-        """Fill the lead from the row, then raise every problem of the row at once."""
-        errors: dict[str, list[str]] = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
-        for column, problem in self.row_problems(instance, row, kwargs.get("row_number")):
-            errors.setdefault(column, []).append(problem)
-        if errors:
-            raise ValidationError(errors)
+        super().import_instance(instance, row, **kwargs)
+        instance.email_as_entered = row.get("email_as_entered", "")
 
     def row_problems(self, instance: Lead, row, row_number: int | None) -> list[tuple[str, str]]:
         problems = []
         email = row.get("email", "")
-        if not email:
-            problems.append(("email", "Email is missing."))
-        else:
-            try:
-                validate_email(email)
-            except ValidationError:
-                problems.append(("email", f"“{email}” is not a valid email address."))
+        if row.get("email_refusal"):
+            problems.append(("email", row["email_refusal"]))
+        elif email:
             # An earlier row of the file first: within the import's transaction it is already "stored".
             if email in self._first_row_of_email:
                 problems.append(("email", f"Duplicate of row {self._first_row_of_email[email]} in this file."))
@@ -86,7 +81,46 @@ class LeadResource(resources.ModelResource):
         for column in TEXT_COLUMNS:
             if looks_like_formula(row.get(column)):
                 problems.append((column, f"“{row[column][:40]}” looks like a spreadsheet formula; remove the leading “{row[column][0]}”."))
+        for column in CONTACT_COLUMNS:
+            problem = control_character_problem(row.get(column))
+            if problem:
+                problems.append((column, problem))
         return problems
 
-    def export_field(self, field, instance, **kwargs):
-        return neutralise_formula(super().export_field(field, instance, **kwargs))
+
+class CardResource(SafeResource):
+    """Email cards as a reviewer or auditor reads them (export only)."""
+
+    lead_email = fields.Field(attribute="lead__email", column_name="lead_email")
+
+    class Meta:
+        model = PendingEmail
+        fields = (
+            "code", "lead_email", "campaign_ref", "classifier", "status", "subject", "body", "footer",
+            "created_at", "reviewed_at", "sent_at", "rejection_note", "last_error",
+        )
+        export_order = fields
+
+
+class CardTransitionResource(SafeResource):
+    """The audit trail of card states (export only)."""
+
+    card_code = fields.Field(attribute="card__code", column_name="card_code")
+    who = fields.Field(attribute="who", column_name="who")
+
+    class Meta:
+        model = CardTransition
+        fields = ("card_code", "from_status", "to_status", "who", "reason", "created_at")
+        export_order = fields
+
+
+class EmailEventResource(SafeResource):
+    """What happened to sent emails (export only)."""
+
+    lead_email = fields.Field(attribute="lead__email", column_name="lead_email")
+    card_code = fields.Field(attribute="card__code", column_name="card_code")
+
+    class Meta:
+        model = EmailEvent
+        fields = ("lead_email", "card_code", "kind", "occurred_at")
+        export_order = fields

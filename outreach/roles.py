@@ -26,6 +26,7 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("compliance", "view_excludeddomain"),
     ("compliance", "view_donotcontact"),
     ("compliance", "view_suppression"),
+    ("compliance", "view_identitycollision"),
     ("outreach", "view_emailevent"),
     ("outreach", "view_reply"),
 ]
@@ -44,6 +45,7 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("compliance", "delete_excludeddomain"),
     ("compliance", "add_donotcontact"),
     ("compliance", "change_donotcontact"),
+    ("compliance", "change_identitycollision"),
     ("ramp", "view_ramppolicy"),
     ("ramp", "change_ramppolicy"),
     ("ramp", "view_rampday"),

@@ -350,7 +350,7 @@ def _lead_for(*, contact_id: str = "", email: str = "") -> Lead | None:
         if lead is not None:
             return lead
     if email:
-        return Lead.objects.filter(email=email.strip().lower()).first()
+        return Lead.objects.with_email(email).first()
     return None
 
 

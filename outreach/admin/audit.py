@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from import_export.admin import ExportMixin
 
 from caio.admin import ReadOnlyAdmin
+from compliance.spreadsheet import SafeExportMixin
 from outreach.models import CardTransition, DispatchAttempt, RejectionTag
+from outreach.resources import CardTransitionResource
 
 
 @admin.register(RejectionTag)
@@ -13,7 +16,8 @@ class RejectionTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(CardTransition)
-class CardTransitionAdmin(ReadOnlyAdmin):
+class CardTransitionAdmin(SafeExportMixin, ExportMixin, ReadOnlyAdmin):
+    resource_classes = [CardTransitionResource]
     list_display = ["created_at", "card", "from_status", "to_status", "who", "reason"]
     list_filter = ["to_status"]
     list_select_related = ["card", "card__lead", "actor"]

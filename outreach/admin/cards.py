@@ -20,9 +20,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
+from import_export.admin import ExportMixin
 
+from compliance.spreadsheet import SafeExportMixin
 from outreach import checks, review
 from outreach.models import CardStatus, PendingEmail
+from outreach.resources import CardResource
 from outreach.review import ReviewRefused
 
 # How many earlier emails to the same lead the card page lists.
@@ -132,7 +135,8 @@ SLA_LABELS = {
 
 
 @admin.register(PendingEmail)
-class PendingEmailAdmin(admin.ModelAdmin):
+class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
+    resource_classes = [CardResource]
     change_list_template = "admin/outreach/pendingemail/change_list.html"
     change_form_template = "admin/outreach/pendingemail/change_form.html"
     list_display = ["subject_link", "lead_column", "campaign_column", "status", "age_column", "compliance_column"]

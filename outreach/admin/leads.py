@@ -2,21 +2,29 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV
 from import_export.results import RowResult
 
+from compliance.admin import as_entered_if_different
+from compliance.spreadsheet import SafeImportMixin
 from outreach.models import Lead
 from outreach.resources import LeadResource
 
 
 @admin.register(Lead)
-class LeadAdmin(ImportExportModelAdmin):
-    list_display = ["email", "first_name", "last_name", "company", "tier", "source", "do_not_contact", "unsubscribed_at", "bounced_at"]
+class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
+    list_display = ["email_shown", "first_name", "last_name", "company", "domain_shown", "tier", "source", "do_not_contact", "unsubscribed_at", "bounced_at"]
     list_filter = ["tier", "source", "do_not_contact"]
-    search_fields = ["email", "first_name", "last_name", "company", "domain"]
+    search_fields = ["email", "email_as_entered", "first_name", "last_name", "company", "domain"]
+    readonly_fields = ["email_as_entered", "domain_as_entered"]
     resource_classes = [LeadResource]
-    formats = [CSV]
-    import_template_name = "admin/outreach/lead/import.html"
+
+    @admin.display(description="email", ordering="email")
+    def email_shown(self, lead: Lead) -> str:
+        return as_entered_if_different(lead.email, lead.email_as_entered)
+
+    @admin.display(description="domain", ordering="domain")
+    def domain_shown(self, lead: Lead) -> str:
+        return as_entered_if_different(lead.domain, lead.domain_as_entered)
 
     def has_import_permission(self, request):
         return request.user.has_perm("outreach.add_lead")

@@ -6,24 +6,14 @@ All read-only: these rows are written by the webhook receiver only.
 from __future__ import annotations
 
 from django.contrib import admin
+from import_export.admin import ExportMixin
+
+from caio.admin import ReadOnlyAdmin
+from compliance.spreadsheet import SafeExportMixin
 
 from outreach.models import EmailEvent, Reply, WebhookDelivery, WebhookRefusal
+from outreach.resources import EmailEventResource
 from outreach.webhooks import webhook_figures
-
-
-class WrittenBySystemAdmin(admin.ModelAdmin):
-    """Nobody adds, edits or deletes these rows; they are the record of what GHL sent."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DeliveryStateFilter(admin.SimpleListFilter):
@@ -44,7 +34,7 @@ class DeliveryStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(WrittenBySystemAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "event_type", "stamped", "dedupe_key", "processed_at", "attempts", "quarantined_at", "outcome", "error"]
     list_filter = [DeliveryStateFilter, "stamped", "event_type"]
     search_fields = ["dedupe_key", "webhook_id"]
@@ -55,14 +45,15 @@ class WebhookDeliveryAdmin(WrittenBySystemAdmin):
 
 
 @admin.register(WebhookRefusal)
-class WebhookRefusalAdmin(WrittenBySystemAdmin):
+class WebhookRefusalAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "reason", "detail", "event_type", "location_id", "size"]
     list_filter = ["reason"]
     search_fields = ["detail", "location_id", "body_sha256"]
 
 
 @admin.register(EmailEvent)
-class EmailEventAdmin(WrittenBySystemAdmin):
+class EmailEventAdmin(SafeExportMixin, ExportMixin, ReadOnlyAdmin):
+    resource_classes = [EmailEventResource]
     list_display = ["occurred_at", "kind", "detail", "lead", "card"]
     list_filter = ["kind"]
     list_select_related = ["lead", "card"]
@@ -70,7 +61,7 @@ class EmailEventAdmin(WrittenBySystemAdmin):
 
 
 @admin.register(Reply)
-class ReplyAdmin(WrittenBySystemAdmin):
+class ReplyAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "lead", "card", "channel", "subject", "classification"]
     list_filter = ["classification", "channel"]
     list_select_related = ["lead", "card"]

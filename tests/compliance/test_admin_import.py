@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV
 
 from compliance.admin import DoNotContactResource, ExcludedDomainResource
 from compliance.models import DoNotContact, ExcludedDomain, Suppression
@@ -29,7 +29,7 @@ def test_it_imports_domains_normalised_and_updates_on_reimport():
 
     assert not result.has_errors() and not result.has_validation_errors()
     assert dict(ExcludedDomain.objects.values_list("domain", "reason")) == {
-        "customer.com": "customer", "www.partner.example": "partner", "old.example": "renewed",
+        "customer.com": "customer", "partner.example": "partner", "old.example": "renewed",
     }
 
 
@@ -41,7 +41,7 @@ def test_it_reports_each_bad_row_and_writes_nothing():
     assert result.has_validation_errors()
     invalid = {row.number: row.error_dict for row in result.invalid_rows}
     assert set(invalid) == {2, 3}
-    assert "'not a domain' is not a domain name" in invalid[2]["domain"][0]
+    assert "'not a domain' has a space in its domain name" in invalid[2]["domain"][0]
     assert not ExcludedDomain.objects.exists()
 
 
@@ -52,24 +52,21 @@ def test_it_imports_the_do_not_contact_list_and_rejects_bad_addresses():
     )
 
     assert list(DoNotContact.objects.values_list("email", flat=True)) == ["ana@acme.example"]
-    assert "'not-an-email' is not an email address." in bad.invalid_rows[0].error_dict["email"][0]
+    assert "'not-an-email' is not an email address" in bad.invalid_rows[0].error_dict["email"][0]
     assert not good.has_validation_errors()
 
 
 def test_the_admin_import_previews_errors_per_row(admin_client):
     upload = SimpleUploadedFile("domains.csv", b"domain,reason\ncustomer.example,c\nbad domain!,x\n", content_type="text/csv")
-    formats = [f.__name__ for f in ImportMixin().get_import_formats()]
 
-    response = admin_client.post(
-        "/admin/compliance/excludeddomain/import/",
-        {"resource": "0", "import_file": upload, "format": str(formats.index(CSV.__name__))},
-    )
+    response = admin_client.post("/admin/compliance/excludeddomain/import/", {"resource": "0", "import_file": upload, "format": "0"})
 
     assert response.status_code == 200
     content = response.content.decode()
     # One validation error, on the second data row, naming the bad value; no confirm button.
-    assert content.count('class="validation-error-count"') == 1
-    assert "&#x27;bad domain!&#x27; is not a domain name" in content
+    rows = re.findall(r'<tr>\s*<td>(\d+)</td>\s*<td class="errors">(.*?)</td>', content, re.S)
+    assert [number for number, _ in rows] == ["2"]
+    assert "&#x27;bad domain!&#x27; has a space in its domain name" in rows[0][1]
     assert 'name="import_file_name"' not in content
     assert not ExcludedDomain.objects.exists()
 
@@ -86,3 +83,29 @@ def test_the_suppression_history_is_read_only(admin_client):
 
     assert admin_client.get("/admin/compliance/suppression/").status_code == 200
     assert admin_client.get("/admin/compliance/suppression/add/").status_code == 403
+
+
+def test_an_operator_adds_a_whole_domain_or_an_address_by_hand(client, operator):
+    client.force_login(operator)
+
+    client.post("/admin/compliance/donotcontact/add/", {"entry": "*@Competitor.EXAMPLE", "reason": "competitor"})
+    client.post("/admin/compliance/donotcontact/add/", {"entry": "Ana@Bücher.example", "reason": "asked"})
+    refused = client.post("/admin/compliance/donotcontact/add/", {"entry": "ana@bü\u200bcher.example", "reason": "x"})
+
+    assert set(DoNotContact.objects.values_list("email", "domain", "as_entered")) == {
+        ("ana@xn--bcher-kva.example", "", "Ana@Bücher.example"),
+        (None, "competitor.example", "*@Competitor.EXAMPLE"),
+    }
+    assert "U+200B (ZERO WIDTH SPACE)" in refused.content.decode()
+    listing = client.get("/admin/compliance/donotcontact/").content.decode()
+    assert "*@competitor.example" in listing and "(entered as “Ana@Bücher.example”)" in listing
+
+
+def test_an_entry_already_on_the_list_in_another_spelling_is_refused_by_hand(client, operator):
+    DoNotContact.objects.create(email="ana@xn--bcher-kva.example")
+    client.force_login(operator)
+
+    again = client.post("/admin/compliance/donotcontact/add/", {"entry": "ANA@BÜCHER.EXAMPLE", "reason": "again"})
+
+    assert "ana@xn--bcher-kva.example is already on the do-not-contact list." in again.content.decode()
+    assert DoNotContact.objects.count() == 1

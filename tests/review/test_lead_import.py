@@ -43,7 +43,7 @@ def test_it_previews_reports_every_bad_row_then_imports_only_the_good_ones(clien
         for number, reasons in re.findall(r"<tr>\s*<td>(\d+)</td>\s*<td class=\"errors\">(.*?)</td>", preview.content.decode(), re.S)
     }
     assert sorted(errors) == [3, 4, 5, 6, 7]
-    assert "is not a valid email address" in errors[3]
+    assert "is not an email address" in errors[3]
     assert "Unknown tier “tier_9”" in errors[4]
     assert "a lead with existing@acme.example already exists" in errors[5]
     assert "Duplicate of row 1 in this file" in errors[6]
@@ -68,7 +68,7 @@ def test_a_file_with_only_bad_rows_offers_no_confirmation(client, hos):
     upload = SimpleUploadedFile("leads.csv", b"email,tier\nnope,tier_1\n", content_type="text/csv")
     preview = client.post(reverse("admin:outreach_lead_import"), {"import_file": upload, "format": "0"})
     assert "confirm_form" not in preview.context
-    assert "is not a valid email address" in preview.content.decode()
+    assert "is not an email address" in preview.content.decode()
 
 
 def test_import_needs_the_add_permission(client, outsider):
@@ -95,3 +95,29 @@ def test_the_admin_export_is_neutralised(client, hos):
     assert response.status_code == 200, response.content[:500]
     body = response.content.decode()
     assert "'=cmd" in body and ",=cmd" not in body
+
+
+def test_the_preview_shows_the_canonical_address_beside_what_the_file_says(client, hos):
+    client.force_login(hos)
+    upload = SimpleUploadedFile("leads.csv", "email,tier\nAnna@Bücher.example,tier_1\n".encode(), content_type="text/csv")
+
+    preview = client.post(reverse("admin:outreach_lead_import"), {"import_file": upload, "format": "0"})
+
+    row = re.search(r'<tr class="new">(.*?)</tr>', preview.content.decode(), re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[1:3] == ["anna@xn--bcher-kva.example", "Anna@Bücher.example"]
+
+
+def test_contact_fields_with_line_breaks_are_refused_per_row(client, hos):
+    client.force_login(hos)
+    upload = SimpleUploadedFile(
+        "leads.csv", b'email,first_name,company,title,tier\na@x.example,"Ann\r\nBcc: x",Acme,CMO,tier_1\nb@x.example,Bo,"Ac\x0bme",CMO,tier_1\n',
+        content_type="text/csv",
+    )
+
+    preview = client.post(reverse("admin:outreach_lead_import"), {"import_file": upload, "format": "0"})
+
+    result = preview.context["result"]
+    assert {row.number: sorted(row.error_dict) for row in result.invalid_rows} == {1: ["first_name"], 2: ["company"]}
+    assert "control character U+000D at position 4" in result.invalid_rows[0].error_dict["first_name"][0]
+    assert not Lead.objects.exists()
