@@ -6,12 +6,22 @@
 - With DASHBOARD_AUTH_STRICT=false an absent token is let through but flagged:
   the answer carries `X-CAIO-Auth: not-enforced` (and `smoke` fails on it).
 Token values are never logged.
+
+Also here: who may open the RQ dashboard (`may_open_rq_dashboard`), for both
+its own URLs and the admin's copy of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django_rq.settings import get_queues_list
+from django.urls import URLPattern, reverse
 from ninja.security.http import HttpAuthBase
 
 from caio.models import ApiToken
@@ -55,3 +65,45 @@ class TokenAuth(HttpAuthBase):
 
 def auth_not_enforced(request: HttpRequest) -> bool:
     return isinstance(getattr(request, "auth", None), _NotEnforced)
+
+
+# django-rq lets in anyone with is_staff, and every Head of Sales is staff: the
+# dashboard can delete or requeue dispatch jobs, so it takes django-rq's own
+# permission, which only the Operator role (and superusers) hold.
+RQ_DASHBOARD_PERMISSION = "django_rq.admin"
+
+
+def may_open_rq_dashboard(user) -> bool:
+    """Return whether `user` may see and act on the RQ dashboard."""
+    return bool(user.is_active and user.is_staff and user.has_perm(RQ_DASHBOARD_PERMISSION))
+
+
+def rq_dashboard_view(view: Callable) -> Callable:
+    """Wrap a django-rq view: the login page for the anonymous, 403 without the permission."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not may_open_rq_dashboard(request.user):
+            raise PermissionDenied
+        # django-rq looks queues up by list index and fails with an IndexError past the end.
+        if "queue_index" in kwargs and not 0 <= kwargs["queue_index"] < len(get_queues_list()):
+            raise Http404(f"No RQ queue number {kwargs['queue_index']}.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def rq_dashboard_urls(patterns: list[URLPattern]) -> list[URLPattern]:
+    """Return django-rq's URL patterns with every view behind `rq_dashboard_view`.
+
+    This covers the JSON stats view too, which django-rq would also open to a
+    token in its path: our API tokens travel only in headers.
+    """
+    return [
+        URLPattern(p.pattern, rq_dashboard_view(p.callback), p.default_args, p.name)
+        for p in patterns
+        # Pages for rq-scheduler, which we do not install (workers run RQ's own scheduler).
+        if not (p.name or "").endswith("scheduler_jobs")
+    ]

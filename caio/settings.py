@@ -188,3 +188,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": config.str("LOG_LEVEL", default="INFO")},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }
+
+# django-import-export lets any staff user export or import any list unless it
+# is told which model permission each takes: exporting a list is viewing it,
+# importing rows is adding them.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
