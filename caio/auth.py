@@ -20,9 +20,12 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django_rq.queues import get_queue_by_index
 from django_rq.settings import get_queues_list
 from django.urls import URLPattern, reverse
 from ninja.security.http import HttpAuthBase
+from rq import Worker
+from rq.job import Job
 
 from caio.models import ApiToken
 
@@ -87,12 +90,29 @@ def rq_dashboard_view(view: Callable) -> Callable:
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         if not may_open_rq_dashboard(request.user):
             raise PermissionDenied
-        # django-rq looks queues up by list index and fails with an IndexError past the end.
-        if "queue_index" in kwargs and not 0 <= kwargs["queue_index"] < len(get_queues_list()):
-            raise Http404(f"No RQ queue number {kwargs['queue_index']}.")
+        if missing := _missing_rq_object(kwargs):
+            raise Http404(missing)
         return view(request, *args, **kwargs)
 
     return guarded
+
+
+def _missing_rq_object(kwargs: dict) -> str:
+    """Return what a django-rq page names in its path but does not exist ('' when all exist).
+
+    django-rq assumes they exist and answers a 500 (IndexError, NoSuchJobError,
+    AssertionError) when a queue number, job id or worker key is wrong.
+    """
+    if "queue_index" not in kwargs:
+        return ""
+    if not 0 <= kwargs["queue_index"] < len(get_queues_list()):
+        return f"No RQ queue number {kwargs['queue_index']}."
+    connection = get_queue_by_index(kwargs["queue_index"]).connection
+    if "job_id" in kwargs and not Job.exists(kwargs["job_id"], connection):
+        return "No such RQ job."
+    if "key" in kwargs and (not kwargs["key"].startswith(Worker.redis_worker_namespace_prefix) or Worker.find_by_key(kwargs["key"], connection) is None):
+        return "No such RQ worker."
+    return ""
 
 
 def rq_dashboard_urls(patterns: list[URLPattern]) -> list[URLPattern]:
