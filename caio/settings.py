@@ -17,15 +17,24 @@ config = Config(BASE_DIR / ".env")
 
 DEBUG = config.bool("DEBUG", default=False)
 
+# Environment name shown in the admin banner (e.g. demo, staging, production).
+CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
+
 # In production the secret key has no default: a missing one must stop start-up.
-SECRET_KEY = config.str("SECRET_KEY", default="insecure-dev-key-only-for-local-use" if DEBUG else None)
+# The development default is public (it is written here), so anything signed
+# with it, such as an unsubscribe link, can be forged: only a development
+# checkout and the test suite may run on it. bin/demo makes the demo its own.
+PUBLIC_DEVELOPMENT_SECRET_KEY = "insecure-dev-key-only-for-local-use"
+SECRET_KEY = config.str("SECRET_KEY", default=PUBLIC_DEVELOPMENT_SECRET_KEY if DEBUG else None)
+if not SECRET_KEY.strip():
+    config.fail("SECRET_KEY", "is empty")
 if not DEBUG and len(SECRET_KEY) < 50:
     config.fail("SECRET_KEY", "must be at least 50 random characters in production")
+if SECRET_KEY == PUBLIC_DEVELOPMENT_SECRET_KEY and CAIO_ENVIRONMENT not in {"local", "test"}:
+    config.fail("SECRET_KEY", f"is the public development key, which the {CAIO_ENVIRONMENT} environment may not use")
 
 ALLOWED_HOSTS = config.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else None)
 CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Environment name shown in the admin banner (e.g. demo, staging, production).
-CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
 
 INSTALLED_APPS = [
     # Our apps come first so that our `rqworker` (which checks Redis first) wins.
