@@ -110,8 +110,11 @@ def _missing_rq_object(kwargs: dict) -> str:
     connection = get_queue_by_index(kwargs["queue_index"]).connection
     if "job_id" in kwargs and not Job.exists(kwargs["job_id"], connection):
         return "No such RQ job."
-    if "key" in kwargs and (not kwargs["key"].startswith(Worker.redis_worker_namespace_prefix) or Worker.find_by_key(kwargs["key"], connection) is None):
-        return "No such RQ worker."
+    if "key" in kwargs:
+        # find_by_key raises ValueError on a key outside RQ's worker namespace.
+        key = kwargs["key"]
+        if not key.startswith(Worker.redis_worker_namespace_prefix) or Worker.find_by_key(key, connection) is None:
+            return "No such RQ worker."
     return ""
 
 
