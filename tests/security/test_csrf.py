@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from tests.factories import make_user
-from tests.security.test_url_matrix import values_for, world  # noqa: F401
-from tests.security.urlmatrix import concrete_path, walk
+from tests.security.urlmatrix import concrete_path, values_for, walk
 
 # Each exemption and what authenticates the request instead of a cookie.
 CSRF_EXEMPT = {
@@ -20,7 +19,7 @@ CSRF_EXEMPT = {
 }
 
 
-def test_every_other_url_refuses_a_post_without_a_csrf_token(world, db):  # noqa: F811
+def test_every_other_url_refuses_a_post_without_a_csrf_token(world, db):
     client = Client(enforce_csrf_checks=True, raise_request_exception=False)
     client.force_login(make_user("csrf-super", superuser=True))
     values = values_for(world)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.test_url_matrix import values_for, world  # noqa: F401
-from tests.security.urlmatrix import concrete_path, outcome, walk
+from tests.security.urlmatrix import concrete_path, outcome, values_for, walk
 
 MALFORMED = ["abc", "99999999", "1.5", "-1", "%2E%2E", "00000000-0000-0000-0000-000000000000"]
 
 
-def test_no_malformed_path_parameter_makes_a_500(world, role_clients):  # noqa: F811
+def test_no_malformed_path_parameter_makes_a_500(world, role_clients):
     good = values_for(world)
     failures = []
     for route in walk():

@@ -8,8 +8,7 @@ from django.apps import apps
 from django.test import Client
 
 from tests.factories import make_user
-from tests.security.test_url_matrix import values_for, world  # noqa: F401
-from tests.security.urlmatrix import concrete_path, walk
+from tests.security.urlmatrix import concrete_path, values_for, walk
 
 
 # Anyone holding the signed link may unsubscribe; that is the point of the link.
@@ -37,7 +36,7 @@ def redis_fingerprint(connection) -> list:
     )
 
 
-def test_staff_without_a_role_changes_nothing_by_post(world, redis_conn):  # noqa: F811
+def test_staff_without_a_role_changes_nothing_by_post(world, redis_conn):
     staff = make_user("post-staff")
     client = Client(raise_request_exception=False)
     values = values_for(world)

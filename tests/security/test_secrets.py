@@ -16,8 +16,7 @@ from django.core.management import CommandError, call_command
 
 from caio.models import ApiToken
 from tests.factories import make_user
-from tests.security.test_url_matrix import closed_port, values_for, world  # noqa: F401
-from tests.security.urlmatrix import concrete_path, walk
+from tests.security.urlmatrix import closed_port, concrete_path, values_for, walk
 
 PASSWORD = "pw-Secret-123"  # what tests.factories.make_user gives every user
 
@@ -59,7 +58,7 @@ def leaks(text: str, named: dict[str, str]) -> list[str]:
     return [name for name, value in named.items() if value and value in text]
 
 
-def test_no_page_or_log_line_shows_a_secret(world, configured_secrets, caplog):  # noqa: F811
+def test_no_page_or_log_line_shows_a_secret(world, configured_secrets, caplog):
     from django.test import Client
 
     caplog.set_level(logging.DEBUG)
@@ -87,7 +86,7 @@ def test_no_page_or_log_line_shows_a_secret(world, configured_secrets, caplog): 
     assert found == []
 
 
-def test_no_command_output_shows_a_secret(world, configured_secrets, caplog):  # noqa: F811
+def test_no_command_output_shows_a_secret(world, configured_secrets, caplog):
     caplog.set_level(logging.DEBUG)
     found = []
     for command in COMMANDS:

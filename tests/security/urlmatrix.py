@@ -8,10 +8,12 @@ pattern is turned into a concrete path with ids of rows that exist.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -23,6 +25,13 @@ class Route:
     pattern: str  # the full pattern, as the table names it
     name: str  # namespaced URL name, or "" for unnamed patterns
     params: tuple[str, ...]
+
+
+def closed_port() -> int:
+    """Return a loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def walk(urlconf: str | None = None) -> list[Route]:
@@ -123,3 +132,45 @@ def check(
             if got[role] != table[route.pattern][role]:
                 problems.append(f"GET {path} as {role}: expected {table[route.pattern][role]}, got {got[role]}")
     return problems
+
+
+def values_for(world: dict) -> Callable[[Route, str], str]:
+    """Return the filler for `concrete_path`: ids of rows and RQ objects that exist in `world`."""
+    from compliance.footer import unsubscribe_token
+    from django.contrib.auth.models import User
+    from outreach.models import Lead
+
+    def value(route, name):
+        if name == "object_id" and route.pattern.startswith("/admin/r/"):
+            return str(Lead.objects.first().pk)
+        if name == "object_id":
+            model = model_of(route)
+            row = model._default_manager.order_by("pk").first() if model and model._meta.managed else None
+            return str(row.pk) if row else "1"
+        if name == "content_type_id":
+            return str(ContentType.objects.get_for_model(Lead).pk)
+        if name == "id":
+            return str(User.objects.order_by("pk").first().pk)
+        if name in ("queue_index", "scheduler_index", "connection_index"):
+            return "0"
+        if name == "job_id":
+            return world["job"].id
+        if name == "result_id":
+            return str(world["job"].latest_result().id)
+        if name == "key":
+            return world["worker"].key
+        if name == "scheduler_name":
+            return "matrix-scheduler"
+        if name == "cron_job_name":
+            return "matrix-job"
+        if name == "token" and route.pattern.startswith("/unsubscribe/"):
+            return unsubscribe_token(Lead.objects.first().pk)
+        if name == "token":
+            return "sometoken"
+        if name == "app_label":
+            return "outreach"
+        if name == "url":
+            return "no-such-page/"
+        raise AssertionError(f"no value for <{name}> in {route.pattern}")
+
+    return value
