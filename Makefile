@@ -1,4 +1,4 @@
-.PHONY: demo test check
+.PHONY: demo test check bench
 
 # Start the whole product with demo data: web, Redis, an RQ worker and the GHL sandbox.
 demo:
@@ -13,3 +13,8 @@ check:
 	bin/setup test
 	DEBUG=true .venv/bin/python manage.py check
 	DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run
+
+# Every benchmark in bench/, then one table: each figure, its target, met or not.
+bench:
+	bin/setup test
+	bench/all

@@ -60,3 +60,13 @@ stop_servers() {
   done
   rm -rf "$SERVERS_DIR"
 }
+
+demo_secret_key() {  # DIR: prints the demo's own secret key, made once and kept in DIR/secret_key
+  local file="$1/secret_key"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$1"
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(64))' >"$file.tmp")
+    mv "$file.tmp" "$file"
+  fi
+  cat "$file"
+}

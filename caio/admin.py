@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django_rq.admin import QueueAdmin
+from django_rq.models import Dashboard
 
+from caio.auth import may_open_rq_dashboard, rq_dashboard_urls
 from caio.models import ApiToken
 
 
@@ -62,3 +65,30 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = sum(1 for token in queryset if token.revoke())
         messages.info(request, f"{revoked} token(s) revoked.")
+
+
+class RqDashboardAdmin(QueueAdmin):
+    """django-rq's pages inside the admin, shown and served only to those who may open the RQ dashboard."""
+
+    def has_module_permission(self, request) -> bool:
+        return may_open_rq_dashboard(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return may_open_rq_dashboard(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return may_open_rq_dashboard(request.user)
+
+    def get_urls(self):
+        # The dashboard is no table: drop the stock add/change/delete/history pages
+        # of its placeholder model (they would query a table that does not exist).
+        stock = {f"django_rq_dashboard_{page}" for page in ("add", "change", "delete", "history")}
+        return rq_dashboard_urls(
+            [p for p in super().get_urls() if p.name not in stock and "object_id" not in str(p.pattern)]
+        )
+
+
+# Importing django_rq.admin above registered its own admin (caio's admin module
+# loads first, by INSTALLED_APPS order); this one replaces it.
+admin.site.unregister(Dashboard)
+admin.site.register(Dashboard, RqDashboardAdmin)

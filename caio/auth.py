@@ -6,13 +6,26 @@
 - With DASHBOARD_AUTH_STRICT=false an absent token is let through but flagged:
   the answer carries `X-CAIO-Auth: not-enforced` (and `smoke` fails on it).
 Token values are never logged.
+
+Also here: who may open the RQ dashboard (`may_open_rq_dashboard`), for both
+its own URLs and the admin's copy of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django_rq.queues import get_queue_by_index
+from django_rq.settings import get_queues_list
+from django.urls import URLPattern, reverse
 from ninja.security.http import HttpAuthBase
+from rq import Worker
+from rq.job import Job
 
 from caio.models import ApiToken
 
@@ -55,3 +68,65 @@ class TokenAuth(HttpAuthBase):
 
 def auth_not_enforced(request: HttpRequest) -> bool:
     return isinstance(getattr(request, "auth", None), _NotEnforced)
+
+
+# django-rq lets in anyone with is_staff, and every Head of Sales is staff: the
+# dashboard can delete or requeue dispatch jobs, so it takes django-rq's own
+# permission, which only the Operator role (and superusers) hold.
+RQ_DASHBOARD_PERMISSION = "django_rq.admin"
+
+
+def may_open_rq_dashboard(user) -> bool:
+    """Return whether `user` may see and act on the RQ dashboard."""
+    return bool(user.is_active and user.is_staff and user.has_perm(RQ_DASHBOARD_PERMISSION))
+
+
+def rq_dashboard_view(view: Callable) -> Callable:
+    """Wrap a django-rq view: the login page for the anonymous, 403 without the permission."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not may_open_rq_dashboard(request.user):
+            raise PermissionDenied
+        if missing := _missing_rq_object(kwargs):
+            raise Http404(missing)
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def _missing_rq_object(kwargs: dict) -> str:
+    """Return what a django-rq page names in its path but does not exist ('' when all exist).
+
+    django-rq assumes they exist and answers a 500 (IndexError, NoSuchJobError,
+    AssertionError) when a queue number, job id or worker key is wrong.
+    """
+    if "queue_index" not in kwargs:
+        return ""
+    if not 0 <= kwargs["queue_index"] < len(get_queues_list()):
+        return f"No RQ queue number {kwargs['queue_index']}."
+    connection = get_queue_by_index(kwargs["queue_index"]).connection
+    if "job_id" in kwargs and not Job.exists(kwargs["job_id"], connection):
+        return "No such RQ job."
+    if "key" in kwargs:
+        # find_by_key raises ValueError on a key outside RQ's worker namespace.
+        key = kwargs["key"]
+        if not key.startswith(Worker.redis_worker_namespace_prefix) or Worker.find_by_key(key, connection) is None:
+            return "No such RQ worker."
+    return ""
+
+
+def rq_dashboard_urls(patterns: list[URLPattern]) -> list[URLPattern]:
+    """Return django-rq's URL patterns with every view behind `rq_dashboard_view`.
+
+    This covers the JSON stats view too, which django-rq would also open to a
+    token in its path: our API tokens travel only in headers.
+    """
+    return [
+        URLPattern(p.pattern, rq_dashboard_view(p.callback), p.default_args, p.name)
+        for p in patterns
+        # Pages for rq-scheduler, which we do not install (workers run RQ's own scheduler).
+        if not (p.name or "").endswith("scheduler_jobs")
+    ]

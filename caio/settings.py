@@ -18,15 +18,24 @@ config = Config(BASE_DIR / ".env")
 
 DEBUG = config.bool("DEBUG", default=False)
 
+# Environment name shown in the admin banner (e.g. demo, staging, production).
+CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
+
 # In production the secret key has no default: a missing one must stop start-up.
-SECRET_KEY = config.str("SECRET_KEY", default="insecure-dev-key-only-for-local-use" if DEBUG else None)
+# The development default is public (it is written here), so anything signed
+# with it, such as an unsubscribe link, can be forged: only a development
+# checkout and the test suite may run on it. bin/demo makes the demo its own.
+PUBLIC_DEVELOPMENT_SECRET_KEY = "insecure-dev-key-only-for-local-use"
+SECRET_KEY = config.str("SECRET_KEY", default=PUBLIC_DEVELOPMENT_SECRET_KEY if DEBUG else None)
+if not SECRET_KEY.strip():
+    config.fail("SECRET_KEY", "is empty")
 if not DEBUG and len(SECRET_KEY) < 50:
     config.fail("SECRET_KEY", "must be at least 50 random characters in production")
+if SECRET_KEY == PUBLIC_DEVELOPMENT_SECRET_KEY and CAIO_ENVIRONMENT not in {"local", "test"}:
+    config.fail("SECRET_KEY", f"is the public development key, which the {CAIO_ENVIRONMENT} environment may not use")
 
 ALLOWED_HOSTS = config.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else None)
 CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Environment name shown in the admin banner (e.g. demo, staging, production).
-CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
 
 INSTALLED_APPS = [
     # Our apps come first so that our `rqworker` (which checks Redis first) wins.
@@ -192,3 +201,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": config.str("LOG_LEVEL", default="INFO")},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }
+
+# django-import-export lets any staff user export or import any list unless it
+# is told which model permission each takes: exporting a list is viewing it,
+# importing rows is adding them.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

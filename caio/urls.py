@@ -4,7 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
+
 from caio.api import api
+from caio.auth import rq_dashboard_urls
 from outreach.webhook_views import ghl_webhook
 
 admin.site.site_header = "CAIO back office"
@@ -14,7 +17,7 @@ admin.site.index_title = "Today"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
-    path("django-rq/", include("django_rq.urls")),
+    path("django-rq/", include((rq_dashboard_urls(get_api_urlpatterns() + get_admin_urlpatterns()), "django_rq"))),
     path("api/", api.urls),
     path("unsubscribe/", include("outreach.unsubscribe_urls")),
     path("webhooks/ghl/", ghl_webhook, name="ghl-webhook"),

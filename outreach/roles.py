@@ -60,6 +60,8 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("caio", "view_apitoken"),
     ("caio", "add_apitoken"),
     ("caio", "change_apitoken"),
+    # The RQ dashboard: it can delete and requeue dispatch jobs.
+    ("django_rq", "admin"),
 ]
 
 ROLES = {HEAD_OF_SALES: HEAD_OF_SALES_PERMISSIONS, OPERATOR: OPERATOR_PERMISSIONS}

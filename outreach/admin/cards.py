@@ -10,8 +10,8 @@ import datetime as dt
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -253,7 +253,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
         try:
             return queryset.get(**{field.name: field.to_python(object_id)})
-        except (model.DoesNotExist, ValueError, TypeError):
+        except (model.DoesNotExist, ValidationError, ValueError, TypeError):
             return None
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -337,7 +337,10 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
     def _decision_card(self, request, object_id) -> PendingEmail:
         if not self.has_review_permission(request):
             raise PermissionDenied
-        card = get_object_or_404(PendingEmail.objects.select_related("lead"), pk=object_id)
+        try:
+            card = get_object_or_404(PendingEmail.objects.select_related("lead"), pk=object_id)
+        except (ValidationError, ValueError):
+            raise Http404(f"No card with id {object_id!r}.") from None
         # Compare against what the reviewer saw on the page, not what is stored now:
         # that is how the second of two reviewers learns someone else acted first.
         seen_status = request.POST.get("seen_status", "")

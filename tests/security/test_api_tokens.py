@@ -1,0 +1,37 @@
+"""API tokens are read from headers only: a token in the query string is no token."""
+
+from __future__ import annotations
+
+import pytest
+
+from caio.models import ApiToken
+
+URL = "/api/pending-emails"
+
+
+@pytest.fixture
+def raw_token(db) -> str:
+    _, raw = ApiToken.issue("header-only", created_by="test")
+    return raw
+
+
+@pytest.mark.parametrize("name", ["token", "api_key", "access_token", "X-CAIO-Token", "Authorization", "bearer"])
+def test_it_refuses_a_token_in_the_query_string(client, raw_token, name):
+    response = client.get(URL, {name: raw_token})
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-CAIO-Token"])
+def test_it_accepts_the_same_token_in_a_header(client, raw_token, header):
+    value = f"Bearer {raw_token}" if header == "Authorization" else raw_token
+
+    response = client.get(URL, headers={header: value})
+
+    assert response.status_code == 200
+
+
+def test_a_logged_in_session_is_no_api_token(client, operator):
+    client.force_login(operator)
+
+    assert client.get(URL).status_code == 401
