@@ -52,4 +52,4 @@ def fake_client(*, contact: Contact | None = None, sent: SentMessage | None = No
 
 
 def patch_client(client) -> mock._patch:
-    return mock.patch("outreach.dispatch.get_client", autospec=True, return_value=client)
+    return mock.patch("outreach.sending.job.get_client", autospec=True, return_value=client)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ghl.client import SentMessage
 from ghl.errors import GhlServerError
-from outreach.dispatch import reconcile, verify_sent
+from outreach.sending.reconcile import reconcile, verify_sent
 from outreach.models import CardStatus, PendingEmail
 from ramp.days import operating_date, ramp_day
 from tests.dispatch.helpers import fake_client, green_gates, patch_client, queued_card

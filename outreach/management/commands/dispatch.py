@@ -7,15 +7,8 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.dispatch import (
-    DispatchPlan,
-    DispatchRefused,
-    EnqueueFailed,
-    active_hold_lines,
-    dry_run,
-    ensure_fresh_preflight,
-    start_live_cycle,
-)
+from outreach.sending.gates import DispatchRefused, active_hold_lines, live_gates
+from outreach.sending.select import DispatchPlan, EnqueueFailed, dry_run, start_live_cycle
 
 
 class Command(BaseCommand):
@@ -63,9 +56,9 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"No active user named {username!r}.") from None
 
-        note = ensure_fresh_preflight(ran_by=username)
-        if note and not as_json:
-            self.stdout.write(note)
+        gates = live_gates(operator=operator)
+        if gates.preflight_note and not as_json:
+            self.stdout.write(gates.preflight_note)
         plan = dry_run(limit=limit)
         if not as_json:
             self._print_plan(plan, heading=f"LIVE cycle for {username}.")

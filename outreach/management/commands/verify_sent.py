@@ -7,7 +7,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.dispatch import active_hold_lines, verify_sent
+from outreach.sending.gates import active_hold_lines
+from outreach.sending.reconcile import verify_sent
 
 
 def _date(value: str) -> dt.date:
