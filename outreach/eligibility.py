@@ -228,7 +228,7 @@ RULES: tuple[Rule, ...] = (
         "the text fails a compliance check",
         # The stored snapshot is what SQL can read; the predicate runs the text
         # checks now. They differ only when a check's settings changed since.
-        lambda c: Q(compliance_passed=False),
+        lambda c: Q(compliance_passed=False, compliance__has_key="findings"),
         _fails_text_checks,
         never_sendable=False,
     ),

@@ -177,7 +177,8 @@ def test_canary_cards_wait_until_the_ramp_graduates(redis_conn):
     plan = dry_run()
 
     assert plan.would_send == []
-    assert "canary cards wait until the ramp graduates" in plan.held_back[0].reasons[0]
+    assert plan.held_back[0].verdict == "canary"
+    assert "canary card while the ramp has not graduated" in plan.held_back[0].reasons[0]
     assert canary.pk == plan.held_back[0].pk
 
 

@@ -77,7 +77,7 @@ def test_it_leaves_cards_alone_when_ghl_cannot_be_read(redis_conn):
     with patch_client(client):
         report = reconcile()
 
-    assert report.left and "GHL unreachable" in report.left[0][1]
+    assert report.left and "GHL could not confirm" in report.left[0][1]
     card.refresh_from_db()
     assert card.status == CardStatus.UNKNOWN
 

@@ -114,7 +114,7 @@ def test_a_hold_releases_the_card_and_sends_nothing(day):
 @pytest.mark.parametrize(
     ("lead_change", "expected"),
     [
-        ({"do_not_contact": True, "do_not_contact_reason": "asked by phone"}, "do-not-contact (asked by phone)"),
+        ({"do_not_contact": True, "do_not_contact_reason": "asked by phone"}, "do-not-contact: asked by phone"),
         ({"unsubscribed_at": timezone.now()}, "unsubscribed"),
         ({"bounced_at": timezone.now()}, "bounced"),
     ],

@@ -19,7 +19,7 @@ def trace(*args) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_it_counts_the_queue_and_explains_exclusions():
+def test_it_counts_the_queue_and_gives_each_held_back_card_its_reason():
     campaign = make_campaign(ref="wpromote-q1")
     make_card(campaign=campaign)
     make_card(campaign=campaign, age_hours=80)
@@ -29,8 +29,9 @@ def test_it_counts_the_queue_and_explains_exclusions():
     assert counts["by_status"]["pending"] == 3
     assert counts["by_campaign"] == {"wpromote-q1": 3}
     assert counts["by_classifier"] == {"outbound_tier_1": 3}
-    assert (counts["visible"], counts["excluded"]) == (1, 2)
-    assert counts["excluded_by_reason"] == {"stale": 1, "canary": 1}
+    assert (counts["eligible"], counts["held_back"]) == (1, 2)
+    assert counts["held_back_by_reason"] == {"stale": 1, "canary": 1}
+    assert sorted(row["reason"] for row in document["held_back"]) == ["canary", "stale"]
     assert document["drift"] == [] and document["previous_trace_at"] is None
     assert QueueTrace.objects.count() == 1
 
