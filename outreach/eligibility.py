@@ -133,6 +133,9 @@ def _fails_text_checks(card: PendingEmail, facts: Facts, conditions: Conditions)
     return "; ".join(failing)
 
 
+# In order: what makes a card never sendable (the lead, then the card's labels,
+# then its age), then what only makes it wait or go back to review. A card's
+# reason is the first rule that holds it, so every view names the same one.
 RULES: tuple[Rule, ...] = (
     Rule(
         "do_not_contact",

@@ -140,12 +140,12 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
         return SendOutcome(card_pk, "failed", reason)
 
-    # Resolving took a moment: a reply or suppression that arrived meanwhile
-    # still stops this email (suppress_lead also fails queued cards; a reply does not).
-    lead.refresh_from_db(fields=["do_not_contact", "do_not_contact_reason", "unsubscribed_at", "bounced_at", "replied_at"])
-    stopped_by = lead.suppression_reason() or ("replied" if lead.replied_at else "")
-    if stopped_by:
-        reason = f"Not sent: the lead is {stopped_by} (learnt while the contact was being resolved)"
+    # Resolving took a moment: a reply, a suppression or a new exclusion rule that
+    # arrived meanwhile still stops this email (suppress_lead also fails queued
+    # cards; a reply or a rule added in the admin does not).
+    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    if not verdict.eligible:
+        reason = f"Not sent: held back: {'; '.join(verdict.lines())} (learnt while the contact was being resolved)"
         _fail(card, S.QUEUED, reason)
         _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
         return SendOutcome(card_pk, "failed", reason)

@@ -100,9 +100,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Would send now ({len(plan.would_send)}):")
         for line in plan.selected:
             self.stdout.write(f"  {line.email:40}  {line.tier:7} {line.subject}")
-        self.stdout.write(f"Not sent ({len(plan.held_back)}):")
+        self.stdout.write(f"Held back ({len(plan.held_back)}):")
         for line in plan.held_back:
-            self.stdout.write(f"  {line.email:40}  {'; '.join(line.reasons)}")
+            self.stdout.write(f"  {line.email:40}  held back: {line.verdict} ({'; '.join(line.reasons)})")
         self.stdout.write(
             f"Summary: {len(plan.would_send)} would be sent, {len(plan.held_back)} held back, "
             f"{len(plan.blockers)} gate(s) red."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 
@@ -15,8 +16,6 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        import argparse
-
         raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {value!r}") from None
 
 
