@@ -96,11 +96,15 @@ def drift_between(previous: dict, current: dict, *, threshold: int) -> tuple[dic
     """Return the changes between two traces and the lines that flag drift.
 
     Drift: any count moving by `threshold` or more, or a tier, classifier,
-    campaign or route the previous trace did not have.
+    campaign or route the previous trace did not have. A count the previous
+    trace did not take at all (stored before it was counted) is not compared:
+    nothing moved, the trace only learnt to count it.
     """
     changes: dict[str, dict[str, int]] = {}
     flags: list[str] = []
     for group in GROUPS + ("eligible", "held_back", "open"):
+        if group not in previous:
+            continue
         before, after = previous.get(group, {}), current.get(group, {})
         if not isinstance(after, dict):
             before, after = {group: before or 0}, {group: after}

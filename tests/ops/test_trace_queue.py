@@ -59,3 +59,19 @@ def test_an_unchanged_queue_shows_no_drift():
     assert "nothing moved" in out.getvalue() and "No drift." in out.getvalue()
     with pytest.raises(CommandError, match="at least 1"):
         call_command("trace_queue", "--drift-threshold", "0", stdout=StringIO())
+
+
+def test_a_trace_stored_before_eligibility_was_counted_flags_no_drift():
+    from outreach import eligibility, ops
+
+    for _ in range(3):
+        make_card(age_hours=80)
+    counts = ops.trace_counts(eligibility.judge_queue())
+    # What trace_queue stored before it counted eligible and held-back cards.
+    older = {k: v for k, v in counts.items() if k not in ("eligible", "held_back", "held_back_by_reason")}
+    QueueTrace.objects.create(taken_by="older version", counts={**older, "visible": 0, "excluded": 3, "excluded_by_reason": {"stale": 3}})
+
+    document = trace("--drift-threshold", "3")
+
+    # It should compare only what both traces counted: nothing moved.
+    assert document["drift"] == [] and document["changes"] == {}
