@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.lookups import EndsWith
 from django.utils import timezone
 
@@ -260,22 +260,7 @@ def rule(code: str) -> Rule:
 # --- the SQL side --------------------------------------------------------------
 
 
-def held_back_q(conditions: Conditions) -> Q:
-    """Return the filter of cards some rule holds back."""
-    combined = Q(pk__in=[])
-    for each in RULES:
-        combined |= each.where(conditions)
-    return combined
-
-
-def first_reason_q(code: str, conditions: Conditions) -> Q:
-    """Return the filter of cards whose first holding rule is `code`."""
-    q = Q()
-    for each in RULES:
-        if each.code == code:
-            return q & each.where(conditions)
-        q &= ~each.where(conditions)
-    raise ValueError(f"Unknown eligibility rule {code!r}; expected one of {', '.join(CODES)}.")
+REASON = "eligibility_reason"
 
 
 def eligible_q(conditions: Conditions) -> Q:
@@ -286,13 +271,26 @@ def eligible_q(conditions: Conditions) -> Q:
     return q
 
 
+def with_reason(queryset: QuerySet, conditions: Conditions) -> QuerySet:
+    """Annotate each card with its verdict as `eligibility_reason`: 'eligible' or the first rule's code.
+
+    One CASE in rule order: the database stops at the first rule that holds,
+    as `Judge` does in Python.
+    """
+    reason = Case(
+        *(When(each.where(conditions), then=Value(each.code)) for each in RULES),
+        default=Value(ELIGIBLE),
+        output_field=CharField(),
+    )
+    return queryset.annotate(**{REASON: reason})
+
+
 def count_by_reason(queryset: QuerySet, conditions: Conditions) -> dict[str, int]:
     """Return {eligible, <code>...} over `queryset`, each card counted once under its first reason, in one query."""
-    counts = queryset.aggregate(
-        **{ELIGIBLE: Count("pk", filter=eligible_q(conditions))},
-        **{code: Count("pk", filter=first_reason_q(code, conditions)) for code in CODES},
-    )
-    return {name: value or 0 for name, value in counts.items()}
+    counts = dict.fromkeys((ELIGIBLE, *CODES), 0)
+    rows = with_reason(queryset, conditions).order_by().values_list(REASON).annotate(n=Count("pk"))
+    counts.update(dict(rows))
+    return counts
 
 
 # --- the Python side ----------------------------------------------------------------

@@ -63,15 +63,17 @@ def _slice_q(name: str, conditions: Conditions) -> Q:
         return pending
     if name == ELIGIBLE:
         return pending & eligibility.eligible_q(conditions)
-    if name in eligibility.CODES:
-        return pending & eligibility.first_reason_q(name, conditions)
     raise ValueError(f"Unknown queue slice {name!r}; expected one of {', '.join(SLICES)}.")
 
 
 def queue_slice(queryset: QuerySet | None, name: str, *, conditions: Conditions | None = None) -> QuerySet:
     """Return `queryset` (default: all cards) narrowed to one slice of the pending queue."""
     queryset = PendingEmail.objects.all() if queryset is None else queryset
-    return queryset.filter(_slice_q(name, conditions or Conditions.current()))
+    conditions = conditions or Conditions.current()
+    if name in eligibility.CODES:
+        pending = queryset.filter(status=CardStatus.PENDING)
+        return eligibility.with_reason(pending, conditions).filter(**{eligibility.REASON: name})
+    return queryset.filter(_slice_q(name, conditions))
 
 
 def eligible_cards(*, conditions: Conditions | None = None) -> QuerySet:

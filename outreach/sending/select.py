@@ -138,15 +138,6 @@ def _claimed_today(date: dt.date) -> tuple[Counter, Counter]:
     return domains, tiers
 
 
-def held_back_reasons(card: PendingEmail, *, conditions: eligibility.Conditions) -> list[str]:
-    """Return why this approved card may not be sent now, one 'code: detail' line a rule (empty: it may).
-
-    The eligibility verdict: the same the claim, the dry run and the job's
-    re-check use, so a card the job would refuse is never claimed.
-    """
-    return eligibility.judge([card], conditions)[0].lines()
-
-
 def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | None, blockers: list[str]) -> DispatchPlan:
     """Select, in order, the approved cards a cycle may claim within the caps.
 
