@@ -228,7 +228,12 @@ class PendingEmailAdmin(admin.ModelAdmin):
         base = reverse("admin:outreach_pendingemail_changelist")
 
         def link(name: str, label: str):
-            return format_html('<a href="{}?{}" class="slice-{}">{} {}</a>', base, urlencode({"queue": name}), name, split[name], label)
+            # The rule's message, on hover, says what the short label means.
+            title = eligibility.rule(name).message if name in eligibility.CODES else label
+            return format_html(
+                '<a href="{}?{}" class="slice-{}" title="{}">{} {}</a>',
+                base, urlencode({"queue": name}), name, title, split[name], label,
+            )
 
         held_back = [link(code, review.slice_label(code, conditions)) for code in eligibility.CODES if split[code]]
         hygiene_line = format_html(

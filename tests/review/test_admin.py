@@ -53,6 +53,7 @@ def test_the_queue_opens_on_eligible_cards_with_the_hygiene_line(hos_client):
     body = response.content.decode()
     assert "4 pending, 1 eligible; held back: 1 stale, 1 canary, 1 not tier_1" in text_of(response)
     assert f'href="{QUEUE_URL}?queue=stale"' in body and f'href="{QUEUE_URL}?queue=tier_not_sendable"' in body
+    assert 'title="drafted too long ago: draft it afresh"' in body
     assert eligible.lead.email in body and stale.lead.email not in body
     stale_page = hos_client.get(QUEUE_URL, {"queue": "stale"}).content.decode()
     assert stale.lead.email in stale_page and eligible.lead.email not in stale_page
