@@ -18,10 +18,9 @@ COUNTERS = ("sent_count", "error_count")
 
 def add_claims(day: RampDay, count: int, *, owner: str) -> None:
     """Add `count` claimed cards to `day`, mark it live, and name its owner if it has none."""
-    updates = {"dispatched_count": F("dispatched_count") + count, "is_live": True}
-    if not day.owner:
-        updates["owner"] = owner
-    RampDay.objects.filter(pk=day.pk).update(**updates)
+    RampDay.objects.filter(pk=day.pk).update(dispatched_count=F("dispatched_count") + count, is_live=True)
+    # Decided in the UPDATE, not from `day` as read: the first cycle of the day owns it.
+    RampDay.objects.filter(pk=day.pk, owner="").update(owner=owner)
 
 
 def release_claim(date: dt.date) -> None:
