@@ -196,7 +196,12 @@ def _expect_state(seen: PendingEmail, current: PendingEmail, allowed: frozenset[
 
 
 def approval_blockers(
-    card: PendingEmail, *, user, now: dt.datetime | None = None, compliance: checks.ComplianceResult | None = None
+    card: PendingEmail,
+    *,
+    user,
+    now: dt.datetime | None = None,
+    compliance: checks.ComplianceResult | None = None,
+    verdict: eligibility.Verdict | None = None,
 ) -> list[str]:
     """Return why `user` may not approve `card` now; empty when nothing blocks.
 
@@ -208,11 +213,12 @@ def approval_blockers(
     3. Four eyes: the card's last editor may not approve it.
     4. With `compliance` (the card page), its failing checks that no
        eligibility rule already names; `approve` runs and records them itself.
+    Pass the card's `verdict` when the caller has just judged it.
     """
     blockers = []
     if card.status != CardStatus.PENDING:
         blockers.append(f"This card is {card.get_status_display().lower()}; only pending cards can be approved.")
-    verdict = eligibility.judge_one(card, Conditions.current(now))
+    verdict = verdict or eligibility.judge_one(card, Conditions.current(now))
     for code, detail in zip(verdict.reasons, verdict.details, strict=True):
         if not eligibility.rule(code).never_sendable:
             continue

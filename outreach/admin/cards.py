@@ -281,6 +281,7 @@ class PendingEmailAdmin(admin.ModelAdmin):
             .order_by("-created_at")[:EARLIER_EMAILS_SHOWN]
         )
         may_review = self.has_review_permission(request)
+        verdict = eligibility.judge_one(card) if card.status in eligibility.OPEN_STATUSES else None
         next_card = review.next_eligible(card, conditions=queue_conditions(request))
         return {
             "title": "Review email card" if may_review and card.status == CardStatus.PENDING else "Email card",
@@ -290,7 +291,10 @@ class PendingEmailAdmin(admin.ModelAdmin):
             "earlier_emails": list(earlier),
             "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
             "may_review": may_review,
-            "approval_blockers": review.approval_blockers(card, user=request.user, compliance=result) if may_review else [],
+            "verdict": verdict,
+            "approval_blockers": (
+                review.approval_blockers(card, user=request.user, compliance=result, verdict=verdict) if may_review else []
+            ),
             "reject_tags": list(review.reviewer_tags()) if may_review else [],
             "can_reject": card.status in review.REJECTABLE_STATUSES,
             "sla": SLA_LABELS[review.sla_state(card)],

@@ -325,3 +325,17 @@ def test_approve_is_greyed_out_for_a_failing_card(hos_client):
     body = hos_client.get(card_url(card)).content.decode()
     assert 'id="approve-button" disabled' in body
     assert "It fails compliance: Opt-out line" in text_of(hos_client.get(card_url(card)))
+
+
+def test_the_card_page_gives_the_verdict_every_view_gives(hos_client):
+    from compliance.models import ExcludedDomain
+
+    card = make_card(lead=make_lead(email="ann@shop.customer.example"))
+    assert "Eligible" in text_of(hos_client.get(card_url(card)))
+    ExcludedDomain.objects.create(domain="customer.example")
+
+    text = text_of(hos_client.get(card_url(card)))
+
+    # A rule added a moment ago holds the card back here as on the desk, with its code and why.
+    assert "Held back: excluded_domain — The domain customer.example is excluded" in text
+    assert 'id="approve-button" disabled' in hos_client.get(card_url(card)).content.decode()
