@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse
+from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
 from pydantic import Field
 
 from caio import redis as caio_redis
 from caio.auth import AUTH_FLAG_HEADER, NOT_ENFORCED, TokenAuth, auth_not_enforced
+from outreach import eligibility
+from outreach.models import RejectionTag
+from ramp.holds import hold_banner_lines
+from ramp.services import status
 
 api = NinjaAPI(title="CAIO back office API", version="1.0", urls_namespace="api")
 
@@ -76,9 +82,9 @@ class RedisStatus(Schema):
 
 class HygieneSplit(Schema):
     open: int = Field(description="Pending and approved cards.")
-    visible: int = Field(description="Actionable for a live cycle.")
-    excluded: int
-    excluded_by_reason: dict[str, int]
+    eligible: int = Field(description="Cards no eligibility rule holds back.")
+    held_back: int
+    held_back_by_reason: dict[str, int] = Field(description="Held-back cards counted under their first reason code.")
 
 
 class CardOut(Schema):
@@ -95,8 +101,9 @@ class CardOut(Schema):
     compliance_passed: bool
     is_shadow: bool
     is_canary: bool
-    visible: bool
-    exclusion_reasons: list[str]
+    eligible: bool
+    reason: str = Field(description="'eligible', or the code of the first rule that holds the card back.")
+    held_back_by: list[str] = Field(description="Every rule code that holds the card back, in rule order.")
 
 
 class PendingEmailsOut(Schema):
@@ -109,7 +116,7 @@ class PendingEmailsOut(Schema):
 
 class PendingEmailsQuery(Schema):
     limit: int = Field(100, ge=1, le=500, description="Most cards to list.")
-    include_excluded: bool = Field(False, description="Also list excluded (non-actionable) cards.")
+    include_held_back: bool = Field(False, description="Also list held-back cards.")
 
 
 class RejectionTagOut(Schema):
@@ -147,26 +154,18 @@ def _redis_status() -> dict:
 )
 def pending_emails(request, response: HttpResponse, filters: Query[PendingEmailsQuery]):
     """The open queue (pending and approved cards) with its hygiene split and Redis status."""
-    from django.utils import timezone
-
-    from outreach import queue
-    from ramp.holds import hold_banner_lines
-
     _flag_unenforced(request, response)
-    views = queue.explain_queue()
-    reasons: dict[str, int] = {}
-    for view in views:
-        for reason in view.reasons:
-            reasons[reason] = reasons.get(reason, 0) + 1
-    listed = [v for v in views if filters.include_excluded or v.visible][: filters.limit]
+    verdicts = eligibility.judge_queue()
+    reasons = Counter(v.reason for v in verdicts if not v.eligible)
+    listed = [v for v in verdicts if filters.include_held_back or v.eligible][: filters.limit]
     return {
         "generated_at": timezone.now(),
         "redis": _redis_status(),
         "hygiene": {
-            "open": len(views),
-            "visible": sum(1 for v in views if v.visible),
-            "excluded": sum(1 for v in views if not v.visible),
-            "excluded_by_reason": reasons,
+            "open": len(verdicts),
+            "eligible": sum(1 for v in verdicts if v.eligible),
+            "held_back": sum(1 for v in verdicts if not v.eligible),
+            "held_back_by_reason": dict(reasons),
         },
         "holds": hold_banner_lines()[1:],
         "cards": [
@@ -184,8 +183,9 @@ def pending_emails(request, response: HttpResponse, filters: Query[PendingEmails
                 "compliance_passed": v.card.compliance_passed,
                 "is_shadow": v.card.is_shadow,
                 "is_canary": v.card.is_canary,
-                "visible": v.visible,
-                "exclusion_reasons": v.reasons,
+                "eligible": v.eligible,
+                "reason": v.reason,
+                "held_back_by": v.reasons,
             }
             for v in listed
         ],
@@ -195,8 +195,6 @@ def pending_emails(request, response: HttpResponse, filters: Query[PendingEmails
 @api.get("/rejection-tags", response={200: list[RejectionTagOut], 401: ErrorOut}, auth=token_auth, tags=["queue"])
 def rejection_tags(request, response: HttpResponse):
     """The active rejection tags (reviewers pick one for every rejection; `system` ones are for cleanup)."""
-    from outreach.models import RejectionTag
-
     _flag_unenforced(request, response)
     return list(RejectionTag.objects.filter(active=True).values("slug", "label", "description", "system"))
 
@@ -204,7 +202,5 @@ def rejection_tags(request, response: HttpResponse):
 @api.get("/ramp", response={200: RampOut, 401: ErrorOut}, auth=token_auth, tags=["ramp"])
 def ramp_state(request, response: HttpResponse):
     """The ramp policy, today's ramp day, active holds, graduation review and live-cycle blockers."""
-    from ramp.services import status
-
     _flag_unenforced(request, response)
     return status()

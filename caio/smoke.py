@@ -14,7 +14,7 @@ from caio.auth import AUTH_FLAG_HEADER, NOT_ENFORCED
 
 PROTECTED = ("/api/pending-emails", "/api/rejection-tags", "/api/ramp")
 PENDING_KEYS = {"generated_at", "redis", "hygiene", "cards"}
-HYGIENE_KEYS = {"open", "visible", "excluded", "excluded_by_reason"}
+HYGIENE_KEYS = {"open", "eligible", "held_back", "held_back_by_reason"}
 TIMEOUT = (3.05, 10)
 
 
@@ -91,7 +91,7 @@ def _pending_shape(response: requests.Response) -> tuple[bool, str]:
     if not isinstance(body["cards"], list):
         return False, "cards is not a list"
     return True, (
-        f"{len(body['cards'])} card(s) listed, {body['hygiene']['visible']} visible of {body['hygiene']['open']} open, "
+        f"{len(body['cards'])} card(s) listed, {body['hygiene']['eligible']} eligible of {body['hygiene']['open']} open, "
         f"Redis {body['redis'].get('status')}"
     )
 

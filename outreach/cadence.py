@@ -33,8 +33,9 @@ from compliance.rules import do_not_contact_q
 from outreach.checks import lead_domains, load_excluded_domains
 from outreach.drafting import DEFAULT_DRAFTER, Drafter
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
-from outreach.pipeline import DraftStats, draft_cards
+from outreach.pipeline import DraftStats, draft_cards, is_canary_lane
 from ramp.days import day_bounds, operating_date
+from ramp.models import RampPolicy
 
 Status = Enrollment.Status
 
@@ -179,7 +180,9 @@ def _classify(enrollment: Enrollment, steps: dict[int, CadenceStep], *, now: dat
 def _draft_step(enrollments: list[Enrollment], step: CadenceStep, *, drafter: Drafter, excluded, report: TickReport) -> None:
     """Draft `step` for the enrollments and save each card with its enrollment's advance."""
     cards = []
-    # A follow-up keeps its sequence's lane: a shadow sequence stays shadow.
+    canary = is_canary_lane(step.campaign, RampPolicy.get())
+    # A follow-up keeps its sequence's lane: a shadow sequence stays shadow, and
+    # a production one of a tier sent only through the canary share stays canary.
     for shadow in (False, True):
         lane = [enrollment for enrollment in enrollments if bool(enrollment.step_card_shadow) == shadow]
         if lane:
@@ -191,6 +194,7 @@ def _draft_step(enrollments: list[Enrollment], step: CadenceStep, *, drafter: Dr
                 shadow=shadow,
                 excluded_domains=excluded,
                 stats=report,
+                canary=canary and not shadow,
             )
     started = time.perf_counter()
     for card, enrollment in cards:

@@ -185,12 +185,16 @@ def preview(step: CadenceStep, lead: Lead | None = None, drafter: Drafter = DEFA
         return exc
 
 
-TEMPLATE_FIELDS = frozenset({"subject_template", "body_template"})
+def save_step(step: CadenceStep) -> bool:
+    """Save `step`; a changed subject or body template makes it a new version. Return whether it did.
 
-
-def note_template_change(step: CadenceStep, changed_fields) -> bool:
-    """Bump `step.template_version` (unsaved) when its templates changed; return whether it did."""
-    if TEMPLATE_FIELDS & set(changed_fields):
+    Compared with the stored row, not with what a form says changed, so every
+    caller (the campaign admin, a command, a data fix) versions the same way
+    and cards keep naming the template they were drafted from.
+    """
+    stored = CadenceStep.objects.filter(pk=step.pk).values_list("subject_template", "body_template").first() if step.pk else None
+    changed = stored is not None and stored != (step.subject_template, step.body_template)
+    if changed:
         step.template_version += 1
-        return True
-    return False
+    step.save()
+    return changed

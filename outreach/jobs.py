@@ -11,14 +11,14 @@ import logging
 
 from django.db import close_old_connections, connection
 
-from outreach.dispatch import send_card
+from outreach.sending.job import send_card
 from outreach.transitions import StateChanged
 
 logger = logging.getLogger(__name__)
 
 
 def dispatch_card(card_pk: int) -> str:
-    """Send one queued card (see outreach.dispatch.send_card); return the outcome name."""
+    """Send one queued card (see outreach.sending.job.send_card); return the outcome name."""
     # A worker may run many jobs in one process: drop connections the database
     # closed or that outlived CONN_MAX_AGE, as Django does around each request.
     _drop_stale_connections()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,9 +37,6 @@ class LeadQuerySet(models.QuerySet):
         return self.filter(
             Q(do_not_contact=True) | Q(unsubscribed_at__isnull=False) | Q(bounced_at__isnull=False)
         )
-
-    def contactable(self):
-        return self.filter(do_not_contact=False, unsubscribed_at__isnull=True, bounced_at__isnull=True)
 
 
 class Lead(models.Model):
@@ -123,16 +119,6 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
-
-    def suppression_reason(self) -> str:
-        """Return why this lead must not be emailed, or '' when it may be."""
-        if self.do_not_contact:
-            return f"do-not-contact ({self.do_not_contact_reason})" if self.do_not_contact_reason else "do-not-contact"
-        if self.unsubscribed_at:
-            return "unsubscribed"
-        if self.bounced_at:
-            return "bounced"
-        return ""
 
 
 def _canonical_or_none(function, value: str) -> str | None:
@@ -232,17 +218,6 @@ class CardStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown (reconcile)"
 
 
-class PendingEmailQuerySet(models.QuerySet):
-    def stale_cutoff(self):
-        return timezone.now() - timedelta(hours=settings.PENDING_QUEUE_MAX_AGE_HOURS)
-
-    def stale(self):
-        return self.filter(status__in=[CardStatus.PENDING, CardStatus.APPROVED], created_at__lt=self.stale_cutoff())
-
-    def fresh(self):
-        return self.filter(created_at__gte=self.stale_cutoff())
-
-
 class PendingEmail(models.Model):
     """A drafted email card.
 
@@ -303,7 +278,6 @@ class PendingEmail(models.Model):
     ghl_email_message_id = models.CharField("GHL email message id", max_length=64, blank=True)
     last_error = models.TextField(blank=True)
 
-    objects = PendingEmailQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at"]
@@ -316,8 +290,8 @@ class PendingEmail(models.Model):
         indexes = [
             # The review queue and the dispatch claim both filter on status then age.
             models.Index(fields=["status", "created_at"], name="card_status_created"),
-            # outreach.review's queue split and the review queue (actionable changelist): pending
-            # cards by age, with the flags and lead in the index so the counts never read the table.
+            # The review desk's queue (outreach.review): pending cards by age, with the
+            # flags and lead in the index for the eligibility filters.
             models.Index(fields=["status", "created_at", "is_canary", "is_shadow", "lead"], name="card_review_queue"),
         ]
         constraints = [
@@ -350,10 +324,6 @@ class PendingEmail(models.Model):
     def full_text(self) -> str:
         """Return the email body as the contact sees it: body then canonical footer."""
         return f"{self.body.rstrip()}\n\n{self.footer}" if self.footer else self.body
-
-    def is_stale(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.created_at < now - timedelta(hours=settings.PENDING_QUEUE_MAX_AGE_HOURS)
 
     @property
     def tier(self) -> str:

@@ -8,11 +8,10 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db.models import Count, F, Max, OuterRef, Subquery
+from django.db.models import Count
 from django.utils import timezone
 
-from outreach import queue
+from outreach import eligibility, review
 from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 from ramp import stop_conditions
@@ -25,41 +24,38 @@ logger = logging.getLogger(__name__)
 # Cards that may still go out: what a reappearing lead or an inconsistency endangers.
 IN_FLIGHT = (CardStatus.PENDING, CardStatus.APPROVED, CardStatus.QUEUED)
 DELIVERABILITY_WINDOW_DAYS = 7
+# The eligibility rules whose cards the stop conditions name.
+MISLABELLED = ("campaign_mismatch", "classifier_mismatch")
+ALREADY_SENT = "already_sent_step"
 
 
 # --- stop-condition facts -------------------------------------------------------
 
 
 def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts:
-    """Gather what ramp's stop conditions and preflight look at, as plain values."""
+    """Gather what ramp's stop conditions and preflight look at, as plain values.
+
+    The queue facts come from the eligibility rules: mislabelled fresh cards,
+    cards for a step already sent, and the eligible pending cards past the
+    decision SLA (the very cards the review desk counts as breaching it).
+    """
     now = now or timezone.now()
-    rules = queue.QueueRules.current(now)
+    conditions = eligibility.Conditions.current(now)
     facts = stop_conditions.QueueFacts(window_days=DELIVERABILITY_WINDOW_DAYS)
-    in_flight = (
-        PendingEmail.objects.filter(status__in=IN_FLIGHT, created_at__gte=rules.stale_cutoff)
-        .select_related("lead", "campaign", "step")
-        .order_by("created_at", "pk")
-    )
-    for card in in_flight:
-        if problem := queue.inconsistency(card):
-            facts.inconsistent_cards.append(f"card {card.pk} ({card.lead.email}): {problem}")
-    facts.reappeared_leads = [
-        f"card {card.pk} ({card.lead.email}, {card.campaign_ref} step {card.step.number}) after a sent step {card.sent_step}"
-        for card in reappearing_cards()
-    ]
-    # The backlog counts only cards a reviewer should decide: non-actionable
-    # ones (stale, canary, shadow, other tiers) are hygiene's, not the SLA's.
-    decision_cutoff = now - dt.timedelta(minutes=settings.REVIEW_DECISION_SLA_MINUTES)
+    for verdict in eligibility.judge_queue(conditions, statuses=IN_FLIGHT):
+        card = verdict.card
+        mismatches = [line for code, line in zip(verdict.reasons, verdict.details, strict=True) if code in MISLABELLED]
+        if mismatches and "stale" not in verdict.reasons:
+            facts.inconsistent_cards.append(f"card {card.pk} ({card.lead.email}): {'; '.join(mismatches)}")
+        if ALREADY_SENT in verdict.reasons:
+            detail = verdict.details[verdict.reasons.index(ALREADY_SENT)]
+            facts.reappeared_leads.append(f"card {card.pk} ({card.lead.email}, {card.campaign_ref} step {card.step.number}): {detail}")
     waiting = (
-        PendingEmail.objects.filter(status=CardStatus.PENDING, created_at__lt=decision_cutoff)
-        .select_related("lead", "campaign")
-        .order_by("created_at", "pk")
+        review.eligible_cards(conditions=conditions)
+        .filter(review.sla_breach_q("decision", now))
+        .select_related("lead")
     )
-    facts.sla_overdue = [
-        f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC"
-        for c in waiting
-        if queue.explain(c, rules).visible
-    ]
+    facts.sla_overdue = [f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC" for c in waiting]
     since = now - dt.timedelta(days=DELIVERABILITY_WINDOW_DAYS)
     sent_leads = Lead.objects.filter(cards__status=CardStatus.SENT, cards__sent_at__gte=since).distinct()
     facts.sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since).count()
@@ -72,49 +68,27 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
     return facts
 
 
-def reappearing_cards():
-    """Return in-flight cards whose lead was already sent this campaign's step (or a later one).
-
-    Annotated with `sent_step`: the highest step number already sent.
-    """
-    sent_step = (
-        PendingEmail.objects.filter(lead=OuterRef("lead"), campaign=OuterRef("campaign"), status=CardStatus.SENT)
-        .values("lead")
-        .annotate(top=Max("step__number"))
-        .values("top")
-    )
-    return (
-        PendingEmail.objects.filter(status__in=IN_FLIGHT)
-        .annotate(sent_step=Subquery(sent_step))
-        .filter(sent_step__gte=F("step__number"))
-        .select_related("lead", "step")
-        .order_by("pk")
-    )
-
-
 # --- queue trace --------------------------------------------------------------------
 
 
-def trace_counts(rules: queue.QueueRules | None = None) -> dict:
+def trace_counts(verdicts: list[eligibility.Verdict]) -> dict:
     """Return the queue's counts: by status (all cards), and over open cards by tier,
-    classifier, campaign, route and visibility, with exclusion reasons."""
-    views = queue.explain_queue(rules)
+    classifier, campaign, route and eligibility, each held-back card under its first reason."""
     by_status = dict(PendingEmail.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    reasons = Counter(reason for view in views for reason in view.reasons)
     return {
         "by_status": {status: by_status.get(status, 0) for status in CardStatus.values},
-        "open": len(views),
-        "by_tier": dict(Counter(v.card.lead.tier for v in views)),
-        "by_classifier": dict(Counter(v.card.classifier for v in views)),
-        "by_campaign": dict(Counter(v.card.campaign_ref for v in views)),
-        "by_route": dict(Counter(v.card.route for v in views)),
-        "visible": sum(1 for v in views if v.visible),
-        "excluded": sum(1 for v in views if not v.visible),
-        "excluded_by_reason": dict(reasons),
+        "open": len(verdicts),
+        "by_tier": dict(Counter(v.card.lead.tier for v in verdicts)),
+        "by_classifier": dict(Counter(v.card.classifier for v in verdicts)),
+        "by_campaign": dict(Counter(v.card.campaign_ref for v in verdicts)),
+        "by_route": dict(Counter(v.card.route for v in verdicts)),
+        "eligible": sum(1 for v in verdicts if v.eligible),
+        "held_back": sum(1 for v in verdicts if not v.eligible),
+        "held_back_by_reason": dict(Counter(v.reason for v in verdicts if not v.eligible)),
     }
 
 
-GROUPS = ("by_status", "by_tier", "by_classifier", "by_campaign", "by_route", "excluded_by_reason")
+GROUPS = ("by_status", "by_tier", "by_classifier", "by_campaign", "by_route", "held_back_by_reason")
 NEW_KEY_GROUPS = ("by_tier", "by_classifier", "by_campaign", "by_route")
 
 
@@ -122,11 +96,15 @@ def drift_between(previous: dict, current: dict, *, threshold: int) -> tuple[dic
     """Return the changes between two traces and the lines that flag drift.
 
     Drift: any count moving by `threshold` or more, or a tier, classifier,
-    campaign or route the previous trace did not have.
+    campaign or route the previous trace did not have. A count the previous
+    trace did not take at all (stored before it was counted) is not compared:
+    nothing moved, the trace only learnt to count it.
     """
     changes: dict[str, dict[str, int]] = {}
     flags: list[str] = []
-    for group in GROUPS + ("visible", "excluded", "open"):
+    for group in GROUPS + ("eligible", "held_back", "open"):
+        if group not in previous:
+            continue
         before, after = previous.get(group, {}), current.get(group, {})
         if not isinstance(after, dict):
             before, after = {group: before or 0}, {group: after}
@@ -148,21 +126,21 @@ class Trace:
     previous_at: dt.datetime | None
     changes: dict
     flags: list[str]
-    views: list[queue.CardView] = field(default_factory=list)
+    verdicts: list[eligibility.Verdict] = field(default_factory=list)
     stored: QueueTrace | None = None
 
 
 def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: dt.datetime | None = None) -> Trace:
     """Count the queue, compare with the last stored trace and store this one."""
-    rules = queue.QueueRules.current(now)
-    views = queue.explain_queue(rules)
-    counts = trace_counts(rules)
+    conditions = eligibility.Conditions.current(now)
+    verdicts = eligibility.judge_queue(conditions)
+    counts = trace_counts(verdicts)
     previous = QueueTrace.objects.order_by("-taken_at", "-pk").first()
     changes, flags = drift_between(previous.counts, counts, threshold=threshold) if previous else ({}, [])
-    trace = Trace(counts, previous.taken_at if previous else None, changes, flags, views)
+    trace = Trace(counts, previous.taken_at if previous else None, changes, flags, verdicts)
     if store:
         trace.stored = QueueTrace.objects.create(
-            taken_at=rules.now, taken_by=taken_by, counts=counts, drift={"changes": changes, "flags": flags}, drift_flagged=bool(flags)
+            taken_at=conditions.now, taken_by=taken_by, counts=counts, drift={"changes": changes, "flags": flags}, drift_flagged=bool(flags)
         )
     return trace
 
@@ -172,46 +150,45 @@ def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: d
 
 @dataclass
 class CleanupResult:
-    planned: list[queue.CardView] = field(default_factory=list)
-    rejected: list[queue.CardView] = field(default_factory=list)
-    skipped: list[tuple[queue.CardView, str]] = field(default_factory=list)
+    max_age_hours: int
+    planned: list[eligibility.Verdict] = field(default_factory=list)
+    rejected: list[eligibility.Verdict] = field(default_factory=list)
+    skipped: list[tuple[eligibility.Verdict, str]] = field(default_factory=list)
 
 
 def cleanup(*, apply: bool, max_age_hours: int | None = None, now: dt.datetime | None = None) -> CleanupResult:
-    """Reject non-actionable pending/approved cards with the hygiene tag (dry run unless `apply`).
+    """Reject the open cards that can never be sent as they are, with the hygiene tag (dry run unless `apply`).
 
-    Each rejection goes through transition() with the expected status, so a
-    card a live cycle claims meanwhile raises StateChanged and is skipped.
-    Nothing is deleted; sent, rejected, queued and sending cards are never read here.
+    A card is planned when an eligibility rule marked `never_sendable` holds it
+    back (`max_age_hours` moves the stale cutoff for this pass only). Each
+    rejection goes through transition() with the expected status, so a card a
+    live cycle claims meanwhile raises StateChanged and is skipped. Nothing is
+    deleted; sent, rejected, queued and sending cards are never read here.
     """
-    rules = queue.QueueRules.current(now)
-    if max_age_hours is not None:
-        rules = queue.QueueRules(
-            now=rules.now,
-            stale_cutoff=rules.now - dt.timedelta(hours=max_age_hours),
-            sendable_tiers=rules.sendable_tiers,
-            canary_open=rules.canary_open,
-        )
-    result = CleanupResult(planned=[v for v in queue.explain_queue(rules) if v.hygiene_reasons])
+    conditions = eligibility.Conditions.current(now, max_age_hours=max_age_hours)
+    result = CleanupResult(
+        max_age_hours=conditions.max_age_hours,
+        planned=[v for v in eligibility.judge_queue(conditions) if v.never_sendable],
+    )
     if not apply:
         return result
     tag = RejectionTag.objects.get(slug=RejectionTag.HYGIENE)
-    for view in result.planned:
-        reason = "Queue hygiene: " + "; ".join(view.details)
+    for verdict in result.planned:
+        reason = "Queue hygiene: " + "; ".join(verdict.lines())
         try:
             transition(
-                view.card,
+                verdict.card,
                 CardStatus.REJECTED,
-                expected=view.card.status,
+                expected=verdict.card.status,
                 actor_label="cleanup_queue",
                 reason=reason,
                 rejection_tag=tag,
                 rejection_note=reason,
             )
         except StateChanged as exc:
-            result.skipped.append((view, str(exc)))
+            result.skipped.append((verdict, str(exc)))
             continue
-        result.rejected.append(view)
+        result.rejected.append(verdict)
     return result
 
 

@@ -29,6 +29,7 @@ from compliance.rules import do_not_contact_q
 from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
 from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
 from outreach.models import CadenceStep, Campaign, Enrollment, Lead, PendingEmail
+from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
 MODES = ("shadow", "production")
@@ -58,8 +59,6 @@ class DraftStats:
     seconds_checks: float = 0.0
     seconds_writing: float = 0.0
 
-    def as_dict(self) -> dict:
-        raise NotImplementedError
 
 
 @dataclass
@@ -90,12 +89,15 @@ def resolve_campaign(campaign_ref: str | None, *, mode: str) -> Campaign:
     Rule without --campaign: the one active campaign whose tier the ramp policy
     allows. None or several is an error that names the candidates, because
     guessing a campaign would put the wrong message in front of real people.
-    In production mode the campaign's tier must be allowed by the ramp policy;
-    shadow mode (never dispatched) may draft for any tier.
+    In production mode the campaign's tier must be sendable at this ramp level
+    (the allowed tiers, and tier_2's canary share after a graduation); shadow
+    mode (never dispatched) may draft for any tier.
     """
     if mode not in MODES:
         raise PipelineError(f"Unknown mode {mode!r}: use shadow or production.")
-    allowed = list(RampPolicy.get().allowed_tiers)
+    policy = RampPolicy.get()
+    allowed = list(policy.allowed_tiers)
+    sendable = sendable_tiers(policy)
     if campaign_ref:
         campaign = Campaign.objects.filter(ref=campaign_ref).first()
         if campaign is None:
@@ -111,12 +113,17 @@ def resolve_campaign(campaign_ref: str | None, *, mode: str) -> Campaign:
             refs = ", ".join(c.ref for c in candidates)
             raise PipelineError(f"Several active campaigns target the allowed tiers ({refs}); pass --campaign REF.")
         campaign = candidates[0]
-    if mode == "production" and campaign.tier not in allowed:
+    if mode == "production" and campaign.tier not in sendable:
         raise PipelineError(
-            f"Campaign {campaign.ref} targets {campaign.tier}, which the ramp policy does not allow yet "
-            f"(allowed: {', '.join(allowed)}); use --mode shadow to draft it without sending."
+            f"Campaign {campaign.ref} targets {campaign.tier}, which is not sendable at this ramp level "
+            f"(sendable: {', '.join(sendable)}); use --mode shadow to draft it without sending."
         )
     return campaign
+
+
+def is_canary_lane(campaign: Campaign, policy: RampPolicy) -> bool:
+    """Return whether production cards of `campaign` go out only through the canary share of the cap."""
+    return campaign.tier not in policy.allowed_tiers
 
 
 def skip_reason(lead: Lead, campaign: Campaign, *, enrolled: bool, listed: bool, excluded: Collection[str]) -> str:
@@ -149,6 +156,7 @@ def draft_cards(
     shadow: bool,
     excluded_domains: Collection[str],
     stats: DraftStats,
+    canary: bool = False,
 ) -> list[tuple[PendingEmail, Enrollment | None]]:
     """Draft `step` for each (lead, enrollment) and return the unsaved cards that pass every check.
 
@@ -166,7 +174,14 @@ def draft_cards(
             stats.errors.append(LeadError(lead.pk, lead.email, "drafting", str(exc)))
             continue
         card = card_from_draft(
-            draft, lead=lead, campaign=campaign, step=step, drafter_name=drafter.name, enrollment=enrollment, is_shadow=shadow
+            draft,
+            lead=lead,
+            campaign=campaign,
+            step=step,
+            drafter_name=drafter.name,
+            enrollment=enrollment,
+            is_shadow=shadow,
+            is_canary=canary,
         )
         cards.append((card, enrollment))
     checked = time.perf_counter()
@@ -233,6 +248,7 @@ def run_pipeline(
                 shadow=mode == "shadow",
                 excluded_domains=excluded,
                 stats=report,
+                canary=mode == "production" and is_canary_lane(campaign, RampPolicy.get()),
             )
             _enroll_and_save(cards, campaign=campaign, report=report)
         if not apply:

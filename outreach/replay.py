@@ -4,8 +4,8 @@ A case is a JSON file (see replay_cases/README.md): the world (policy, leads,
 campaigns, cards, ramp days, holds, preflight, recorded GHL answers), optional
 operator actions, and the expected outcomes. Each case runs with an injected
 `now` through the public functions only: outreach.checks.evaluate,
-outreach.queue.explain, outreach.ops.queue_facts with ramp.stop_conditions,
-ramp.gates.live_cycle_blockers, outreach.dispatch.dry_run, ramp.services and
+outreach.eligibility, outreach.ops.queue_facts with ramp.stop_conditions,
+ramp.gates.live_cycle_blockers, outreach.sending.select.dry_run, ramp.services and
 ramp.preflight.check_ghl against a fake GHL client replaying recorded answers.
 Nothing it writes survives: every case ends in a rollback.
 """
@@ -272,9 +272,9 @@ def _tz():
 
 def evaluate_case(world: World, expect: dict) -> list[str]:
     """Compare what the rules decide for the world with the case's expected outcomes."""
-    from outreach import queue
+    from outreach import eligibility
     from outreach.checks import evaluate
-    from outreach.dispatch import dry_run
+    from outreach.sending.select import dry_run
     from outreach.ops import queue_facts
     from ramp import preflight, stop_conditions
     from ramp.gates import live_cycle_blockers
@@ -291,10 +291,9 @@ def evaluate_case(world: World, expect: dict) -> list[str]:
         if missing:
             mismatches.append(f"checks {key}: expected {missing} to fail, failed: {failed}")
 
-    rules = queue.QueueRules.current(now)
+    conditions = eligibility.Conditions.current(now)
     for key, wanted in expect.get("classifier", {}).items():
-        card = PendingEmail.objects.select_related("lead", "campaign").get(pk=world.cards[key].pk)
-        reasons = queue.explain(card, rules).reasons
+        reasons = eligibility.judge_one(world.cards[key], conditions).reasons
         if sorted(reasons) != sorted(wanted):
             mismatches.append(f"classifier {key}: reasons {reasons}, expected {wanted}")
 
@@ -458,22 +457,22 @@ def record_day(date: dt.date, *, name: str) -> dict:
 
 
 def snapshot_expectations(world: World) -> dict:
-    from outreach import queue
+    from outreach import eligibility
     from outreach.checks import evaluate
-    from outreach.dispatch import dry_run
+    from outreach.sending.select import dry_run
     from outreach.ops import queue_facts
     from ramp import stop_conditions
     from ramp.services import graduation_review
 
-    rules = queue.QueueRules.current(world.now)
+    conditions = eligibility.Conditions.current(world.now)
     plan = dry_run(world.now, check_redis=False)
     review = graduation_review(today=world.now.astimezone(_tz()).date())
     return {
         "checks": {key: {"passed": evaluate(card).passed} for key, card in world.cards.items()},
         "classifier": {
-            key: queue.explain(PendingEmail.objects.select_related("lead", "campaign").get(pk=card.pk), rules).reasons
+            key: eligibility.judge_one(card, conditions).reasons
             for key, card in world.cards.items()
-            if card.status in queue.OPEN_STATUSES
+            if card.status in eligibility.OPEN_STATUSES
         },
         "stop_conditions": sorted(f.source for f in stop_conditions.evaluate(queue_facts(now=world.now))),
         "dispatch": {"selected": [world.key_of(line.pk) for line in plan.selected]},

@@ -1,20 +1,19 @@
-"""Review services: the queue split, the review SLAs and the reviewer's decisions.
+"""Review services: the review desk's queue, the review SLAs and the reviewer's decisions.
 
 The admin (card page, bulk actions), the API and the commands all call these
 functions; none of them holds a review rule of its own. Every status change
 goes through `outreach.transitions.transition`.
 
-The queue split. A pending card is *actionable* when it is fresh (younger than
-PENDING_QUEUE_MAX_AGE_HOURS), neither canary nor shadow, and its lead's tier is
-one the ramp policy allows today. Every other pending card is excluded for
-exactly one reason, tried in this order: stale, canary, shadow, tier not
-allowed. So `pending == actionable + stale + canary + shadow + not_allowed_tier`.
+The desk's queue is the pending cards, split by `outreach.eligibility`: a
+pending card is *eligible* when no eligibility rule holds it back; every other
+pending card is counted once, under the first rule that holds it back. So
+`pending == eligible + sum(held back by each code)`, and the desk, the
+commands and the API can never disagree about a card.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -22,23 +21,17 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from outreach import checks
+from outreach import checks, eligibility
+from outreach.eligibility import ELIGIBLE, Conditions
 from outreach.models import CardStatus, PendingEmail, RejectionTag
-from outreach.queue import QueueRules
 from outreach.transitions import StateChanged, transition
 
 REVIEW_PERMISSION = "outreach.review_pendingemail"
 EDIT_PERMISSION = "outreach.change_pendingemail"
 
-# Queue slices, in the order an excluded card is attributed to a reason.
-ACTIONABLE = "actionable"
-STALE = "stale"
-CANARY = "canary"
-SHADOW = "shadow"
-NOT_ALLOWED_TIER = "not_allowed_tier"
+# Queue slices: the eligible cards, one slice per eligibility rule, and all pending.
 PENDING = "pending"
-EXCLUSIONS = (STALE, CANARY, SHADOW, NOT_ALLOWED_TIER)
-SLICES = (ACTIONABLE, *EXCLUSIONS, PENDING)
+SLICES = (ELIGIBLE, *eligibility.CODES, PENDING)
 
 # Review SLA states of a card.
 SLA_OK = "ok"
@@ -63,87 +56,50 @@ class ReviewRefused(Exception):
 # --- the queue split -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QueueContext:
-    """The moving parts of the split, read once per request.
-
-    Built from outreach.queue.QueueRules, the same rules trace_queue, cleanup
-    and the API apply card by card, so the review desk's slices and the
-    operator's trace can never disagree (e.g. after graduation opens tier_2
-    and canary cards).
-    """
-
-    stale_cutoff: dt.datetime
-    allowed_tiers: tuple[str, ...]
-    canary_open: bool = False
-
-    @classmethod
-    def now(cls, now: dt.datetime | None = None) -> QueueContext:
-        rules = QueueRules.current(now)
-        return cls(stale_cutoff=rules.stale_cutoff, allowed_tiers=rules.sendable_tiers, canary_open=rules.canary_open)
-
-
-def _slice_q(name: str, context: QueueContext) -> Q:
+def _slice_q(name: str, conditions: Conditions) -> Q:
     """Return the filter of one slice of the pending queue (see the module docstring)."""
     pending = Q(status=CardStatus.PENDING)
-    allowed_tier = Q(lead__tier__in=context.allowed_tiers)
     if name == PENDING:
         return pending
-    if name == STALE:
-        return pending & Q(created_at__lt=context.stale_cutoff)
-    # Spelled as >= rather than NOT(<): SQLite only range-scans the index on the positive form.
-    fresh = pending & Q(created_at__gte=context.stale_cutoff)
-    if name == CANARY:
-        # Once the ramp graduates, canary cards are ordinary traffic: nothing is excluded as canary.
-        return fresh & Q(is_canary=True) & Q(is_canary=not context.canary_open)
-    fresh_regular = fresh if context.canary_open else fresh & Q(is_canary=False)
-    if name == SHADOW:
-        return fresh_regular & Q(is_shadow=True)
-    fresh_real = fresh_regular & Q(is_shadow=False)
-    if name == NOT_ALLOWED_TIER:
-        return fresh_real & ~allowed_tier
-    if name == ACTIONABLE:
-        return fresh_real & allowed_tier
+    if name == ELIGIBLE:
+        return pending & eligibility.eligible_q(conditions)
     raise ValueError(f"Unknown queue slice {name!r}; expected one of {', '.join(SLICES)}.")
 
 
-def queue_slice(queryset: QuerySet | None, name: str, *, context: QueueContext | None = None) -> QuerySet:
+def queue_slice(queryset: QuerySet | None, name: str, *, conditions: Conditions | None = None) -> QuerySet:
     """Return `queryset` (default: all cards) narrowed to one slice of the pending queue."""
     queryset = PendingEmail.objects.all() if queryset is None else queryset
-    return queryset.filter(_slice_q(name, context or QueueContext.now()))
+    conditions = conditions or Conditions.current()
+    if name in eligibility.CODES:
+        pending = queryset.filter(status=CardStatus.PENDING)
+        return eligibility.with_reason(pending, conditions).filter(**{eligibility.REASON: name})
+    return queryset.filter(_slice_q(name, conditions))
 
 
-def actionable_cards(*, context: QueueContext | None = None) -> QuerySet:
-    """Return the cards a reviewer can decide right now, oldest first."""
-    return queue_slice(None, ACTIONABLE, context=context).order_by("created_at", "pk")
+def eligible_cards(*, conditions: Conditions | None = None) -> QuerySet:
+    """Return the pending cards a reviewer can decide right now, oldest first."""
+    return queue_slice(None, ELIGIBLE, conditions=conditions).order_by("created_at", "pk")
 
 
-def queue_split(*, context: QueueContext | None = None) -> dict[str, int]:
-    """Return counts {pending, actionable, stale, canary, shadow, not_allowed_tier} in two queries.
-
-    The first counts from the card_review_queue index alone (no join); only the
-    fresh, regular cards are joined to their lead for the tier.
-    """
-    context = context or QueueContext.now()
-    counts = PendingEmail.objects.filter(status=CardStatus.PENDING).aggregate(
-        pending=Count("pk"), **{name: Count("pk", filter=_slice_q(name, context)) for name in (STALE, CANARY, SHADOW)}
-    )
-    counts = {name: value or 0 for name, value in counts.items()}
-    counts[ACTIONABLE] = queue_slice(None, ACTIONABLE, context=context).count()
-    counts[NOT_ALLOWED_TIER] = counts[PENDING] - counts[STALE] - counts[CANARY] - counts[SHADOW] - counts[ACTIONABLE]
-    return {name: counts[name] for name in (PENDING, ACTIONABLE, *EXCLUSIONS)}
+def queue_split(*, conditions: Conditions | None = None) -> dict[str, int]:
+    """Return counts {pending, eligible, <each rule code>} of the pending queue, in one query."""
+    conditions = conditions or Conditions.current()
+    pending = PendingEmail.objects.filter(status=CardStatus.PENDING)
+    counts = eligibility.count_by_reason(pending, conditions)
+    counts[PENDING] = sum(counts.values())
+    return {name: counts[name] for name in (PENDING, ELIGIBLE, *eligibility.CODES)}
 
 
-def exclusion_label(name: str, context: QueueContext) -> str:
-    """Return how a slice reads in the hygiene line, e.g. 'not tier_1'."""
-    if name == NOT_ALLOWED_TIER:
-        return "not " + " or ".join(context.allowed_tiers) if context.allowed_tiers else "no tier allowed"
-    return name
+def slice_label(name: str, conditions: Conditions) -> str:
+    """Return how a slice reads on the desk, e.g. 'not tier_1' for the tier rule."""
+    if name == "tier_not_sendable":
+        return "not " + " or ".join(conditions.sendable_tiers) if conditions.sendable_tiers else "no tier sendable"
+    return name.replace("_", " ")
 
 
-def next_actionable(card: PendingEmail | None = None, *, context: QueueContext | None = None) -> PendingEmail | None:
-    """Return the actionable card after `card` in queue order, wrapping to the oldest; None when empty."""
-    queryset = actionable_cards(context=context)
+def next_eligible(card: PendingEmail | None = None, *, conditions: Conditions | None = None) -> PendingEmail | None:
+    """Return the eligible card after `card` in queue order, wrapping to the oldest; None when empty."""
+    queryset = eligible_cards(conditions=conditions)
     if card is None:
         return queryset.first()
     queryset = queryset.exclude(pk=card.pk)
@@ -183,9 +139,9 @@ def sla_state(card: PendingEmail, now: dt.datetime | None = None) -> str:
     return SLA_OK
 
 
-def sla_breaches(*, context: QueueContext | None = None, now: dt.datetime | None = None) -> dict[str, int]:
-    """Return {first_review, decision, any}: actionable cards past each SLA, in one query."""
-    return actionable_cards(context=context).aggregate(
+def sla_breaches(*, conditions: Conditions | None = None, now: dt.datetime | None = None) -> dict[str, int]:
+    """Return {first_review, decision, any}: eligible cards past each SLA, in one query."""
+    return eligible_cards(conditions=conditions).aggregate(
         first_review=Count("pk", filter=sla_breach_q("first_review", now)),
         decision=Count("pk", filter=sla_breach_q("decision", now)),
         any=Count("pk", filter=sla_breach_q("any", now)),
@@ -239,20 +195,50 @@ def _expect_state(seen: PendingEmail, current: PendingEmail, allowed: frozenset[
         )
 
 
-def approval_blockers(card: PendingEmail, *, user, now: dt.datetime | None = None) -> list[str]:
-    """Return why `user` may not approve `card` now (compliance aside); empty when nothing blocks."""
+def approval_blockers(
+    card: PendingEmail,
+    *,
+    user,
+    now: dt.datetime | None = None,
+    compliance: checks.ComplianceResult | None = None,
+    verdict: eligibility.Verdict | None = None,
+) -> list[str]:
+    """Return why `user` may not approve `card` now; empty when nothing blocks.
+
+    1. Only a pending card is approved.
+    2. Every eligibility rule that makes the card never sendable (suppressed
+       or excluded lead, stale, mislabelled, already sent...) blocks it, read
+       live from the rule tables. Rules that only say "not yet" (shadow,
+       canary, tier) do not: the card waits approved until they lift.
+    3. Four eyes: the card's last editor may not approve it.
+    4. With `compliance` (the card page), its failing checks that no
+       eligibility rule already names; `approve` runs and records them itself.
+    Pass the card's `verdict` when the caller has just judged it.
+    """
     blockers = []
     if card.status != CardStatus.PENDING:
         blockers.append(f"This card is {card.get_status_display().lower()}; only pending cards can be approved.")
-    if card.is_stale(now):
-        blockers.append(
-            f"This card is stale: drafted {timesince(card.created_at, now)} ago, past the "
-            f"{settings.PENDING_QUEUE_MAX_AGE_HOURS}-hour limit. Stale cards are never approved; draft it afresh."
-        )
-    if suppression := card.lead.suppression_reason():
-        blockers.append(f"The lead is suppressed ({suppression}) and must not be emailed.")
+    verdict = verdict or eligibility.judge_one(card, Conditions.current(now))
+    for code, detail in zip(verdict.reasons, verdict.details, strict=True):
+        if not eligibility.rule(code).never_sendable:
+            continue
+        if code == "stale":
+            blockers.append(
+                f"This card is stale: drafted {timesince(card.created_at, now)} ago, past the "
+                f"{settings.PENDING_QUEUE_MAX_AGE_HOURS}-hour limit. Stale cards are never approved; draft it afresh."
+            )
+        else:
+            blockers.append(f"Held back ({code}): {detail}")
     if user is not None and card.last_edited_by_id is not None and card.last_edited_by_id == user.pk:
         blockers.append("You edited this card, so someone else must approve it (four eyes).")
+    if compliance is not None and card.status == CardStatus.PENDING:
+        failing = [
+            f"{finding.name}: {finding.reason}"
+            for finding in compliance.findings
+            if not finding.passed and finding.id not in eligibility.CHECKS_NAMED_BY_RULES
+        ]
+        if failing:
+            blockers.append("It fails compliance: " + "; ".join(failing))
     return blockers
 
 
@@ -341,25 +327,6 @@ def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, no
             reason=f"Rejected in review: {tag.slug}." + (f" {note}" if note else ""),
             rejection_tag=tag,
             rejection_note=note,
-        )
-    card.refresh_from_db()
-    return card
-
-
-def reject_non_actionable(card: PendingEmail, *, actor_label: str = "cleanup", reason: str = "") -> PendingEmail:
-    """Reject a stale/canary/non-actionable card with the system hygiene tag (queue cleanup)."""
-    tag = resolve_tag(RejectionTag.HYGIENE, for_system=True)
-    with transaction.atomic():
-        current = _lock(card)
-        _expect_state(card, current, REJECTABLE_STATUSES, "rejected")
-        transition(
-            current,
-            CardStatus.REJECTED,
-            expected=current.status,
-            actor_label=actor_label,
-            reason=reason or "Non-actionable card removed by queue hygiene.",
-            rejection_tag=tag,
-            rejection_note=reason,
         )
     card.refresh_from_db()
     return card

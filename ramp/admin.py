@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
+from caio.admin import ReadOnlyAdmin
 from ramp import services
 from ramp.reports import format_report
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
@@ -30,21 +31,6 @@ def _button(model_admin: admin.ModelAdmin, request, action: Callable[[], str]) -
 
 def _graduated(policy: RampPolicy) -> str:
     return f"Graduated to level {policy.graduation_level}: cap {policy.current_cap()}/day."
-
-
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
-    """Records written by commands (preflight runs, queue traces): viewed, never edited."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RampPolicy)
@@ -166,7 +152,7 @@ class HoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreflightRun)
-class PreflightRunAdmin(ReadOnlyRecordAdmin):
+class PreflightRunAdmin(ReadOnlyAdmin):
     list_display = ["ran_at", "passed", "ran_by", "failed_checks"]
     list_filter = ["passed"]
     readonly_fields = ["ran_at", "passed", "ran_by", "rows"]
@@ -189,7 +175,7 @@ class PreflightRunAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(QueueTrace)
-class QueueTraceAdmin(ReadOnlyRecordAdmin):
+class QueueTraceAdmin(ReadOnlyAdmin):
     list_display = ["taken_at", "taken_by", "drift_flagged"]
     list_filter = ["drift_flagged"]
     readonly_fields = ["taken_at", "taken_by", "counts", "drift", "drift_flagged"]

@@ -33,6 +33,13 @@ def tier_caps(policy: RampPolicy) -> dict[str, int]:
 
 
 def sendable_tiers(policy: RampPolicy) -> list[str]:
+    """Return every tier that may be sent today.
+
+    Two words, two meanings: the policy's `allowed_tiers` are the tiers the
+    ramp sends at its full cap; the *sendable* tiers are those plus tier_2
+    once a graduation gives it a canary share. Eligibility, drafting and the
+    claim all ask for the sendable ones.
+    """
     return list(tier_caps(policy))
 
 

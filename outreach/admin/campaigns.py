@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from outreach.cadence import step_stats
-from outreach.drafting import DraftingError, note_template_change, preview
+from outreach.drafting import DraftingError, preview, save_step
 from outreach.models import CadenceStep, Campaign, Enrollment
 
 RECENT_ENROLLMENTS = 10
@@ -111,12 +111,15 @@ class CampaignAdmin(admin.ModelAdmin):
         )
 
     def save_formset(self, request, form, formset, change):
-        # A changed template is a new version: cards record which one they used.
-        if formset.model is CadenceStep:
-            for step_form in formset.forms:
-                if step_form.instance.pk and step_form.has_changed():
-                    note_template_change(step_form.instance, step_form.changed_data)
-        super().save_formset(request, form, formset, change)
+        if formset.model is not CadenceStep:
+            return super().save_formset(request, form, formset, change)
+        # Steps are saved through the drafting service, which versions changed templates.
+        for step in formset.save(commit=False):
+            save_step(step)
+        for step in formset.deleted_objects:
+            step.delete()
+        formset.save_m2m()
+        return None
 
 
 @admin.register(Enrollment)

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_POST
 from import_export.admin import ExportMixin
 
 from compliance.spreadsheet import SafeExportMixin
-from outreach import checks, review
+from outreach import checks, eligibility, review
+from outreach.eligibility import ELIGIBLE, Conditions
 from outreach.models import CardStatus, PendingEmail
 from outreach.resources import CardResource
 from outreach.review import ReviewRefused
@@ -34,15 +35,15 @@ EARLIER_EMAILS_SHOWN = 20
 REFUSALS_SPELLED_OUT = 15
 
 
-def queue_context(request: HttpRequest) -> review.QueueContext:
-    """Return the split's cutoff and allowed tiers, read once per request."""
-    if not hasattr(request, "_review_queue_context"):
-        request._review_queue_context = review.QueueContext.now()
-    return request._review_queue_context
+def queue_conditions(request: HttpRequest) -> Conditions:
+    """Return the eligibility conditions (cutoff, sendable tiers, canaries), read once per request."""
+    if not hasattr(request, "_eligibility_conditions"):
+        request._eligibility_conditions = Conditions.current()
+    return request._eligibility_conditions
 
 
 class QueueFilter(admin.SimpleListFilter):
-    """The hygiene slices; with no choice made the queue opens on the actionable cards."""
+    """The eligibility slices; with no choice made the queue opens on the eligible cards."""
 
     title = "queue"
     parameter_name = "queue"
@@ -50,21 +51,21 @@ class QueueFilter(admin.SimpleListFilter):
 
     def __init__(self, request, params, model, model_admin):
         # Filtering by a status other than pending means "show me those cards": do not
-        # narrow them to the actionable slice behind the reviewer's back.
+        # narrow them to the eligible slice behind the reviewer's back.
         self._status_chosen = "status__exact" in params
         super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
-        context = queue_context(request)
-        choices = [(review.ACTIONABLE, "Actionable")]
-        choices += [(name, review.exclusion_label(name, context).capitalize()) for name in review.EXCLUSIONS]
+        conditions = queue_conditions(request)
+        choices = [(ELIGIBLE, "Eligible")]
+        choices += [(code, "Held back: " + review.slice_label(code, conditions)) for code in eligibility.CODES]
         return choices + [(review.PENDING, "All pending"), (self.ALL, "All cards")]
 
     def value(self):
         value = super().value()
         if value in (*review.SLICES, self.ALL):
             return value
-        return self.ALL if self._status_chosen else review.ACTIONABLE
+        return self.ALL if self._status_chosen else ELIGIBLE
 
     def choices(self, changelist):
         for lookup, title in self.lookup_choices:
@@ -77,7 +78,7 @@ class QueueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == self.ALL:
             return queryset
-        return review.queue_slice(queryset, self.value(), context=queue_context(request))
+        return review.queue_slice(queryset, self.value(), conditions=queue_conditions(request))
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -226,19 +227,24 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         return format_html('<span class="badge badge-{}">{}</span>', css, label)
 
     def changelist_view(self, request, extra_context=None):
-        context = queue_context(request)
-        split = review.queue_split(context=context)
+        conditions = queue_conditions(request)
+        split = review.queue_split(conditions=conditions)
         base = reverse("admin:outreach_pendingemail_changelist")
 
         def link(name: str, label: str):
-            return format_html('<a href="{}?{}" class="slice-{}">{} {}</a>', base, urlencode({"queue": name}), name, split[name], label)
+            # The rule's message, on hover, says what the short label means.
+            title = eligibility.rule(name).message if name in eligibility.CODES else label
+            return format_html(
+                '<a href="{}?{}" class="slice-{}" title="{}">{} {}</a>',
+                base, urlencode({"queue": name}), name, title, split[name], label,
+            )
 
-        excluded = [link(name, review.exclusion_label(name, context)) for name in review.EXCLUSIONS if split[name]]
+        held_back = [link(code, review.slice_label(code, conditions)) for code in eligibility.CODES if split[code]]
         hygiene_line = format_html(
-            "{}, {}; excluded: {}",
+            "{}, {}; held back: {}",
             link(review.PENDING, "pending"),
-            link(review.ACTIONABLE, "actionable"),
-            format_html_join(", ", "{}", ((item,) for item in excluded)) if excluded else "none",
+            link(ELIGIBLE, "eligible"),
+            format_html_join(", ", "{}", ((item,) for item in held_back)) if held_back else "none",
         )
         extra_context = {"title": "Review queue", **(extra_context or {}), "hygiene_line": hygiene_line, "queue_split": split}
         return super().changelist_view(request, extra_context)
@@ -268,9 +274,10 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         """Return what the card page shows beside the email: findings, lead, history, decisions."""
         if card.status in review.EDITABLE_STATUSES:
             # Show what an approval would see now (the lead may have unsubscribed since drafting).
-            snapshot = checks.evaluate(card).snapshot()
+            result = checks.evaluate(card)
+            snapshot = result.snapshot()
         else:
-            snapshot = card.compliance or {}
+            result, snapshot = None, card.compliance or {}
         earlier = (
             PendingEmail.objects.filter(lead_id=card.lead_id)
             .exclude(pk=card.pk)
@@ -278,7 +285,8 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             .order_by("-created_at")[:EARLIER_EMAILS_SHOWN]
         )
         may_review = self.has_review_permission(request)
-        next_card = review.next_actionable(card, context=queue_context(request))
+        verdict = eligibility.judge_one(card) if card.status in eligibility.OPEN_STATUSES else None
+        next_card = review.next_eligible(card, conditions=queue_conditions(request))
         return {
             "title": "Review email card" if may_review and card.status == CardStatus.PENDING else "Email card",
             "card": card,
@@ -287,22 +295,16 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             "earlier_emails": list(earlier),
             "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
             "may_review": may_review,
-            "approval_blockers": self._blockers(request, card, snapshot) if may_review else [],
+            "verdict": verdict,
+            "approval_blockers": (
+                review.approval_blockers(card, user=request.user, compliance=result, verdict=verdict) if may_review else []
+            ),
             "reject_tags": list(review.reviewer_tags()) if may_review else [],
             "can_reject": card.status in review.REJECTABLE_STATUSES,
             "sla": SLA_LABELS[review.sla_state(card)],
             "next_card": next_card,
             "queue_url": reverse("admin:outreach_pendingemail_changelist"),
         }
-
-    @staticmethod
-    def _blockers(request, card: PendingEmail, snapshot: dict) -> list[str]:
-        """Return why Approve is greyed out; review.approve refuses the same cards whatever the page shows."""
-        blockers = review.approval_blockers(card, user=request.user)
-        failing = [f"{finding['name']}: {finding['reason']}" for finding in snapshot.get("findings", []) if not finding["passed"]]
-        if card.status == CardStatus.PENDING and failing:
-            blockers.append("It fails compliance: " + "; ".join(failing))
-        return blockers
 
     # --- editing: through review.edit, never a plain save ------------------
 
@@ -349,9 +351,9 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         return card
 
     def _after_decision(self, request, card: PendingEmail) -> HttpResponseRedirect:
-        following = review.next_actionable(card, context=queue_context(request))
+        following = review.next_eligible(card, conditions=queue_conditions(request))
         if following is None:
-            self.message_user(request, "The actionable queue is empty.", messages.INFO)
+            self.message_user(request, "No eligible card is left in the queue.", messages.INFO)
             return HttpResponseRedirect(reverse("admin:outreach_pendingemail_changelist"))
         return HttpResponseRedirect(reverse("admin:outreach_pendingemail_change", args=[quote(following.pk)]))
 

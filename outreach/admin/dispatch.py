@@ -2,7 +2,8 @@
 
 Operators only (permission `outreach.run_live_cycle`, checked on every view,
 not just hidden). The confirm is POST-only and calls the same
-`start_live_cycle` as `manage.py dispatch --live`, so the gates are the same.
+`live_gates` and `start_live_cycle` as `manage.py dispatch --live`, so the
+gates (the in-process preflight included) are the same.
 Also adds a read-only list of dispatch attempts to the card page.
 """
 
@@ -16,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from outreach import dispatch
+from outreach.sending import gates, select
 from outreach.admin.cards import PendingEmailAdmin
 from outreach.models import CardStatus, DispatchAttempt, DispatchConsole, PendingEmail
 from ramp.days import operating_date
@@ -50,7 +51,7 @@ class DispatchConsoleAdmin(admin.ModelAdmin):
     """The console page; it has no list or form of its own."""
 
     def _allowed(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.has_perm(dispatch.LIVE_CYCLE_PERMISSION)
+        return request.user.is_active and request.user.has_perm(gates.LIVE_CYCLE_PERMISSION)
 
     def has_module_permission(self, request):
         return self._allowed(request)
@@ -77,7 +78,7 @@ class DispatchConsoleAdmin(admin.ModelAdmin):
         if not self._allowed(request):
             raise PermissionDenied
         limit = _limit_from(request.GET.get("limit"))
-        plan = dispatch.dry_run(limit=limit)
+        plan = select.dry_run(limit=limit)
         today = operating_date()
         day = RampDay.objects.filter(date=today).first()
         in_flight = {
@@ -90,7 +91,7 @@ class DispatchConsoleAdmin(admin.ModelAdmin):
             "title": "Dispatch console",
             "plan": plan,
             "day": day,
-            "holds": dispatch.active_hold_lines(),
+            "holds": gates.active_hold_lines(),
             "in_flight": in_flight,
             "limit": limit,
             "confirm_url": reverse("admin:outreach_dispatchconsole_confirm"),
@@ -113,12 +114,16 @@ class DispatchConsoleAdmin(admin.ModelAdmin):
         except ValueError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return self._back(request)
+        # The same gates as `manage.py dispatch --live`, in-process preflight included.
+        checked = gates.live_gates(operator=request.user)
+        if checked.preflight_note:
+            self.message_user(request, checked.preflight_note, messages.INFO)
         try:
-            result = dispatch.start_live_cycle(operator=request.user, limit=limit)
-        except dispatch.DispatchRefused as exc:
+            result = select.start_live_cycle(operator=request.user, limit=limit)
+        except gates.DispatchRefused as exc:
             self.message_user(request, "Live cycle refused: " + " ".join(exc.reasons), messages.ERROR)
             return self._back(request)
-        except dispatch.EnqueueFailed as exc:
+        except select.EnqueueFailed as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return self._back(request)
         claimed = PendingEmail.objects.filter(pk__in=[line.pk for line in result.claimed])

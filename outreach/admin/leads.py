@@ -1,13 +1,30 @@
+"""Leads: import, search, and suppression through the one service that applies it everywhere.
+
+The suppression flags are read-only here: ticking a box would change the
+flag and nothing else (the lead's pending card would stay pending and no
+history would be written). "Mark do-not-contact" calls
+`outreach.unsubscribe.suppress_lead`, as the unsubscribe page and the GHL
+webhooks do.
+"""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.results import RowResult
 
 from compliance.admin import as_entered_if_different
+from compliance.models import Suppression
 from compliance.spreadsheet import SafeImportMixin
 from outreach.models import Lead
 from outreach.resources import LeadResource
+from outreach.unsubscribe import suppress_lead
+
+SUPPRESSION_FIELDS = ("do_not_contact", "do_not_contact_reason", "unsubscribed_at", "bounced_at", "replied_at")
+# How many suppression history rows the lead page lists.
+HISTORY_SHOWN = 20
 
 
 @admin.register(Lead)
@@ -15,8 +32,54 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
     list_display = ["email_shown", "first_name", "last_name", "company", "domain_shown", "tier", "source", "do_not_contact", "unsubscribed_at", "bounced_at"]
     list_filter = ["tier", "source", "do_not_contact"]
     search_fields = ["email", "email_as_entered", "first_name", "last_name", "company", "domain"]
-    readonly_fields = ["email_as_entered", "domain_as_entered"]
     resource_classes = [LeadResource]
+    readonly_fields = ["email_as_entered", "domain_as_entered", *SUPPRESSION_FIELDS, "suppression_history"]
+    actions = ["mark_do_not_contact"]
+
+    @admin.display(description="suppression history")
+    def suppression_history(self, lead: Lead) -> str:
+        if lead.pk is None:
+            return "—"
+        rows = Suppression.objects.filter(lead_id=lead.pk).order_by("-created_at")[:HISTORY_SHOWN]
+        if not rows:
+            return "none"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>{} {} via {}{}</li>", ((r.created_at, r.get_kind_display(), r.source, f": {r.note}" if r.note else "") for r in rows)
+            ),
+        )
+
+    @admin.action(description="Mark selected leads do-not-contact (suppress everywhere, asks why)", permissions=["change"])
+    def mark_do_not_contact(self, request, queryset):
+        leads = list(queryset.order_by("email"))
+        reason = (request.POST.get("reason") or "").strip()
+        error = ""
+        if request.POST.get("confirm"):
+            if reason:
+                user = request.user.get_username()
+                withdrawn = 0
+                for lead in leads:
+                    outcome = suppress_lead(lead, reason="do_not_contact", source="admin", note=f"{reason} (by {user})"[:255])
+                    withdrawn += len(outcome.cards_rejected) + len(outcome.cards_failed)
+                    self.log_change(request, lead, f"Marked do-not-contact: {reason}")
+                self.message_user(
+                    request,
+                    f"Marked {len(leads)} lead(s) do-not-contact; {withdrawn} open card(s) withdrawn.",
+                    messages.SUCCESS,
+                )
+                return None
+            error = "Say why these leads must not be contacted: the reason is kept in their suppression history."
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Mark leads do-not-contact",
+            "opts": self.opts,
+            "leads": leads,
+            "reason": reason,
+            "error": error,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/outreach/lead/suppress.html", context)
 
     @admin.display(description="email", ordering="email")
     def email_shown(self, lead: Lead) -> str:

@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 
 from outreach import review
+from outreach.eligibility import Conditions
 from ramp.days import ramp_day
 from ramp.models import Hold, PreflightRun
 
@@ -44,12 +45,12 @@ def active_holds(context) -> list[Hold]:
 @register.simple_tag
 def today_at_a_glance() -> dict:
     """Return the index page figures: ramp day and cap, holds, queue, SLA breaches, last preflight."""
-    context = review.QueueContext.now()
+    conditions = Conditions.current()
     preflight = PreflightRun.objects.order_by("-ran_at").first()
     return {
         "day": ramp_day(),
-        "split": review.queue_split(context=context),
-        "breaches": review.sla_breaches(context=context),
+        "split": review.queue_split(conditions=conditions),
+        "breaches": review.sla_breaches(conditions=conditions),
         "preflight": preflight,
         "preflight_fresh": preflight.is_fresh() if preflight else False,
         "first_sla_minutes": settings.REVIEW_FIRST_SLA_MINUTES,

@@ -56,12 +56,12 @@ def test_without_strict_auth_a_missing_token_is_let_through_but_flagged_and_a_wr
 def test_pending_emails_carries_the_hygiene_split_and_redis_status(client, token, redis_conn):
     make_card()
     make_card(age_hours=100)
-    body = client.get("/api/pending-emails?include_excluded=true", **bearer(token[1])).json()
-    assert body["hygiene"] == {"open": 2, "visible": 1, "excluded": 1, "excluded_by_reason": {"stale": 1}}
+    body = client.get("/api/pending-emails?include_held_back=true", **bearer(token[1])).json()
+    assert body["hygiene"] == {"open": 2, "eligible": 1, "held_back": 1, "held_back_by_reason": {"stale": 1}}
     assert body["redis"]["status"] == "active"
-    assert [card["exclusion_reasons"] for card in body["cards"]] == [["stale"], []]
-    visible_only = client.get("/api/pending-emails", **bearer(token[1])).json()
-    assert len(visible_only["cards"]) == 1 and visible_only["cards"][0]["visible"]
+    assert [(card["reason"], card["held_back_by"]) for card in body["cards"]] == [("stale", ["stale"]), ("eligible", [])]
+    eligible_only = client.get("/api/pending-emails", **bearer(token[1])).json()
+    assert len(eligible_only["cards"]) == 1 and eligible_only["cards"][0]["eligible"]
 
 
 def test_rejection_tags_and_ramp_answer(client, token):
@@ -100,10 +100,10 @@ query_values = st.one_of(st.integers(-10**6, 10**6).map(str), st.text(max_size=2
     path=st.sampled_from(PROTECTED + ["/api/health", "/api/ready", "/api/openapi.json"]),
     authorization=st.one_of(st.none(), header_values, header_values.map(lambda v: f"Bearer {v}")),
     limit=st.one_of(st.none(), query_values),
-    include_excluded=st.one_of(st.none(), query_values),
+    include_held_back=st.one_of(st.none(), query_values),
 )
-def test_fuzzed_requests_never_cause_a_server_error(client, token, path, authorization, limit, include_excluded):
-    params = {k: v for k, v in {"limit": limit, "include_excluded": include_excluded}.items() if v is not None}
+def test_fuzzed_requests_never_cause_a_server_error(client, token, path, authorization, limit, include_held_back):
+    params = {k: v for k, v in {"limit": limit, "include_held_back": include_held_back}.items() if v is not None}
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
     response = client.get(path, params, **headers)
     assert response.status_code < 500, (path, response.status_code)

@@ -6,7 +6,7 @@ import pytest
 
 from outreach.models import CardStatus, PendingEmail, Tier
 from outreach.roles import HEAD_OF_SALES, OPERATOR
-from tests.factories import make_card, make_lead, make_user
+from tests.factories import make_campaign, make_card, make_lead, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,12 +22,12 @@ def test_a_head_of_sales_reviews_the_queue(seeded, page, live_server, login, scr
     last = make_card(age_hours=1)
     make_card(age_hours=100)
     make_card(is_canary=True)
-    make_card(lead=make_lead(tier=Tier.TIER_2))
+    make_card(lead=make_lead(tier=Tier.TIER_2), campaign=make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2"))
     login(hos)
 
     page.goto(f"{live_server.url}/admin/outreach/pendingemail/")
     hygiene = page.locator("#hygiene-line")
-    assert hygiene.inner_text() == "6 pending, 3 actionable; excluded: 1 stale, 1 canary, 1 not tier_1"
+    assert hygiene.inner_text() == "6 pending, 3 eligible; held back: 1 stale, 1 canary, 1 not tier_1"
     assert page.locator("#result_list tbody tr").count() == 3
     page.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
 
@@ -57,7 +57,7 @@ def test_a_head_of_sales_reviews_the_queue(seeded, page, live_server, login, scr
     assert "Rejected" in page.locator(".messagelist").inner_text()
     assert status_of(to_reject) == CardStatus.REJECTED
 
-    # Approve from the keyboard and land on the next actionable card.
+    # Approve from the keyboard and land on the next eligible card.
     page.keyboard.press("a")
     page.wait_for_url(f"**/pendingemail/{last.pk}/change/")
     assert "Approved" in page.locator(".messagelist").inner_text()

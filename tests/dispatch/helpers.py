@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from unittest import mock
 
 from django.utils import timezone
@@ -51,5 +53,11 @@ def fake_client(*, contact: Contact | None = None, sent: SentMessage | None = No
     return client
 
 
-def patch_client(client) -> mock._patch:
-    return mock.patch("outreach.dispatch.get_client", autospec=True, return_value=client)
+@contextlib.contextmanager
+def patch_client(client) -> Iterator[None]:
+    """Give the job and reconcile `client` wherever they ask for a GHL client."""
+    with (
+        mock.patch("outreach.sending.job.get_client", autospec=True, return_value=client),
+        mock.patch("outreach.sending.reconcile.get_client", autospec=True, return_value=client),
+    ):
+        yield

@@ -77,7 +77,7 @@ def test_live_refuses_without_a_fresh_passed_preflight(operator, redis_conn):
 
     PreflightRun.objects.update(passed=False)
     approved_card()
-    with mock.patch("outreach.management.commands.dispatch.ensure_fresh_preflight", return_value=""), pytest.raises(
+    with mock.patch("outreach.sending.gates.ensure_fresh_preflight", return_value=""), pytest.raises(
         CommandError, match="last preflight"
     ):
         _run("--live", "--operator", "operator", "--noinput")
@@ -131,7 +131,7 @@ def test_live_runs_the_preflight_in_process_when_none_is_fresh(operator, redis_c
 
     PreflightRun.objects.all().delete()
     approved_card()
-    with mock.patch("ramp.preflight.run_preflight", _recorded_preflight(True)):
+    with mock.patch("outreach.sending.gates.run_preflight", _recorded_preflight(True)):
         out, _ = _run("--live", "--operator", "operator", "--noinput")
     assert "Ran preflight in-process: passed." in out and "Claimed 1 card(s)" in out
     assert PreflightRun.objects.get().ran_by == "operator"
@@ -144,7 +144,7 @@ def test_live_refuses_when_the_in_process_preflight_fails(operator, redis_conn):
     PreflightRun.objects.all().delete()
     approved_card()
     out = StringIO()
-    with mock.patch("ramp.preflight.run_preflight", _recorded_preflight(False)), pytest.raises(
+    with mock.patch("outreach.sending.gates.run_preflight", _recorded_preflight(False)), pytest.raises(
         CommandError, match="last preflight .* failed"
     ):
         call_command("dispatch", "--live", "--operator", "operator", "--noinput", stdout=out, stderr=StringIO())

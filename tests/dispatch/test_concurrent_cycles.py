@@ -58,7 +58,8 @@ def _cycle_in_child(operator_pk: int, start, results) -> None:
     connections.close_all()  # never share the parent's socket
     from django.contrib.auth.models import User
 
-    from outreach.dispatch import DispatchRefused, start_live_cycle
+    from outreach.sending.gates import DispatchRefused
+    from outreach.sending.select import start_live_cycle
 
     operator = User.objects.get(pk=operator_pk)
     start.wait()

@@ -91,3 +91,31 @@ def test_the_card_page_lists_dispatch_attempts(client, operator):
 
     assert "dispatch attempts" in html.lower()
     assert "Gateway &lt;timeout&gt;" in html
+
+
+@pytest.mark.parametrize("passes", [True, False])
+def test_confirm_runs_the_preflight_in_process_like_the_command(client, operator, redis_conn, django_capture_on_commit_callbacks, passes):
+    from unittest import mock
+
+    from ramp.models import PreflightRun
+
+    green_gates(daily_cap=5)
+    PreflightRun.objects.all().delete()
+    card = approved_card()
+    client.force_login(operator)
+
+    def run_preflight(*, ran_by: str = "", **kwargs):
+        row = {"name": "GHL reachable", "passed": passes, "detail": ""}
+        return PreflightRun.objects.create(passed=passes, ran_by=ran_by, results=[row])
+
+    with mock.patch("outreach.sending.gates.run_preflight", run_preflight), django_capture_on_commit_callbacks(execute=True):
+        html = client.post(reverse(CONFIRM), follow=True).content.decode()
+
+    # It should run one preflight as the operator and let its result decide, as `dispatch --live` does.
+    assert PreflightRun.objects.get().ran_by == "operator"
+    if passes:
+        assert "Ran preflight in-process: passed." in html and "Claimed 1 card(s)" in html
+        assert PendingEmail.objects.get(pk=card.pk).status == CardStatus.QUEUED
+    else:
+        assert "Ran preflight in-process: FAILED (GHL reachable)" in html and "Live cycle refused" in html
+        assert PendingEmail.objects.get(pk=card.pk).status == CardStatus.APPROVED

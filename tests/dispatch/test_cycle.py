@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from outreach.dispatch import DispatchRefused, dry_run, job_id_for, start_live_cycle
+from outreach.sending.gates import DispatchRefused
+from outreach.sending.queue import job_id_for
+from outreach.sending.select import dry_run, start_live_cycle
 from outreach.models import CardStatus, CardTransition, PendingEmail, Tier
 from ramp.days import operating_date
 from ramp.holds import raise_hold
@@ -83,7 +85,7 @@ def test_it_holds_back_every_ineligible_card_with_its_reason(operator, redis_con
     good = approved_card()
     shadow = approved_card(is_shadow=True)
     stale = approved_card(age_hours=80)
-    tier2 = approved_card(lead=make_lead(tier=Tier.TIER_2))
+    tier2 = approved_card(lead=make_lead(tier=Tier.TIER_2), campaign=make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2"))
     dnc = approved_card(lead=make_lead(do_not_contact=True, do_not_contact_reason="asked"))
     edited = approved_card()
     PendingEmail.objects.filter(pk=edited.pk).update(body=edited.body + " P.S. edited")
@@ -96,13 +98,19 @@ def test_it_holds_back_every_ineligible_card_with_its_reason(operator, redis_con
     plan = dry_run()
     reasons = {line.pk: " | ".join(line.reasons) for line in plan.held_back}
 
+    verdicts = {line.pk: line.verdict for line in plan.held_back}
+
     assert [line.pk for line in plan.would_send] == [good.pk]
-    assert "shadow" in reasons[shadow.pk]
-    assert "stale" in reasons[stale.pk]
-    assert "tier tier_2 is not sendable at this ramp level" in reasons[tier2.pk]
-    assert "do-not-contact (asked)" in reasons[dnc.pk]
-    assert "content changed since approval" in reasons[edited.pk]
-    assert "compliance: No placeholders" in reasons[placeholder.pk]
+    assert verdicts == {
+        shadow.pk: "shadow",
+        stale.pk: "stale",
+        tier2.pk: "tier_not_sendable",
+        dnc.pk: "do_not_contact",
+        edited.pk: "edited_after_approval",
+        placeholder.pk: "fails_compliance",
+    }
+    assert "do-not-contact: asked" in reasons[dnc.pk]
+    assert "No placeholders" in reasons[placeholder.pk]
 
     # The live claim walks the same selection.
     result = _cycle(operator, django_capture_on_commit_callbacks)
@@ -169,7 +177,8 @@ def test_canary_cards_wait_until_the_ramp_graduates(redis_conn):
     plan = dry_run()
 
     assert plan.would_send == []
-    assert "canary cards wait until the ramp graduates" in plan.held_back[0].reasons[0]
+    assert plan.held_back[0].verdict == "canary"
+    assert "canary card while the ramp has not graduated" in plan.held_back[0].reasons[0]
     assert canary.pk == plan.held_back[0].pk
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.dispatch import start_live_cycle, verify_sent
+from outreach.sending.reconcile import verify_sent
+from outreach.sending.select import start_live_cycle
 from outreach.models import CardStatus, DispatchAttempt, PendingEmail
 from ramp.days import operating_date
 from ramp.models import RampDay

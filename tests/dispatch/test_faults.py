@@ -10,8 +10,9 @@ from unittest import mock
 import pytest
 import redis
 
-from outreach import dispatch
-from outreach.dispatch import EnqueueFailed, reconcile, start_live_cycle
+from outreach.sending import gates
+from outreach.sending.reconcile import reconcile
+from outreach.sending.select import EnqueueFailed, start_live_cycle
 from outreach.models import CardTransition, DispatchAttempt, PendingEmail
 from ramp.days import operating_date
 from ramp.holds import raise_hold
@@ -145,21 +146,21 @@ def on_private_redis(settings, private_redis):
     def queue():
         return django_rq.get_queue("dispatch", connection=redis.Redis.from_url(private_redis.url), commit_mode="auto")
 
-    with mock.patch("outreach.dispatch.dispatch_queue", queue):
+    with mock.patch("outreach.sending.queue.dispatch_queue", queue):
         yield private_redis
 
 
 def test_redis_stopped_before_the_jobs_are_enqueued_loses_no_card(operator, processes, on_private_redis):
     green_gates(daily_cap=3)
     cards = [approved_card() for _ in range(2)]
-    real_check = dispatch._redis_blockers
+    real_check = gates._redis_blockers
 
     def check_then_crash():
         blockers = real_check()
         on_private_redis.stop()  # Redis dies between the gate and the enqueue
         return blockers
 
-    with mock.patch("outreach.dispatch._redis_blockers", check_then_crash), pytest.raises(EnqueueFailed) as failed:
+    with mock.patch("outreach.sending.gates._redis_blockers", check_then_crash), pytest.raises(EnqueueFailed) as failed:
         start_live_cycle(operator=operator)
 
     assert f"REDIS_URL={on_private_redis.url}" in str(failed.value)

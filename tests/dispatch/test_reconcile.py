@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from ghl.client import SentMessage
-from ghl.errors import GhlServerError
-from outreach.dispatch import reconcile, verify_sent
+from ghl.errors import GhlError, GhlServerError
+from outreach.sending.reconcile import reconcile, verify_sent
 from outreach.models import CardStatus, PendingEmail
 from ramp.days import operating_date, ramp_day
 from tests.dispatch.helpers import fake_client, green_gates, patch_client, queued_card
@@ -69,15 +69,25 @@ def test_a_message_ghl_confirms_absent_is_queued_for_one_resend(status, redis_co
     assert job_id.startswith(f"dispatch-{card.code.hex}-")
 
 
-def test_it_leaves_cards_alone_when_ghl_cannot_be_read(redis_conn):
+@pytest.mark.parametrize(
+    "error",
+    [
+        GhlServerError("Internal server error", status=500),
+        # Any GhlError, e.g. a conversation listing GHL could not give in full, proves nothing.
+        GhlError("conversation listing incomplete: page 2 of 3 missing"),
+    ],
+    ids=["server error", "incomplete listing"],
+)
+def test_it_leaves_cards_alone_when_ghl_cannot_be_read(redis_conn, error):
     card = _doubtful(CardStatus.UNKNOWN)
     client = fake_client()
-    client.find_sent_email_containing.side_effect = GhlServerError("Internal server error", status=500)
+    client.find_sent_email_containing.side_effect = error
 
     with patch_client(client):
         report = reconcile()
 
-    assert report.left and "GHL unreachable" in report.left[0][1]
+    assert report.left == [(card.pk, f"GHL could not confirm, left unknown: {error}")]
+    assert report.requeued == report.sent == []
     card.refresh_from_db()
     assert card.status == CardStatus.UNKNOWN
 

@@ -14,7 +14,8 @@ from ghl.errors import (
     GhlTimeout,
     GhlValidationError,
 )
-from outreach.dispatch import render_email, send_card
+from outreach.sending.job import send_card
+from outreach.sending.render import render_email
 from outreach.jobs import dispatch_card
 from outreach.models import CardStatus, CardTransition, DispatchAttempt, Lead, PendingEmail
 from ramp.days import ramp_day
@@ -113,7 +114,7 @@ def test_a_hold_releases_the_card_and_sends_nothing(day):
 @pytest.mark.parametrize(
     ("lead_change", "expected"),
     [
-        ({"do_not_contact": True, "do_not_contact_reason": "asked by phone"}, "do-not-contact (asked by phone)"),
+        ({"do_not_contact": True, "do_not_contact_reason": "asked by phone"}, "do-not-contact: asked by phone"),
         ({"unsubscribed_at": timezone.now()}, "unsubscribed"),
         ({"bounced_at": timezone.now()}, "bounced"),
     ],
@@ -326,10 +327,10 @@ def test_text_changed_without_approval_while_the_contact_is_resolved_is_never_se
 
 
 def test_safe_retries_are_not_endless(day, redis_conn):
-    from outreach import dispatch
+    from outreach.sending import job
 
     card = queued_card()
-    for _ in range(dispatch.MAX_SAFE_RETRIES - 1):
+    for _ in range(job.MAX_SAFE_RETRIES - 1):
         DispatchAttempt.objects.create(card=card, outcome="retry")
     client = fake_client()
     client.send_email.side_effect = GhlConnectionError("refused")

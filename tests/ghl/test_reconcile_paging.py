@@ -7,7 +7,9 @@ from datetime import timedelta
 import django_rq
 import pytest
 
-from outreach.dispatch import reconcile, send_card, start_live_cycle
+from outreach.sending.job import send_card
+from outreach.sending.reconcile import reconcile
+from outreach.sending.select import start_live_cycle
 from outreach.models import CardStatus, PendingEmail
 from tests.dispatch.helpers import approved_card, green_gates
 

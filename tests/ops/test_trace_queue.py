@@ -19,7 +19,7 @@ def trace(*args) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_it_counts_the_queue_and_explains_exclusions():
+def test_it_counts_the_queue_and_gives_each_held_back_card_its_reason():
     campaign = make_campaign(ref="wpromote-q1")
     make_card(campaign=campaign)
     make_card(campaign=campaign, age_hours=80)
@@ -29,8 +29,9 @@ def test_it_counts_the_queue_and_explains_exclusions():
     assert counts["by_status"]["pending"] == 3
     assert counts["by_campaign"] == {"wpromote-q1": 3}
     assert counts["by_classifier"] == {"outbound_tier_1": 3}
-    assert (counts["visible"], counts["excluded"]) == (1, 2)
-    assert counts["excluded_by_reason"] == {"stale": 1, "canary": 1}
+    assert (counts["eligible"], counts["held_back"]) == (1, 2)
+    assert counts["held_back_by_reason"] == {"stale": 1, "canary": 1}
+    assert sorted(row["reason"] for row in document["held_back"]) == ["canary", "stale"]
     assert document["drift"] == [] and document["previous_trace_at"] is None
     assert QueueTrace.objects.count() == 1
 
@@ -58,3 +59,19 @@ def test_an_unchanged_queue_shows_no_drift():
     assert "nothing moved" in out.getvalue() and "No drift." in out.getvalue()
     with pytest.raises(CommandError, match="at least 1"):
         call_command("trace_queue", "--drift-threshold", "0", stdout=StringIO())
+
+
+def test_a_trace_stored_before_eligibility_was_counted_flags_no_drift():
+    from outreach import eligibility, ops
+
+    for _ in range(3):
+        make_card(age_hours=80)
+    counts = ops.trace_counts(eligibility.judge_queue())
+    # What trace_queue stored before it counted eligible and held-back cards.
+    older = {k: v for k, v in counts.items() if k not in ("eligible", "held_back", "held_back_by_reason")}
+    QueueTrace.objects.create(taken_by="older version", counts={**older, "visible": 0, "excluded": 3, "excluded_by_reason": {"stale": 3}})
+
+    document = trace("--drift-threshold", "3")
+
+    # It should compare only what both traces counted: nothing moved.
+    assert document["drift"] == [] and document["changes"] == {}

@@ -140,7 +140,7 @@ def test_shadow_mode_marks_cards_and_may_draft_a_tier_not_yet_allowed():
     make_campaign(ref="t2", tier="tier_2", classifier="outbound_tier_2")
     make_lead(source="wpromote", tier="tier_2")
 
-    with pytest.raises(CommandError, match="targets tier_2, which the ramp policy does not allow yet"):
+    with pytest.raises(CommandError, match="targets tier_2, which is not sendable at this ramp level"):
         run("--source", "wpromote", "--limit", "5", "--campaign", "t2", "--apply")
     run("--source", "wpromote", "--limit", "5", "--campaign", "t2", "--mode", "shadow", "--apply")
 
@@ -231,3 +231,17 @@ def test_suppression_after_drafting_beats_the_drafted_card_at_approval_and_befor
     card.refresh_from_db()
     transition(card, CardStatus.QUEUED)
     assert evaluate(card).failed_ids == ["compliance.C011"]
+
+
+def test_after_a_graduation_tier_2_is_drafted_as_canary_traffic():
+    from ramp.models import RampPolicy
+
+    RampPolicy.objects.update_or_create(pk=1, defaults={"graduation_level": 1, "tier2_canary_share": "0.2"})
+    make_campaign(ref="t2", tier="tier_2", classifier="outbound_tier_2")
+    make_lead(source="wpromote", tier="tier_2")
+
+    run("--source", "wpromote", "--limit", "5", "--campaign", "t2", "--apply")
+
+    # It should be sent only through tier_2's canary share of the cap.
+    card = PendingEmail.objects.get()
+    assert card.is_canary and not card.is_shadow

@@ -12,7 +12,7 @@ from django.urls import reverse
 from outreach import review
 from outreach.models import CardStatus, CardTransition, PendingEmail, RejectionTag, Tier
 from ramp.models import Hold
-from tests.factories import make_card, make_lead, make_user
+from tests.factories import make_campaign, make_card, make_lead, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -41,21 +41,22 @@ def hos_client(client, hos):
     return client
 
 
-def test_the_queue_opens_on_actionable_cards_with_the_hygiene_line(hos_client):
-    actionable = make_card()
+def test_the_queue_opens_on_eligible_cards_with_the_hygiene_line(hos_client):
+    eligible = make_card()
     stale = make_card(age_hours=100)
     make_card(is_canary=True)
-    make_card(lead=make_lead(tier=Tier.TIER_2))
+    make_card(lead=make_lead(tier=Tier.TIER_2), campaign=make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2"))
 
     response = hos_client.get(QUEUE_URL)
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert "4 pending, 1 actionable; excluded: 1 stale, 1 canary, 1 not tier_1" in text_of(response)
-    assert f'href="{QUEUE_URL}?queue=stale"' in body and f'href="{QUEUE_URL}?queue=not_allowed_tier"' in body
-    assert actionable.lead.email in body and stale.lead.email not in body
+    assert "4 pending, 1 eligible; held back: 1 stale, 1 canary, 1 not tier_1" in text_of(response)
+    assert f'href="{QUEUE_URL}?queue=stale"' in body and f'href="{QUEUE_URL}?queue=tier_not_sendable"' in body
+    assert 'title="drafted too long ago: draft it afresh"' in body
+    assert eligible.lead.email in body and stale.lead.email not in body
     stale_page = hos_client.get(QUEUE_URL, {"queue": "stale"}).content.decode()
-    assert stale.lead.email in stale_page and actionable.lead.email not in stale_page
+    assert stale.lead.email in stale_page and eligible.lead.email not in stale_page
 
 
 def test_a_status_filter_shows_decided_cards(hos_client):
@@ -152,7 +153,7 @@ def test_opening_a_pending_card_stops_its_first_review_clock(hos_client):
     assert card.first_viewed_at is not None
 
 
-def test_approve_goes_to_the_next_actionable_card(hos_client, hos):
+def test_approve_goes_to_the_next_eligible_card(hos_client, hos):
     first, second = make_card(age_hours=2), make_card(age_hours=1)
 
     response = hos_client.post(approve_url(first), {"seen_status": "pending", "seen_hash": first.content_hash()})
@@ -166,7 +167,7 @@ def test_the_last_decision_returns_to_the_empty_queue(hos_client):
     card = make_card()
     response = hos_client.post(reject_url(card), {"seen_status": "pending", "tag": "tone_brand"}, follow=True)
     assert response.redirect_chain[-1][0] == QUEUE_URL
-    assert "The actionable queue is empty." in response.content.decode()
+    assert "No eligible card is left in the queue." in response.content.decode()
 
 
 @pytest.mark.parametrize("tag", ["", "queue_hygiene_non_actionable", "nope"])
@@ -313,7 +314,7 @@ def test_the_index_shows_today_at_a_glance(hos_client, settings):
     text = text_of(hos_client.get(reverse("admin:index")))
 
     assert "Ramp day" in text and "5 of 5 left" in text
-    assert "Actionable cards 2 of 2 pending" in text
+    assert "Eligible cards 2 of 2 pending" in text
     assert "SLA breaches 1" in text
     assert "Last preflight FAILED" in text
     assert "Holds 0 none active" in text
@@ -324,3 +325,17 @@ def test_approve_is_greyed_out_for_a_failing_card(hos_client):
     body = hos_client.get(card_url(card)).content.decode()
     assert 'id="approve-button" disabled' in body
     assert "It fails compliance: Opt-out line" in text_of(hos_client.get(card_url(card)))
+
+
+def test_the_card_page_gives_the_verdict_every_view_gives(hos_client):
+    from compliance.models import ExcludedDomain
+
+    card = make_card(lead=make_lead(email="ann@shop.customer.example"))
+    assert "Eligible" in text_of(hos_client.get(card_url(card)))
+    ExcludedDomain.objects.create(domain="customer.example")
+
+    text = text_of(hos_client.get(card_url(card)))
+
+    # A rule added a moment ago holds the card back here as on the desk, with its code and why.
+    assert "Held back: excluded_domain — The domain customer.example is excluded" in text
+    assert 'id="approve-button" disabled' in hos_client.get(card_url(card)).content.decode()

@@ -9,7 +9,7 @@ from compliance.models import DoNotContact
 from outreach import review
 from outreach.models import CardStatus, CardTransition, RejectionTag, Tier
 from outreach.review import ReviewRefused
-from tests.factories import make_card, make_lead, make_user
+from tests.factories import make_campaign, make_card, make_lead, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,8 @@ def test_it_refuses_a_card_with_placeholders(hos):
 )
 def test_it_refuses_a_suppressed_lead(hos, suppress):
     card = make_card(lead=make_lead(**suppress))
-    with pytest.raises(ReviewRefused, match="suppressed"):
+    code = {"unsubscribed_at": "unsubscribed", "bounced_at": "bounced"}.get(next(iter(suppress)), "do_not_contact")
+    with pytest.raises(ReviewRefused, match=rf"Held back \({code}\)"):
         review.approve(card, user=hos)
     card.refresh_from_db()
     assert card.status == CardStatus.PENDING
@@ -182,14 +183,6 @@ def test_it_refuses_to_reject_a_queued_card(hos, tag):
         review.reject(card, user=hos, tag=tag)
 
 
-def test_hygiene_cleanup_uses_the_system_tag():
-    card = make_card(age_hours=100)
-    review.reject_non_actionable(card, actor_label="cleanup", reason="stale")
-    card.refresh_from_db()
-    assert card.status == CardStatus.REJECTED and card.rejection_tag.slug == RejectionTag.HYGIENE
-    assert CardTransition.objects.get(card=card).who == "cleanup"
-
-
 def test_an_edit_records_the_editor_and_reruns_compliance(hos):
     card = make_card()
     review.edit(card, user=hos, subject="New subject", body="Hello {first_name}")
@@ -244,27 +237,30 @@ def test_the_split_attributes_each_excluded_card_to_one_reason(settings):
     policy = RampPolicy.get()
     policy.allowed_tiers = ["tier_1"]
     policy.save()
-    actionable = [make_card(), make_card()]
+    eligible = [make_card(), make_card()]
     make_card(age_hours=100)  # stale
     make_card(age_hours=100, is_canary=True)  # stale first
     make_card(is_canary=True)
     make_card(is_shadow=True)
-    make_card(lead=make_lead(tier=Tier.TIER_2))
+    make_card(lead=make_lead(tier=Tier.TIER_2), campaign=make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2"))
+    make_card(lead=make_lead(tier=Tier.TIER_2))  # a tier_1 campaign: mislabelled before anything else
     make_card(status=CardStatus.SENT)  # not pending at all
 
     split = review.queue_split()
 
-    assert split == {"pending": 7, "actionable": 2, "stale": 2, "canary": 1, "shadow": 1, "not_allowed_tier": 1}
-    assert list(review.actionable_cards()) == actionable
-    for name in review.EXCLUSIONS:
+    held_back = {code: count for code, count in split.items() if count and code not in ("pending", "eligible")}
+    assert (split["pending"], split["eligible"]) == (8, 2)
+    assert held_back == {"stale": 2, "canary": 1, "shadow": 1, "tier_not_sendable": 1, "classifier_mismatch": 1}
+    assert list(review.eligible_cards()) == eligible
+    for name in review.SLICES:
         assert review.queue_slice(None, name).count() == split[name]
 
 
-def test_next_actionable_goes_forward_then_wraps():
+def test_next_eligible_goes_forward_then_wraps():
     first, second, third = make_card(age_hours=3), make_card(age_hours=2), make_card(age_hours=1)
-    assert review.next_actionable(first) == second
-    assert review.next_actionable(third) == first
-    assert review.next_actionable(None) == first
+    assert review.next_eligible(first) == second
+    assert review.next_eligible(third) == first
+    assert review.next_eligible(None) == first
 
 
 def test_sla_states_and_breaches(settings):
@@ -297,7 +293,7 @@ def test_opening_a_card_stops_the_first_review_clock(hos, outsider):
 
 
 def test_the_review_split_and_the_operators_trace_agree_after_graduation(db):
-    from outreach import queue, review
+    from outreach import eligibility, review
     from outreach.models import Tier
     from ramp.models import RampPolicy
     from tests.factories import make_campaign, make_card, make_lead
@@ -310,7 +306,7 @@ def test_the_review_split_and_the_operators_trace_agree_after_graduation(db):
     make_card(lead=make_lead(tier=Tier.TIER_3), campaign=make_campaign(tier=Tier.TIER_3, classifier="outbound_tier_3"))
 
     split = review.queue_split()
-    visible = sum(view.visible for view in queue.explain_queue())
+    eligible = sum(verdict.eligible for verdict in eligibility.judge_queue())
 
-    assert split["actionable"] == visible == 2
-    assert (split["canary"], split["not_allowed_tier"]) == (0, 1)
+    assert split["eligible"] == eligible == 2
+    assert (split["canary"], split["tier_not_sendable"]) == (0, 1)

@@ -1,4 +1,4 @@
-"""`manage.py cleanup_queue`: reject stale, canary and other non-actionable cards with the hygiene tag."""
+"""`manage.py cleanup_queue`: reject the open cards that can never be sent as they are, with the hygiene tag."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ramp.cli import write_hold_banner, write_json
 
 class Command(BaseCommand):
     help = (
-        "Queue hygiene. Dry run by default: lists the pending/approved cards that would be rejected and why "
-        "(stale, canary, tier not allowed, classifier/campaign inconsistent, suppressed lead). --apply rejects them "
+        "Queue hygiene. Dry run by default: lists the pending/approved cards that can never be sent as they are "
+        "and why (stale, suppressed or excluded lead, replied, mislabelled, step already sent). --apply rejects them "
         "with the queue_hygiene_non_actionable tag. Never deletes; never touches sent, rejected, queued or sending "
         "cards; safe while a cycle runs (a card claimed meanwhile is skipped)."
     )
@@ -26,7 +26,14 @@ class Command(BaseCommand):
             raise CommandError("--max-age-hours must be at least 1.")
         result = cleanup(apply=options["apply"], max_age_hours=options["max_age_hours"])
         rows = [
-            {"card": v.card.pk, "lead": v.card.lead.email, "status": v.card.status, "reasons": v.hygiene_reasons, "details": v.details}
+            {
+                "card": v.card.pk,
+                "lead": v.card.lead.email,
+                "status": v.card.status,
+                "reason": v.reason,
+                "reasons": v.reasons,
+                "details": v.details,
+            }
             for v in result.planned
         ]
         summary = (
@@ -49,7 +56,9 @@ class Command(BaseCommand):
         write_hold_banner(self)
         verb = "rejected" if options["apply"] else "would reject"
         for row in rows:
-            self.stdout.write(f"card {row['card']} {row['lead']} [{row['status']}] {verb}: {'; '.join(row['details'])}")
+            self.stdout.write(
+                f"card {row['card']} {row['lead']} [{row['status']}] {verb}, held back: {row['reason']} ({'; '.join(row['details'])})"
+            )
         for view, why in result.skipped:
             self.stdout.write(self.style.WARNING(f"card {view.card.pk} skipped: {why}"))
         self.stdout.write(summary + ".")

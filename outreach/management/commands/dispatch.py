@@ -7,15 +7,8 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.dispatch import (
-    DispatchPlan,
-    DispatchRefused,
-    EnqueueFailed,
-    active_hold_lines,
-    dry_run,
-    ensure_fresh_preflight,
-    start_live_cycle,
-)
+from outreach.sending.gates import DispatchRefused, active_hold_lines, live_gates
+from outreach.sending.select import DispatchPlan, EnqueueFailed, dry_run, start_live_cycle
 
 
 class Command(BaseCommand):
@@ -63,9 +56,9 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"No active user named {username!r}.") from None
 
-        note = ensure_fresh_preflight(ran_by=username)
-        if note and not as_json:
-            self.stdout.write(note)
+        gates = live_gates(operator=operator)
+        if gates.preflight_note and not as_json:
+            self.stdout.write(gates.preflight_note)
         plan = dry_run(limit=limit)
         if not as_json:
             self._print_plan(plan, heading=f"LIVE cycle for {username}.")
@@ -107,9 +100,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Would send now ({len(plan.would_send)}):")
         for line in plan.selected:
             self.stdout.write(f"  {line.email:40}  {line.tier:7} {line.subject}")
-        self.stdout.write(f"Not sent ({len(plan.held_back)}):")
+        self.stdout.write(f"Held back ({len(plan.held_back)}):")
         for line in plan.held_back:
-            self.stdout.write(f"  {line.email:40}  {'; '.join(line.reasons)}")
+            self.stdout.write(f"  {line.email:40}  held back: {line.verdict} ({'; '.join(line.reasons)})")
         self.stdout.write(
             f"Summary: {len(plan.would_send)} would be sent, {len(plan.held_back)} held back, "
             f"{len(plan.blockers)} gate(s) red."

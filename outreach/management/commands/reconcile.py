@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.dispatch import RECONCILE_GRACE, active_hold_lines, reconcile
+from outreach.sending.gates import active_hold_lines
+from outreach.sending.reconcile import RECONCILE_GRACE, reconcile
 
 
 class Command(BaseCommand):

@@ -152,7 +152,7 @@ class Command(BaseCommand):
         return lead or Lead.objects.create(**spec)
 
     def _cards(self, campaign: Campaign, canary: Campaign, leads: list[Lead]) -> int:
-        """Create the demo queue: many pending, few actionable, and every other state.
+        """Create the demo queue: many pending, few eligible, and every other state.
 
         Tier 3 leads (do-not-contact, customer domain) get no cards: they show
         what the pipeline must skip.

@@ -1,4 +1,4 @@
-"""`manage.py trace_queue`: what is in the queue, what is visible, and what moved since the last trace."""
+"""`manage.py trace_queue`: what is in the queue, what is eligible, and what moved since the last trace."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ramp.cli import write_hold_banner, write_json
 
 class Command(BaseCommand):
     help = (
-        "Trace the queue: counts by status, tier, classifier, campaign and route; visible versus excluded cards "
-        "with reasons; the drift since the last stored trace. Stores this trace. Exit 1 when drift is flagged."
+        "Trace the queue: counts by status, tier, classifier, campaign and route; eligible versus held-back cards "
+        "with their reason codes; the drift since the last stored trace. Stores this trace. Exit 1 when drift is flagged."
     )
 
     def add_arguments(self, parser):
@@ -24,28 +24,35 @@ class Command(BaseCommand):
         if options["drift_threshold"] < 1:
             raise CommandError("--drift-threshold must be at least 1.")
         trace = take_trace(threshold=options["drift_threshold"], taken_by=options["by"], store=not options["no_store"])
-        excluded = [
-            {"card": v.card.pk, "lead": v.card.lead.email, "status": v.card.status, "reasons": v.reasons, "details": v.details}
-            for v in trace.views
-            if not v.visible
+        held_back = [
+            {
+                "card": v.card.pk,
+                "lead": v.card.lead.email,
+                "status": v.card.status,
+                "reason": v.reason,
+                "reasons": v.reasons,
+                "details": v.details,
+            }
+            for v in trace.verdicts
+            if not v.eligible
         ]
         if options["json"]:
             write_json(
                 self,
                 {
                     "counts": trace.counts,
-                    "excluded": excluded,
+                    "held_back": held_back,
                     "previous_trace_at": trace.previous_at,
                     "changes": trace.changes,
                     "drift": trace.flags,
                 },
             )
         else:
-            self._write_human(trace, excluded, options["verbosity"])
+            self._write_human(trace, held_back, options["verbosity"])
         if trace.flags:
             raise CommandError(f"Queue drift flagged ({len(trace.flags)}): look before any live cycle.")
 
-    def _write_human(self, trace, excluded, verbosity):
+    def _write_human(self, trace, held_back, verbosity):
         write_hold_banner(self)
         counts = trace.counts
         self.stdout.write("By status:     " + _pairs(counts["by_status"]))
@@ -53,13 +60,15 @@ class Command(BaseCommand):
         for label, key in (("By tier", "by_tier"), ("By classifier", "by_classifier"), ("By campaign", "by_campaign"), ("By route", "by_route")):
             self.stdout.write(f"{label + ':':<15}" + _pairs(counts[key]))
         self.stdout.write(
-            f"Visible: {counts['visible']}; excluded: {counts['excluded']} ({_pairs(counts['excluded_by_reason']) or 'none'})"
+            f"Eligible: {counts['eligible']}; held back: {counts['held_back']} ({_pairs(counts['held_back_by_reason']) or 'none'})"
         )
         limit = None if verbosity >= 2 else 20
-        for row in excluded[:limit]:
-            self.stdout.write(f"  card {row['card']} {row['lead']} [{row['status']}]: {'; '.join(row['details'])}")
-        if limit and len(excluded) > limit:
-            self.stdout.write(f"  … {len(excluded) - limit} more (-v 2 lists all)")
+        for row in held_back[:limit]:
+            self.stdout.write(
+                f"  card {row['card']} {row['lead']} [{row['status']}] held back: {row['reason']} ({'; '.join(row['details'])})"
+            )
+        if limit and len(held_back) > limit:
+            self.stdout.write(f"  … {len(held_back) - limit} more (-v 2 lists all)")
         if trace.previous_at is None:
             self.stdout.write("No earlier trace: this one is the baseline.")
         else:

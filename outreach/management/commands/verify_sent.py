@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.dispatch import active_hold_lines, verify_sent
+from outreach.sending.gates import active_hold_lines
+from outreach.sending.reconcile import verify_sent
 
 
 def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        import argparse
-
         raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {value!r}") from None
 
 

@@ -1,0 +1,282 @@
+"""The job body: send one queued card through GHL, at most once.
+
+`send_card` re-checks the card just before sending, marks it `sending` in its
+own committed transaction and only then calls GHL, so that a crash between the
+two leaves evidence (`sending`) for `outreach.sending.reconcile`. The re-check
+is the card's eligibility verdict plus what can change after the claim: an
+active hold, a suppression learnt meanwhile, the text it is about to send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ghl.client import get_client
+from ghl.errors import GhlError, GhlRateLimited
+from outreach import eligibility
+from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
+from outreach.sending.queue import enqueue_card, redis_error
+from outreach.sending.render import render_email
+from outreach.sending.select import WORKER_LABEL, release
+from outreach.transitions import StateChanged, transition
+from ramp import counters
+from ramp.days import operating_date
+from ramp.models import Hold
+
+logger = logging.getLogger(__name__)
+
+S = CardStatus
+# A card whose GHL calls were refused in a way that is known to be safe (429,
+# connection refused) is retried this many times before it is failed for a person.
+MAX_SAFE_RETRIES = 20
+# When GHL says 429 without Retry-After, wait for its 10-second window to pass.
+DEFAULT_RETRY_SECONDS = 10.0
+
+
+@dataclass
+class SendOutcome:
+    card_pk: int
+    outcome: str
+    detail: str = ""
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def bump_day(card: PendingEmail, **changes: int) -> None:
+    """Add to the counters of the day the card was claimed on."""
+    counters.bump(operating_date(card.queued_at) if card.queued_at else operating_date(), **changes)
+
+
+def _finish(attempt: DispatchAttempt, outcome: str, *, started: float, error: str = "", status: int | None = None) -> None:
+    DispatchAttempt.objects.filter(pk=attempt.pk).update(
+        outcome=outcome,
+        finished_at=timezone.now(),
+        error=error[:2000],
+        http_status=status,
+    )
+    logger.info("Card %s attempt %s: %s in %.0f ms %s", attempt.card_id, attempt.pk, outcome, (time.monotonic() - started) * 1000, error)
+
+
+def _retry_count(card: PendingEmail) -> int:
+    return DispatchAttempt.objects.filter(card_id=card.pk, outcome=DispatchAttempt.Outcome.RETRY).count()
+
+
+def _enqueue_retry(card: PendingEmail, delay: float) -> None:
+    """Enqueue the card's job again after `delay` seconds (needs a worker --with-scheduler)."""
+    delay = max(delay, 0.0) + random.uniform(0, 0.5)  # spread the retries of a 429 storm
+    try:
+        enqueue_card(card.pk, card.code.hex, again=True, delay=timedelta(seconds=delay))
+    except redis.RedisError as exc:
+        # The card stays queued; `reconcile` re-enqueues queued cards left without a job.
+        logger.error("Card %s could not be re-enqueued: %s", card.pk, redis_error(exc))
+
+
+def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
+    """Send one queued card through GHL, at most once.
+
+    1. Re-fetch the card; do nothing unless it is still `queued`.
+    2. Re-check (`_recheck`): an active hold releases it back to approved;
+       content changed since approval returns it to pending; any eligibility
+       rule holding it back fails it. Nothing is sent in any of these cases.
+    3. Write a DispatchAttempt, resolve/upsert the GHL contact (stored on card
+       and lead) and refuse locally when the contact has Email DND.
+    4. Mark the card `sending` (committed), then call send_email once, with the
+       idempotency marker embedded.
+    5. Record the outcome: sent; 429/connection refused -> queued again and
+       retried later (safe); 5xx/timeout -> unknown for reconcile; permanent -> failed.
+    """
+    card = PendingEmail.objects.select_related("lead").filter(pk=card_pk).first()
+    if card is None:
+        return SendOutcome(card_pk, "missing")
+    if card.status != S.QUEUED:
+        return SendOutcome(card_pk, "skipped", f"card is {card.status}, not queued")
+    now = now or timezone.now()
+
+    skipped = _recheck(card, now=now)
+    if skipped is not None:
+        return skipped
+
+    started = time.monotonic()
+    attempt = DispatchAttempt.objects.create(card=card, worker=_worker_name())
+    client = get_client()
+    lead = card.lead
+
+    # Resolving the contact sends nothing, so every failure here is safe to retry.
+    try:
+        contact = client.resolve_contact(
+            email=lead.email,
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            company_name=lead.company,
+            source="caio",
+        )
+    except GhlError as exc:
+        if exc.permanent:
+            _fail(card, S.QUEUED, f"GHL refused the contact: {exc}", count_error=True)
+            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
+            return SendOutcome(card_pk, "failed", str(exc))
+        return _retry_later(card, S.QUEUED, exc, attempt=attempt, started=started)
+
+    if contact.id != card.ghl_contact_id or contact.id != lead.ghl_contact_id:
+        Lead.objects.filter(pk=lead.pk).update(ghl_contact_id=contact.id)
+        PendingEmail.objects.filter(pk=card.pk).update(ghl_contact_id=contact.id)
+    if contact.email_blocked:
+        reason = f"GHL contact {contact.id} has Email DND ({contact.email_dnd_status or 'dnd'}): not sent"
+        _fail(card, S.QUEUED, reason)
+        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
+        return SendOutcome(card_pk, "failed", reason)
+
+    # Resolving took a moment: a reply, a suppression or a new exclusion rule that
+    # arrived meanwhile still stops this email (suppress_lead also fails queued
+    # cards; a reply or a rule added in the admin does not).
+    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    if not verdict.eligible:
+        reason = f"Not sent: held back: {'; '.join(verdict.lines())} (learnt while the contact was being resolved)"
+        _fail(card, S.QUEUED, reason)
+        _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
+        return SendOutcome(card_pk, "failed", reason)
+    # A hold raised meanwhile still stops this email.
+    if Hold.objects.active().exists():
+        reason = "Released: a hold was raised while the contact was being resolved; nothing sent"
+        release(card.pk, S.QUEUED, S.APPROVED, reason=reason)
+        _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
+        return SendOutcome(card_pk, "released", reason)
+
+    # Committed before the request leaves: a crash from here on leaves `sending`,
+    # which reconcile settles by asking GHL, never by resending blindly.
+    try:
+        transition(
+            card, S.SENDING, expected=S.QUEUED, actor_label=WORKER_LABEL,
+            reason=f"Attempt {attempt.pk} on {attempt.worker}",
+            ghl_contact_id=contact.id, dispatch_attempts=F("dispatch_attempts") + 1,
+        )
+    except StateChanged as exc:
+        _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=str(exc))
+        return SendOutcome(card_pk, "skipped", str(exc))
+
+    # The copy read at the top may be older than the card: while we waited on GHL it
+    # could have been released, edited, approved again and claimed anew. Now that it
+    # is `sending` nobody may change it, so send what is stored, and only if approved.
+    card.refresh_from_db(fields=["subject", "body", "footer", "approved_content_hash", "idempotency_key"])
+    if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
+        reason = "Not sent: the stored text differs from the approved text"
+        _fail(card, S.SENDING, reason)
+        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
+        return SendOutcome(card_pk, "failed", reason)
+
+    html, text = render_email(card)
+    try:
+        sent = client.send_email(contact_id=contact.id, subject=card.subject, html=html, text=text)
+    except GhlError as exc:
+        if exc.retry_safe:
+            return _retry_later(card, S.SENDING, exc, attempt=attempt, started=started)
+        if exc.permanent:
+            _fail(card, S.SENDING, f"GHL refused the email: {exc}", count_error=True)
+            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
+            return SendOutcome(card_pk, "failed", str(exc))
+        return _mark_unknown(card, exc, attempt=attempt, started=started)
+    except Exception as exc:  # a bug after the request may have left: never guess, reconcile
+        logger.exception("Unexpected error sending card %s", card_pk)
+        return _mark_unknown(card, exc, attempt=attempt, started=started)
+
+    mark_sent(card, sent, expected=S.SENDING, reason=f"Sent by attempt {attempt.pk}")
+    _finish(attempt, DispatchAttempt.Outcome.SENT, started=started, status=200)
+    return SendOutcome(card_pk, "sent", sent.message_id)
+
+
+def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
+    """Return a SendOutcome when the card must not be sent now (and record why), else None.
+
+    1. An active hold releases it back to approved.
+    2. Text changed since approval returns it to pending, for review.
+    3. Any eligibility rule holding it back (a suppression learnt since the
+       claim, an exclusion rule added, ...) fails it.
+    """
+    holds = list(Hold.objects.active().values_list("reason", flat=True)[:3])
+    if holds:
+        reason = f"Released: hold active ({'; '.join(holds)}); nothing sent"
+        release(card.pk, S.QUEUED, S.APPROVED, reason=reason)
+        _skip_attempt(card, reason)
+        return SendOutcome(card.pk, "released", reason)
+    if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
+        reason = "Content changed since approval: back to review; nothing sent"
+        release(card.pk, S.QUEUED, S.PENDING, reason=reason)
+        _skip_attempt(card, reason)
+        return SendOutcome(card.pk, "returned", reason)
+    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    if not verdict.eligible:
+        reason = "Not sent: held back: " + "; ".join(verdict.lines())
+        _fail(card, S.QUEUED, reason)
+        _skip_attempt(card, reason)
+        return SendOutcome(card.pk, "failed", reason)
+    return None
+
+
+def _skip_attempt(card: PendingEmail, reason: str) -> None:
+    DispatchAttempt.objects.create(
+        card=card, worker=_worker_name(), outcome=DispatchAttempt.Outcome.SKIPPED, finished_at=timezone.now(), error=reason
+    )
+
+
+def _fail(card: PendingEmail, expected: str, reason: str, *, count_error: bool = False) -> None:
+    with transaction.atomic():
+        transition(card, S.FAILED, expected=expected, actor_label=WORKER_LABEL, reason=reason, last_error=reason)
+        if count_error:
+            bump_day(card, error_count=1)
+
+
+def _retry_later(card, expected: str, exc: GhlError, *, attempt: DispatchAttempt, started: float) -> SendOutcome:
+    """Put the card back to queued and enqueue it again after Retry-After: GHL did not take it."""
+    retries = _retry_count(card)
+    if retries + 1 >= MAX_SAFE_RETRIES:
+        reason = f"Retries used up ({MAX_SAFE_RETRIES}); last error: {exc}"
+        _fail(card, expected, reason, count_error=True)
+        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason, status=exc.status)
+        return SendOutcome(card.pk, "failed", reason)
+    delay = exc.retry_after if isinstance(exc, GhlRateLimited) and exc.retry_after else DEFAULT_RETRY_SECONDS
+    if expected != S.QUEUED:
+        transition(
+            card, S.QUEUED, expected=expected, actor_label=WORKER_LABEL,
+            reason=f"GHL did not take it ({exc}); retry in {delay:.1f} s", last_error=str(exc)[:2000],
+        )
+    _finish(attempt, DispatchAttempt.Outcome.RETRY, started=started, error=str(exc), status=exc.status)
+    _enqueue_retry(card, delay)
+    return SendOutcome(card.pk, "retry", str(exc))
+
+
+def _mark_unknown(card, exc: Exception, *, attempt: DispatchAttempt, started: float) -> SendOutcome:
+    reason = f"Outcome unknown ({exc}); reconcile will ask GHL before any resend"
+    with transaction.atomic():
+        transition(card, S.UNKNOWN, expected=S.SENDING, actor_label=WORKER_LABEL, reason=reason, last_error=str(exc)[:2000])
+        bump_day(card, error_count=1)
+    _finish(attempt, DispatchAttempt.Outcome.UNKNOWN, started=started, error=str(exc), status=getattr(exc, "status", None))
+    return SendOutcome(card.pk, "unknown", str(exc))
+
+
+def mark_sent(card: PendingEmail, sent, *, expected: str, reason: str, actor_label: str = WORKER_LABEL) -> None:
+    with transaction.atomic():
+        transition(
+            card, S.SENT, expected=expected, actor_label=actor_label, reason=reason,
+            sent_at=timezone.now(),
+            ghl_conversation_id=sent.conversation_id or "",
+            ghl_message_id=sent.message_id or "",
+            ghl_email_message_id=sent.email_message_id or "",
+            last_error="",
+        )
+        bump_day(card, sent_count=1)
+
+

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import pytest
+
+from outreach.drafting import save_step
+from tests.factories import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_changed_template_is_a_new_version_whoever_saves_it():
+    step = make_campaign().steps.get(number=1)
+
+    step.delay_days = 2
+    assert save_step(step) is False
+    step.body_template += "\n\nP.S. Still keen?"
+    assert save_step(step) is True
+    step.refresh_from_db()
+    # Only the template change counted, once.
+    assert (step.template_version, step.delay_days) == (2, 2)
