@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from compliance import checks as compliance_checks
 from compliance.checks import CONTACTED_STATUSES, EmailFacts
-from compliance.rules import do_not_contact_q, excluded_domain_q
+from compliance.rules import do_not_contact_q, excluded_domain_q, unresolved_collision_q
 from outreach.checks import CheckContext, build_facts
 from outreach.models import CardStatus, PendingEmail
 from ramp.limits import sendable_tiers
@@ -90,7 +90,7 @@ class Rule:
 # The compliance checks whose failure a rule of its own reports; the others are "fails_compliance".
 CHECKS_NAMED_BY_RULES = frozenset(
     {"compliance.C011", "compliance.C012", "compliance.C013", "compliance.C014", "compliance.C015",
-     "compliance.C016", "compliance.C017", "compliance.C018"}
+     "compliance.C016", "compliance.C017", "compliance.C018", "compliance.C019"}
 )
 
 
@@ -164,6 +164,14 @@ RULES: tuple[Rule, ...] = (
         lambda c: excluded_domain_q(),
         lambda card, f, c: _failed(compliance_checks.check_domain_not_excluded, f),
         never_sendable=True,
+    ),
+    Rule(
+        "identity_collision",
+        "the lead's address collides with another lead or a rule: a person resolves it first",
+        lambda c: unresolved_collision_q(),
+        lambda card, f, c: _failed(compliance_checks.check_no_identity_collision, f),
+        # Waits rather than being rejected: once resolved, the card may go.
+        never_sendable=False,
     ),
     Rule(
         "replied",

@@ -12,6 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 from compliance.rules import unresolved_collision_q
+from outreach import eligibility
 from outreach.checks import evaluate
 from outreach.models import Lead, PendingEmail
 from tests.factories import make_user
@@ -107,6 +108,13 @@ def test_it_canonicalises_reports_collisions_and_holds_their_cards(old_apps, cap
         result = evaluate(card)
         assert ("compliance.C019" in result.failed_ids) is (pk in touched), name
         assert card.compliance_passed is (pk not in touched), name
+
+    # Every view of the queue holds them back, for the same reason in SQL and in Python.
+    conditions = eligibility.Conditions.current()
+    in_sql = dict(eligibility.with_reason(PendingEmail.objects.filter(pk__in=touched), conditions).values_list("pk", eligibility.REASON))
+    for card in PendingEmail.objects.filter(pk__in=touched):
+        assert eligibility.judge_one(card, conditions).reason == in_sql[card.pk] != eligibility.ELIGIBLE
+    assert {in_sql[card_ids[name]] for name in ("unicode", "punycode", "zero-width")} == {"identity_collision"}
 
 
 def test_a_collision_is_resolved_only_once_the_lead_is_settled(old_apps):

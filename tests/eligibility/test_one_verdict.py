@@ -181,7 +181,9 @@ def test_every_view_gives_each_card_the_same_verdict(client, hos, operator, sett
     approved = [card for card, _ in world.values() if card.status == CardStatus.APPROVED]
     open_cards = pending + approved
     assert len(pending) == 13 and len(approved) == 12
-    assert set(expected.values()) == {ELIGIBLE} | set(eligibility.CODES) - {"unsubscribed", "bounced", "fails_compliance", "edited_after_approval"}
+    # Collisions arise only from canonicalising stored rows (tests/compliance/test_identity_migration.py).
+    unreachable_here = {"unsubscribed", "bounced", "fails_compliance", "edited_after_approval", "identity_collision"}
+    assert set(expected.values()) == {ELIGIBLE} | set(eligibility.CODES) - unreachable_here
 
     # The rules themselves, card by card and in SQL.
     assert {c.pk: eligibility.judge_one(c).reason for c in open_cards} == expected
