@@ -50,8 +50,8 @@ def world(db, redis_conn, settings):
 def _rows_seed_demo_leaves_out() -> None:
     """Create, through the product's own functions where it has one, a row of each admin model seed_demo leaves empty."""
     from caio.models import ApiToken
-    from compliance.models import Suppression
-    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, PendingEmail, WebhookDelivery
+    from compliance.models import IdentityCollision, Suppression
+    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
     from outreach.ops import take_trace
     from outreach.unsubscribe import suppress_lead
     from ramp.holds import raise_hold
@@ -66,7 +66,15 @@ def _rows_seed_demo_leaves_out() -> None:
     run_preflight(ran_by="matrix")
     take_trace(threshold=10, taken_by="matrix")
     post_signed_webhook(sent)
-    for model in (Suppression, WebhookDelivery, EmailEvent, QueueTrace):
+    # Rows only GHL or the identity migration write; no product function makes them on demand.
+    Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")
+    WebhookRefusal.objects.create(
+        reason=WebhookRefusal.Reason.LOCATION, detail="matrix", headers={}, size=2, body_sha256="0" * 64
+    )
+    IdentityCollision.objects.create(
+        kind=IdentityCollision.Kind.values[0], lead_id=sent.lead_id, stored_value=sent.lead.email, detail="matrix"
+    )
+    for model in (Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision):
         assert model.objects.exists(), model
 
 
