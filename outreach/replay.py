@@ -443,7 +443,7 @@ def record_day(date: dt.date, *, name: str) -> dict:
         "ramp_days": [
             {
                 "date": d.date.isoformat(), "is_live": d.is_live, "cap": d.cap, "dispatched_count": d.dispatched_count,
-                "sent_count": d.sent_count, "error_count": d.error_count, "pending_approval_hold": d.pending_approval_hold,
+                "sent_count": d.sent_count, "error_count": d.error_count, "hold_was_active": d.hold_was_active,
                 "decision": d.decision, "kpis": d.kpis,
             }
             for d in RampDay.objects.filter(date__lte=date).order_by("-date")[:7]

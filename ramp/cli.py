@@ -8,6 +8,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
+from ramp.days import operating_date
 from ramp.holds import hold_banner_lines
 
 
@@ -25,8 +26,6 @@ def write_json(command: BaseCommand, document: dict) -> None:
 
 def parse_date(value: str | None) -> dt.date | None:
     """Parse --date YYYY-MM-DD (or 'today'/'yesterday' in the operating zone); CommandError names the problem."""
-    from ramp.days import operating_date
-
     if value is None:
         return None
     if value in ("today", "yesterday"):

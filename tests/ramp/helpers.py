@@ -84,7 +84,7 @@ def live_day(date: dt.date, *, sent: int = 2, errors: int = 0, decision: str = "
         dispatched_count=sent,
         sent_count=sent,
         error_count=errors,
-        pending_approval_hold=hold,
+        hold_was_active=hold,
         decision=decision,
         decided_by="pto" if decision else "",
         kpis=kpis if kpis is not None else {"sent": sent, "replies": 0, "bounces": 0, "unsubscribes": 0, "complaints": 0},

@@ -38,7 +38,7 @@ def test_a_hold_marks_today_as_not_clean(green):
     day = RampDay.objects.create(date=IN_WINDOW.date(), is_live=True, sent_count=1, dispatched_count=1)
     raise_hold(reason="x", raised_by="pto")
     day.refresh_from_db()
-    assert day.pending_approval_hold and not day.is_clean
+    assert day.hold_was_active and not day.is_clean
 
 
 @pytest.mark.django_db
