@@ -104,7 +104,15 @@ class Breach:
 
     def as_line(self) -> str:
         side = "over" if self.floor.kind == "max" else "under the floor"
-        return f"{self.floor.label} rate {self.rate:.1%} ({self.count} of {self.sent} sent) {side} {float(self.limit):.1%}"
+        return f"{self.floor.label} rate {self.rate:.1%} ({self.count} of {self.sent} sent) {side} {percent(self.limit)}"
+
+
+def percent(limit: Decimal) -> str:
+    """A policy limit as a percentage with every digit it has (0.0499 is 4.99%, not a rounded 5.0%)."""
+    text = f"{Decimal(limit) * 100:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def breaches(counts: KpiCounts, limits: dict[str, Decimal], *, floors: tuple[Floor, ...] = FLOORS) -> list[Breach]:

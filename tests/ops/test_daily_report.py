@@ -53,7 +53,7 @@ def test_a_bounce_spike_recommends_rollback_and_raises_a_hold(day):
     out = StringIO()
     call_command("daily_report", stdout=out)
     text = out.getvalue()
-    assert "Recommended decision: ROLLBACK" in text and "bounce rate 33.3% (1 of 3 sent) over 5.0%" in text
+    assert "Recommended decision: ROLLBACK" in text and "bounce rate 33.3% (1 of 3 sent) over 5%" in text
     assert Hold.objects.active().get().source == "bounce_rate"
 
 

@@ -54,7 +54,7 @@ def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
         ({"sent": 0}, "nothing was sent"),
         ({"decision": ""}, "decision is not recorded"),
         ({"kpis": {}}, "no daily report"),
-        ({"kpis": {"sent": 2, "bounces": 1}}, "bounce rate 50.0% (1 of 2 sent) over 5.0%"),
+        ({"kpis": {"sent": 2, "bounces": 1}}, "bounce rate 50.0% (1 of 2 sent) over 5%"),
     ],
 )
 def test_it_names_the_day_that_breaks_the_streak(spoiler, expected):
