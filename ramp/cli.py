@@ -15,7 +15,7 @@ from ramp.holds import hold_banner_lines
 def write_hold_banner(command: BaseCommand) -> None:
     """Write the active holds first, so nobody reads a report without seeing them."""
     for index, line in enumerate(hold_banner_lines()):
-        command.stdout.write(command.style.ERROR(line) if index == 0 else line)
+        command.stdout.write(command.style.ERROR(line) if index == 0 else f"  {line}")
 
 
 def write_json(command: BaseCommand, document: dict) -> None:

@@ -67,7 +67,7 @@ def hold_banner_lines() -> list[str]:
     if not holds:
         return []
     lines = [f"ON HOLD: nothing will be sent while {len(holds)} hold(s) are active; a person clears them with a reason."]
-    lines.extend(f"  {hold.as_line()}" for hold in holds)
+    lines.extend(hold.as_line() for hold in holds)
     return lines
 
 

@@ -99,13 +99,13 @@ class Command(BaseCommand):
 
     def do_hold(self, options):
         hold = services.raise_person_hold(reason=options["reason"], by=options["by"])
-        self.stdout.write(self.style.WARNING(f"Hold #{hold.pk} raised by {hold.raised_by}: nothing will be sent."))
+        self.stdout.write(self.style.WARNING(f"Raised {hold.as_line()}. Nothing will be sent."))
         write_hold_banner(self)
 
     def do_clear(self, options):
         cleared = services.clear(hold_id=None if options["all"] else options["hold_id"], by=options["by"], reason=options["reason"])
         for hold in cleared:
-            self.stdout.write(f"Cleared hold #{hold.pk} ({hold.source}) by {hold.cleared_by}: {hold.clear_reason}")
+            self.stdout.write(f"Cleared {hold.as_line()}")
         write_hold_banner(self)
         self.stdout.write(f"{len(cleared)} hold(s) cleared.")
 
