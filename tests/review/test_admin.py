@@ -60,7 +60,9 @@ def test_the_queue_opens_on_actionable_cards_with_the_hygiene_line(hos_client):
 
 def test_a_status_filter_shows_decided_cards(hos_client):
     sent = make_card(status=CardStatus.SENT)
-    assert sent.lead.email not in hos_client.get(QUEUE_URL).content.decode()
+    pending = make_card()
+    queue_page = hos_client.get(QUEUE_URL).content.decode()
+    assert pending.lead.email in queue_page and sent.lead.email not in queue_page
     assert sent.lead.email in hos_client.get(QUEUE_URL, {"status__exact": "sent"}).content.decode()
 
 

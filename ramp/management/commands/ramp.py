@@ -41,7 +41,7 @@ class Command(BaseCommand):
             help="Record a live day's decision. continue: nothing changes. hold: raise a hold. "
             "rollback: the cap goes back one step, the clean-day streak restarts and a hold is raised.",
         )
-        decide.add_argument("decision", choices=RampDay.Decision.values)
+        decide.add_argument("decision", choices=RampDay.Decision.values, help="continue, hold or rollback.")
         decide.add_argument("--by", required=True, help="Who decides (the go/no-go owner).")
         decide.add_argument("--reason", default="", help="Why (required for hold and rollback).")
         decide.add_argument("--date", help="The live day (YYYY-MM-DD); default: the latest live day without a decision.")
