@@ -71,7 +71,7 @@ def test_broken_stop_conditions_and_checks_fail_their_cases(monkeypatch):
 
 
 def test_record_captures_a_day_that_replays_green(tmp_path):
-    make_card(status=CardStatus.APPROVED, approved_content_hash="")
+    make_card(status=CardStatus.APPROVED)
     make_card(lead=make_lead(tier="tier_3"))
     out = StringIO()
     call_command("replay", "--record", "--date", "today", "--cases", str(tmp_path), "--name", "today", stdout=out)
