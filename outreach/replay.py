@@ -276,7 +276,7 @@ def _default_database_at(path: Path) -> Iterator[None]:
 _template: Path | None = None
 
 
-def _migrated_template() -> Path:
+def migrated_template() -> Path:
     """Return an empty, migrated SQLite file, built once per process (migrating takes seconds, copying it none)."""
     global _template
     if _template is None or not _template.exists():
@@ -293,7 +293,7 @@ class ThrowawayDatabases:
     """Fresh copies of the migrated template in a temporary directory, one for every case."""
 
     def __enter__(self) -> ThrowawayDatabases:
-        self._template = _migrated_template()
+        self._template = migrated_template()
         self._directory = tempfile.TemporaryDirectory(prefix="caio-replay-")
         self._count = 0
         return self

@@ -8,6 +8,7 @@ import inside a function, or a module loaded by a dotted string
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ def _allowed_in_function(module: str, stack: list[ast.AST]) -> bool:
     return module.endswith(".apps") and any(isinstance(node, ast.FunctionDef) and node.name == "ready" for node in stack)
 
 
+@functools.lru_cache(maxsize=None)
 def import_edges(root: Path) -> tuple[list[Edge], list[Edge]]:
     """Return every edge between project modules, and the function-level or string ones Django's idioms don't explain."""
     modules = project_modules(root)
