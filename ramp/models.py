@@ -121,10 +121,22 @@ class RampDay(models.Model):
     def remaining(self) -> int:
         return max(self.cap - self.dispatched_count, 0)
 
+    def cycle_problems(self) -> list[str]:
+        """Return why the day's own run was not clean: a live run, no hold during the day, no send error, a send."""
+        problems = []
+        if not self.is_live:
+            problems.append("no live run")
+        if self.hold_was_active:
+            problems.append("a hold was active")
+        if self.error_count:
+            problems.append(f"{self.error_count} send error(s)")
+        if self.is_live and not self.sent_count:
+            problems.append("nothing was sent")
+        return problems
+
     @property
     def is_clean(self) -> bool:
-        """Live run, no hold active during the day, no errors, at least one actual send."""
-        return self.is_live and not self.hold_was_active and self.error_count == 0 and self.sent_count > 0
+        return not self.cycle_problems()
 
 
 class HoldQuerySet(models.QuerySet):

@@ -51,15 +51,7 @@ class GraduationReview:
 
 def day_problems(day: RampDay, policy: RampPolicy) -> list[str]:
     """Return why `day` does not count toward graduation (empty: it counts)."""
-    problems = []
-    if not day.is_live:
-        problems.append("no live run")
-    if day.hold_was_active:
-        problems.append("a hold was active")
-    if day.error_count:
-        problems.append(f"{day.error_count} send error(s)")
-    if day.is_live and not day.sent_count:
-        problems.append("nothing was sent")
+    problems = day.cycle_problems()
     if day.decision != RampDay.Decision.CONTINUE:
         problems.append(f"decision is {day.decision or 'not recorded'}, not continue")
     problems.extend(kpi_problems(day, policy))
