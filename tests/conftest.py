@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
 from django.test import override_settings
 
 from outreach.roles import HEAD_OF_SALES, OPERATOR
@@ -46,3 +48,17 @@ def redis_conn():
     yield connection
     connection.flushdb()
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo data (`seed_demo`), seeded once for a module inside a transaction rolled back at its end.
+
+    For tests that only read the demo. Each test's own transaction nests inside
+    this one (a savepoint), so no test sees another's writes, and nothing
+    outlives the module. Transactional tests cannot use it: their flush would empty it.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo", verbosity=0)
+        yield
+        transaction.set_rollback(True)
