@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
+from caio.redis import get_connection
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from tests.factories import make_user
 from tests.ghl.fixtures import ghl_sandbox, ghl_sandbox_process, ghl_sandbox_server_process, webhook_receiver  # noqa: F401
@@ -41,8 +42,6 @@ def outsider(db):
 @pytest.fixture
 def redis_conn():
     """The test Redis (started by bin/test), flushed before and after."""
-    from caio.redis import get_connection
-
     connection = get_connection()
     connection.flushdb()
     yield connection

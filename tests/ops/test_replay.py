@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from compliance import checks
 from outreach.models import CardStatus, PendingEmail
 from outreach.replay import DEFAULT_CASES_DIR, migrated_template
 from ramp.models import Hold, RampPolicy
@@ -63,8 +64,6 @@ def test_a_broken_window_rule_fails_below_the_rate(monkeypatch):
 
 def test_broken_stop_conditions_and_checks_fail_their_cases(monkeypatch):
     monkeypatch.setattr("ramp.stop_conditions.deliverability", lambda facts, policy: [])
-    from compliance import checks
-
     monkeypatch.setattr(checks, "CHECKS", [c for c in checks.CHECKS if c.__name__ != "check_placeholders"])
     text = replay()
     assert "FAIL 014_bounce_spike.json" in text and "FAIL 017_placeholder_body.json" in text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from io import StringIO
 
 import pytest
@@ -138,8 +139,6 @@ def test_the_ramp_command_holds_clears_decides_and_graduates():
 def test_ramp_status_prints_json_and_text():
     out = StringIO()
     call_command("ramp", "status", "--json", stdout=out)
-    import json
-
     state = json.loads(out.getvalue())
     assert state["policy"]["current_cap"] == 5 and state["holds"] == []
     out = StringIO()
