@@ -35,7 +35,8 @@ class KpiCounts:
         """Read the counts a RampDay keeps in `kpis` (None when the day has no report)."""
         if stored.get("sent") is None:
             return None
-        return cls(**{name: stored.get(name) or (0 if name in _ALWAYS_COUNTED else None) for name in _FIELDS})
+        values = {name: stored.get(name) for name in _FIELDS}
+        return cls(**{name: 0 if value is None and name in _ALWAYS_COUNTED else value for name, value in values.items()})
 
     def as_stored(self) -> dict:
         return {name: getattr(self, name) for name in _FIELDS}

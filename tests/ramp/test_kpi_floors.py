@@ -17,7 +17,7 @@ import time_machine
 from outreach.daily import daily_report
 from outreach.models import CardStatus, EmailEvent
 from ramp import services
-from ramp.kpis import FLOORS
+from ramp.kpis import FLOORS, KpiCounts
 from ramp.models import RampDay, RampPolicy
 from tests.factories import make_card, make_lead
 from tests.ramp.helpers import IN_WINDOW, live_day
@@ -88,3 +88,10 @@ def test_the_recommendation_and_graduation_agree_on_the_floor(floor_key, breache
     assert not review.allowed
     # Graduation names the very breach the report gave as its reason.
     assert any(floor_lines[0] in reason and str(today) in reason for reason in review.reasons), review.reasons
+
+
+def test_stored_counts_read_back_as_they_were_written():
+    counts = KpiCounts(sent=5, replies=1, bounces=0, unsubscribes=0, complaints=0, opens=None, meetings=2)
+    assert KpiCounts.from_stored(counts.as_stored()) == counts
+    assert KpiCounts.from_stored({"sent": 3}) == KpiCounts(sent=3)
+    assert KpiCounts.from_stored({}) is None
