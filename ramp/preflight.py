@@ -161,7 +161,7 @@ def check_sla_backlog(ctx: Context) -> tuple[bool, str]:
 
 
 def check_deliverability(ctx: Context) -> tuple[bool, str]:
-    findings = [f for f in stop_conditions.evaluate(ctx.facts) if f.source.endswith("_rate")]
+    findings = stop_conditions.deliverability(ctx.facts, RampPolicy.get())
     if findings:
         return False, " ".join(f.reason for f in findings)
     facts = ctx.facts
