@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from ramp.models import Hold, PreflightRun
 from ramp.preflight import run_preflight
+from ramp.stop_conditions import QueueFacts
 from tests.factories import make_campaign, make_card, make_lead
 from tests.ramp.helpers import dead_port, dispatch_worker, strict_settings
 
@@ -111,3 +112,9 @@ def test_it_fails_when_the_ghl_sandbox_rejects_the_token(healthy, settings):
     assert failed(run)["P05"].startswith("GHL rejected the token (HTTP 401)")
     # The token never appears in what is recorded.
     assert "rotated-away" not in json.dumps(run.results)
+
+
+def test_deliverability_fails_on_the_windows_counts_and_holds(healthy):
+    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=10, bounces=1, unsubscribes=0, complaints=0))
+    assert failed(run) == {"P08": "bounce rate 10.0% (1 of 10 sent) over 5%, over the last 7 days."}
+    assert {h.source for h in Hold.objects.active()} == {"bounce_rate", "preflight"}
