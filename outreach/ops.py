@@ -1,5 +1,6 @@
-"""The operator's read-outs over outreach data: stop-condition facts, queue traces,
-queue hygiene and the daily report. Commands, preflight and the API call these."""
+"""The operator's read-outs over outreach data: stop-condition facts, queue traces and
+queue hygiene. Commands, preflight and the API call these (the daily report's
+counts are in `outreach.daily`)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from outreach import eligibility, review
-from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
+from outreach.models import CardStatus, EmailEvent, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 from ramp import stop_conditions
-from ramp.days import day_bounds, operating_date, ramp_day
-from ramp.holds import active_holds
-from ramp.models import QueueTrace, RampDay, RampPolicy
+from ramp.days import operating_date
+from ramp.models import QueueTrace, RampDay
 
 logger = logging.getLogger(__name__)
 
@@ -190,131 +190,3 @@ def cleanup(*, apply: bool, max_age_hours: int | None = None, now: dt.datetime |
             continue
         result.rejected.append(verdict)
     return result
-
-
-# --- the daily report ----------------------------------------------------------------
-
-
-def recommend(report: dict, policy: RampPolicy) -> tuple[str, list[str]]:
-    """Return the recommended decision (continue / hold / rollback) and its reasons.
-
-    rollback: deliverability broke a threshold, or a lead reappeared after a send.
-    hold: a hold is active, sends failed, or the queue showed anomalies.
-    continue: otherwise.
-    """
-    rollback, hold = [], []
-    kpis = report["kpis"]
-    for key, limit, label in (
-        ("bounce_rate", policy.max_bounce_rate, "bounce"),
-        ("unsubscribe_rate", policy.max_unsubscribe_rate, "unsubscribe"),
-        ("complaint_rate", policy.max_complaint_rate, "complaint"),
-    ):
-        if kpis.get(key) is not None and kpis[key] > float(limit):
-            rollback.append(f"{label} rate {kpis[key]:.1%} over {float(limit):.1%}")
-    rollback.extend(a for a in report["anomalies"] if a.startswith("lead reappeared"))
-    if report["holds"]:
-        hold.append(f"{len(report['holds'])} hold(s) active")
-    if report["ramp"].get("errors"):
-        hold.append(f"{report['ramp']['errors']} send error(s)")
-    hold.extend(a for a in report["anomalies"] if not a.startswith("lead reappeared"))
-    if rollback:
-        return "rollback", rollback + hold
-    if hold:
-        return "hold", hold
-    return "continue", ["no anomaly, no hold, deliverability within the thresholds"]
-
-
-def _signal(from_events: int, reported: int | None) -> int | None:
-    """Return a KPI counted from GHL's webhook events, or the operator's figure when one was entered.
-
-    None means neither source has anything: the report says "not recorded"
-    rather than a misleading zero.
-    """
-    if reported is not None:
-        return reported
-    return from_events or None
-
-
-def _rate(count: int, sent: int) -> float | None:
-    return round(count / sent, 4) if sent else None
-
-
-def daily_report(date: dt.date | None = None, *, now: dt.datetime | None = None) -> dict:
-    """Build the end-of-day report for `date`, run the stop conditions, and store it on the RampDay."""
-    now = now or timezone.now()
-    date = date or operating_date(now)
-    start, end = day_bounds(date)
-    policy = RampPolicy.get()
-    day = ramp_day(date)
-    moves = CardTransition.objects.filter(created_at__gte=start, created_at__lt=end)
-    approved = moves.filter(to_status=CardStatus.APPROVED).values("card").distinct().count()
-    rejected_rows = (
-        moves.filter(to_status=CardStatus.REJECTED)
-        .values("card__rejection_tag__slug", "card__rejection_tag__label", "card__rejection_tag__system")
-        .annotate(n=Count("card", distinct=True))
-        .order_by("-n", "card__rejection_tag__slug")
-    )
-    rejected_by_tag = {(r["card__rejection_tag__slug"] or "untagged"): r["n"] for r in rejected_rows}
-    top_reasons = [
-        {"tag": r["card__rejection_tag__slug"], "label": r["card__rejection_tag__label"], "count": r["n"]}
-        for r in rejected_rows
-        if r["card__rejection_tag__slug"] and not r["card__rejection_tag__system"]
-    ][:3]
-    sent_cards = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=start, sent_at__lt=end)
-    sent = sent_cards.count()
-    in_day = lambda field: Lead.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end}).count()  # noqa: E731
-    replies, bounces, unsubscribes = in_day("replied_at"), in_day("bounced_at"), in_day("unsubscribed_at")
-    events = dict(
-        EmailEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-        .values_list("kind")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    opens = _signal(events.get(EmailEvent.Kind.OPENED, 0), day.reported_opens)
-    complaints = _signal(events.get(EmailEvent.Kind.COMPLAINED, 0), day.reported_complaints)
-    meetings = _signal(events.get(EmailEvent.Kind.MEETING, 0), day.reported_meetings)
-    kpis = {
-        "sent": sent,
-        "opens": opens,
-        "replies": replies,
-        "bounces": bounces,
-        "unsubscribes": unsubscribes,
-        "complaints": complaints,
-        "meetings": meetings,
-        "open_rate": _rate(opens, sent) if opens is not None else None,
-        "reply_rate": _rate(replies, sent),
-        "bounce_rate": _rate(bounces, sent),
-        "unsubscribe_rate": _rate(unsubscribes, sent),
-        "complaint_rate": _rate(complaints or 0, sent),
-    }
-    facts = queue_facts(now=now)
-    findings = stop_conditions.evaluate(facts, policy)
-    anomalies = [f"{f.source.replace('_', ' ')}: {f.reason}" for f in findings]
-    if day.dispatched_count > day.cap:
-        anomalies.append(f"dispatched {day.dispatched_count} over the cap {day.cap}")
-    drifted = QueueTrace.objects.filter(drift_flagged=True, taken_at__gte=start, taken_at__lt=end).count()
-    if drifted:
-        anomalies.append(f"queue drift flagged by {drifted} trace(s)")
-    hygiene = rejected_by_tag.get(RejectionTag.HYGIENE, 0)
-    if hygiene:
-        anomalies.append(f"queue cleanup rejected {hygiene} non-actionable card(s)")
-    stop_conditions.apply(findings)
-    report = {
-        "date": date.isoformat(),
-        "generated_at": now.isoformat(),
-        "approved": approved,
-        "rejected": sum(rejected_by_tag.values()),
-        "rejected_by_tag": rejected_by_tag,
-        "top_rejection_reasons": top_reasons,
-        "sent": sent,
-        "kpis": kpis,
-        "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
-        "holds": [f"#{h.pk} {h.source}: {h.reason}" for h in active_holds()],
-        "anomalies": anomalies,
-    }
-    decision, reasons = recommend(report, policy)
-    report["recommended_decision"] = {"decision": decision, "reasons": reasons}
-    day.report = report
-    day.kpis = {k: kpis[k] for k in ("sent", "opens", "replies", "bounces", "unsubscribes", "complaints", "meetings")}
-    day.save(update_fields=["report", "kpis"])
-    return report

@@ -1,30 +1,54 @@
-"""The deterministic replay harness: recorded cases run against the rules, in a rolled-back transaction.
+"""The deterministic replay harness: recorded cases run against the rules, each on its own throwaway database.
 
 A case is a JSON file (see replay_cases/README.md): the world (policy, leads,
-campaigns, cards, ramp days, holds, preflight, recorded GHL answers), optional
+campaigns, cards, ramp days, holds, preflight, how GHL answers), optional
 operator actions, and the expected outcomes. Each case runs with an injected
 `now` through the public functions only: outreach.checks.evaluate,
 outreach.eligibility, outreach.ops.queue_facts with ramp.stop_conditions,
 ramp.gates.live_cycle_blockers, outreach.sending.select.dry_run, ramp.services and
-ramp.preflight.check_ghl against a fake GHL client replaying recorded answers.
-Nothing it writes survives: every case ends in a rollback.
+ramp.preflight.check_ghl against the GHL sandbox (in this process, on a
+loopback port).
+
+The live database is never opened for writing: a migrated SQLite template is
+built once per run in a temporary directory and copied for each case, and the
+default connection points at that copy while the case runs. Inside it the case
+still runs in a transaction that is rolled back, so nothing it would do after
+a commit (a Slack notice, an enqueued job) happens.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.utils import ConnectionHandler
+from django.utils import timezone
 
 from compliance.footer import footer_for_lead
+from ghl.client import GhlClient
+from ghl.sandbox.testing import SandboxThread
+from outreach import eligibility
+from outreach.checks import evaluate
+from outreach.sending.select import dry_run
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail
+from outreach.ops import queue_facts
+from ramp import preflight, services, stop_conditions
+from ramp.days import day_bounds, operating_tz
+from ramp.gates import live_cycle_blockers
+from ramp.limits import tier_caps
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
 
 DEFAULT_CASES_DIR = Path(settings.BASE_DIR) / "replay_cases"
@@ -88,16 +112,8 @@ def _hours_ago(now: dt.datetime, hours: float | None) -> dt.datetime | None:
     return None if hours is None else now - dt.timedelta(hours=hours)
 
 
-def _clear_world() -> None:
-    """Delete what the rules read, inside the case's transaction, so a case sees only its own world."""
-    from compliance.models import DoNotContact, ExcludedDomain
-
-    for model in (PendingEmail, Lead, Campaign, DoNotContact, ExcludedDomain, Hold, PreflightRun, RampDay, QueueTrace, RampPolicy):
-        model.objects.all().delete()
-
-
 class World:
-    """The rows a case describes, built in the (rolled-back) database, addressed by their keys."""
+    """The rows a case describes, built in the case's throwaway database, addressed by their keys."""
 
     def __init__(self, case: dict, now: dt.datetime) -> None:
         self.case, self.now = case, now
@@ -106,7 +122,6 @@ class World:
         self.cards: dict[str, PendingEmail] = {}
 
     def build(self) -> World:
-        _clear_world()
         policy = RampPolicy.get()
         for name, value in self.case.get("policy", {}).items():
             if name in ("window_start", "window_end"):
@@ -199,32 +214,103 @@ class World:
         return next((key for key, card in self.cards.items() if card.pk == pk), f"#{pk}")
 
 
-# --- the fake GHL client ----------------------------------------------------------------
+# --- GHL: the sandbox -----------------------------------------------------------------------
+
+# A token the sandbox was never given: it answers 401 the way GHL does to a rotated token.
+UNKNOWN_TOKEN = "replay-token-gone-stale"
 
 
-class FakeGhlClient:
-    """Answers the way the case's recorded GHL responses say (default: 200, no contact)."""
+class SandboxGhl:
+    """The GHL sandbox in this process, started on first use and reset for each case."""
 
-    base_url = "replay://ghl"
+    def __init__(self) -> None:
+        self._sandbox: SandboxThread | None = None
 
-    def __init__(self, responses: dict) -> None:
-        self.responses = responses
+    def client_factory(self, answers: dict) -> Any:
+        """Reset the sandbox to answer `find_contact_by_email` as the case says; return a GhlClient factory for it."""
+        if self._sandbox is None:
+            self._sandbox = SandboxThread().start()
+        control = self._sandbox.control
+        control.reset()
+        control.clear_faults()
+        answer = answers.get("find_contact_by_email", {"status": 200})
+        status = int(answer.get("status", 200))
+        overrides: dict[str, Any] = {}
+        if status == 401:
+            overrides["token"] = UNKNOWN_TOKEN
+        elif status == 0:
+            control.add_fault("contacts.search_duplicate", "disconnect")
+        elif status != 200:
+            control.add_fault("contacts.search_duplicate", "error", status=status, message=answer.get("message"))
 
-    def find_contact_by_email(self, email: str):
-        from ghl.errors import GhlAuthError, GhlConnectionError, GhlServerError
+        def factory(**options: Any) -> GhlClient:
+            return control.client(**{**options, **overrides})
 
-        answer = self.responses.get("find_contact_by_email", {"status": 200})
-        status = answer.get("status", 200)
-        if status in (401, 403):
-            raise GhlAuthError(answer.get("message", "Invalid token"), status=status)
-        if status == 0:
-            raise GhlConnectionError("connection refused")
-        if status >= 500:
-            raise GhlServerError("server error", status=status)
-        return None
+        return factory
 
     def close(self) -> None:
-        pass
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+
+
+# --- throwaway databases ---------------------------------------------------------------------
+
+
+@contextmanager
+def _default_database_at(path: Path) -> Iterator[None]:
+    """Point the default connection at the SQLite file `path` for the duration; the live one is set aside untouched."""
+    live = connections[DEFAULT_DB_ALIAS]
+    throwaway = ConnectionHandler({DEFAULT_DB_ALIAS: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}})[DEFAULT_DB_ALIAS]
+    # Content types are cached by alias: ids read on one database must not be used on the other.
+    ContentType.objects.clear_cache()
+    connections[DEFAULT_DB_ALIAS] = throwaway
+    try:
+        yield
+    finally:
+        throwaway.close()
+        connections[DEFAULT_DB_ALIAS] = live
+        ContentType.objects.clear_cache()
+
+
+_template: Path | None = None
+
+
+def migrated_template() -> Path:
+    """Return an empty, migrated SQLite file, built once per process (migrating takes seconds, copying it none)."""
+    global _template
+    if _template is None or not _template.exists():
+        directory = Path(tempfile.mkdtemp(prefix="caio-replay-template-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        path = directory / "template.sqlite3"
+        with _default_database_at(path):
+            call_command("migrate", interactive=False, verbosity=0)
+        _template = path
+    return _template
+
+
+class ThrowawayDatabases:
+    """Fresh copies of the migrated template in a temporary directory, one for every case."""
+
+    def __enter__(self) -> ThrowawayDatabases:
+        self._template = migrated_template()
+        self._directory = tempfile.TemporaryDirectory(prefix="caio-replay-")
+        self._count = 0
+        return self
+
+    @contextmanager
+    def case(self) -> Iterator[None]:
+        self._count += 1
+        path = Path(self._directory.name) / f"case-{self._count}.sqlite3"
+        shutil.copyfile(self._template, path)
+        try:
+            with _default_database_at(path):
+                yield
+        finally:
+            path.unlink(missing_ok=True)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._directory.cleanup()
 
 
 # --- running ------------------------------------------------------------------------------
@@ -235,10 +321,8 @@ def _contains_all(label: str, wanted: list[str], got: list[str]) -> list[str]:
 
 
 def _run_actions(world: World, actions: list[dict]) -> list[str]:
-    from ramp import services
-
     mismatches = []
-    today = world.now.astimezone(_tz()).date()
+    today = world.now.astimezone(operating_tz()).date()
     for index, action in enumerate(actions):
         kind = action.get("do")
         try:
@@ -264,23 +348,8 @@ def _run_actions(world: World, actions: list[dict]) -> list[str]:
     return mismatches
 
 
-def _tz():
-    from ramp.days import operating_tz
-
-    return operating_tz()
-
-
-def evaluate_case(world: World, expect: dict) -> list[str]:
+def evaluate_case(world: World, expect: dict, ghl: SandboxGhl) -> list[str]:
     """Compare what the rules decide for the world with the case's expected outcomes."""
-    from outreach import eligibility
-    from outreach.checks import evaluate
-    from outreach.sending.select import dry_run
-    from outreach.ops import queue_facts
-    from ramp import preflight, stop_conditions
-    from ramp.gates import live_cycle_blockers
-    from ramp.limits import tier_caps
-    from ramp.services import graduation_review
-
     now, mismatches = world.now, []
     for key, wanted in expect.get("checks", {}).items():
         result = evaluate(PendingEmail.objects.get(pk=world.cards[key].pk))
@@ -329,7 +398,7 @@ def evaluate_case(world: World, expect: dict) -> list[str]:
             mismatches.append(f"dispatch remaining {plan.remaining}, expected {wanted['remaining']}")
 
     if "graduation" in expect:
-        review = graduation_review(today=now.astimezone(_tz()).date())
+        review = services.graduation_review(today=now.astimezone(operating_tz()).date())
         wanted = expect["graduation"]
         if review.allowed != wanted.get("allowed", review.allowed):
             mismatches.append(f"graduation allowed={review.allowed}, expected {wanted['allowed']} ({review.reasons})")
@@ -343,9 +412,8 @@ def evaluate_case(world: World, expect: dict) -> list[str]:
                 mismatches.append(f"ramp {name} {got.get(name)}, expected {value}")
 
     if "ghl_check" in expect:
-        fake = FakeGhlClient(world.case.get("ghl", {}))
-        with mock.patch("ghl.client.get_client", return_value=fake):
-            passed, detail = preflight.check_ghl(preflight.Context(now, None))
+        context = preflight.Context(now, queue_facts, ghl.client_factory(world.case.get("ghl", {})))
+        passed, detail = preflight.check_ghl(context)
         wanted = expect["ghl_check"]
         if passed != wanted.get("passed", passed) or wanted.get("detail", "") not in detail:
             mismatches.append(f"GHL check passed={passed} {detail!r}, expected {wanted}")
@@ -353,7 +421,7 @@ def evaluate_case(world: World, expect: dict) -> list[str]:
 
 
 @contextmanager
-def _rolled_back():
+def _rolled_back() -> Iterator[None]:
     try:
         with transaction.atomic():
             yield
@@ -362,15 +430,29 @@ def _rolled_back():
         pass
 
 
-def run_case(path: Path, case: dict) -> CaseResult:
-    """Build the case's world, act, compare with the expectations, and roll everything back."""
+@contextmanager
+def _quiet_case_logs() -> Iterator[None]:
+    """Keep a case's holds and GHL answers out of the operator's log: they happened in a throwaway world."""
+    loggers = [logging.getLogger(name) for name in ("ramp", "ghl", "outreach")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def run_case(path: Path, case: dict, databases: ThrowawayDatabases, ghl: SandboxGhl) -> CaseResult:
+    """Build the case's world on a fresh throwaway database, act, and compare with the expectations."""
     result = CaseResult(name=case["name"], path=path.name)
     try:
-        with _rolled_back():
+        with databases.case(), _rolled_back(), _quiet_case_logs():
             now = _aware(case["now"])
             world = World(case, now).build()
             result.mismatches += _run_actions(world, case.get("actions", []))
-            result.mismatches += evaluate_case(world, case["expect"])
+            result.mismatches += evaluate_case(world, case["expect"], ghl)
     except CaseError as exc:
         result.error = str(exc)
     except Exception as exc:  # a crashing rule is a failed case, reported with its class
@@ -379,7 +461,13 @@ def run_case(path: Path, case: dict) -> CaseResult:
 
 
 def run_all(directory: Path) -> list[CaseResult]:
-    return [run_case(path, case) for path, case in load_cases(directory)]
+    cases = load_cases(directory)
+    ghl = SandboxGhl()
+    try:
+        with ThrowawayDatabases() as databases:
+            return [run_case(path, case, databases, ghl) for path, case in cases]
+    finally:
+        ghl.close()
 
 
 # --- recording ------------------------------------------------------------------------------
@@ -388,15 +476,13 @@ def run_all(directory: Path) -> list[CaseResult]:
 def record_day(date: dt.date, *, name: str) -> dict:
     """Capture the queue and ramp state at the end of `date` into a case whose expectations are what the rules say now.
 
-    The result is a regression case: replaying it later fails when a rule starts deciding differently.
+    The live database is only read; the expectations come from the rules run
+    on a throwaway copy of the captured world. The result is a regression
+    case: replaying it later fails when a rule starts deciding differently.
     """
-    from django.utils import timezone
-
-    from ramp.days import day_bounds
-
     policy = RampPolicy.get()
     # The state as the day ended (or as it is now, for today).
-    now = min(timezone.now(), day_bounds(date)[1] - dt.timedelta(seconds=1)).astimezone(_tz())
+    now = min(timezone.now(), day_bounds(date)[1] - dt.timedelta(seconds=1)).astimezone(operating_tz())
     cards = list(
         PendingEmail.objects.filter(status__in=[CardStatus.PENDING, CardStatus.APPROVED, CardStatus.SENT], created_at__lt=now)
         .select_related("lead", "campaign", "step")
@@ -442,7 +528,7 @@ def record_day(date: dt.date, *, name: str) -> dict:
         "ramp_days": [
             {
                 "date": d.date.isoformat(), "is_live": d.is_live, "cap": d.cap, "dispatched_count": d.dispatched_count,
-                "sent_count": d.sent_count, "error_count": d.error_count, "pending_approval_hold": d.pending_approval_hold,
+                "sent_count": d.sent_count, "error_count": d.error_count, "hold_was_active": d.hold_was_active,
                 "decision": d.decision, "kpis": d.kpis,
             }
             for d in RampDay.objects.filter(date__lte=date).order_by("-date")[:7]
@@ -450,23 +536,16 @@ def record_day(date: dt.date, *, name: str) -> dict:
         "expect": {},
     }
     # Run the rules on the captured world to fill in the expectations.
-    with _rolled_back():
+    with ThrowawayDatabases() as databases, databases.case(), _rolled_back():
         world = World(case, now).build()
         case["expect"] = snapshot_expectations(world)
     return case
 
 
 def snapshot_expectations(world: World) -> dict:
-    from outreach import eligibility
-    from outreach.checks import evaluate
-    from outreach.sending.select import dry_run
-    from outreach.ops import queue_facts
-    from ramp import stop_conditions
-    from ramp.services import graduation_review
-
     conditions = eligibility.Conditions.current(world.now)
     plan = dry_run(world.now, check_redis=False)
-    review = graduation_review(today=world.now.astimezone(_tz()).date())
+    review = services.graduation_review(today=world.now.astimezone(operating_tz()).date())
     return {
         "checks": {key: {"passed": evaluate(card).passed} for key, card in world.cards.items()},
         "classifier": {

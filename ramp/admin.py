@@ -10,8 +10,8 @@ from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
 from ramp import services
-from ramp.reports import format_report
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
+from ramp.report import format_report
 
 
 def _who(request) -> str:
@@ -67,15 +67,15 @@ class RampPolicyAdmin(admin.ModelAdmin):
 @admin.register(RampDay)
 class RampDayAdmin(admin.ModelAdmin):
     change_form_template = "admin/ramp/rampday/change_form.html"
-    list_display = ["date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold", "clean", "decision", "owner"]
+    list_display = ["date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "hold_was_active", "clean", "decision", "owner"]
     list_filter = ["is_live", "decision"]
     date_hierarchy = "date"
     readonly_fields = [
-        "date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold", "owner",
+        "date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "hold_was_active", "owner",
         "decision", "decided_by", "decided_at", "decision_reason", "report_display",
     ]
     fieldsets = [
-        ("Day", {"fields": ["date", "is_live", "owner", "cap", "dispatched_count", "sent_count", "error_count", "pending_approval_hold"]}),
+        ("Day", {"fields": ["date", "is_live", "owner", "cap", "dispatched_count", "sent_count", "error_count", "hold_was_active"]}),
         ("Decision", {"fields": ["decision", "decided_by", "decided_at", "decision_reason"]}),
         ("Signals from GHL reporting (entered by the operator)", {"fields": ["reported_opens", "reported_meetings", "reported_complaints"]}),
         ("Daily report", {"fields": ["report_display", "notes"]}),

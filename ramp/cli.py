@@ -8,13 +8,14 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
+from ramp.days import operating_date
 from ramp.holds import hold_banner_lines
 
 
 def write_hold_banner(command: BaseCommand) -> None:
     """Write the active holds first, so nobody reads a report without seeing them."""
     for index, line in enumerate(hold_banner_lines()):
-        command.stdout.write(command.style.ERROR(line) if index == 0 else line)
+        command.stdout.write(command.style.ERROR(line) if index == 0 else f"  {line}")
 
 
 def write_json(command: BaseCommand, document: dict) -> None:
@@ -25,8 +26,6 @@ def write_json(command: BaseCommand, document: dict) -> None:
 
 def parse_date(value: str | None) -> dt.date | None:
     """Parse --date YYYY-MM-DD (or 'today'/'yesterday' in the operating zone); CommandError names the problem."""
-    from ramp.days import operating_date
-
     if value is None:
         return None
     if value in ("today", "yesterday"):

@@ -36,7 +36,7 @@ def ramp_day(date: dt.date | None = None) -> RampDay:
     date = date or operating_date()
     day, _ = RampDay.objects.get_or_create(
         date=date,
-        defaults={"cap": RampPolicy.get().current_cap(), "pending_approval_hold": Hold.objects.active().exists()},
+        defaults={"cap": RampPolicy.get().current_cap(), "hold_was_active": Hold.objects.active().exists()},
     )
     return day
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ramp.days import operating_date
 from ramp.models import Hold, RampDay
+from ramp.notify import notify
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def raise_hold(*, reason: str, source: str = "person", raised_by: str = "") -> H
                 return existing
         hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by)
         # The day a hold covers cannot count as a clean day.
-        RampDay.objects.filter(date=operating_date()).update(pending_approval_hold=True)
+        RampDay.objects.filter(date=operating_date()).update(hold_was_active=True)
     logger.warning("Hold raised (%s): %s", source, reason)
     transaction.on_commit(lambda: _notify(hold))
     return hold
@@ -66,13 +67,9 @@ def hold_banner_lines() -> list[str]:
     if not holds:
         return []
     lines = [f"ON HOLD: nothing will be sent while {len(holds)} hold(s) are active; a person clears them with a reason."]
-    for hold in holds:
-        by = f" by {hold.raised_by}" if hold.raised_by else ""
-        lines.append(f"  hold #{hold.pk} since {hold.raised_at:%Y-%m-%d %H:%M} UTC ({hold.source}{by}): {hold.reason}")
+    lines.extend(hold.as_line() for hold in holds)
     return lines
 
 
 def _notify(hold: Hold) -> None:
-    from ramp.notify import notify
-
-    notify(f":octagonal_sign: CAIO hold raised ({hold.source}): {hold.reason}")
+    notify(f":octagonal_sign: CAIO {hold.as_line()}")

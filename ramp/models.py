@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ramp.kpis import FLOORS, Breach, KpiCounts, breaches
+
 
 def default_allowed_tiers() -> list[str]:
     return ["tier_1"]
@@ -70,6 +72,15 @@ class RampPolicy(models.Model):
             return self.daily_cap
         return int(self.cap_steps[min(self.graduation_level, len(self.cap_steps)) - 1])
 
+    def breached_floors(self, counts: KpiCounts, *, stops_only: bool = False) -> list[Breach]:
+        """Return every KPI floor of this policy that `counts` break, with the numbers.
+
+        The daily report, the stop conditions (`stops_only`: the deliverability
+        ceilings) and graduation all judge KPIs through this one method.
+        """
+        floors = tuple(f for f in FLOORS if f.stops_sending or not stops_only)
+        return breaches(counts, {f.policy_field: getattr(self, f.policy_field) for f in floors}, floors=floors)
+
 
 class RampDay(models.Model):
     """One operating day (in OPERATING_TIMEZONE)."""
@@ -85,7 +96,7 @@ class RampDay(models.Model):
     dispatched_count = models.PositiveIntegerField(default=0, help_text="Cards claimed for sending today.")
     sent_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    pending_approval_hold = models.BooleanField(default=False, help_text="A hold was active during the day.")
+    hold_was_active = models.BooleanField(default=False, help_text="A hold was active during the day.")
     owner = models.CharField(max_length=150, blank=True, help_text="Go/no-go owner of the day's live cycle.")
     decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)
@@ -110,10 +121,22 @@ class RampDay(models.Model):
     def remaining(self) -> int:
         return max(self.cap - self.dispatched_count, 0)
 
+    def cycle_problems(self) -> list[str]:
+        """Return why the day's own run was not clean: a live run, no hold during the day, no send error, a send."""
+        problems = []
+        if not self.is_live:
+            problems.append("no live run")
+        if self.hold_was_active:
+            problems.append("a hold was active")
+        if self.error_count:
+            problems.append(f"{self.error_count} send error(s)")
+        if self.is_live and not self.sent_count:
+            problems.append("nothing was sent")
+        return problems
+
     @property
     def is_clean(self) -> bool:
-        """Live run, no pending-approval hold, no errors, at least one actual dispatch."""
-        return self.is_live and not self.pending_approval_hold and self.error_count == 0 and self.sent_count > 0
+        return not self.cycle_problems()
 
 
 class HoldQuerySet(models.QuerySet):
@@ -148,6 +171,14 @@ class Hold(models.Model):
     @property
     def is_active(self) -> bool:
         return self.cleared_at is None
+
+    def as_line(self) -> str:
+        """The one way a hold is written, in every command, page, report and API answer."""
+        by = f" by {self.raised_by}" if self.raised_by else ""
+        line = f"hold #{self.pk} since {self.raised_at:%Y-%m-%d %H:%M} UTC ({self.source}{by}): {self.reason}"
+        if not self.is_active:
+            line += f" [cleared {self.cleared_at:%Y-%m-%d %H:%M} UTC by {self.cleared_by}: {self.clear_reason}]"
+        return line
 
 
 class QueueTrace(models.Model):

@@ -1,8 +1,9 @@
 """Preflight: the local gates before a live cycle, one row a check, recorded as a PreflightRun.
 
 `run_preflight` is what `manage.py preflight` and `dispatch --live` call. The
-queue checks need outreach's tables, which this app does not import: their
-facts come from QUEUE_FACTS_PROVIDER, a dotted path resolved at run time.
+queue checks need facts from outreach's tables, which this app never imports:
+the caller passes a provider in, or outreach registers one when it loads
+(`register_facts_provider`, from its AppConfig), so imports run one way.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
-from django.utils.module_loading import import_string
+from redis import RedisError
+from rq import Queue, Worker
 
 from caio import redis as caio_redis
+from ghl.client import GhlClient, get_client
+from ghl.errors import GhlAuthError, GhlError
 from ramp import stop_conditions
 from ramp.days import operating_date
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
@@ -27,7 +31,8 @@ from ramp.notify import notify
 
 logger = logging.getLogger(__name__)
 
-QUEUE_FACTS_PROVIDER = "outreach.ops.queue_facts"
+FactsProvider = Callable[..., stop_conditions.QueueFacts]
+_registered_facts_provider: FactsProvider | None = None
 DISPATCH_QUEUE = "dispatch"
 # Redis answering slower than this makes the rate limiter and claims sluggish.
 REDIS_MAX_LATENCY_MS = 250.0
@@ -45,18 +50,36 @@ class CheckRow:
     ms: float = 0.0
 
 
-class Context:
-    """What the checks share: the time of the run and the queue facts, gathered once."""
+def register_facts_provider(provider: FactsProvider) -> None:
+    """Name the function that gathers the queue facts (`provider(now=...)`) when a caller passes none."""
+    global _registered_facts_provider
+    _registered_facts_provider = provider
 
-    def __init__(self, now: dt.datetime, facts_provider: Callable | None) -> None:
+
+class NoFactsProvider(Exception):
+    pass
+
+
+class Context:
+    """What the checks share: the time of the run, the queue facts (gathered once) and the GHL client factory."""
+
+    def __init__(
+        self,
+        now: dt.datetime,
+        facts_provider: FactsProvider | None = None,
+        ghl_client_factory: Callable[..., GhlClient] = get_client,
+    ) -> None:
         self.now = now
         self._facts_provider = facts_provider
-        self._facts = None
+        self.ghl_client_factory = ghl_client_factory
+        self._facts: stop_conditions.QueueFacts | None = None
 
     @property
     def facts(self) -> stop_conditions.QueueFacts:
         if self._facts is None:
-            provider = self._facts_provider or import_string(QUEUE_FACTS_PROVIDER)
+            provider = self._facts_provider or _registered_facts_provider
+            if provider is None:
+                raise NoFactsProvider("no queue facts provider: pass one to run_preflight or register one")
             self._facts = provider(now=self.now)
         return self._facts
 
@@ -83,9 +106,6 @@ def check_redis(ctx: Context) -> tuple[bool, str]:
 
 
 def check_workers(ctx: Context) -> tuple[bool, str]:
-    from redis import RedisError
-    from rq import Queue, Worker
-
     conn = caio_redis.get_connection()
     try:
         workers = Worker.all(connection=conn, queue=Queue(DISPATCH_QUEUE, connection=conn))
@@ -106,10 +126,7 @@ def check_strict_flags(ctx: Context) -> tuple[bool, str]:
 
 
 def check_ghl(ctx: Context) -> tuple[bool, str]:
-    from ghl.client import get_client
-    from ghl.errors import GhlAuthError, GhlError
-
-    client = get_client(read_retries=0)
+    client = ctx.ghl_client_factory(read_retries=0)
     try:
         client.find_contact_by_email(GHL_PROBE_EMAIL)
     except GhlAuthError as exc:
@@ -144,7 +161,7 @@ def check_sla_backlog(ctx: Context) -> tuple[bool, str]:
 
 
 def check_deliverability(ctx: Context) -> tuple[bool, str]:
-    findings = [f for f in stop_conditions.evaluate(ctx.facts) if f.source.endswith("_rate")]
+    findings = stop_conditions.deliverability(ctx.facts, RampPolicy.get())
     if findings:
         return False, " ".join(f.reason for f in findings)
     facts = ctx.facts
@@ -154,7 +171,7 @@ def check_deliverability(ctx: Context) -> tuple[bool, str]:
 def check_holds(ctx: Context) -> tuple[bool, str]:
     holds = list(Hold.objects.active())
     if holds:
-        return False, f"{len(holds)} active hold(s): " + "; ".join(f"#{h.pk} {h.source}: {h.reason}" for h in holds[:3])
+        return False, f"{len(holds)} active hold(s): " + "; ".join(h.as_line() for h in holds[:3])
     return True, "no active hold"
 
 
@@ -220,7 +237,13 @@ def run_checks(ctx: Context) -> list[CheckRow]:
     return rows
 
 
-def run_preflight(*, ran_by: str = "", now: dt.datetime | None = None, facts_provider: Callable | None = None) -> PreflightRun:
+def run_preflight(
+    *,
+    ran_by: str = "",
+    now: dt.datetime | None = None,
+    facts_provider: FactsProvider | None = None,
+    ghl_client_factory: Callable[..., GhlClient] = get_client,
+) -> PreflightRun:
     """Run every check, record the run, and escalate a failure.
 
     1. Run the checks in order (a crash counts as a failure).
@@ -228,7 +251,7 @@ def run_preflight(*, ran_by: str = "", now: dt.datetime | None = None, facts_pro
     3. Raise a hold for each stop condition the queue facts meet, then, when
        any check failed, a `preflight` hold; notify Slack (when configured).
     """
-    ctx = Context(now or timezone.now(), facts_provider)
+    ctx = Context(now or timezone.now(), facts_provider, ghl_client_factory)
     rows = run_checks(ctx)
     run = PreflightRun.objects.create(
         ran_at=ctx.now, passed=all(r.passed for r in rows), results=[asdict(r) for r in rows], ran_by=ran_by

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from ramp.days import operating_date, ramp_day
+from ramp.days import operating_date, ramp_day, window_label
+from ramp.gates import live_cycle_blockers
 from ramp.holds import HoldError, clear_hold, raise_hold
+from ramp.kpis import KpiCounts
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
 
@@ -49,15 +51,7 @@ class GraduationReview:
 
 def day_problems(day: RampDay, policy: RampPolicy) -> list[str]:
     """Return why `day` does not count toward graduation (empty: it counts)."""
-    problems = []
-    if not day.is_live:
-        problems.append("no live run")
-    if day.pending_approval_hold:
-        problems.append("a hold was active")
-    if day.error_count:
-        problems.append(f"{day.error_count} send error(s)")
-    if day.is_live and not day.sent_count:
-        problems.append("nothing was sent")
+    problems = day.cycle_problems()
     if day.decision != RampDay.Decision.CONTINUE:
         problems.append(f"decision is {day.decision or 'not recorded'}, not continue")
     problems.extend(kpi_problems(day, policy))
@@ -66,26 +60,10 @@ def day_problems(day: RampDay, policy: RampPolicy) -> list[str]:
 
 def kpi_problems(day: RampDay, policy: RampPolicy) -> list[str]:
     """Return the KPI floors the day's stored report breaks (the report must exist)."""
-    kpis = day.kpis or {}
-    sent = kpis.get("sent")
-    if sent is None:
+    counts = KpiCounts.from_stored(day.kpis or {})
+    if counts is None:
         return ["no daily report (run `manage.py daily_report --date %s`)" % day.date]
-    if not sent:
-        return []
-    problems = []
-    limits = [
-        ("bounces", policy.max_bounce_rate, "bounce"),
-        ("unsubscribes", policy.max_unsubscribe_rate, "unsubscribe"),
-        ("complaints", policy.max_complaint_rate, "complaint"),
-    ]
-    for key, limit, label in limits:
-        rate = (kpis.get(key) or 0) / sent
-        if rate > float(limit):
-            problems.append(f"{label} rate {rate:.1%} over {float(limit):.1%}")
-    reply_rate = (kpis.get("replies") or 0) / sent
-    if reply_rate < float(policy.min_reply_rate):
-        problems.append(f"reply rate {reply_rate:.1%} under the floor {float(policy.min_reply_rate):.1%}")
-    return problems
+    return [breach.as_line() for breach in policy.breached_floors(counts)]
 
 
 def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None = None) -> GraduationReview:
@@ -207,9 +185,6 @@ def clear(*, hold_id: int | None, by: str, reason: str) -> list[Hold]:
 
 def status(*, now: dt.datetime | None = None) -> dict:
     """Return the ramp state as plain data: policy, today, holds, graduation, live-cycle blockers."""
-    from ramp.days import window_label
-    from ramp.gates import live_cycle_blockers
-
     now = now or timezone.now()
     policy = RampPolicy.get()
     today = RampDay.objects.filter(date=operating_date(now)).first()
@@ -231,7 +206,14 @@ def status(*, now: dt.datetime | None = None) -> dict:
         },
         "today": day_summary(today) if today else {"date": operating_date(now).isoformat(), "is_live": False},
         "holds": [
-            {"id": h.pk, "source": h.source, "reason": h.reason, "raised_by": h.raised_by, "raised_at": h.raised_at.isoformat()}
+            {
+                "id": h.pk,
+                "source": h.source,
+                "reason": h.reason,
+                "raised_by": h.raised_by,
+                "raised_at": h.raised_at.isoformat(),
+                "line": h.as_line(),
+            }
             for h in Hold.objects.active()
         ],
         "graduation": {
@@ -252,7 +234,7 @@ def day_summary(day: RampDay) -> dict:
         "sent": day.sent_count,
         "errors": day.error_count,
         "remaining": day.remaining,
-        "pending_approval_hold": day.pending_approval_hold,
+        "hold_was_active": day.hold_was_active,
         "is_clean": day.is_clean,
         "owner": day.owner,
         "decision": day.decision,

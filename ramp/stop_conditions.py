@@ -1,7 +1,9 @@
 """The runbook's stop conditions: one function each, over plain facts; each finding raises a hold.
 
-Outreach gathers the facts (`outreach.ops.queue_facts`) so this module never
-reads outreach tables; preflight and the daily report both call `apply`.
+The caller gathers the facts and passes them in, so this module never reads
+outreach's tables; the rate conditions judge the window's counts through
+`RampPolicy.breached_floors`, like the daily report and graduation. Preflight
+and the daily report both call `apply`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ramp.holds import raise_hold
+from ramp.kpis import KpiCounts
 from ramp.models import Hold, PreflightRun, RampPolicy
 
 
@@ -61,40 +64,19 @@ def lead_reappeared(facts: QueueFacts) -> StopFinding | None:
     )
 
 
-def _rate_finding(source: str, label: str, count: int, facts: QueueFacts, limit) -> StopFinding | None:
-    if not facts.sent:
-        return None
-    rate = count / facts.sent
-    if rate <= float(limit):
-        return None
-    return StopFinding(
-        source,
-        f"{label} rate {rate:.1%} ({count} of {facts.sent} sent in {facts.window_days} days) is over the threshold {float(limit):.1%}.",
-    )
-
-
-def bounce_rate(facts: QueueFacts, policy: RampPolicy) -> StopFinding | None:
-    return _rate_finding("bounce_rate", "Bounce", facts.bounces, facts, policy.max_bounce_rate)
-
-
-def unsubscribe_rate(facts: QueueFacts, policy: RampPolicy) -> StopFinding | None:
-    return _rate_finding("unsubscribe_rate", "Unsubscribe", facts.unsubscribes, facts, policy.max_unsubscribe_rate)
-
-
-def complaint_rate(facts: QueueFacts, policy: RampPolicy) -> StopFinding | None:
-    return _rate_finding("complaint_rate", "Complaint", facts.complaints, facts, policy.max_complaint_rate)
+def deliverability(facts: QueueFacts, policy: RampPolicy) -> list[StopFinding]:
+    """One finding a deliverability ceiling of the policy the window's counts break (source: the rate's key)."""
+    counts = KpiCounts(sent=facts.sent, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
+    return [
+        StopFinding(breach.floor.key, f"{breach.as_line()}, over the last {facts.window_days} days.")
+        for breach in policy.breached_floors(counts, stops_only=True)
+    ]
 
 
 def evaluate(facts: QueueFacts, policy: RampPolicy | None = None) -> list[StopFinding]:
     """Return every stop condition the facts meet (preflight failure is applied by preflight itself)."""
     policy = policy or RampPolicy.get()
-    findings = [
-        queue_inconsistency(facts),
-        lead_reappeared(facts),
-        bounce_rate(facts, policy),
-        unsubscribe_rate(facts, policy),
-        complaint_rate(facts, policy),
-    ]
+    findings = [queue_inconsistency(facts), lead_reappeared(facts), *deliverability(facts, policy)]
     return [finding for finding in findings if finding is not None]
 
 

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
+from caio.redis import get_connection
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from tests.factories import make_user
 from tests.ghl.fixtures import ghl_sandbox, ghl_sandbox_process, ghl_sandbox_server_process, webhook_receiver  # noqa: F401
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher():
+    """MD5 instead of PBKDF2 while testing: PBKDF2 is slow on purpose, and every user a test makes pays for it.
+
+    Only this process: manage.py subprocesses started by tests keep the real hasher.
+    """
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
@@ -28,10 +42,22 @@ def outsider(db):
 @pytest.fixture
 def redis_conn():
     """The test Redis (started by bin/test), flushed before and after."""
-    from caio.redis import get_connection
-
     connection = get_connection()
     connection.flushdb()
     yield connection
     connection.flushdb()
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo data (`seed_demo`), seeded once for a module inside a transaction rolled back at its end.
+
+    For tests that only read the demo. Each test's own transaction nests inside
+    this one (a savepoint), so no test sees another's writes, and nothing
+    outlives the module. Transactional tests cannot use it: their flush would empty it.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo", verbosity=0)
+        yield
+        transaction.set_rollback(True)

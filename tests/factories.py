@@ -58,8 +58,16 @@ def make_campaign(**fields) -> Campaign:
     return campaign
 
 
+# Only an approval leads to these: the card carries the content hash its reviewer approved.
+APPROVED_STATUSES = {CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.SENT, CardStatus.UNKNOWN, CardStatus.FAILED}
+
+
 def make_card(*, status: str = CardStatus.PENDING, lead: Lead | None = None, campaign: Campaign | None = None, step_number: int = 1, age_hours: float = 1, **fields) -> PendingEmail:
-    """Create a card directly in `status` (tests only: real code moves status through transition())."""
+    """Create a card directly in `status` (tests only: real code moves status through transition()).
+
+    A card past approval gets the hash of its content, as approval stores it;
+    one without any hash is a card the product cannot make, and is refused.
+    """
     lead = lead or make_lead()
     campaign = campaign or make_campaign()
     step = campaign.steps.get(number=step_number)
@@ -78,5 +86,10 @@ def make_card(*, status: str = CardStatus.PENDING, lead: Lead | None = None, cam
     for name, value in fields.items():
         setattr(card, name, value)
     card.status = status
+    if status in APPROVED_STATUSES:
+        if "approved_content_hash" not in fields:
+            card.approved_content_hash = card.content_hash()
+        if not card.approved_content_hash:
+            raise ValueError(f"A {status} card always has the content hash its reviewer approved.")
     card.save()
     return card

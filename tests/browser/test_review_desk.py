@@ -72,6 +72,8 @@ def test_drafted_html_is_shown_as_text_and_never_runs(seeded, page, live_server,
     login(hos)
 
     page.goto(f"{live_server.url}/admin/outreach/pendingemail/")
+    # The queue lists the card (so its subject was on the page) and nothing ran.
+    assert card.lead.email in page.locator("#result_list").inner_text()
     assert page.evaluate("typeof window.__xss") == "undefined"
     page.goto(f"{live_server.url}/admin/outreach/pendingemail/{card.pk}/change/")
     page.wait_for_load_state("load")

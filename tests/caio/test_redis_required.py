@@ -28,9 +28,10 @@ def manage(*args: str, database: str) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.fixture
-def database(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    """A migrated, seeded database file, built once: both tests only read it while refusing to start."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('redis-required') / 'db.sqlite3'}"
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": url}
     for command in (["migrate", "-v", "0"], ["seed_demo", "--users"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, check=True, timeout=300, env=env, capture_output=True)

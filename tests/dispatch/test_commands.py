@@ -8,19 +8,27 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 
 from outreach.models import CardStatus, PendingEmail
 from ramp.holds import raise_hold
 from ramp.models import RampDay
 from tests.dispatch.helpers import approved_card, green_gates
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 
 def _run(*args, **kwargs) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command("dispatch", *args, stdout=out, stderr=err, **kwargs)
+    _dispatch(*args, stdout=out, stderr=err, **kwargs)
     return out.getvalue(), err.getvalue()
+
+
+def _dispatch(*args, **kwargs) -> None:
+    # Jobs are enqueued when the claim commits: run those callbacks as the commit would,
+    # instead of a transactional test that flushes the database after each test.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("dispatch", *args, **kwargs)
 
 
 def test_the_default_is_a_dry_run_that_explains_every_card(redis_conn):
@@ -147,6 +155,6 @@ def test_live_refuses_when_the_in_process_preflight_fails(operator, redis_conn):
     with mock.patch("outreach.sending.gates.run_preflight", _recorded_preflight(False)), pytest.raises(
         CommandError, match="last preflight .* failed"
     ):
-        call_command("dispatch", "--live", "--operator", "operator", "--noinput", stdout=out, stderr=StringIO())
+        _dispatch("--live", "--operator", "operator", "--noinput", stdout=out, stderr=StringIO())
     assert "Ran preflight in-process: FAILED (GHL reachable)" in out.getvalue()
     assert PendingEmail.objects.get().status == CardStatus.APPROVED

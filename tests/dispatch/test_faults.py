@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from datetime import timedelta
 from unittest import mock
 
@@ -100,7 +99,8 @@ def test_a_worker_killed_mid_send_leaves_sending_and_reconcile_never_duplicates(
     if ghl_recorded:
         wait_until(lambda: len(control.deliveries()) == 1, message="GHL to record the email")
     else:
-        time.sleep(0.5)  # the request is held by the sandbox, unanswered
+        # The sandbox logs the send once it has taken the fault; from then on it holds the request unanswered.
+        wait_until(lambda: any(r["endpoint"] == SEND for r in control.requests()), message="the send to reach GHL")
     processes.stop(worker, sig=signal.SIGKILL)
 
     # It should stay `sending`: nobody knows whether it went out.

@@ -77,10 +77,12 @@ def test_it_sends_a_queued_card_once_and_records_everything(day):
 
 
 def test_the_email_carries_exactly_the_approved_text():
-    card = queued_card()
+    card = queued_card(body="Hi Celia,\n\n<script>alert(1)</script> & <b>more</b>\n\nBest,\nAlex Rivera")
     html, text = render_email(card)
     assert text.startswith(card.full_text)
-    assert "<script" not in html and "<p>" in html
+    # What the reviewer approved as text reaches the contact as text, never as markup.
+    assert "<script" not in html and "<b>" not in html and "<p>" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;more&lt;/b&gt;" in html
 
 
 def test_it_does_nothing_for_a_card_that_is_not_queued(day):

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from outreach.models import CardStatus, RejectionTag
+from outreach.models import CardStatus, EmailEvent, RejectionTag
 from outreach.ops import queue_facts
 from outreach.transitions import transition
 from ramp.models import Hold, RampDay
@@ -53,7 +53,7 @@ def test_a_bounce_spike_recommends_rollback_and_raises_a_hold(day):
     out = StringIO()
     call_command("daily_report", stdout=out)
     text = out.getvalue()
-    assert "Recommended decision: ROLLBACK" in text and "bounce rate 33.3% over 5.0%" in text
+    assert "Recommended decision: ROLLBACK" in text and "bounce rate 33.3% (1 of 3 sent) over 5%" in text
     assert Hold.objects.active().get().source == "bounce_rate"
 
 
@@ -75,8 +75,6 @@ def test_the_admin_shows_the_stored_report_readably(day, admin_client):
 
 
 def test_opens_complaints_and_meetings_come_from_ghl_events_unless_the_operator_entered_them(day):
-    from outreach.models import EmailEvent
-
     card = make_card(status=CardStatus.SENT, sent_at=day)
     for kind in ("opened", "opened", "meeting"):
         EmailEvent.objects.create(lead=card.lead, card=card, kind=kind, occurred_at=day)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils.html import escape
 
 from ramp.days import operating_date
 from ramp.models import Hold, RampDay, RampPolicy
@@ -71,10 +72,14 @@ def test_holds_are_raised_and_cleared_by_a_person_with_a_reason(admin_client):
     assert not hold.is_active and hold.cleared_by == "admin" and hold.clear_reason == "fixed the template"
 
 
-def test_the_hold_lines_reach_every_admin_page(admin_client):
-    Hold.objects.create(reason="bounce spike", source="bounce_rate")
-    response = admin_client.get("/admin/")
+@pytest.mark.parametrize("url", ["/admin/", "/admin/ramp/rampday/", "/admin/outreach/pendingemail/", "/admin/compliance/donotcontact/"])
+def test_the_hold_lines_reach_every_admin_page(admin_client, url):
+    hold = Hold.objects.create(reason="bounce spike", source="bounce_rate")
+    response = admin_client.get(url)
+    assert response.status_code == 200
     assert response.context["ramp_hold_lines"][0].startswith("ON HOLD")
+    banner = response.content.decode().split('id="hold-banner"', 1)[1].split("</div>", 1)[0]
+    assert f"<li>{escape(hold.as_line())}</li>" in banner
 
 
 def test_preflight_runs_and_traces_are_read_only(admin_client):

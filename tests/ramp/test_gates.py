@@ -8,7 +8,7 @@ import time_machine
 from ramp.gates import live_cycle_blockers
 from ramp.holds import clear_hold, hold_banner_lines, raise_hold
 from ramp.limits import Candidate, plan_claims
-from ramp.models import RampDay, RampPolicy
+from ramp.models import PreflightRun, RampDay, RampPolicy
 from tests.ramp.helpers import IN_WINDOW, OUT_OF_WINDOW, live_day, passed_preflight
 
 
@@ -38,7 +38,7 @@ def test_a_hold_marks_today_as_not_clean(green):
     day = RampDay.objects.create(date=IN_WINDOW.date(), is_live=True, sent_count=1, dispatched_count=1)
     raise_hold(reason="x", raised_by="pto")
     day.refresh_from_db()
-    assert day.pending_approval_hold and not day.is_clean
+    assert day.hold_was_active and not day.is_clean
 
 
 @pytest.mark.django_db
@@ -66,8 +66,6 @@ def test_the_previous_live_day_needs_a_decision(green):
 
 
 def test_a_failed_or_old_preflight_blocks(green):
-    from ramp.models import PreflightRun
-
     PreflightRun.objects.create(ran_at=IN_WINDOW, passed=False, results=[])
     assert "failed" in live_cycle_blockers()[0]
     PreflightRun.objects.all().delete()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from io import StringIO
 
 import pytest
@@ -54,7 +55,7 @@ def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
         ({"sent": 0}, "nothing was sent"),
         ({"decision": ""}, "decision is not recorded"),
         ({"kpis": {}}, "no daily report"),
-        ({"kpis": {"sent": 2, "bounces": 1}}, "bounce rate 50.0% over 5.0%"),
+        ({"kpis": {"sent": 2, "bounces": 1}}, "bounce rate 50.0% (1 of 2 sent) over 5%"),
     ],
 )
 def test_it_names_the_day_that_breaks_the_streak(spoiler, expected):
@@ -138,8 +139,6 @@ def test_the_ramp_command_holds_clears_decides_and_graduates():
 def test_ramp_status_prints_json_and_text():
     out = StringIO()
     call_command("ramp", "status", "--json", stdout=out)
-    import json
-
     state = json.loads(out.getvalue())
     assert state["policy"]["current_cap"] == 5 and state["holds"] == []
     out = StringIO()

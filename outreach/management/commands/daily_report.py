@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from outreach.ops import daily_report
+from outreach.daily import daily_report
 from ramp.cli import parse_date, write_hold_banner, write_json
-from ramp.reports import format_report
+from ramp.report import format_report
 
 
 class Command(BaseCommand):

@@ -13,9 +13,10 @@ from ramp.cli import parse_date, write_hold_banner
 
 class Command(BaseCommand):
     help = (
-        "Deterministic replay: each recorded case (JSON under replay_cases/) builds its world in a transaction "
-        "that is rolled back, runs the rules with a fixed clock and compares check verdicts, queue classification, "
-        "stop conditions, gates, the dispatch dry run and ramp counters with the expected outcomes. Prints each case "
+        "Deterministic replay: each recorded case (JSON under replay_cases/) builds its world on its own throwaway "
+        "SQLite database (the live database is only read, by --record), answers GHL from the in-process sandbox, "
+        "runs the rules with a fixed clock and compares check verdicts, queue classification, stop conditions, "
+        "gates, the dispatch dry run and ramp counters with the expected outcomes. Prints each case "
         "and the pass rate; exit 1 below --min-pass-rate. `--record --date D` writes the day as a new case file."
     )
 

@@ -41,7 +41,7 @@ class Command(BaseCommand):
             help="Record a live day's decision. continue: nothing changes. hold: raise a hold. "
             "rollback: the cap goes back one step, the clean-day streak restarts and a hold is raised.",
         )
-        decide.add_argument("decision", choices=RampDay.Decision.values)
+        decide.add_argument("decision", choices=RampDay.Decision.values, help="continue, hold or rollback.")
         decide.add_argument("--by", required=True, help="Who decides (the go/no-go owner).")
         decide.add_argument("--reason", default="", help="Why (required for hold and rollback).")
         decide.add_argument("--date", help="The live day (YYYY-MM-DD); default: the latest live day without a decision.")
@@ -99,13 +99,13 @@ class Command(BaseCommand):
 
     def do_hold(self, options):
         hold = services.raise_person_hold(reason=options["reason"], by=options["by"])
-        self.stdout.write(self.style.WARNING(f"Hold #{hold.pk} raised by {hold.raised_by}: nothing will be sent."))
+        self.stdout.write(self.style.WARNING(f"Raised {hold.as_line()}. Nothing will be sent."))
         write_hold_banner(self)
 
     def do_clear(self, options):
         cleared = services.clear(hold_id=None if options["all"] else options["hold_id"], by=options["by"], reason=options["reason"])
         for hold in cleared:
-            self.stdout.write(f"Cleared hold #{hold.pk} ({hold.source}) by {hold.cleared_by}: {hold.clear_reason}")
+            self.stdout.write(f"Cleared {hold.as_line()}")
         write_hold_banner(self)
         self.stdout.write(f"{len(cleared)} hold(s) cleared.")
 

@@ -1,0 +1,134 @@
+"""KPI arithmetic and the policy's KPI floors: the one home the daily report, the stop
+conditions and graduation all read.
+
+Everything here works on plain counts. A rate is compared exactly (as a
+fraction against the policy's decimal), so two readers of the same counts can
+never disagree by a rounding step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class KpiCounts:
+    """What was sent over a period and what came back from it.
+
+    `complaints`, `opens` and `meetings` may be None: neither GHL's events nor
+    the operator recorded them. A missing complaint count breaks no floor.
+    """
+
+    sent: int
+    replies: int = 0
+    bounces: int = 0
+    unsubscribes: int = 0
+    complaints: int | None = None
+    opens: int | None = None
+    meetings: int | None = None
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> KpiCounts | None:
+        """Read the counts a RampDay keeps in `kpis` (None when the day has no report)."""
+        if stored.get("sent") is None:
+            return None
+        values = {name: stored.get(name) for name in _FIELDS}
+        return cls(**{name: 0 if value is None and name in _ALWAYS_COUNTED else value for name, value in values.items()})
+
+    def as_stored(self) -> dict:
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def rates(self) -> dict[str, float | None]:
+        """The rates the report shows (rounded for reading; floors use the exact fraction)."""
+        return {
+            "open_rate": rate(self.opens, self.sent),
+            "reply_rate": rate(self.replies, self.sent),
+            "bounce_rate": rate(self.bounces, self.sent),
+            "unsubscribe_rate": rate(self.unsubscribes, self.sent),
+            "complaint_rate": rate(self.complaints or 0, self.sent),
+        }
+
+
+_FIELDS = ("sent", "opens", "replies", "bounces", "unsubscribes", "complaints", "meetings")
+_ALWAYS_COUNTED = ("sent", "replies", "bounces", "unsubscribes")
+
+
+def rate(count: int | None, sent: int) -> float | None:
+    """Return count/sent rounded to 4 places; None when nothing was sent or the count is unknown."""
+    if not sent or count is None:
+        return None
+    return round(count / sent, 4)
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One KPI limit of the ramp policy.
+
+    `kind` "max": the rate must not exceed the limit (a deliverability stop
+    condition); "min": the rate must not fall under it.
+    """
+
+    key: str
+    label: str
+    count: str
+    policy_field: str
+    kind: Literal["max", "min"]
+
+    @property
+    def stops_sending(self) -> bool:
+        return self.kind == "max"
+
+
+FLOORS: tuple[Floor, ...] = (
+    Floor("bounce_rate", "bounce", "bounces", "max_bounce_rate", "max"),
+    Floor("unsubscribe_rate", "unsubscribe", "unsubscribes", "max_unsubscribe_rate", "max"),
+    Floor("complaint_rate", "complaint", "complaints", "max_complaint_rate", "max"),
+    Floor("reply_rate", "reply", "replies", "min_reply_rate", "min"),
+)
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A floor the counts break, with the numbers that break it."""
+
+    floor: Floor
+    count: int
+    sent: int
+    limit: Decimal
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.sent
+
+    def as_line(self) -> str:
+        side = "over" if self.floor.kind == "max" else "under the floor"
+        return f"{self.floor.label} rate {self.rate:.1%} ({self.count} of {self.sent} sent) {side} {percent(self.limit)}"
+
+
+def percent(limit: Decimal) -> str:
+    """A policy limit as a percentage with every digit it has (0.0499 is 4.99%, not a rounded 5.0%)."""
+    text = f"{Decimal(limit) * 100:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def breaches(counts: KpiCounts, limits: dict[str, Decimal], *, floors: tuple[Floor, ...] = FLOORS) -> list[Breach]:
+    """Return every floor in `floors` the counts break; `limits` maps a floor's policy field to its value.
+
+    Nothing sent breaks nothing: there is no rate to judge.
+    """
+    if not counts.sent:
+        return []
+    found = []
+    for floor in floors:
+        count = getattr(counts, floor.count) or 0
+        limit = Decimal(limits[floor.policy_field])
+        observed = Fraction(count, counts.sent)
+        broken = observed > Fraction(limit) if floor.kind == "max" else observed < Fraction(limit)
+        if broken:
+            found.append(Breach(floor, count, counts.sent, limit))
+    return found

@@ -1,0 +1,149 @@
+"""The daily report: the day's numbers, its anomalies and the recommended decision.
+
+Outreach counts the day in its own tables and hands the counts in as a
+`DayActivity` (with the queue's stop-condition facts); this module judges the
+KPIs through `RampPolicy.breached_floors`, the same method graduation and the
+stop conditions use, so the recommendation and graduation cannot disagree on a
+floor. The report is stored on the RampDay as plain JSON and read back as lines
+by `format_report` (the command and the admin page).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ramp import stop_conditions
+from ramp.days import day_bounds, ramp_day
+from ramp.holds import active_holds
+from ramp.kpis import Breach, KpiCounts
+from ramp.models import QueueTrace, RampPolicy
+
+CONTINUE, HOLD, ROLLBACK = "continue", "hold", "rollback"
+
+
+@dataclass
+class DayActivity:
+    """What outreach counted for one operating day, as plain values."""
+
+    date: dt.date
+    approved: int = 0
+    # Rejections by tag slug ("untagged" for none), most frequent first.
+    rejected_by_tag: dict[str, int] = field(default_factory=dict)
+    # The reviewers' top reasons (system tags left out): tag, label, count.
+    top_rejection_reasons: list[dict] = field(default_factory=list)
+    hygiene_rejected: int = 0
+    sent: int = 0
+    replies: int = 0
+    bounces: int = 0
+    unsubscribes: int = 0
+    # GHL webhook events of the day by kind: opened, complained, meeting.
+    events: dict[str, int] = field(default_factory=dict)
+
+
+def signal(from_events: int, reported: int | None) -> int | None:
+    """Return a KPI counted from GHL's webhook events, or the operator's figure when one was entered.
+
+    None means neither source has anything: the report says "not recorded"
+    rather than a misleading zero.
+    """
+    if reported is not None:
+        return reported
+    return from_events or None
+
+
+def recommend(*, breaches: list[Breach], findings: list[stop_conditions.StopFinding], anomalies: list[str], holds: int, errors: int) -> tuple[str, list[str]]:
+    """Return the recommended decision (continue / hold / rollback) and its reasons.
+
+    rollback: the day broke a deliverability ceiling, or a lead reappeared after a send.
+    hold: the day broke another KPI floor (the reply rate), a hold is active,
+    sends failed, or the queue showed another anomaly.
+    continue: otherwise.
+    """
+    rollback = [b.as_line() for b in breaches if b.floor.stops_sending]
+    rollback += [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"]
+    hold = [b.as_line() for b in breaches if not b.floor.stops_sending]
+    if holds:
+        hold.append(f"{holds} hold(s) active")
+    if errors:
+        hold.append(f"{errors} send error(s)")
+    hold += anomalies
+    if rollback:
+        return ROLLBACK, rollback + hold
+    if hold:
+        return HOLD, hold
+    return CONTINUE, ["no anomaly, no hold, every KPI within the policy's floors"]
+
+
+def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, now: dt.datetime) -> dict:
+    """Build the end-of-day report, run the stop conditions (raising holds), and store it on the RampDay."""
+    date = activity.date
+    start, end = day_bounds(date)
+    policy = RampPolicy.get()
+    day = ramp_day(date)
+    counts = KpiCounts(
+        sent=activity.sent,
+        replies=activity.replies,
+        bounces=activity.bounces,
+        unsubscribes=activity.unsubscribes,
+        complaints=signal(activity.events.get("complained", 0), day.reported_complaints),
+        opens=signal(activity.events.get("opened", 0), day.reported_opens),
+        meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
+    )
+    findings = stop_conditions.evaluate(facts, policy)
+    anomalies = [f"{f.source.replace('_', ' ')}: {f.reason}" for f in findings if f.source != "lead_reappeared"]
+    if day.dispatched_count > day.cap:
+        anomalies.append(f"dispatched {day.dispatched_count} over the cap {day.cap}")
+    drifted = QueueTrace.objects.filter(drift_flagged=True, taken_at__gte=start, taken_at__lt=end).count()
+    if drifted:
+        anomalies.append(f"queue drift flagged by {drifted} trace(s)")
+    if activity.hygiene_rejected:
+        anomalies.append(f"queue cleanup rejected {activity.hygiene_rejected} non-actionable card(s)")
+    stop_conditions.apply(findings)
+    holds = list(active_holds())
+    decision, reasons = recommend(
+        breaches=policy.breached_floors(counts), findings=findings, anomalies=anomalies, holds=len(holds), errors=day.error_count
+    )
+    report = {
+        "date": date.isoformat(),
+        "generated_at": now.isoformat(),
+        "approved": activity.approved,
+        "rejected": sum(activity.rejected_by_tag.values()),
+        "rejected_by_tag": activity.rejected_by_tag,
+        "top_rejection_reasons": activity.top_rejection_reasons[:3],
+        "sent": counts.sent,
+        "kpis": {**counts.as_stored(), **counts.rates()},
+        "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
+        "holds": [hold.as_line() for hold in holds],
+        "anomalies": [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"] + anomalies,
+        "recommended_decision": {"decision": decision, "reasons": reasons},
+    }
+    day.report = report
+    day.kpis = counts.as_stored()
+    day.save(update_fields=["report", "kpis"])
+    return report
+
+
+def format_report(report: dict) -> list[str]:
+    """Return the stored report as the lines an operator reads (the command and the admin)."""
+    kpis = report["kpis"]
+    shown = lambda key: "not recorded" if kpis[key] is None else str(kpis[key])  # noqa: E731
+    rate = lambda key: "-" if kpis[key] is None else f"{kpis[key]:.1%}"  # noqa: E731
+    lines = [
+        f"Daily report {report['date']} ({'live' if report['ramp']['is_live'] else 'no live cycle'}, "
+        f"{report['ramp']['dispatched']}/{report['ramp']['cap']} dispatched, {report['ramp']['errors']} errors)",
+        f"Approved {report['approved']}, rejected {report['rejected']}, sent {report['sent']}",
+        "Rejected by tag: " + (", ".join(f"{k} {v}" for k, v in report["rejected_by_tag"].items()) or "none"),
+        f"KPIs: opens {shown('opens')}, replies {kpis['replies']} ({rate('reply_rate')}), bounces {kpis['bounces']} "
+        f"({rate('bounce_rate')}), unsubscribes {kpis['unsubscribes']} ({rate('unsubscribe_rate')}), "
+        f"complaints {shown('complaints')}, meetings {shown('meetings')}",
+        "Top rejection reasons: "
+        + (", ".join(f"{r['label']} ({r['count']})" for r in report["top_rejection_reasons"]) or "none"),
+    ]
+    lines.append("Anomalies: none" if not report["anomalies"] else "Anomalies:")
+    lines.extend(f"  - {a}" for a in report["anomalies"])
+    recommended = report["recommended_decision"]
+    reasons = "; ".join(reason.rstrip(".") for reason in recommended["reasons"])
+    lines.append(f"Recommended decision: {recommended['decision'].upper()} — {reasons}.")
+    lines.append("Record it with `manage.py ramp decide <continue|hold|rollback> --by NAME --reason ...`.")
+    return lines
