@@ -22,7 +22,7 @@ def live_cycle_blockers(*, now: dt.datetime | None = None) -> list[str]:
     now = now or timezone.now()
     blockers: list[str] = []
     for hold in Hold.objects.active():
-        blockers.append(f"Hold active since {hold.raised_at:%Y-%m-%d %H:%M} UTC ({hold.source}): {hold.reason}")
+        blockers.append(f"Active {hold.as_line()}")
     last = PreflightRun.objects.order_by("-ran_at").first()
     if last is None:
         blockers.append("No preflight has run: run `manage.py preflight` first.")

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from ghl.client import GhlClient
+from ghl.ratelimit import NullLimiter
 from ghl.sandbox.core import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, Sandbox
 from ghl.sandbox.server import SandboxHTTPServer
 
@@ -65,9 +67,6 @@ class SandboxControl:
 
     def client(self, **overrides: Any):
         """Return a GhlClient for this sandbox: no shared limiter, short timeouts, fast backoff."""
-        from ghl.client import GhlClient
-        from ghl.ratelimit import NullLimiter
-
         options: dict[str, Any] = {
             "base_url": self.base_url,
             "token": self.token,

@@ -92,9 +92,4 @@ def live_gates(*, operator, now: dt.datetime | None = None) -> Gates:
 
 def active_hold_lines() -> list[str]:
     """Return one line per active hold, for every dispatch command and page to show."""
-    return [
-        f"HOLD #{hold.pk} since {hold.raised_at:%Y-%m-%d %H:%M} UTC ({hold.source}"
-        + (f", by {hold.raised_by}" if hold.raised_by else "")
-        + f"): {hold.reason}"
-        for hold in Hold.objects.active().order_by("raised_at")
-    ]
+    return [hold.as_line() for hold in Hold.objects.active().order_by("raised_at")]

@@ -49,7 +49,7 @@ def test_the_dry_run_prints_holds_and_json(redis_conn):
     raise_hold(reason="bounce rate 9%", source="bounce_rate")
 
     out, err = _run()
-    assert "HOLD #" in err and "bounce rate 9%" in err
+    assert "hold #" in err and "bounce rate 9%" in err
     assert "Gates are red, nothing would be sent now" in out
 
     out, _ = _run("--json")
