@@ -139,7 +139,7 @@ def test_the_dry_run_shows_red_gates_and_sends_nothing(redis_conn):
     assert plan.would_send == []
     assert any("bounce spike" in blocker for blocker in plan.blockers)
     assert any("No preflight has run" in blocker for blocker in plan.blockers)
-    assert plan.selected[0].reasons[0].startswith("blocked: Hold active")
+    assert plan.selected[0].reasons[0].startswith("blocked: Active hold #")
 
 
 def test_it_refuses_with_every_reason(outsider, redis_conn):
