@@ -6,6 +6,8 @@ check them read the same lists.
 
 from __future__ import annotations
 
+from django.contrib.auth.management import create_permissions
+
 HEAD_OF_SALES = "Head of Sales"
 OPERATOR = "Operator"
 
@@ -85,3 +87,17 @@ def sync_roles(apps) -> None:
             if permission is not None:
                 permissions.append(permission)
         group.permissions.set(permissions)
+
+
+def sync_roles_migration(apps, schema_editor) -> None:
+    """Migration step: make the permissions of every model known so far, then sync the roles.
+
+    On a new database Django creates permissions only after all migrations
+    (post_migrate), so a migration that gives a role a new model's permission
+    must create it first.
+    """
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_roles(apps)

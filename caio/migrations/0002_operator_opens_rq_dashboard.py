@@ -2,18 +2,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-
-def sync(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    from outreach.roles import sync_roles
-
-    # django-rq's permission is made by post_migrate, after this runs on a new database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps)
+from outreach.roles import sync_roles_migration
 
 
 class Migration(migrations.Migration):
@@ -25,4 +14,4 @@ class Migration(migrations.Migration):
         ("django_rq", "0003_alter_dashboard_permission_names"),
     ]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(sync_roles_migration, migrations.RunPython.noop)]

@@ -7,9 +7,9 @@ compliance.collisions). Not reversible in data: the canonical forms stay.
 
 from __future__ import annotations
 
-import importlib
-
 from django.db import migrations
+
+from outreach.roles import sync_roles_migration
 
 
 def canonicalise(apps, schema_editor):
@@ -26,11 +26,6 @@ def canonicalise(apps, schema_editor):
         print("\n" + "\n".join(report.lines()))
 
 
-def sync_roles(apps, schema_editor):
-    # Operators resolve collisions, the Head of Sales sees them.
-    importlib.import_module("outreach.migrations.0007_sync_roles").sync(apps, schema_editor)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("compliance", "0003_canonical_identities"),
@@ -39,5 +34,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(canonicalise, migrations.RunPython.noop),
-        migrations.RunPython(sync_roles, migrations.RunPython.noop),
+        migrations.RunPython(sync_roles_migration, migrations.RunPython.noop),
     ]

@@ -2,18 +2,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-
-def sync(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    from outreach.roles import sync_roles
-
-    # The permissions of models added since 0002 may not exist yet on a new database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps)
+from outreach.roles import sync_roles_migration
 
 
 class Migration(migrations.Migration):
@@ -26,4 +15,4 @@ class Migration(migrations.Migration):
         ("ramp", "0002_ramp_streak_kpis_and_queue_traces"),
     ]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(sync_roles_migration, migrations.RunPython.noop)]

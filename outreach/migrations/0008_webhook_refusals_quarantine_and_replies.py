@@ -6,18 +6,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-
-def sync(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    from outreach.roles import sync_roles
-
-    # Replies and refusals are new models: their permissions may not exist yet on a new database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps)
+from outreach.roles import sync_roles_migration
 
 
 class Migration(migrations.Migration):
@@ -88,5 +77,5 @@ class Migration(migrations.Migration):
                 'ordering': ['-received_at'],
             },
         ),
-        migrations.RunPython(sync, migrations.RunPython.noop),
+        migrations.RunPython(sync_roles_migration, migrations.RunPython.noop),
     ]
