@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ramp import stop_conditions
+from ramp.cycles import cycles_of
 from ramp.days import day_bounds, ramp_day
 from ramp.holds import active_holds
 from ramp.kpis import Breach, KpiCounts
@@ -115,6 +116,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "kpis": {**counts.as_stored(), **counts.rates()},
         "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
         "holds": [hold.as_line() for hold in holds],
+        "cycles": [cycle.as_report() for cycle in cycles_of(date)],
         "anomalies": [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"] + anomalies,
         "recommended_decision": {"decision": decision, "reasons": reasons},
     }
@@ -140,6 +142,9 @@ def format_report(report: dict) -> list[str]:
         "Top rejection reasons: "
         + (", ".join(f"{r['label']} ({r['count']})" for r in report["top_rejection_reasons"]) or "none"),
     ]
+    cycles = report.get("cycles", [])
+    lines.append(f"Live cycles: {len(cycles)}" if cycles else "Live cycles: none")
+    lines.extend(f"  - {cycle['line']}" for cycle in cycles)
     if report.get("hygiene_rejected"):
         lines.append(f"Queue cleanup rejected {report['hygiene_rejected']} card(s) that could never be sent as they were")
     lines.append("Anomalies: none" if not report["anomalies"] else "Anomalies:")
