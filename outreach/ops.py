@@ -151,6 +151,9 @@ def _place(status: str, row: list[str] | None) -> dict:
 
 def _shift(counts: dict, place: dict, sign: int) -> None:
     for group, value in place.items():
+        if group not in counts:
+            # A count the previous trace did not take is not compared (see drift_between).
+            continue
         if isinstance(value, dict):
             bucket = counts.setdefault(group, {})
             for key, n in value.items():

@@ -111,3 +111,15 @@ def test_the_daily_report_shows_cleanup_as_a_fact_not_an_anomaly(stale_queue):
     assert "Queue cleanup rejected 14 card(s) that could never be sent as they were" in text
     assert "Anomalies: none" in text
     assert "Recommended decision: CONTINUE" in text
+
+
+def test_a_previous_trace_without_counts_is_not_compared_even_when_cards_moved(stale_queue):
+    stale, _ = stale_queue
+    # A trace stored before these counts were taken (as the replay harness stores them).
+    QueueTrace.objects.create(taken_at=IN_WINDOW + dt.timedelta(minutes=1), counts={})
+    call_command("cleanup_queue", "--apply", stdout=StringIO())
+
+    document = trace()
+
+    assert document["drift"] == [] and document["changes"] == {}
+    assert document["explained"] == ["cleanup_queue: 14 card(s) pending -> rejected"]
