@@ -20,6 +20,7 @@ from django.utils import timezone
 from ghl.client import get_client
 from ghl.errors import GhlError
 from outreach.models import CardStatus, PendingEmail
+from outreach.sending.cycles import settle_cycles
 from outreach.sending.job import mark_sent
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
@@ -114,6 +115,9 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
             continue
         if _enqueue_after_reconcile(card, report):
             report.reenqueued.append(card.pk)
+    if apply:
+        # Settled cards may close the live cycles that claimed them.
+        settle_cycles()
     return report
 
 

@@ -112,3 +112,30 @@ def test_the_daily_report_and_the_admin_show_the_day_by_cycle(client, operator, 
     cycle = LiveCycle.objects.get(outcome="settled")
     detail = client.get(f"/admin/ramp/livecycle/{cycle.pk}/change/").content.decode()
     assert "no active hold" in detail and str(first.pk) in detail
+
+
+def test_reconcile_closes_the_cycle_whose_last_card_it_settles(operator, redis_conn, clock, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from ghl.client import SentMessage
+    from outreach.models import CardStatus, PendingEmail
+    from outreach.sending.reconcile import reconcile
+
+    green_gates(daily_cap=1)
+    card = approved_card()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = start_live_cycle(operator=operator)
+    # The worker died mid-send: the card is left `sending` for reconcile.
+    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.SENDING, ghl_contact_id="contactA", updated_at=timezone.now())
+    clock.shift(dt.timedelta(minutes=10))
+    client = fake_client()
+    client.find_sent_email_containing.return_value = SentMessage(conversation_id="cA", message_id="mA", email_message_id="eA")
+
+    with patch_client(client):
+        reconcile(apply=False)
+    assert LiveCycle.objects.get(pk=result.record_id).outcome == "sending"
+    with patch_client(client):
+        reconcile(apply=True)
+
+    cycle = LiveCycle.objects.get(pk=result.record_id)
+    assert (cycle.outcome, cycle.sent, cycle.in_flight, cycle.ended_at) == ("settled", 1, 0, IN_WINDOW + dt.timedelta(minutes=10))
