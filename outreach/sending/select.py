@@ -256,6 +256,9 @@ def start_live_cycle(*, operator, limit: int | None = None, now: dt.datetime | N
     3. On commit, enqueue one job per card (job id from the card code, payload
        the primary key). Cards whose job could not be enqueued are released
        back to approved and EnqueueFailed is raised.
+    4. Record the cycle (ramp.cycles.LiveCycle): refused with every reason,
+       or claimed with its gates, cards and held-back reasons, in the claim's
+       transaction (outreach.sending.cycles settles its outcome later).
     """
     now = now or timezone.now()
     username = operator.get_username()
