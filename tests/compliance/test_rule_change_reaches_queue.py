@@ -11,7 +11,7 @@ from django.core.management import call_command
 from caio.models import ApiToken
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach import review
-from outreach.models import CardStatus, PendingEmail
+from outreach.models import PendingEmail
 from tests.compliance.rule_admin import add_rule, preview_rule
 from tests.factories import make_campaign, make_lead
 
