@@ -11,7 +11,7 @@ from tests.factories import make_user
 # Models the demo leaves without rows (their changelist is still served, just empty).
 EMPTY_IN_THE_DEMO = {
     "caio.ApiToken", "outreach.DispatchAttempt", "outreach.WebhookDelivery", "outreach.EmailEvent",
-    "compliance.Suppression", "ramp.Hold", "ramp.PreflightRun", "ramp.QueueTrace",
+    "compliance.Suppression", "ramp.Hold", "ramp.PreflightRun", "ramp.QueueTrace", "ramp.LiveCycle",
 }
 
 
