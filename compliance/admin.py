@@ -14,6 +14,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from caio.admin import ReadOnlyAdmin
 from compliance.identity import canonical_domain
+from compliance.impact import Impact, impact_of
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision, Suppression
 from compliance.spreadsheet import SafeImportMixin, SafeResource
 
@@ -112,12 +113,69 @@ class ExclusionRuleAdmin(SafeImportMixin, ImportExportModelAdmin):
         return self.has_add_permission(request)
 
 
+class PreviewedRuleForm(forms.ModelForm):
+    """A rule is saved only after the person has seen the open cards and leads it will hit.
+
+    The first submit of a new or changed rule stops with the preview
+    (`impact`) and remembers which rule was previewed; saving the same rule
+    again saves it. Changing the rule after the preview asks for a new one.
+    """
+
+    previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+    impact: Impact | None = None
+
+    def rule_values(self) -> tuple[str | None, str] | None:
+        """The canonical (email, domain) the form would save, or None when it cannot be read yet."""
+        raise NotImplementedError
+
+    def stored_values(self) -> tuple[str | None, str] | None:
+        raise NotImplementedError
+
+    def clean_rule(self, cleaned: dict) -> dict:
+        """Check and read the rule's own fields (before the preview)."""
+        return cleaned
+
+    def clean(self):
+        cleaned = self.clean_rule(super().clean())
+        values = None if self.errors else self.rule_values()
+        if values is None or (self.instance.pk and values == self.stored_values()):
+            return cleaned
+        key = f"{values[0] or ''}|{values[1]}"
+        if cleaned.get("previewed") == key:
+            return cleaned
+        self.impact = impact_of(email=values[0], domain=values[1])
+        # The next submit of this same rule is the confirmation.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("previewed")] = key
+        raise ValidationError(f"{self.impact.summary()} Check the list below, then save again to confirm.")
+
+
+class ExcludedDomainForm(PreviewedRuleForm):
+    class Meta:
+        model = ExcludedDomain
+        fields = ["domain", "reason"]
+
+    def rule_values(self) -> tuple[str | None, str] | None:
+        try:
+            return None, canonical_domain(self.cleaned_data.get("domain") or "")
+        except ValidationError:
+            return None
+
+    def stored_values(self) -> tuple[str | None, str] | None:
+        return None, ExcludedDomain.objects.get(pk=self.instance.pk).domain
+
+
+class RulePreviewAdmin(ExclusionRuleAdmin):
+    change_form_template = "admin/compliance/rule_change_form.html"
+
+
 @admin.register(ExcludedDomain)
-class ExcludedDomainAdmin(ExclusionRuleAdmin):
+class ExcludedDomainAdmin(RulePreviewAdmin):
+    form = ExcludedDomainForm
     resource_classes = [ExcludedDomainResource]
     list_display = ["domain_shown", "reason", "created_at"]
     search_fields = ["domain", "domain_as_entered", "reason"]
-    fields = ["domain", "domain_as_entered", "reason", "created_at"]
+    fields = ["domain", "domain_as_entered", "reason", "created_at", "previewed"]
     readonly_fields = ["domain_as_entered", "created_at"]
 
     @admin.display(description="domain", ordering="domain")
@@ -125,7 +183,7 @@ class ExcludedDomainAdmin(ExclusionRuleAdmin):
         return as_entered_if_different(rule.domain, rule.domain_as_entered)
 
 
-class DoNotContactForm(forms.ModelForm):
+class DoNotContactForm(PreviewedRuleForm):
     entry = forms.CharField(
         max_length=2048, help_text="An address (ana@customer.com), or everyone at a domain and its subdomains (*@customer.com)."
     )
@@ -139,8 +197,7 @@ class DoNotContactForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["entry"].initial = self.instance.entry
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean_rule(self, cleaned: dict) -> dict:
         if "entry" in cleaned:
             try:
                 self.instance.set_entry(cleaned["entry"])
@@ -154,6 +211,14 @@ class DoNotContactForm(forms.ModelForm):
                 ):
                     self.add_error("entry", f"{self.instance.entry} is already on the do-not-contact list.")
         return cleaned
+
+    def rule_values(self) -> tuple[str | None, str] | None:
+        # clean() above has already parsed the entry onto the instance.
+        return self.instance.email, self.instance.domain
+
+    def stored_values(self) -> tuple[str | None, str] | None:
+        stored = DoNotContact.objects.get(pk=self.instance.pk)
+        return stored.email, stored.domain
 
     def add_error(self, field, error):
         # The model names its own fields; on this form both are typed in `entry`, already checked above.
@@ -170,12 +235,12 @@ class DoNotContactForm(forms.ModelForm):
 
 
 @admin.register(DoNotContact)
-class DoNotContactAdmin(ExclusionRuleAdmin):
+class DoNotContactAdmin(RulePreviewAdmin):
     form = DoNotContactForm
     resource_classes = [DoNotContactResource]
     list_display = ["entry_shown", "reason", "created_at"]
     search_fields = ["email", "domain", "as_entered", "reason"]
-    fields = ["entry", "as_entered", "reason", "created_at"]
+    fields = ["entry", "as_entered", "reason", "created_at", "previewed"]
     readonly_fields = ["as_entered", "created_at"]
 
     @admin.display(description="address or domain", ordering="email")

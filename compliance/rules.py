@@ -50,3 +50,21 @@ def unresolved_collision_q(lead_prefix: str = "lead__") -> Q:
     lead = OuterRef(f"{lead_prefix}pk")
     open_collisions = IdentityCollision.objects.filter(resolved_at__isnull=True).filter(Q(lead_id=lead) | Q(other_lead_id=lead))
     return Q(Exists(open_collisions))
+
+
+def rule_hits_q(*, email: str | None, domain: str, lead_prefix: str = "lead__") -> Q:
+    """Return a filter for rows whose lead one rule would hit, saved or not: an address, or a domain and its subdomains.
+
+    The same coverage as the stored rules above (`_covered_by`), for a rule
+    given by its canonical values, so a form can show what it will hit before
+    the rule is saved.
+    """
+    if email:
+        return Q(**{f"{lead_prefix}email": email})
+    company, address = F(f"{lead_prefix}domain"), F(f"{lead_prefix}email")
+    return Q(
+        Exact(company, Value(domain))
+        | EndsWith(company, Value(f".{domain}"))
+        | EndsWith(address, Value(f"@{domain}"))
+        | EndsWith(address, Value(f".{domain}"))
+    )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
 from outreach.ops import queue_facts
+from outreach.sending.cycles import settle_cycles
 from ramp import report
 from ramp.days import day_bounds, operating_date
 
@@ -59,4 +60,6 @@ def daily_report(date: dt.date | None = None, *, now: dt.datetime | None = None)
     """Count `date` (default today), and have ramp build, judge and store its daily report."""
     now = now or timezone.now()
     date = date or operating_date(now)
+    # The report groups the day by live cycle: bring each cycle's outcome up to date first.
+    settle_cycles(date=date)
     return report.daily_report(day_activity(date), queue_facts(now=now), now=now)

@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from outreach import eligibility, review
-from outreach.models import CardStatus, EmailEvent, Lead, PendingEmail, RejectionTag
+from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 from ramp import stop_conditions
 from ramp.days import operating_date
@@ -120,6 +120,93 @@ def drift_between(previous: dict, current: dict, *, threshold: int) -> tuple[dic
     return changes, flags
 
 
+# A stored trace keeps each open card's place in the counts under this key, so the
+# next trace can tell what recorded operations moved from what nothing explains.
+OPEN_CARDS = "open_cards"
+
+
+def _row(verdict: eligibility.Verdict) -> list[str]:
+    card = verdict.card
+    return [card.lead.tier, card.classifier, card.campaign_ref, card.route, verdict.reason]
+
+
+def _place(status: str, row: list[str] | None) -> dict:
+    """Return what one card adds to the counts: its status, and when open its tier, labels and verdict."""
+    place: dict = {"by_status": {status: 1}}
+    if status in eligibility.OPEN_STATUSES and row is not None:
+        tier, classifier, campaign, route, reason = row
+        held = reason != eligibility.ELIGIBLE
+        place.update(
+            open=1,
+            by_tier={tier: 1},
+            by_classifier={classifier: 1},
+            by_campaign={campaign: 1},
+            by_route={route: 1},
+            eligible=0 if held else 1,
+            held_back=1 if held else 0,
+            held_back_by_reason={reason: 1} if held else {},
+        )
+    return place
+
+
+def _shift(counts: dict, place: dict, sign: int) -> None:
+    for group, value in place.items():
+        if group not in counts:
+            # A count the previous trace did not take is not compared (see drift_between).
+            continue
+        if isinstance(value, dict):
+            bucket = counts.setdefault(group, {})
+            for key, n in value.items():
+                bucket[key] = bucket.get(key, 0) + sign * n
+        else:
+            counts[group] = counts.get(group, 0) + sign * value
+
+
+def explained_by_operations(previous: QueueTrace, verdicts: list[eligibility.Verdict], conditions: eligibility.Conditions) -> tuple[dict, list[str]]:
+    """Return the previous trace's counts moved by every recorded card transition since, and one line per operation.
+
+    Cleanup, review decisions, claims and sends all go through transition(),
+    which writes a CardTransition; each moved card is taken out of the counts
+    where the previous trace placed it and put back where it is now. What is
+    left between these counts and the current ones is what nothing recorded
+    explains: drift. A card the previous trace did not place (drafted since,
+    or a trace stored before places were kept) is placed by judging it now in
+    the status it left, so its arrival in the queue stays unexplained.
+    """
+    moves = (
+        CardTransition.objects.filter(created_at__gt=previous.taken_at, created_at__lte=conditions.now)
+        .order_by("created_at", "pk")
+        .values_list("card_id", "from_status", "to_status", "actor_label", "actor__username")
+    )
+    left_from: dict[int, str] = {}
+    operations: Counter = Counter()
+    for card_id, from_status, to_status, label, username in moves:
+        left_from.setdefault(card_id, from_status)
+        operations[(username or label or "unnamed", from_status, to_status)] += 1
+    counts = {group: (dict(value) if isinstance(value, dict) else value) for group, value in previous.counts.items() if group != OPEN_CARDS}
+    if not left_from:
+        return counts, []
+    placed = previous.counts.get(OPEN_CARDS, {})
+    now_rows = {v.card.pk: _row(v) for v in verdicts}
+    now_status = dict(PendingEmail.objects.filter(pk__in=list(left_from)).values_list("pk", "status"))
+    unplaced = [
+        pk for pk, status in left_from.items() if status in eligibility.OPEN_STATUSES and str(pk) not in placed and pk in now_status
+    ]
+    judged: dict[int, list[str]] = {}
+    if unplaced:
+        cards = list(eligibility.open_cards(CardStatus.values).filter(pk__in=unplaced))
+        for card in cards:
+            card.status = left_from[card.pk]
+        judged = {v.card.pk: _row(v) for v in eligibility.judge(cards, conditions)}
+    for pk, before_status in left_from.items():
+        if pk not in now_status:
+            continue
+        _shift(counts, _place(before_status, placed.get(str(pk)) or judged.get(pk)), -1)
+        _shift(counts, _place(now_status[pk], now_rows.get(pk)), +1)
+    lines = [f"{who}: {n} card(s) {before} -> {after}" for (who, before, after), n in sorted(operations.items())]
+    return counts, lines
+
+
 @dataclass
 class Trace:
     counts: dict
@@ -128,19 +215,35 @@ class Trace:
     flags: list[str]
     verdicts: list[eligibility.Verdict] = field(default_factory=list)
     stored: QueueTrace | None = None
+    # The recorded operations since the previous trace, which account for part of `changes`.
+    explained: list[str] = field(default_factory=list)
 
 
 def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: dt.datetime | None = None) -> Trace:
-    """Count the queue, compare with the last stored trace and store this one."""
+    """Count the queue, compare with the last stored trace and store this one.
+
+    `changes` are every count that moved; `flags` (drift) only judge what the
+    recorded operations since the previous trace do not explain.
+    """
     conditions = eligibility.Conditions.current(now)
     verdicts = eligibility.judge_queue(conditions)
     counts = trace_counts(verdicts)
     previous = QueueTrace.objects.order_by("-taken_at", "-pk").first()
-    changes, flags = drift_between(previous.counts, counts, threshold=threshold) if previous else ({}, [])
-    trace = Trace(counts, previous.taken_at if previous else None, changes, flags, verdicts)
+    changes: dict = {}
+    flags: list[str] = []
+    explained: list[str] = []
+    if previous:
+        changes, _ = drift_between(previous.counts, counts, threshold=threshold)
+        expected, explained = explained_by_operations(previous, verdicts, conditions)
+        _, flags = drift_between(expected, counts, threshold=threshold)
+    trace = Trace(counts, previous.taken_at if previous else None, changes, flags, verdicts, explained=explained)
     if store:
         trace.stored = QueueTrace.objects.create(
-            taken_at=conditions.now, taken_by=taken_by, counts=counts, drift={"changes": changes, "flags": flags}, drift_flagged=bool(flags)
+            taken_at=conditions.now,
+            taken_by=taken_by,
+            counts={**counts, OPEN_CARDS: {str(v.card.pk): _row(v) for v in verdicts}},
+            drift={"changes": changes, "explained": explained, "flags": flags},
+            drift_flagged=bool(flags),
         )
     return trace
 

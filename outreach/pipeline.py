@@ -28,7 +28,9 @@ from compliance.checks import covering_excluded_domain
 from compliance.rules import do_not_contact_q
 from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
 from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
-from outreach.models import CadenceStep, Campaign, Enrollment, Lead, PendingEmail
+from outreach import eligibility
+from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
+from outreach.transitions import TransitionError, transition
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
@@ -348,3 +350,150 @@ def _loaded(obj, pk: int) -> None:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = type(obj).objects.db
+
+
+# --- redrafting -----------------------------------------------------------------------
+
+REDRAFT_LABEL = "redraft"
+
+
+@dataclass
+class RedraftReport(DraftStats):
+    applied: bool = False
+    # The old card each new draft replaces (new card id -> old card id).
+    replaced: dict[int, int] = field(default_factory=dict)
+    seconds_total: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "applied": self.applied,
+            "drafted": len(self.drafted),
+            "card_ids": self.drafted if self.applied else [],
+            "replaced": {str(new): old for new, old in self.replaced.items()} if self.applied else {},
+            "skipped": dict(sorted(self.skipped.items())),
+            "errors": [error.__dict__ for error in self.errors],
+            "seconds": round(self.seconds_total, 3),
+        }
+
+
+def redraft_candidates(*, source: str | None = None, lead_ids: Collection[int] | None = None, now=None) -> list[PendingEmail]:
+    """Return the cards whose lead may get fresh copy, oldest first, one per lead and step.
+
+    - a card cleanup rejected (the hygiene tag) with no live card for its lead
+      and step since: the lead is not lost, it waits for new copy;
+    - an open card held back as stale: its text is too old to approve.
+    Whether the lead may still be written to at all is not decided here: the
+    new draft goes through every check, as any draft does.
+    """
+    conditions = eligibility.Conditions.current(now)
+    live_since = PendingEmail.objects.filter(
+        lead=OuterRef("lead"), campaign=OuterRef("campaign"), step=OuterRef("step")
+    ).exclude(status__in=[CardStatus.REJECTED, CardStatus.FAILED])
+    rejected = PendingEmail.objects.filter(status=CardStatus.REJECTED, rejection_tag__slug=RejectionTag.HYGIENE).exclude(Exists(live_since))
+    stale = PendingEmail.objects.filter(status__in=eligibility.OPEN_STATUSES).filter(eligibility.rule("stale").where(conditions))
+    cards = (rejected | stale).select_related("lead", "campaign", "step", "enrollment").order_by("-created_at", "-pk")
+    if source is not None:
+        cards = cards.filter(lead__source=source)
+    if lead_ids is not None:
+        cards = cards.filter(lead_id__in=list(lead_ids))
+    latest: dict[tuple[int, int, int], PendingEmail] = {}
+    for card in cards:
+        latest.setdefault((card.lead_id, card.campaign_id, card.step_id), card)
+    return sorted(latest.values(), key=lambda card: (card.created_at, card.pk))
+
+
+def redraft(
+    *,
+    source: str | None = None,
+    lead_ids: Collection[int] | None = None,
+    limit: int | None = None,
+    drafter: Drafter = DEFAULT_DRAFTER,
+    apply: bool = False,
+    actor=None,
+) -> RedraftReport:
+    """Draft fresh copy for the leads of `redraft_candidates` (of `source` or `lead_ids`), up to `limit`.
+
+    The old text is never approved again: each new card is a new draft of the
+    same campaign step, through the drafter and every check, pending review.
+    In one transaction per card, a stale open card is rejected (hygiene tag,
+    "replaced by fresh copy"), the lead's enrollment is made active again at
+    that step when a rejection had stopped it, and the new card is saved. A
+    lead that may not be written to gets no card: one the eligibility rules about the lead hold back (suppressed,
+    excluded, replied) is counted as skipped under that rule, one whose draft
+    fails another check is reported as an error. Dry run unless `apply`.
+    """
+    if limit is not None and limit < 1:
+        raise PipelineError(f"--limit must be at least 1, got {limit}.")
+    started = time.perf_counter()
+    report = RedraftReport(applied=apply)
+    rollback = contextlib.nullcontext() if apply else transaction.atomic()
+    with rollback:
+        candidates = redraft_candidates(source=source, lead_ids=lead_ids)[:limit]
+        lead_blocked = _lead_never_sendable([card.pk for card in candidates])
+        excluded = load_excluded_domains()
+        policy = RampPolicy.get()
+        tag = RejectionTag.objects.get(slug=RejectionTag.HYGIENE)
+        for old in candidates:
+            if old.pk in lead_blocked:
+                report.skipped[lead_blocked[old.pk]] += 1
+                continue
+            drafted = draft_cards(
+                [(old.lead, old.enrollment)],
+                campaign=old.campaign,
+                step=old.step,
+                drafter=drafter,
+                shadow=old.is_shadow,
+                excluded_domains=excluded,
+                stats=report,
+                canary=not old.is_shadow and is_canary_lane(old.campaign, policy),
+            )
+            if not drafted:
+                continue
+            new = drafted[0][0]
+            try:
+                with transaction.atomic():
+                    if old.status != CardStatus.REJECTED:
+                        reason = "Queue hygiene: stale, replaced by fresh copy"
+                        transition(
+                            old, CardStatus.REJECTED, expected=old.status, actor=actor, actor_label=REDRAFT_LABEL,
+                            reason=reason, rejection_tag=tag, rejection_note=reason,
+                        )
+                    new.enrollment = _enrollment_for_redraft(old)
+                    new.save()
+            except (IntegrityError, TransitionError) as exc:
+                report.skipped[f"changed meanwhile: {exc.__class__.__name__}"] += 1
+                continue
+            report.drafted.append(new.pk)
+            report.replaced[new.pk] = old.pk
+        if not apply:
+            transaction.set_rollback(True)
+    report.seconds_total = time.perf_counter() - started
+    return report
+
+
+# The eligibility rules about the lead itself: fresh copy changes none of them.
+LEAD_RULES = ("do_not_contact", "unsubscribed", "bounced", "excluded_domain", "replied")
+
+
+def _lead_never_sendable(card_ids: list[int]) -> dict[int, str]:
+    """Return {card id: rule code} for the cards whose lead no new draft may reach."""
+    conditions = eligibility.Conditions.current()
+    blocked: dict[int, str] = {}
+    for code in LEAD_RULES:
+        hit = PendingEmail.objects.filter(pk__in=card_ids).filter(eligibility.rule(code).where(conditions))
+        for pk in hit.values_list("pk", flat=True):
+            blocked.setdefault(pk, code)
+    return blocked
+
+
+def _enrollment_for_redraft(old: PendingEmail) -> Enrollment:
+    """Return the active enrollment the new draft belongs to, re-activating the one a rejection stopped."""
+    active = Enrollment.objects.filter(lead=old.lead, campaign=old.campaign, status=Enrollment.Status.ACTIVE).first()
+    if active is None and old.enrollment is not None:
+        Enrollment.objects.filter(pk=old.enrollment.pk).update(
+            status=Enrollment.Status.ACTIVE, stop_reason="", stopped_at=None, current_step=old.step.number, next_due_at=None
+        )
+        active = Enrollment.objects.get(pk=old.enrollment.pk)
+    if active is None:
+        active = Enrollment.objects.create(lead=old.lead, campaign=old.campaign, current_step=old.step.number)
+    return active

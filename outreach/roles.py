@@ -57,6 +57,7 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("ramp", "change_hold"),
     ("ramp", "view_preflightrun"),
     ("ramp", "view_queuetrace"),
+    ("ramp", "view_livecycle"),
     ("outreach", "view_webhookdelivery"),
     ("outreach", "view_webhookrefusal"),
     ("caio", "view_apitoken"),

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
 from ramp import services
+from ramp.cycles import LiveCycle
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
 from ramp.report import format_report
 
@@ -179,3 +180,20 @@ class QueueTraceAdmin(ReadOnlyAdmin):
     list_display = ["taken_at", "taken_by", "drift_flagged"]
     list_filter = ["drift_flagged"]
     readonly_fields = ["taken_at", "taken_by", "counts", "drift", "drift_flagged"]
+
+
+@admin.register(LiveCycle)
+class LiveCycleAdmin(ReadOnlyAdmin):
+    """Each supervised live cycle as it was run: written by the cycle itself, read here."""
+
+    list_display = ["started_at", "ended_at", "operator", "outcome", "claimed", "sent", "failed", "in_flight", "held_back"]
+    list_filter = ["outcome", "date"]
+    search_fields = ["operator"]
+    readonly_fields = [
+        "date", "operator", "started_at", "ended_at", "outcome", "gates_passed", "refused_because", "claimed", "sent",
+        "failed", "released", "in_flight", "held_back_by_reason", "card_ids",
+    ]
+
+    @admin.display(description="held back")
+    def held_back(self, cycle: LiveCycle) -> str:
+        return ", ".join(f"{reason} {n}" for reason, n in sorted(cycle.held_back_by_reason.items())) or "none"

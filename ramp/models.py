@@ -212,3 +212,7 @@ class PreflightRun(models.Model):
     def is_fresh(self, now=None) -> bool:
         now = now or timezone.now()
         return now - self.ran_at <= dt.timedelta(minutes=settings.PREFLIGHT_MAX_AGE_MINUTES)
+
+
+# The live cycle's record lives in its own module; imported here so Django registers it.
+from ramp.cycles import LiveCycle  # noqa: E402,F401

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ramp import stop_conditions
+from ramp.cycles import cycles_of
 from ramp.days import day_bounds, ramp_day
 from ramp.holds import active_holds
 from ramp.kpis import Breach, KpiCounts
@@ -97,8 +98,6 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
     drifted = QueueTrace.objects.filter(drift_flagged=True, taken_at__gte=start, taken_at__lt=end).count()
     if drifted:
         anomalies.append(f"queue drift flagged by {drifted} trace(s)")
-    if activity.hygiene_rejected:
-        anomalies.append(f"queue cleanup rejected {activity.hygiene_rejected} non-actionable card(s)")
     stop_conditions.apply(findings)
     holds = list(active_holds())
     decision, reasons = recommend(
@@ -110,11 +109,14 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "approved": activity.approved,
         "rejected": sum(activity.rejected_by_tag.values()),
         "rejected_by_tag": activity.rejected_by_tag,
+        # Cleanup is the runbook's own step, recorded card by card: a fact of the day, not an anomaly.
+        "hygiene_rejected": activity.hygiene_rejected,
         "top_rejection_reasons": activity.top_rejection_reasons[:3],
         "sent": counts.sent,
         "kpis": {**counts.as_stored(), **counts.rates()},
         "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
         "holds": [hold.as_line() for hold in holds],
+        "cycles": [cycle.as_report() for cycle in cycles_of(date)],
         "anomalies": [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"] + anomalies,
         "recommended_decision": {"decision": decision, "reasons": reasons},
     }
@@ -140,6 +142,11 @@ def format_report(report: dict) -> list[str]:
         "Top rejection reasons: "
         + (", ".join(f"{r['label']} ({r['count']})" for r in report["top_rejection_reasons"]) or "none"),
     ]
+    cycles = report.get("cycles", [])
+    lines.append(f"Live cycles: {len(cycles)}" if cycles else "Live cycles: none")
+    lines.extend(f"  - {cycle['line']}" for cycle in cycles)
+    if report.get("hygiene_rejected"):
+        lines.append(f"Queue cleanup rejected {report['hygiene_rejected']} card(s) that could never be sent as they were")
     lines.append("Anomalies: none" if not report["anomalies"] else "Anomalies:")
     lines.extend(f"  - {a}" for a in report["anomalies"])
     recommended = report["recommended_decision"]

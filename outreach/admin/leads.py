@@ -19,6 +19,7 @@ from compliance.admin import as_entered_if_different
 from compliance.models import Suppression
 from compliance.spreadsheet import SafeImportMixin
 from outreach.models import Lead
+from outreach.pipeline import PipelineError, redraft
 from outreach.resources import LeadResource
 from outreach.unsubscribe import suppress_lead
 
@@ -34,7 +35,7 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
     search_fields = ["email", "email_as_entered", "first_name", "last_name", "company", "domain"]
     resource_classes = [LeadResource]
     readonly_fields = ["email_as_entered", "domain_as_entered", *SUPPRESSION_FIELDS, "suppression_history"]
-    actions = ["mark_do_not_contact"]
+    actions = ["mark_do_not_contact", "redraft_fresh_copy"]
 
     @admin.display(description="suppression history")
     def suppression_history(self, lead: Lead) -> str:
@@ -49,6 +50,31 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
                 "", "<li>{} {} via {}{}</li>", ((r.created_at, r.get_kind_display(), r.source, f": {r.note}" if r.note else "") for r in rows)
             ),
         )
+
+    @admin.action(description="Redraft fresh copy for selected leads' stale or cleanup-rejected cards", permissions=["redraft"])
+    def redraft_fresh_copy(self, request, queryset):
+        """New drafts through every check, pending review; the old text is never approved again."""
+        try:
+            report = redraft(lead_ids=list(queryset.values_list("pk", flat=True)), apply=True, actor=request.user)
+        except PipelineError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        if report.replaced:
+            self.message_user(
+                request,
+                f"Drafted {len(report.drafted)} fresh card(s), pending review: "
+                + ", ".join(f"card {new} replaces card {old}" for new, old in report.replaced.items()),
+                messages.SUCCESS,
+            )
+        for error in report.errors:
+            self.message_user(request, f"{error.email}: not redrafted ({error.stage}): {error.message}", messages.WARNING)
+        if not report.replaced and not report.errors:
+            self.message_user(request, "None of the selected leads has a stale or cleanup-rejected card to redraft.", messages.INFO)
+        return None
+
+    def has_redraft_permission(self, request) -> bool:
+        # Drafting is the operator's pipeline step (run_pipeline); the reviewer then decides the new card.
+        return request.user.has_perm("outreach.change_enrollment")
 
     @admin.action(description="Mark selected leads do-not-contact (suppress everywhere, asks why)", permissions=["change"])
     def mark_do_not_contact(self, request, queryset):

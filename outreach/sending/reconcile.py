@@ -4,7 +4,8 @@
 idempotency marker in the contact's GHL conversation. A card is resent only
 when a complete read confirms the marker is absent; any GhlError (GHL
 unreachable, a listing it could not read to the end) leaves the card as it is,
-with the reason, and decides nothing.
+with the reason, and decides nothing. Without `apply` it is a dry run: it
+reads GHL and reports what it would settle, and changes no card or queue.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from ghl.client import get_client
 from ghl.errors import GhlError
 from outreach.models import CardStatus, PendingEmail
+from outreach.sending.cycles import settle_cycles
 from outreach.sending.job import mark_sent
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
@@ -33,6 +35,7 @@ RECONCILE_GRACE = timedelta(seconds=120)
 
 @dataclass
 class ReconcileReport:
+    applied: bool = True
     sent: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     reenqueued: list[int] = field(default_factory=list)
@@ -44,6 +47,7 @@ class ReconcileReport:
 
     def as_dict(self) -> dict:
         return {
+            "applied": self.applied,
             "sent": self.sent,
             "requeued": self.requeued,
             "reenqueued": self.reenqueued,
@@ -51,8 +55,11 @@ class ReconcileReport:
         }
 
 
-def reconcile(*, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GRACE) -> ReconcileReport:
+def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GRACE) -> ReconcileReport:
     """Settle `unknown`, `sending` and `queued` cards left unchanged longer than `grace`.
+
+    Without `apply`, GHL is read the same way and the report lists what would be
+    settled, re-queued and re-enqueued; no card changes and nothing is enqueued.
 
     1. unknown / stuck sending: look for the card's marker in the contact's GHL
        conversation. Found -> sent (ids recorded). Confirmed absent -> queued and
@@ -61,7 +68,7 @@ def reconcile(*, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GR
        again; a second job for a card is harmless, the claim is compare-and-set.
     """
     now = now or timezone.now()
-    report = ReconcileReport()
+    report = ReconcileReport(applied=apply)
     cutoff = now - grace
     # An `unknown` card gets the same grace as a `sending` one: after a read
     # timeout GHL may still be recording the message, so an "absent" read right
@@ -83,6 +90,9 @@ def reconcile(*, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GR
         if error:
             report.left.append((card.pk, f"GHL could not confirm, left {card.status}: {error}"))
             continue
+        if not apply:
+            (report.sent if found is not None else report.requeued).append(card.pk)
+            continue
         try:
             if found is not None:
                 mark_sent(card, found, expected=card.status, reason="Reconciled: GHL has the message", actor_label="reconcile")
@@ -100,8 +110,14 @@ def reconcile(*, now: dt.datetime | None = None, grace: timedelta = RECONCILE_GR
     for card in PendingEmail.objects.filter(status=S.QUEUED, updated_at__lt=cutoff).order_by("pk"):
         if card.pk in report.requeued:
             continue
+        if not apply:
+            report.reenqueued.append(card.pk)
+            continue
         if _enqueue_after_reconcile(card, report):
             report.reenqueued.append(card.pk)
+    if apply:
+        # Settled cards may close the live cycles that claimed them.
+        settle_cycles()
     return report
 
 

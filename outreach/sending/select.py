@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from outreach import eligibility
 from outreach.models import CardStatus, PendingEmail
+from outreach.sending import cycles
 from outreach.sending.gates import DispatchRefused, gate_blockers
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
@@ -34,6 +35,8 @@ S = CardStatus
 WORKER_LABEL = "dispatch worker"
 # The verdict of an eligible card the day's caps leave for another cycle.
 RAMP_LIMIT = "ramp_limit"
+# The verdict of a selected card someone else moved before the claim.
+CHANGED_MEANWHILE = "changed_meanwhile"
 
 
 class EnqueueFailed(Exception):
@@ -222,6 +225,8 @@ class CycleResult:
     held_back: list[CardLine]
     enqueue_failed: list[int] = field(default_factory=list)
     enqueue_error: str = ""
+    # The cycle's stored record (ramp.cycles.LiveCycle).
+    record_id: int | None = None
 
     @property
     def dispatched_after(self) -> int:
@@ -251,13 +256,33 @@ def start_live_cycle(*, operator, limit: int | None = None, now: dt.datetime | N
     3. On commit, enqueue one job per card (job id from the card code, payload
        the primary key). Cards whose job could not be enqueued are released
        back to approved and EnqueueFailed is raised.
+    4. Record the cycle (ramp.cycles.LiveCycle): refused with every reason,
+       or claimed with its gates, cards and held-back reasons, in the claim's
+       transaction (outreach.sending.cycles settles its outcome later).
     """
     now = now or timezone.now()
     username = operator.get_username()
     reasons = gate_blockers(operator=operator, now=now)
     if reasons:
+        cycles.record_refused(operator=username, now=now, reasons=reasons)
         raise DispatchRefused(reasons)
+    try:
+        result = _claim(operator=operator, username=username, limit=limit, now=now)
+    except DispatchRefused as exc:
+        # Refused inside the claim's transaction, which rolled back: the record is written after it.
+        cycles.record_refused(operator=username, now=now, reasons=exc.reasons)
+        raise
+    logger.info("Live cycle by %s claimed %d card(s) for %s", username, len(result.claimed), result.date)
+    if result.enqueue_failed and not transaction.get_connection().in_atomic_block:
+        raise EnqueueFailed(
+            f"{len(result.enqueue_failed)} claimed card(s) could not be enqueued ({result.enqueue_error}); "
+            "they were released back to approved and nothing was sent for them.",
+            result.enqueue_failed,
+        )
+    return result
 
+
+def _claim(*, operator, username: str, limit: int | None, now: dt.datetime) -> CycleResult:
     with transaction.atomic():
         day = ramp_day(operating_date(now))
         # The lock serializes concurrent cycles on PostgreSQL; on SQLite the
@@ -279,20 +304,20 @@ def start_live_cycle(*, operator, limit: int | None = None, now: dt.datetime | N
             except StateChanged as exc:
                 # Someone acted on it between the selection and the claim; it simply is not ours.
                 line.reasons = [str(exc)]
+                line.verdict = CHANGED_MEANWHILE
                 result.held_back.append(line)
                 continue
             result.claimed.append(line)
         counters.add_claims(day, len(result.claimed), owner=username)
+        record = cycles.record_claimed(
+            operator=username,
+            now=now,
+            card_ids=[line.pk for line in result.claimed],
+            held_back_by_reason=dict(Counter(line.verdict for line in result.held_back)),
+        )
+        result.record_id = record.pk
         claimed = [(line.pk, line.code) for line in result.claimed]
         transaction.on_commit(lambda: _enqueue_claimed(claimed, result))
-
-    logger.info("Live cycle by %s claimed %d card(s) for %s", username, len(result.claimed), result.date)
-    if result.enqueue_failed and not transaction.get_connection().in_atomic_block:
-        raise EnqueueFailed(
-            f"{len(result.enqueue_failed)} claimed card(s) could not be enqueued ({result.enqueue_error}); "
-            "they were released back to approved and nothing was sent for them.",
-            result.enqueue_failed,
-        )
     return result
 
 

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance.admin import DoNotContactResource, ExcludedDomainResource
 from compliance.models import DoNotContact, ExcludedDomain, Suppression
+from tests.compliance.rule_admin import add_rule
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +89,8 @@ def test_the_suppression_history_is_read_only(admin_client):
 def test_an_operator_adds_a_whole_domain_or_an_address_by_hand(client, operator):
     client.force_login(operator)
 
-    client.post("/admin/compliance/donotcontact/add/", {"entry": "*@Competitor.EXAMPLE", "reason": "competitor"})
-    client.post("/admin/compliance/donotcontact/add/", {"entry": "Ana@Bücher.example", "reason": "asked"})
+    add_rule(client, "/admin/compliance/donotcontact/add/", {"entry": "*@Competitor.EXAMPLE", "reason": "competitor"})
+    add_rule(client, "/admin/compliance/donotcontact/add/", {"entry": "Ana@Bücher.example", "reason": "asked"})
     refused = client.post("/admin/compliance/donotcontact/add/", {"entry": "ana@bü\u200bcher.example", "reason": "x"})
 
     assert set(DoNotContact.objects.values_list("email", "domain", "as_entered")) == {

@@ -68,11 +68,11 @@ def test_5xx_and_timeouts_go_unknown_and_reconcile_settles_them_without_duplicat
     assert len(control.deliveries()) == 2
     assert RampDay.objects.get(date=operating_date()).error_count == 4
 
-    report = reconcile(grace=timedelta(0))
+    report = reconcile(apply=True, grace=timedelta(0))
     assert sorted(report.sent) == [cards[0].pk, cards[2].pk]
     assert sorted(report.requeued) == [cards[1].pk, cards[3].pk]
     # A second reconcile has nothing left to settle and sends nothing.
-    assert reconcile(grace=timedelta(0)).sent == []
+    assert reconcile(apply=True, grace=timedelta(0)).sent == []
 
     processes.run_burst_worker()
     assert_delivered_exactly_once(ghl_sandbox_process, cards)
@@ -105,7 +105,7 @@ def test_a_worker_killed_mid_send_leaves_sending_and_reconcile_never_duplicates(
 
     # It should stay `sending`: nobody knows whether it went out.
     assert _statuses([card]) == ["sending"]
-    report = reconcile(grace=timedelta(0))
+    report = reconcile(apply=True, grace=timedelta(0))
     if ghl_recorded:
         assert report.sent == [card.pk]
     else:
@@ -195,7 +195,7 @@ def test_redis_stopped_mid_cycle_loses_no_card_and_sends_none_twice(operator, pr
     assert len(control.deliveries()) == 1
 
     on_private_redis.start()
-    report = reconcile(grace=timedelta(0))
+    report = reconcile(apply=True, grace=timedelta(0))
     assert sorted(report.reenqueued) == [cards[1].pk, cards[2].pk]
     processes.run_burst_worker(**redis_env)
 

@@ -43,7 +43,7 @@ def test_a_message_ghl_has_is_settled_as_sent(status, redis_conn):
     client.find_sent_email_containing.return_value = FOUND
 
     with patch_client(client):
-        report = reconcile()
+        report = reconcile(apply=True)
 
     assert report.sent == [card.pk]
     client.find_sent_email_containing.assert_called_once_with("contactA", card.idempotency_key)
@@ -58,7 +58,7 @@ def test_a_message_ghl_confirms_absent_is_queued_for_one_resend(status, redis_co
     client = fake_client()
 
     with patch_client(client):
-        report = reconcile()
+        report = reconcile(apply=True)
 
     assert report.requeued == [card.pk]
     card.refresh_from_db()
@@ -84,7 +84,7 @@ def test_it_leaves_cards_alone_when_ghl_cannot_be_read(redis_conn, error):
     client.find_sent_email_containing.side_effect = error
 
     with patch_client(client):
-        report = reconcile()
+        report = reconcile(apply=True)
 
     assert report.left == [(card.pk, f"GHL could not confirm, left unknown: {error}")]
     assert report.requeued == report.sent == []
@@ -104,10 +104,10 @@ def test_a_card_that_just_became_doubtful_is_left_alone_for_the_grace(status, re
     client = fake_client()
 
     with patch_client(client):
-        report = reconcile()
+        report = reconcile(apply=True)
 
     client.find_sent_email_containing.assert_not_called()
-    assert report.as_dict() == {"sent": [], "requeued": [], "reenqueued": [], "left": []}
+    assert report.as_dict() == {"applied": True, "sent": [], "requeued": [], "reenqueued": [], "left": []}
     card.refresh_from_db()
     assert card.status == status
 
@@ -115,7 +115,7 @@ def test_a_card_that_just_became_doubtful_is_left_alone_for_the_grace(status, re
 def test_a_queued_card_whose_job_was_lost_is_enqueued_again(redis_conn):
     card = _doubtful(CardStatus.QUEUED)
     with patch_client(fake_client()):
-        report = reconcile()
+        report = reconcile(apply=True)
     assert report.reenqueued == [card.pk]
 
 
@@ -125,7 +125,7 @@ def test_the_command_exits_non_zero_when_a_card_stays_unsettled(redis_conn):
     client.find_sent_email_containing.side_effect = GhlServerError("down", status=503)
     out = StringIO()
     with patch_client(client), pytest.raises(CommandError, match="could not be settled"):
-        call_command("reconcile", stdout=out, stderr=StringIO())
+        call_command("reconcile", "--apply", stdout=out, stderr=StringIO())
     assert "0 settled as sent" in out.getvalue()
 
 
@@ -162,3 +162,31 @@ def test_verify_sent_reports_missing_messages_and_exits_non_zero():
 def test_verify_sent_rejects_a_bad_date():
     with pytest.raises(CommandError, match="--date must be YYYY-MM-DD"):
         call_command("verify_sent", "--date", "21/11/2026")
+
+
+def test_without_apply_reconcile_reads_ghl_and_changes_nothing(redis_conn):
+    found = _doubtful(CardStatus.UNKNOWN)
+    absent = _doubtful(CardStatus.SENDING)
+    lost = _doubtful(CardStatus.QUEUED)
+    client = fake_client()
+    client.find_sent_email_containing.side_effect = lambda contact, marker: FOUND if marker == found.idempotency_key else None
+    out = StringIO()
+
+    with patch_client(client):
+        call_command("reconcile", stdout=out, stderr=StringIO())
+
+    text = out.getvalue()
+    assert f"card {found.pk}: GHL has it -> would be sent" in text
+    assert f"card {absent.pk}: GHL confirms absent -> would be queued again" in text
+    assert f"card {lost.pk}: queued without progress -> job would be enqueued again" in text
+    assert "Dry run: 1 would be settled as sent, 1 would be re-queued, 1 would be re-enqueued" in text
+    statuses = dict(PendingEmail.objects.filter(pk__in=[found.pk, absent.pk, lost.pk]).values_list("pk", "status"))
+    assert statuses == {found.pk: CardStatus.UNKNOWN, absent.pk: CardStatus.SENDING, lost.pk: CardStatus.QUEUED}
+    import django_rq
+
+    assert django_rq.get_queue("dispatch").job_ids == []
+    assert ramp_day().sent_count == 0
+
+    with patch_client(client):
+        report = reconcile(apply=True)
+    assert (report.sent, report.requeued, report.reenqueued) == ([found.pk], [absent.pk], [lost.pk])

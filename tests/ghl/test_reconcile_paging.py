@@ -44,7 +44,7 @@ def test_reconcile_finds_a_sent_email_on_the_third_page(ghl_sandbox, operator, r
     delivered = len(ghl_sandbox.deliveries())
 
     with django_capture_on_commit_callbacks(execute=True):
-        report = reconcile(grace=timedelta(0))
+        report = reconcile(apply=True, grace=timedelta(0))
 
     assert report.sent == [card.pk] and report.requeued == [] and report.left == []
     card.refresh_from_db()
@@ -66,7 +66,7 @@ def test_a_failing_second_page_leaves_the_card_unknown_and_sends_nothing(
     delivered = len(ghl_sandbox.deliveries())
 
     with django_capture_on_commit_callbacks(execute=True):  # an enqueue would really happen
-        report = reconcile(grace=timedelta(0))
+        report = reconcile(apply=True, grace=timedelta(0))
 
     assert report.sent == [] and report.requeued == []
     ((pk, reason),) = report.left

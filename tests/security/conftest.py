@@ -49,10 +49,13 @@ def world(db, redis_conn, settings):
 
 def _rows_seed_demo_leaves_out() -> None:
     """Create, through the product's own functions where it has one, a row of each admin model seed_demo leaves empty."""
+    from django.utils import timezone
+
     from caio.models import ApiToken
     from compliance.models import IdentityCollision, Suppression
     from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
     from outreach.ops import take_trace
+    from outreach.sending.cycles import record_refused
     from outreach.unsubscribe import suppress_lead
     from ramp.holds import raise_hold
     from ramp.models import QueueTrace
@@ -65,6 +68,7 @@ def _rows_seed_demo_leaves_out() -> None:
     raise_hold(reason="matrix", raised_by="matrix")
     run_preflight(ran_by="matrix")
     take_trace(threshold=10, taken_by="matrix")
+    record_refused(operator="matrix", now=timezone.now(), reasons=["matrix"])
     post_signed_webhook(sent)
     # Rows only GHL or the identity migration write; no product function makes them on demand.
     Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")

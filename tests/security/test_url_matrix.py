@@ -200,6 +200,12 @@ login  403    403    200    200    /admin/ramp/queuetrace/<path:object_id>/histo
 login  403    403    403    403    /admin/ramp/queuetrace/<path:object_id>/delete/
 login  403    403    200    200    /admin/ramp/queuetrace/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/queuetrace/<path:object_id>/
+login  403    403    200    200    /admin/ramp/livecycle/
+login  403    403    403    403    /admin/ramp/livecycle/add/
+login  403    403    200    200    /admin/ramp/livecycle/<path:object_id>/history/
+login  403    403    403    403    /admin/ramp/livecycle/<path:object_id>/delete/
+login  403    403    200    200    /admin/ramp/livecycle/<path:object_id>/change/
+login  302    302    302    302    /admin/ramp/livecycle/<path:object_id>/
 
 # Users and groups: superusers only.
 login  403    403    403    200    /admin/auth/group/

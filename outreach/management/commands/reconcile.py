@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "Settle cards whose send outcome is unknown (timeouts, 5xx) or that a worker left in "
         "`sending` (killed) by looking for each card's marker in the contact's GHL conversation: "
         "found -> sent; confirmed absent -> queued for one resend; GHL unreachable -> left as is "
-        "(exit 1). Also re-enqueues queued cards whose job was lost."
+        "(exit 1). Also re-enqueues queued cards whose job was lost. Dry run by default: reads GHL and "
+        "lists what it would settle; --apply settles for real."
     )
 
     def add_arguments(self, parser):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             help="Leave `unknown`/`sending`/`queued` cards changed more recently than this alone: a worker "
             "or GHL may still be on them (default: %(default)s).",
         )
+        parser.add_argument("--apply", action="store_true", help="Settle the cards for real (default: dry run).")
         parser.add_argument("--json", action="store_true", help="Print one JSON document.")
 
     def handle(self, *args, **options):
@@ -35,21 +37,26 @@ class Command(BaseCommand):
         if not options["json"]:
             for line in active_hold_lines():
                 self.stderr.write(self.style.ERROR(line))
-        report = reconcile(grace=timedelta(seconds=options["grace_seconds"]))
+        report = reconcile(apply=options["apply"], grace=timedelta(seconds=options["grace_seconds"]))
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
+            would = "" if report.applied else "would be "
             for pk in report.sent:
-                self.stdout.write(f"  card {pk}: GHL has it -> sent")
+                self.stdout.write(f"  card {pk}: GHL has it -> {would}sent")
             for pk in report.requeued:
-                self.stdout.write(f"  card {pk}: GHL confirms absent -> queued again")
+                self.stdout.write(f"  card {pk}: GHL confirms absent -> {would}queued again")
             for pk in report.reenqueued:
-                self.stdout.write(f"  card {pk}: queued without progress -> job enqueued again")
+                self.stdout.write(f"  card {pk}: queued without progress -> job {would}enqueued again")
             for pk, reason in report.left:
                 self.stdout.write(self.style.WARNING(f"  card {pk}: {reason}"))
-            self.stdout.write(
-                f"Summary: {len(report.sent)} settled as sent, {len(report.requeued)} re-queued, "
-                f"{len(report.reenqueued)} re-enqueued, {len(report.left)} left unsettled."
+            summary = (
+                f"{len(report.sent)} {would}settled as sent, {len(report.requeued)} {would}re-queued, "
+                f"{len(report.reenqueued)} {would}re-enqueued, {len(report.left)} left unsettled."
             )
+            if report.applied:
+                self.stdout.write(f"Summary: {summary}")
+            else:
+                self.stdout.write(f"Dry run: {summary} Run with --apply to settle them.")
         if report.left:
             raise CommandError(f"{len(report.left)} card(s) could not be settled; run reconcile again later.")

@@ -11,7 +11,8 @@ from ramp.cli import write_hold_banner, write_json
 class Command(BaseCommand):
     help = (
         "Trace the queue: counts by status, tier, classifier, campaign and route; eligible versus held-back cards "
-        "with their reason codes; the drift since the last stored trace. Stores this trace. Exit 1 when drift is flagged."
+        "with their reason codes; the drift since the last stored trace (what recorded operations such as "
+        "cleanup, reviews and sends do not explain). Stores this trace. Exit 1 when drift is flagged."
     )
 
     def add_arguments(self, parser):
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                     "held_back": held_back,
                     "previous_trace_at": trace.previous_at,
                     "changes": trace.changes,
+                    "explained": trace.explained,
                     "drift": trace.flags,
                 },
             )
@@ -74,6 +76,8 @@ class Command(BaseCommand):
         else:
             moved = ", ".join(f"{group} {_pairs(delta, signed=True)}" for group, delta in trace.changes.items()) or "nothing moved"
             self.stdout.write(f"Since {trace.previous_at:%Y-%m-%d %H:%M} UTC: {moved}")
+            for line in trace.explained:
+                self.stdout.write(f"  explained by {line}")
         for flag in trace.flags:
             self.stdout.write(self.style.ERROR(f"DRIFT: {flag}"))
         if not trace.flags:
