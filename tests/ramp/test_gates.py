@@ -27,7 +27,7 @@ def test_it_opens_when_every_gate_is_green(green):
 def test_a_hold_blocks_the_live_cycle_until_a_person_clears_it(green):
     hold = raise_hold(reason="bounce spike", source="bounce_rate", raised_by="stop condition")
     blockers = live_cycle_blockers()
-    assert len(blockers) == 1 and "(bounce_rate): bounce spike" in blockers[0]
+    assert len(blockers) == 1 and "(bounce_rate by stop condition): bounce spike" in blockers[0]
     assert hold_banner_lines()[0].startswith("ON HOLD")
     clear_hold(hold, cleared_by="pto", reason="list cleaned")
     assert live_cycle_blockers() == []
