@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
 from ramp import services
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
 from ramp.report import format_report
+
+
+# The runbook's stop condition the Head of Sales raises.
+COPY_FAILURE = "Systemic copy failure"
 
 
 def _who(request) -> str:
@@ -141,6 +148,35 @@ class HoldAdmin(admin.ModelAdmin):
             return
         hold = services.raise_person_hold(reason=obj.reason, by=_who(request))
         obj.pk = hold.pk
+
+    def get_urls(self):
+        raise_view = self.admin_site.admin_view(self.raise_copy_failure_view)
+        return [path("raise-copy-failure/", raise_view, name="ramp_hold_raise_copy_failure"), *super().get_urls()]
+
+    def raise_copy_failure_view(self, request):
+        """The Head of Sales' stop condition from the card page and the index: a systemic copy failure, with a reason.
+
+        POST only; it raises a person hold (the same service as `ramp hold`)
+        and returns to the page it came from.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            back = reverse("admin:index")
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A hold needs a reason: say what is wrong with the copy.", messages.ERROR)
+            return HttpResponseRedirect(back)
+        try:
+            hold = services.raise_person_hold(reason=f"{COPY_FAILURE}: {reason}", by=_who(request))
+        except services.RampError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Raised {hold.as_line()}. Nothing will be sent until an operator clears it.", messages.WARNING)
+        return HttpResponseRedirect(back)
 
     def response_change(self, request, obj):
         if "_clear_hold" in request.POST:
