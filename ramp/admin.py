@@ -49,7 +49,17 @@ class RampPolicyAdmin(admin.ModelAdmin):
         ("Caps", {"fields": ["daily_cap", "per_company_daily_cap", "allowed_tiers", "cap_steps", "tier2_canary_share"]}),
         ("Graduation", {"fields": ["mode", "clean_days_required", "graduation_level", "graduated_at", "streak_starts_on", "graduation_review"]}),
         ("Sending window (operating time zone)", {"fields": ["window_start", "window_end"]}),
-        ("Stop thresholds and KPI floors", {"fields": ["max_bounce_rate", "max_unsubscribe_rate", "max_complaint_rate", "min_reply_rate"]}),
+        (
+            "Stop thresholds and KPI floors",
+            {
+                "description": "A ceiling holds when the 7-day window shows the rate over it at the stop confidence "
+                "(exact one-sided binomial test), or when its hold count is reached.",
+                "fields": [
+                    "max_bounce_rate", "max_unsubscribe_rate", "max_complaint_rate", "stop_confidence",
+                    "bounce_hold_count", "unsubscribe_hold_count", "complaint_hold_count", "min_reply_rate",
+                ],
+            },
+        ),
     ]
 
     def has_add_permission(self, request):
