@@ -59,12 +59,21 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
     since = now - dt.timedelta(days=DELIVERABILITY_WINDOW_DAYS)
     sent_leads = Lead.objects.filter(cards__status=CardStatus.SENT, cards__sent_at__gte=since).distinct()
     facts.sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since).count()
-    facts.bounces = sent_leads.filter(bounced_at__gte=since).count()
-    facts.unsubscribes = sent_leads.filter(unsubscribed_at__gte=since).count()
-    reported = sum(
-        RampDay.objects.filter(date__gte=operating_date(since)).exclude(reported_complaints=None).values_list("reported_complaints", flat=True)
+    facts.bounce_evidence = [f"bounce:lead:{pk}" for pk in sent_leads.filter(bounced_at__gte=since).values_list("pk", flat=True)]
+    facts.unsubscribe_evidence = [
+        f"unsubscribe:lead:{pk}" for pk in sent_leads.filter(unsubscribed_at__gte=since).values_list("pk", flat=True)
+    ]
+    facts.bounces, facts.unsubscribes = len(facts.bounce_evidence), len(facts.unsubscribe_evidence)
+    reported = list(
+        RampDay.objects.filter(date__gte=operating_date(since)).exclude(reported_complaints=None).values_list("date", "reported_complaints")
     )
-    facts.complaints = max(reported, EmailEvent.objects.filter(kind=EmailEvent.Kind.COMPLAINED, occurred_at__gte=since).count())
+    events = list(EmailEvent.objects.filter(kind=EmailEvent.Kind.COMPLAINED, occurred_at__gte=since).values_list("pk", flat=True))
+    # The larger source wins, as before; each complaint is named so a cleared hold stays cleared.
+    if sum(n for _, n in reported) > len(events):
+        facts.complaint_evidence = [f"complaint:reported:{day}:{i}" for day, n in reported for i in range(1, n + 1)]
+    else:
+        facts.complaint_evidence = [f"complaint:event:{pk}" for pk in events]
+    facts.complaints = len(facts.complaint_evidence)
     return facts
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -45,6 +47,7 @@ from outreach.checks import evaluate
 from outreach.sending.select import dry_run
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail
 from outreach.ops import queue_facts
+from outreach.roles import OPERATOR
 from ramp import preflight, services, stop_conditions
 from ramp.days import day_bounds, operating_tz
 from ramp.gates import live_cycle_blockers
@@ -130,6 +133,9 @@ class World:
                 value = dt.date.fromisoformat(value)
             setattr(policy, name, value)
         policy.save()
+        # The cases' actions are taken by the operator "pto": every ramp act names a real user who may do it.
+        operator, _ = get_user_model().objects.get_or_create(username="pto", defaults={"is_staff": True})
+        operator.groups.add(Group.objects.get(name=OPERATOR))
         for spec in self.case.get("campaigns", [{"key": "main"}]):
             self._campaign(spec)
         for spec in self.case.get("leads", []):

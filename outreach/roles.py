@@ -31,6 +31,10 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("compliance", "view_identitycollision"),
     ("outreach", "view_emailevent"),
     ("outreach", "view_reply"),
+    # The runbook's stop condition "HoS flags systemic copy failure": the
+    # Head of Sales raises a hold; clearing it is an operator's (change_hold).
+    ("ramp", "view_hold"),
+    ("ramp", "add_hold"),
 ]
 
 OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
@@ -52,8 +56,6 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("ramp", "change_ramppolicy"),
     ("ramp", "view_rampday"),
     ("ramp", "change_rampday"),
-    ("ramp", "view_hold"),
-    ("ramp", "add_hold"),
     ("ramp", "change_hold"),
     ("ramp", "view_preflightrun"),
     ("ramp", "view_queuetrace"),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
@@ -13,6 +16,10 @@ from ramp import services
 from ramp.cycles import LiveCycle
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
 from ramp.report import format_report
+
+
+# The runbook's stop condition the Head of Sales raises.
+COPY_FAILURE = "Systemic copy failure"
 
 
 def _who(request) -> str:
@@ -43,7 +50,17 @@ class RampPolicyAdmin(admin.ModelAdmin):
         ("Caps", {"fields": ["daily_cap", "per_company_daily_cap", "allowed_tiers", "cap_steps", "tier2_canary_share"]}),
         ("Graduation", {"fields": ["mode", "clean_days_required", "graduation_level", "graduated_at", "streak_starts_on", "graduation_review"]}),
         ("Sending window (operating time zone)", {"fields": ["window_start", "window_end"]}),
-        ("Stop thresholds and KPI floors", {"fields": ["max_bounce_rate", "max_unsubscribe_rate", "max_complaint_rate", "min_reply_rate"]}),
+        (
+            "Stop thresholds and KPI floors",
+            {
+                "description": "A ceiling holds when the 7-day window shows the rate over it at the stop confidence "
+                "(exact one-sided binomial test), or when its hold count is reached.",
+                "fields": [
+                    "max_bounce_rate", "max_unsubscribe_rate", "max_complaint_rate", "stop_confidence",
+                    "bounce_hold_count", "unsubscribe_hold_count", "complaint_hold_count", "min_reply_rate",
+                ],
+            },
+        ),
     ]
 
     def has_add_permission(self, request):
@@ -142,6 +159,35 @@ class HoldAdmin(admin.ModelAdmin):
             return
         hold = services.raise_person_hold(reason=obj.reason, by=_who(request))
         obj.pk = hold.pk
+
+    def get_urls(self):
+        raise_view = self.admin_site.admin_view(self.raise_copy_failure_view)
+        return [path("raise-copy-failure/", raise_view, name="ramp_hold_raise_copy_failure"), *super().get_urls()]
+
+    def raise_copy_failure_view(self, request):
+        """The Head of Sales' stop condition from the card page and the index: a systemic copy failure, with a reason.
+
+        POST only; it raises a person hold (the same service as `ramp hold`)
+        and returns to the page it came from.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            back = reverse("admin:index")
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A hold needs a reason: say what is wrong with the copy.", messages.ERROR)
+            return HttpResponseRedirect(back)
+        try:
+            hold = services.raise_person_hold(reason=f"{COPY_FAILURE}: {reason}", by=_who(request))
+        except services.RampError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Raised {hold.as_line()}. Nothing will be sent until an operator clears it.", messages.WARNING)
+        return HttpResponseRedirect(back)
 
     def response_change(self, request, obj):
         if "_clear_hold" in request.POST:

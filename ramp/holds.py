@@ -14,6 +14,10 @@ from ramp.notify import notify
 logger = logging.getLogger(__name__)
 
 
+# Who raises the holds the stop conditions find: the system, not a person.
+STOP_CONDITION = "stop condition"
+
+
 class HoldError(Exception):
     pass
 
@@ -26,16 +30,41 @@ def is_on_hold() -> bool:
     return Hold.objects.active().exists()
 
 
-def raise_hold(*, reason: str, source: str = "person", raised_by: str = "") -> Hold:
-    """Raise a hold; a stop condition that is already holding is not raised twice."""
+def is_covered(source: str, evidence: tuple[str, ...] | list[str]) -> bool:
+    """Return whether a hold of `source` already covered this evidence (active or cleared).
+
+    Without evidence only an active hold of the source covers it.
+    """
+    holds = Hold.objects.filter(source=source)
+    if not evidence:
+        return holds.filter(cleared_at__isnull=True).exists()
+    seen = {item for covered in holds.values_list("evidence", flat=True) for item in covered or []}
+    return set(evidence) <= seen
+
+
+def raise_hold(*, reason: str, source: str = "person", raised_by: str = "", evidence: list[str] | None = None) -> Hold | None:
+    """Raise a hold, recording the evidence it covers.
+
+    A stop condition (source other than "person") already holding is not
+    raised twice: its active hold takes the new evidence. Evidence every item
+    of which an earlier hold of the source covered raises nothing (None):
+    a person cleared it.
+    """
     if not reason.strip():
         raise HoldError("A hold needs a reason.")
+    evidence = list(evidence or [])
     with transaction.atomic():
         if source != "person":
-            existing = Hold.objects.active().filter(source=source).first()
+            existing = Hold.objects.select_for_update().active().filter(source=source).first()
             if existing is not None:
+                added = [item for item in evidence if item not in existing.evidence]
+                if added:
+                    existing.evidence = [*existing.evidence, *added]
+                    existing.save(update_fields=["evidence"])
                 return existing
-        hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by)
+            if evidence and is_covered(source, evidence):
+                return None
+        hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by, evidence=evidence)
         # The day a hold covers cannot count as a clean day.
         RampDay.objects.filter(date=operating_date()).update(hold_was_active=True)
     logger.warning("Hold raised (%s): %s", source, reason)

@@ -8,6 +8,7 @@ never disagree by a rounding step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -40,6 +41,15 @@ class KpiCounts:
 
     def as_stored(self) -> dict:
         return {name: getattr(self, name) for name in _FIELDS}
+
+    def figure(self, count_name: str, *, over: str = "") -> str:
+        """One KPI written with its count, its denominator and its rate, so no two readers disagree on what 50% means."""
+        count = getattr(self, count_name)
+        if count is None:
+            return f"{count_name} not recorded"
+        shown = rate(count, self.sent)
+        percent_text = "-" if shown is None else f"{shown:.1%}"
+        return f"{count_name} {count} of {self.sent} sent{over} ({percent_text})"
 
     def rates(self) -> dict[str, float | None]:
         """The rates the report shows (rounded for reading; floors use the exact fraction)."""
@@ -131,4 +141,87 @@ def breaches(counts: KpiCounts, limits: dict[str, Decimal], *, floors: tuple[Flo
         broken = observed > Fraction(limit) if floor.kind == "max" else observed < Fraction(limit)
         if broken:
             found.append(Breach(floor, count, counts.sent, limit))
+    return found
+
+
+# --- stop conditions: is the rate over its ceiling, or only unlucky? -------------
+
+
+def binomial_tail(count: int, sent: int, limit: Decimal) -> Fraction:
+    """Return P(X >= count) for X ~ Binomial(sent, limit), exactly.
+
+    The chance of seeing `count` or more events in `sent` sends if the true
+    rate were exactly the ceiling: when it is small, the rate is over it.
+    """
+    if count <= 0:
+        return Fraction(1)
+    p = Fraction(Decimal(limit))
+    below = sum(Fraction(math.comb(sent, k)) * p**k * (1 - p) ** (sent - k) for k in range(count))
+    return 1 - below
+
+
+@dataclass(frozen=True)
+class StopVerdict:
+    """How one deliverability ceiling judges a window's counts, with the numbers and the test."""
+
+    floor: Floor
+    count: int
+    sent: int
+    limit: Decimal
+    confidence: Decimal
+    hold_count: int
+    p_value: float
+
+    @property
+    def over_by_test(self) -> bool:
+        return self.count > 0 and self.p_value <= float(1 - self.confidence)
+
+    @property
+    def over_by_count(self) -> bool:
+        return self.hold_count > 0 and self.count >= self.hold_count
+
+    @property
+    def holds(self) -> bool:
+        return self.over_by_test or self.over_by_count
+
+    @property
+    def warns(self) -> bool:
+        """Something came back but not enough to hold: shown, not stopped."""
+        return self.count > 0 and not self.holds
+
+    def as_line(self) -> str:
+        """The numbers and the test, written the same beside every hold and warning."""
+        observed = f"{self.count / self.sent:.1%}" if self.sent else "-"
+        count_rule = f"hold at {self.hold_count}" if self.hold_count else "no count rule"
+        if self.over_by_count:
+            verdict = f"count {self.count} reaches the policy's {count_rule}"
+        elif self.over_by_test:
+            verdict = f"over at {percent(self.confidence)} confidence"
+        else:
+            verdict = f"not shown over at {percent(self.confidence)} confidence; {count_rule}"
+        return (
+            f"{self.floor.label}s {self.count} of {self.sent} sent ({observed}) against a ceiling of {percent(self.limit)}: "
+            f"one-sided exact binomial p={self.p_value:.3f}, {verdict}"
+        )
+
+
+STOP_COUNT_FIELDS = {"bounces": "bounce_hold_count", "unsubscribes": "unsubscribe_hold_count", "complaints": "complaint_hold_count"}
+
+
+def stop_verdicts(counts: KpiCounts, settings: dict) -> list[StopVerdict]:
+    """Judge each deliverability ceiling over a window's counts.
+
+    `settings` maps the policy's fields (the ceilings, `stop_confidence` and
+    the `*_hold_count` fields) to their values. A count rule holds even with
+    nothing sent in the window (a complaint is a complaint).
+    """
+    confidence = Decimal(settings["stop_confidence"])
+    found = []
+    for floor in FLOORS:
+        if not floor.stops_sending:
+            continue
+        count = getattr(counts, floor.count) or 0
+        limit = Decimal(settings[floor.policy_field])
+        p_value = float(binomial_tail(count, counts.sent, limit)) if counts.sent else 1.0
+        found.append(StopVerdict(floor, count, counts.sent, limit, confidence, int(settings[STOP_COUNT_FIELDS[floor.count]]), p_value))
     return found

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ramp.kpis import FLOORS, Breach, KpiCounts, breaches
+from ramp.kpis import FLOORS, STOP_COUNT_FIELDS, Breach, KpiCounts, StopVerdict, breaches, stop_verdicts
 
 
 def default_allowed_tiers() -> list[str]:
@@ -52,6 +52,15 @@ class RampPolicy(models.Model):
     max_unsubscribe_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0200"))
     max_complaint_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0010"))
     min_reply_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
+    # A rate ceiling holds only when the window shows the rate over it at this
+    # confidence (exact one-sided binomial test), or a count below is reached:
+    # at 5 sends a day one unsubscribe proves nothing, at 5,000 the test decides.
+    stop_confidence = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("0.9500"), help_text="Confidence a rate must be shown over its ceiling at."
+    )
+    bounce_hold_count = models.PositiveIntegerField(default=3, help_text="While ramping (level 0): hard bounces in the window that hold whatever the test says (0: none).")
+    unsubscribe_hold_count = models.PositiveIntegerField(default=2, help_text="While ramping (level 0): unsubscribes in the window that hold whatever the test says (0: none).")
+    complaint_hold_count = models.PositiveIntegerField(default=1, help_text="Complaints in the window that hold (1: every complaint).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -80,6 +89,23 @@ class RampPolicy(models.Model):
         """
         floors = tuple(f for f in FLOORS if f.stops_sending or not stops_only)
         return breaches(counts, {f.policy_field: getattr(self, f.policy_field) for f in floors}, floors=floors)
+
+    def kpi_problems(self, counts: KpiCounts) -> list[str]:
+        """What graduation reads on a day's counts: a deliverability ceiling that holds
+        (by the test or the count, as the stop conditions judge it) and any other floor broken."""
+        problems = [verdict.as_line() for verdict in self.stop_verdicts(counts) if verdict.holds]
+        problems += [breach.as_line() for breach in self.breached_floors(counts) if not breach.floor.stops_sending]
+        return problems
+
+    def stop_verdicts(self, counts: KpiCounts) -> list[StopVerdict]:
+        """Judge a window's deliverability counts by this policy's ceilings, confidence and hold counts."""
+        names = [f.policy_field for f in FLOORS if f.stops_sending] + list(STOP_COUNT_FIELDS.values()) + ["stop_confidence"]
+        settings = {name: getattr(self, name) for name in names}
+        if self.graduation_level > 0:
+            # Past the ramp the window holds enough sends for the test to speak;
+            # a handful of bounces or unsubscribes among thousands is no stop. A complaint still is.
+            settings["bounce_hold_count"] = settings["unsubscribe_hold_count"] = 0
+        return stop_verdicts(counts, settings)
 
 
 class RampDay(models.Model):
@@ -154,6 +180,9 @@ class Hold(models.Model):
     cleared_at = models.DateTimeField(null=True, blank=True)
     cleared_by = models.CharField(max_length=150, blank=True)
     clear_reason = models.TextField(blank=True)
+    evidence = models.JSONField(
+        default=list, blank=True, help_text="The events this hold covered: once cleared, only new evidence raises its condition again."
+    )
 
     objects = HoldQuerySet.as_manager()
 

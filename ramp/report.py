@@ -17,10 +17,11 @@ from ramp import stop_conditions
 from ramp.cycles import cycles_of
 from ramp.days import day_bounds, ramp_day
 from ramp.holds import active_holds
-from ramp.kpis import Breach, KpiCounts
+from ramp.kpis import FLOORS, Breach, KpiCounts
 from ramp.models import QueueTrace, RampPolicy
 
 CONTINUE, HOLD, ROLLBACK = "continue", "hold", "rollback"
+STOP_SOURCES = tuple(floor.key for floor in FLOORS if floor.stops_sending)
 
 
 @dataclass
@@ -53,22 +54,29 @@ def signal(from_events: int, reported: int | None) -> int | None:
     return from_events or None
 
 
-def recommend(*, breaches: list[Breach], findings: list[stop_conditions.StopFinding], anomalies: list[str], holds: int, errors: int) -> tuple[str, list[str]]:
+def recommend(
+    *, findings: list[stop_conditions.StopFinding], anomalies: list[str], holds: int, errors: int, level: int, other_breaches: list[Breach] = ()
+) -> tuple[str, list[str]]:
     """Return the recommended decision (continue / hold / rollback) and its reasons.
 
-    rollback: the day broke a deliverability ceiling, or a lead reappeared after a send.
-    hold: the day broke another KPI floor (the reply rate), a hold is active,
-    sends failed, or the queue showed another anomaly.
+    rollback: a deliverability stop condition held (the test or the count, not
+    a day's raw rate), or a lead reappeared after a send, and there is a lower
+    cap to go back to (level 1 or more). At level 0 the same is a hold, and the
+    reasons say why.
+    hold: another KPI floor (the reply rate) broke, a hold is active, sends
+    failed, or the queue showed another anomaly.
     continue: otherwise.
     """
-    rollback = [b.as_line() for b in breaches if b.floor.stops_sending]
+    rollback = [f.reason for f in findings if f.source in STOP_SOURCES]
     rollback += [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"]
-    hold = [b.as_line() for b in breaches if not b.floor.stops_sending]
+    hold = [b.as_line() for b in other_breaches]
     if holds:
         hold.append(f"{holds} hold(s) active")
     if errors:
         hold.append(f"{errors} send error(s)")
     hold += anomalies
+    if rollback and level == 0:
+        return HOLD, [*rollback, "at level 0 the cap is already the ramp cap, so there is nothing to roll back to: hold", *hold]
     if rollback:
         return ROLLBACK, rollback + hold
     if hold:
@@ -92,7 +100,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
     )
     findings = stop_conditions.evaluate(facts, policy)
-    anomalies = [f"{f.source.replace('_', ' ')}: {f.reason}" for f in findings if f.source != "lead_reappeared"]
+    anomalies = [f"{f.source.replace('_', ' ')}: {f.reason}" for f in findings if f.source not in ("lead_reappeared", *STOP_SOURCES)]
     if day.dispatched_count > day.cap:
         anomalies.append(f"dispatched {day.dispatched_count} over the cap {day.cap}")
     drifted = QueueTrace.objects.filter(drift_flagged=True, taken_at__gte=start, taken_at__lt=end).count()
@@ -101,7 +109,12 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
     stop_conditions.apply(findings)
     holds = list(active_holds())
     decision, reasons = recommend(
-        breaches=policy.breached_floors(counts), findings=findings, anomalies=anomalies, holds=len(holds), errors=day.error_count
+        findings=findings,
+        anomalies=anomalies,
+        holds=len(holds),
+        errors=day.error_count,
+        level=policy.graduation_level,
+        other_breaches=[b for b in policy.breached_floors(counts) if not b.floor.stops_sending],
     )
     report = {
         "date": date.isoformat(),
@@ -118,6 +131,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "holds": [hold.as_line() for hold in holds],
         "cycles": [cycle.as_report() for cycle in cycles_of(date)],
         "anomalies": [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"] + anomalies,
+        "warnings": stop_conditions.deliverability_warnings(facts, policy),
         "recommended_decision": {"decision": decision, "reasons": reasons},
     }
     day.report = report
@@ -129,16 +143,16 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
 def format_report(report: dict) -> list[str]:
     """Return the stored report as the lines an operator reads (the command and the admin)."""
     kpis = report["kpis"]
+    counts = KpiCounts.from_stored(kpis) or KpiCounts(sent=0)
     shown = lambda key: "not recorded" if kpis[key] is None else str(kpis[key])  # noqa: E731
-    rate = lambda key: "-" if kpis[key] is None else f"{kpis[key]:.1%}"  # noqa: E731
     lines = [
         f"Daily report {report['date']} ({'live' if report['ramp']['is_live'] else 'no live cycle'}, "
         f"{report['ramp']['dispatched']}/{report['ramp']['cap']} dispatched, {report['ramp']['errors']} errors)",
         f"Approved {report['approved']}, rejected {report['rejected']}, sent {report['sent']}",
         "Rejected by tag: " + (", ".join(f"{k} {v}" for k, v in report["rejected_by_tag"].items()) or "none"),
-        f"KPIs: opens {shown('opens')}, replies {kpis['replies']} ({rate('reply_rate')}), bounces {kpis['bounces']} "
-        f"({rate('bounce_rate')}), unsubscribes {kpis['unsubscribes']} ({rate('unsubscribe_rate')}), "
-        f"complaints {shown('complaints')}, meetings {shown('meetings')}",
+        "KPIs of the day: "
+        + ", ".join(counts.figure(name, over=" today") for name in ("opens", "replies", "bounces", "unsubscribes", "complaints"))
+        + f", meetings {shown('meetings')}",
         "Top rejection reasons: "
         + (", ".join(f"{r['label']} ({r['count']})" for r in report["top_rejection_reasons"]) or "none"),
     ]
@@ -149,6 +163,7 @@ def format_report(report: dict) -> list[str]:
         lines.append(f"Queue cleanup rejected {report['hygiene_rejected']} card(s) that could never be sent as they were")
     lines.append("Anomalies: none" if not report["anomalies"] else "Anomalies:")
     lines.extend(f"  - {a}" for a in report["anomalies"])
+    lines.extend(f"  - {w}" for w in report.get("warnings", []))
     recommended = report["recommended_decision"]
     reasons = "; ".join(reason.rstrip(".") for reason in recommended["reasons"])
     lines.append(f"Recommended decision: {recommended['decision'].upper()} — {reasons}.")

@@ -27,10 +27,25 @@ from ramp.holds import HoldError, clear_hold, raise_hold
 from ramp.kpis import KpiCounts
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
+from ramp.people import CHANGE_POLICY, CLEAR_HOLD, DECIDE_DAY, RAISE_HOLD, NotAllowed, person_with
+
+
+ROLLBACK_AT_LEVEL_0 = (
+    "Rollback lowers the cap one step, and at level 0 the cap is already the ramp cap: "
+    "decide hold instead (nothing is sent until an operator clears it)."
+)
 
 
 class RampError(Exception):
     """A ramp operation was refused; the message says why."""
+
+
+def _check_person(permission: str, by: str) -> str:
+    """Return the user name `by` if that user may do the act, else raise RampError with why."""
+    try:
+        return person_with(permission, by).get_username()
+    except NotAllowed as exc:
+        raise RampError(str(exc)) from None
 
 
 class GraduationRefused(RampError):
@@ -63,7 +78,7 @@ def kpi_problems(day: RampDay, policy: RampPolicy) -> list[str]:
     counts = KpiCounts.from_stored(day.kpis or {})
     if counts is None:
         return ["no daily report (run `manage.py daily_report --date %s`)" % day.date]
-    return [breach.as_line() for breach in policy.breached_floors(counts)]
+    return policy.kpi_problems(counts)
 
 
 def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None = None) -> GraduationReview:
@@ -108,8 +123,7 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
 
 def graduate(*, by: str, today: dt.date | None = None) -> RampPolicy:
     """Move the policy one cap step up, or raise GraduationRefused with every reason."""
-    if not by.strip():
-        raise RampError("Graduation needs the name of the person graduating.")
+    by = _check_person(CHANGE_POLICY, by)
     today = today or operating_date()
     with transaction.atomic():
         policy = RampPolicy.objects.select_for_update().get(pk=RampPolicy.get().pk)
@@ -128,10 +142,11 @@ def decide(*, decision: str, by: str, reason: str = "", date: dt.date | None = N
     """Record the operator's decision on a live day and apply what it means (see the module docstring)."""
     if decision not in RampDay.Decision.values:
         raise RampError(f"Unknown decision {decision!r}: choose continue, hold or rollback.")
-    if not by.strip():
-        raise RampError("A decision needs the name of the person deciding.")
+    by = _check_person(DECIDE_DAY, by)
     if decision != RampDay.Decision.CONTINUE and not reason.strip():
         raise RampError(f"A {decision} decision needs a reason.")
+    if decision == RampDay.Decision.ROLLBACK and RampPolicy.get().graduation_level == 0:
+        raise RampError(ROLLBACK_AT_LEVEL_0)
     with transaction.atomic():
         day = _day_to_decide(date)
         if day.decision:
@@ -164,8 +179,8 @@ def _day_to_decide(date: dt.date | None) -> RampDay:
 
 
 def raise_person_hold(*, reason: str, by: str) -> Hold:
-    if not by.strip():
-        raise RampError("A hold needs the name of the person raising it.")
+    """Raise a hold by a named person who may (an operator or the Head of Sales)."""
+    by = _check_person(RAISE_HOLD, by)
     try:
         return raise_hold(reason=reason, source="person", raised_by=by)
     except HoldError as exc:
@@ -174,6 +189,7 @@ def raise_person_hold(*, reason: str, by: str) -> Hold:
 
 def clear(*, hold_id: int | None, by: str, reason: str) -> list[Hold]:
     """Clear one hold (by id) or, with hold_id None, every active hold; a named person and a reason are required."""
+    by = _check_person(CLEAR_HOLD, by)
     holds = list(Hold.objects.active()) if hold_id is None else list(Hold.objects.filter(pk=hold_id))
     if not holds:
         raise RampError("No active hold to clear." if hold_id is None else f"There is no hold #{hold_id}.")

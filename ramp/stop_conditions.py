@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ramp.holds import raise_hold
+from ramp.holds import STOP_CONDITION, is_covered, raise_hold
 from ramp.kpis import KpiCounts
 from ramp.models import Hold, PreflightRun, RampPolicy
 
@@ -30,18 +30,38 @@ class QueueFacts:
     bounces: int = 0
     unsubscribes: int = 0
     complaints: int = 0
+    # Which events those counts are (e.g. "unsubscribe:lead:12"): a hold
+    # records the ones it covered, so clearing it is not undone by the same events.
+    bounce_evidence: list[str] = field(default_factory=list)
+    unsubscribe_evidence: list[str] = field(default_factory=list)
+    complaint_evidence: list[str] = field(default_factory=list)
+
+    def evidence_for(self, count_name: str) -> list[str]:
+        return list(getattr(self, f"{count_name[:-1]}_evidence"))
 
 
 @dataclass(frozen=True)
 class StopFinding:
     source: str
     reason: str
+    evidence: tuple[str, ...] = ()
+
+
+# Preflight checks whose failure is a hold of its own (or the hold itself):
+# a preflight failing only on these raises no further `preflight` hold.
+CHECKS_WITH_THEIR_OWN_HOLD = ("P08", "P09")
 
 
 def preflight_failure(run: PreflightRun) -> StopFinding | None:
     if run.passed:
         return None
-    failed = [f"{row['id']} {row['name']}: {row['detail']}" for row in run.results if not row["passed"]]
+    failed = [
+        f"{row['id']} {row['name']}: {row['detail']}"
+        for row in run.results
+        if not row["passed"] and row["id"] not in CHECKS_WITH_THEIR_OWN_HOLD
+    ]
+    if not failed:
+        return None
     return StopFinding("preflight", "Preflight failed: " + "; ".join(failed))
 
 
@@ -64,12 +84,34 @@ def lead_reappeared(facts: QueueFacts) -> StopFinding | None:
     )
 
 
+def _window_counts(facts: QueueFacts) -> KpiCounts:
+    return KpiCounts(sent=facts.sent, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
+
+
 def deliverability(facts: QueueFacts, policy: RampPolicy) -> list[StopFinding]:
-    """One finding a deliverability ceiling of the policy the window's counts break (source: the rate's key)."""
-    counts = KpiCounts(sent=facts.sent, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
+    """One finding a deliverability ceiling that holds (source: the rate's key), with the numbers and the test.
+
+    A ceiling holds when the window shows the rate over it at the policy's
+    confidence, or its count reaches the policy's hold count; evidence already
+    covered by a hold (even a cleared one) finds nothing again.
+    """
+    findings = []
+    for verdict in policy.stop_verdicts(_window_counts(facts)):
+        if not verdict.holds:
+            continue
+        evidence = tuple(facts.evidence_for(verdict.floor.count))
+        if is_covered(verdict.floor.key, evidence):
+            continue
+        findings.append(StopFinding(verdict.floor.key, f"{verdict.as_line()}, over the last {facts.window_days} days.", evidence))
+    return findings
+
+
+def deliverability_warnings(facts: QueueFacts, policy: RampPolicy) -> list[str]:
+    """The window's events that are shown, not held on: too few to show a rate over its ceiling."""
     return [
-        StopFinding(breach.floor.key, f"{breach.as_line()}, over the last {facts.window_days} days.")
-        for breach in policy.breached_floors(counts, stops_only=True)
+        f"warning: {verdict.as_line()}, over the last {facts.window_days} days."
+        for verdict in policy.stop_verdicts(_window_counts(facts))
+        if verdict.warns
     ]
 
 
@@ -81,5 +123,10 @@ def evaluate(facts: QueueFacts, policy: RampPolicy | None = None) -> list[StopFi
 
 
 def apply(findings: list[StopFinding | None]) -> list[Hold]:
-    """Raise a hold for each finding (a source already holding is not raised twice)."""
-    return [raise_hold(reason=f.reason, source=f.source, raised_by="stop condition") for f in findings if f is not None]
+    """Raise a hold for each finding (a source already holding, or evidence already covered, raises none)."""
+    holds = [
+        raise_hold(reason=f.reason, source=f.source, raised_by=STOP_CONDITION, evidence=list(f.evidence))
+        for f in findings
+        if f is not None
+    ]
+    return [hold for hold in holds if hold is not None]

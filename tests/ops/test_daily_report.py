@@ -10,7 +10,7 @@ from django.core.management import call_command
 from outreach.models import CardStatus, EmailEvent, RejectionTag
 from outreach.ops import queue_facts
 from outreach.transitions import transition
-from ramp.models import Hold, RampDay
+from ramp.models import RampPolicy, Hold, RampDay
 from tests.factories import make_campaign, make_card, make_lead
 from tests.ramp.helpers import IN_WINDOW
 
@@ -47,13 +47,19 @@ def test_it_reports_the_day_and_recommends_continue(day):
     assert stored.report["sent"] == 3 and stored.kpis["sent"] == 3
 
 
-def test_a_bounce_spike_recommends_rollback_and_raises_a_hold(day):
-    for index in range(3):
-        make_card(status=CardStatus.SENT, sent_at=day, lead=make_lead(bounced_at=day if index == 0 else None))
+@pytest.mark.parametrize("level, decision", [(1, "ROLLBACK"), (0, "HOLD")])
+def test_a_bounce_spike_raises_a_hold_and_recommends_rollback_only_where_it_lowers_the_cap(day, level, decision):
+    RampPolicy.objects.filter(pk=RampPolicy.get().pk).update(graduation_level=level)
+    for _ in range(3):
+        make_card(status=CardStatus.SENT, sent_at=day, lead=make_lead(bounced_at=day))
     out = StringIO()
     call_command("daily_report", stdout=out)
     text = out.getvalue()
-    assert "Recommended decision: ROLLBACK" in text and "bounce rate 33.3% (1 of 3 sent) over 5%" in text
+    assert f"Recommended decision: {decision}" in text
+    assert "bounces 3 of 3 sent (100.0%) against a ceiling of 5%: one-sided exact binomial p=0.000" in text
+    # Every figure of the day says what it is out of; the hold's window figure says so too.
+    assert "bounces 3 of 3 sent today (100.0%)" in text
+    assert ("nothing to roll back to" in text) == (level == 0)
     assert Hold.objects.active().get().source == "bounce_rate"
 
 

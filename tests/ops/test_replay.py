@@ -110,6 +110,12 @@ def test_replay_leaves_the_live_database_file_byte_for_byte_unchanged(tmp_path):
     # An empty migrated database (the one the harness copies: migrating again would only cost seconds), then a
     # real hold written into it by the real command.
     shutil.copyfile(migrated_template(), live / "db.sqlite3")
+    # A hold names a real user who may raise it.
+    make_operator = (
+        "from django.contrib.auth.models import Group, User; "
+        "User.objects.create_user('pto').groups.add(Group.objects.get(name='Operator'))"
+    )
+    assert manage("shell", "-c", make_operator).returncode == 0
     assert manage("ramp", "hold", "--reason", "a real hold", "--by", "pto").returncode == 0
     before = _sha256_of_files(live)
     assert list(before) == ["db.sqlite3"]

@@ -27,6 +27,10 @@ def policy_form(policy: RampPolicy) -> dict:
         "max_unsubscribe_rate": "0.02",
         "max_complaint_rate": "0.001",
         "min_reply_rate": "0",
+        "stop_confidence": "0.95",
+        "bounce_hold_count": "3",
+        "unsubscribe_hold_count": "2",
+        "complaint_hold_count": "1",
     }
 
 
@@ -39,6 +43,8 @@ def test_the_graduate_button_refuses_with_reasons_then_graduates(admin_client):
     url = f"/admin/ramp/ramppolicy/{policy.pk}/change/"
     page = admin_client.get(url)
     assert b"0 of 3 clean supervised live days" in page.content and b'name="_graduate"' in page.content
+    # The stop test's settings sit beside the ceilings they judge.
+    assert b'name="stop_confidence"' in page.content and b'name="unsubscribe_hold_count"' in page.content
     response = admin_client.post(url, {**policy_form(policy), "_graduate": "1"}, follow=True)
     assert any("Graduation refused" in m for m in messages_of(response))
     today = operating_date()

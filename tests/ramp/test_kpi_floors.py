@@ -17,7 +17,7 @@ import time_machine
 from outreach.daily import daily_report
 from outreach.models import CardStatus, EmailEvent
 from ramp import services
-from ramp.kpis import FLOORS, KpiCounts
+from ramp.kpis import FLOORS, STOP_COUNT_FIELDS, KpiCounts
 from ramp.models import RampDay, RampPolicy
 from tests.factories import make_card, make_lead
 from tests.ramp.helpers import IN_WINDOW, live_day
@@ -50,22 +50,21 @@ def _send_the_day(floor_key: str, moment: dt.datetime) -> None:
         EmailEvent.objects.create(lead=cards[0].lead, card=cards[0], kind=EmailEvent.Kind.COMPLAINED, occurred_at=moment)
 
 
-def _policy(floor_key: str, limit: Decimal) -> None:
+def _policy(floor_key: str, *, limit: Decimal, hold_count: int) -> None:
     policy = RampPolicy.get()
     # Every other floor is out of the way, so only the floor under test can speak.
     policy.max_bounce_rate = policy.max_unsubscribe_rate = policy.max_complaint_rate = Decimal("1")
+    policy.bounce_hold_count = policy.unsubscribe_hold_count = policy.complaint_hold_count = 0
     policy.min_reply_rate = Decimal("0")
     floor = next(f for f in FLOORS if f.key == floor_key)
     setattr(policy, floor.policy_field, limit)
+    if floor.stops_sending:
+        setattr(policy, STOP_COUNT_FIELDS[floor.count], hold_count)
     policy.save()
 
 
-@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS])
-@pytest.mark.parametrize("breached", [False, True], ids=["at-the-limit", "past-the-limit"])
-def test_the_recommendation_and_graduation_agree_on_the_floor(floor_key, breached):
-    floor = next(f for f in FLOORS if f.key == floor_key)
+def _run_the_day(floor_key: str) -> tuple[dict, services.GraduationReview]:
     today = IN_WINDOW.date()
-    _policy(floor_key, PAST_LIMIT[floor.kind] if breached else AT_LIMIT)
     for days_ago in (2, 1):
         live_day(today - dt.timedelta(days=days_ago), kpis=GOOD_DAY)
     with time_machine.travel(IN_WINDOW, tick=False):
@@ -73,21 +72,53 @@ def test_the_recommendation_and_graduation_agree_on_the_floor(floor_key, breache
         _send_the_day(floor_key, IN_WINDOW)
         report = daily_report(today)
         services.decide(decision="continue", by="pto", date=today)
-        review = services.graduation_review(today=today)
+        return report, services.graduation_review(today=today)
 
+
+@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS if floor.stops_sending])
+def test_one_event_in_four_sends_is_a_warning_not_a_stop(floor_key):
+    """25% observed against a 24.99% ceiling proves nothing at four sends: shown, not held, graduation not blocked."""
+    floor = next(f for f in FLOORS if f.key == floor_key)
+    _policy(floor_key, limit=PAST_LIMIT["max"], hold_count=0)
+    report, review = _run_the_day(floor_key)
+    assert report["recommended_decision"]["decision"] == "continue", report["recommended_decision"]
+    assert report["warnings"] == [
+        f"warning: {floor.label}s 1 of 4 sent (25.0%) against a ceiling of 24.99%: one-sided exact binomial "
+        "p=0.683, not shown over at 95% confidence; no count rule, over the last 7 days."
+    ]
+    assert review.allowed, review.reasons
+
+
+@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS if floor.stops_sending])
+def test_a_count_rule_holds_and_graduation_names_the_same_line(floor_key):
+    floor = next(f for f in FLOORS if f.key == floor_key)
+    _policy(floor_key, limit=PAST_LIMIT["max"], hold_count=1)
+    report, review = _run_the_day(floor_key)
+    line = (
+        f"{floor.label}s 1 of 4 sent (25.0%) against a ceiling of 24.99%: one-sided exact binomial p=0.683, "
+        "count 1 reaches the policy's hold at 1"
+    )
     recommended = report["recommended_decision"]
-    floor_lines = [reason for reason in recommended["reasons"] if reason.startswith(f"{floor.label} rate ")]
+    # At level 0 there is no lower cap: the recommendation is hold, and it says why.
+    assert recommended["decision"] == "hold", recommended
+    assert recommended["reasons"][0] == f"{line}, over the last 7 days."
+    assert "nothing to roll back to" in recommended["reasons"][1]
+    assert not review.allowed
+    assert any(line in reason and str(IN_WINDOW.date()) in reason for reason in review.reasons), review.reasons
+
+
+@pytest.mark.parametrize("breached", [False, True], ids=["at-the-limit", "past-the-limit"])
+def test_the_reply_floor_agrees_between_the_report_and_graduation(breached):
+    _policy("reply_rate", limit=PAST_LIMIT["min"] if breached else AT_LIMIT, hold_count=0)
+    report, review = _run_the_day("reply_rate")
+    recommended = report["recommended_decision"]
     if not breached:
         assert recommended["decision"] == "continue", recommended
         assert review.allowed, review.reasons
         return
-    expected = "rollback" if floor.stops_sending else "hold"
-    assert recommended["decision"] == expected, recommended
-    side = "over" if floor.kind == "max" else "under the floor"
-    assert floor_lines == [f"{floor.label} rate 25.0% (1 of 4 sent) {side} {PAST_LIMIT_SHOWN[floor.kind]}"]
-    assert not review.allowed
-    # Graduation names the very breach the report gave as its reason.
-    assert any(floor_lines[0] in reason and str(today) in reason for reason in review.reasons), review.reasons
+    line = "reply rate 25.0% (1 of 4 sent) under the floor 25.01%"
+    assert recommended["decision"] == "hold" and recommended["reasons"][0] == line, recommended
+    assert any(line in reason for reason in review.reasons), review.reasons
 
 
 def test_stored_counts_read_back_as_they_were_written():

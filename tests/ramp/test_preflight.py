@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from ramp.models import Hold, PreflightRun
+from ramp import services
 from ramp.preflight import run_preflight
 from ramp.stop_conditions import QueueFacts
 from tests.factories import make_campaign, make_card, make_lead
@@ -115,6 +116,35 @@ def test_it_fails_when_the_ghl_sandbox_rejects_the_token(healthy, settings):
 
 
 def test_deliverability_fails_on_the_windows_counts_and_holds(healthy):
-    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=10, bounces=1, unsubscribes=0, complaints=0))
-    assert failed(run) == {"P08": "bounce rate 10.0% (1 of 10 sent) over 5%, over the last 7 days."}
-    assert {h.source for h in Hold.objects.active()} == {"bounce_rate", "preflight"}
+    facts = QueueFacts(sent=10, bounces=3, bounce_evidence=["bounce:lead:1", "bounce:lead:2", "bounce:lead:3"])
+    run = run_preflight(facts_provider=lambda now: facts)
+    assert failed(run) == {
+        "P08": "bounces 3 of 10 sent (30.0%) against a ceiling of 5%: one-sided exact binomial p=0.012, "
+        "count 3 reaches the policy's hold at 3, over the last 7 days."
+    }
+    # The deliverability hold is the stop; a preflight failing on it (and on the hold) raises no second one.
+    assert {h.source for h in Hold.objects.active()} == {"bounce_rate"}
+    assert Hold.objects.get().evidence == facts.bounce_evidence
+
+
+def test_a_cleared_hold_is_not_raised_again_by_the_same_evidence_only_by_new(healthy, pto):
+    evidence = ["unsubscribe:lead:1", "unsubscribe:lead:2"]
+    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=30, unsubscribes=2, unsubscribe_evidence=evidence))
+    assert not run.passed
+    hold = Hold.objects.active().get()
+    assert hold.source == "unsubscribe_rate"
+    services.clear(hold_id=hold.pk, by="pto", reason="two bad-fit leads, list fixed")
+    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=30, unsubscribes=2, unsubscribe_evidence=evidence))
+    assert run.passed and not Hold.objects.active().exists()
+    # A third unsubscribe is new evidence: held again, covering all three.
+    more = [*evidence, "unsubscribe:lead:3"]
+    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=31, unsubscribes=3, unsubscribe_evidence=more))
+    assert not run.passed
+    assert Hold.objects.active().get().evidence == more
+
+
+def test_a_preflight_failing_only_because_a_hold_is_active_raises_no_new_hold(healthy, pto):
+    services.raise_person_hold(reason="copy is off", by="pto")
+    run = run_preflight(facts_provider=lambda now: QueueFacts())
+    assert failed(run).keys() == {"P09"}
+    assert Hold.objects.count() == 1

@@ -55,7 +55,8 @@ def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
         ({"sent": 0}, "nothing was sent"),
         ({"decision": ""}, "decision is not recorded"),
         ({"kpis": {}}, "no daily report"),
-        ({"kpis": {"sent": 2, "bounces": 1}}, "bounce rate 50.0% (1 of 2 sent) over 5%"),
+        ({"kpis": {"sent": 5, "bounces": 3}}, "bounces 3 of 5 sent (60.0%) against a ceiling of 5%: one-sided exact binomial p=0.001"),
+        ({"kpis": {"sent": 2, "unsubscribes": 2}}, "count 2 reaches the policy's hold at 2"),
     ],
 )
 def test_it_names_the_day_that_breaks_the_streak(spoiler, expected):
@@ -107,11 +108,11 @@ def test_a_decision_needs_a_reason_a_name_and_is_not_rewritten():
     live_day(TODAY, decision="")
     with pytest.raises(services.RampError, match="needs a reason"):
         services.decide(decision="hold", by="pto", date=TODAY)
-    with pytest.raises(services.RampError, match="name of the person"):
+    with pytest.raises(services.RampError, match="a named person is required"):
         services.decide(decision="continue", by=" ", date=TODAY)
     services.decide(decision="continue", by="pto")
     with pytest.raises(services.RampError, match="already decided"):
-        services.decide(decision="rollback", by="pto", reason="x", date=TODAY)
+        services.decide(decision="hold", by="pto", reason="x", date=TODAY)
 
 
 @pytest.mark.django_db

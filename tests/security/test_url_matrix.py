@@ -182,11 +182,13 @@ login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/history/
 login  403    403    403    403    /admin/ramp/rampday/<path:object_id>/delete/
 login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/rampday/<path:object_id>/
-login  403    403    200    200    /admin/ramp/hold/
-login  403    403    200    200    /admin/ramp/hold/add/
-login  403    403    200    200    /admin/ramp/hold/<path:object_id>/history/
+# The Head of Sales sees and raises holds (systemic copy failure); only an operator clears them.
+login  403    200    200    200    /admin/ramp/hold/
+login  403    405    405    405    /admin/ramp/hold/raise-copy-failure/
+login  403    200    200    200    /admin/ramp/hold/add/
+login  403    200    200    200    /admin/ramp/hold/<path:object_id>/history/
 login  403    403    403    403    /admin/ramp/hold/<path:object_id>/delete/
-login  403    403    200    200    /admin/ramp/hold/<path:object_id>/change/
+login  403    200    200    200    /admin/ramp/hold/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/hold/<path:object_id>/
 login  403    403    200    200    /admin/ramp/preflightrun/
 login  403    403    403    403    /admin/ramp/preflightrun/add/

@@ -1,0 +1,44 @@
+"""Who may do what to the ramp: every hold, clear, decision and graduation names a real user with the permission.
+
+The terminal's `--by` and the admin's logged-in user go through the same check,
+so a name that is not a user, or a user without the permission, is refused
+with the reason.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+
+# The permission each ramp act needs (the Operator group has all four; the
+# Head of Sales may only raise a hold).
+RAISE_HOLD = "ramp.add_hold"
+CLEAR_HOLD = "ramp.change_hold"
+DECIDE_DAY = "ramp.change_rampday"
+CHANGE_POLICY = "ramp.change_ramppolicy"
+
+_ACTS = {
+    RAISE_HOLD: "raise a hold",
+    CLEAR_HOLD: "clear a hold",
+    DECIDE_DAY: "decide a ramp day",
+    CHANGE_POLICY: "graduate or change the ramp policy",
+}
+
+
+class NotAllowed(Exception):
+    """The named person does not exist, is inactive, or lacks the permission; the message says which."""
+
+
+def person_with(permission: str, username: str):
+    """Return the active user `username` if they hold `permission`, else raise NotAllowed naming why."""
+    act = _ACTS[permission]
+    name = (username or "").strip()
+    if not name:
+        raise NotAllowed(f"To {act} a named person is required.")
+    user = get_user_model().objects.filter(username=name).first()
+    if user is None:
+        raise NotAllowed(f"{name!r} is not a user: only a named user with the permission may {act}.")
+    if not user.is_active:
+        raise NotAllowed(f"{name!r} is not an active user and may not {act}.")
+    if not user.has_perm(permission):
+        raise NotAllowed(f"{name!r} may not {act}: that needs the {permission} permission (an operator's).")
+    return user
