@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ramp', '0003_rename_pending_approval_hold_to_hold_was_active'),
+        ('ramp', '0004_live_cycle_record'),
     ]
 
     operations = [
