@@ -1,0 +1,67 @@
+"""The admin index's pictures and KPIs: the last 30 days, today's figures, the clean-day streak, drift and anomalies.
+
+Every figure is counted by `outreach.daily.day_activity`, the function the
+daily report counts with, and every rate by `ramp.kpis`, so the index and the
+report cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+
+from caio import charts
+from outreach.daily import day_activity
+from ramp.days import operating_date, ramp_day
+from ramp.kpis import KpiCounts
+from ramp.models import QueueTrace, RampPolicy
+from ramp.services import graduation_review
+
+register = template.Library()
+
+CHART_DAYS = 30
+
+
+def _counts(activity) -> KpiCounts:
+    return KpiCounts(
+        sent=activity.sent,
+        replies=activity.replies,
+        bounces=activity.bounces,
+        unsubscribes=activity.unsubscribes,
+        complaints=activity.events.get("complained", 0),
+        opens=activity.events.get("opened", 0),
+        meetings=activity.events.get("meeting", 0),
+    )
+
+
+@register.simple_tag
+def kpi_overview(days: int = CHART_DAYS) -> dict:
+    """Return the index panel: the chart, today's counts and rates, the streak, drift and the day's anomalies."""
+    today = operating_date()
+    dates = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    activities = [day_activity(date) for date in dates]
+    series = [
+        ("sent", [a.sent for a in activities]),
+        ("replies", [a.replies for a in activities]),
+        ("bounces", [a.bounces for a in activities]),
+        ("unsubscribes", [a.unsubscribes for a in activities]),
+    ]
+    counts = _counts(activities[-1])
+    policy = RampPolicy.get()
+    review = graduation_review(today=today, policy=policy)
+    day = ramp_day(today)
+    latest_trace = QueueTrace.objects.order_by("-taken_at").first()
+    return {
+        "chart": charts.line_chart(f"Last {days} days: sent, replies, bounces, unsubscribes", [f"{d:%m-%d}" for d in dates], series),
+        "today": counts,
+        "rates": counts.rates(),
+        "streak": charts.progress("Clean live days toward graduation", len(review.streak), policy.clean_days_required),
+        "streak_days": len(review.streak),
+        "streak_needed": policy.clean_days_required,
+        "graduation_reasons": review.reasons,
+        "drift": latest_trace if latest_trace and latest_trace.drift_flagged else None,
+        "anomalies": (day.report or {}).get("anomalies", []),
+        "report_day": day,
+        "report_generated": (day.report or {}).get("generated_at"),
+    }
