@@ -48,6 +48,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--outcome-delay", type=float, default=None, help="Seconds before each outcome event (default 2)."
         )
+        parser.add_argument(
+            "--outcome-rates",
+            default="",
+            metavar="JSON",
+            help='Outcome rates as JSON, e.g. \'{"replied": 0.5, "bounced_hard": 0.05}\' (the rest keep their defaults).',
+        )
         parser.add_argument("--json", action="store_true", help="Print the startup facts as one JSON line.")
 
     def handle(self, *args, **options) -> None:
@@ -64,6 +70,11 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot start the GHL sandbox: {exc}") from exc
         if options["outcomes"]:
             changes: dict = {"enabled": True, "seed": options["outcome_seed"]}
+            if options["outcome_rates"]:
+                try:
+                    changes["rates"] = json.loads(options["outcome_rates"])
+                except json.JSONDecodeError as exc:
+                    raise CommandError(f"--outcome-rates is not JSON: {exc}") from None
             if options["outcome_delay"] is not None:
                 changes["delay_seconds"] = options["outcome_delay"]
             try:
