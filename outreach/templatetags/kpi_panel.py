@@ -15,7 +15,7 @@ from caio import charts
 from outreach.daily import day_activity
 from ramp.days import operating_date, ramp_day
 from ramp.kpis import KpiCounts
-from ramp.models import QueueTrace, RampPolicy
+from ramp.models import QueueTrace, RampDay, RampPolicy
 from ramp.services import graduation_review
 
 register = template.Library()
@@ -65,3 +65,11 @@ def kpi_overview(days: int = CHART_DAYS) -> dict:
         "report_day": day,
         "report_generated": (day.report or {}).get("generated_at"),
     }
+
+
+@register.simple_tag
+def cap_steps_chart(days: int = 90):
+    """The daily cap over the last `days` ramp days, drawn as steps (graduations and rollbacks show as jumps)."""
+    since = operating_date() - dt.timedelta(days=days - 1)
+    points = [(f"{date:%Y-%m-%d}", cap) for date, cap in RampDay.objects.filter(date__gte=since).order_by("date").values_list("date", "cap")]
+    return charts.step_chart(f"Daily cap per ramp day, last {days} days", points)

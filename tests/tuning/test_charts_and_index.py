@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from caio import charts
 from outreach.daily import daily_report
 from outreach.models import CardStatus
-from ramp.models import QueueTrace, RampDay
+from ramp.models import QueueTrace, RampDay, RampPolicy
 from tests.factories import make_card, make_lead
 from tests.ramp.helpers import IN_WINDOW
 
@@ -80,3 +81,12 @@ def test_the_index_says_when_the_queue_drifted_and_what_the_report_found(today, 
     RampDay.objects.create(date=today.date(), report={"anomalies": ["dispatched 6 over the cap 5"], "generated_at": "2026-02-19T20:00"})
     html = admin_client.get("/admin/").content.decode()
     assert 'id="kpi-drift"' in html and "dispatched 6 over the cap 5" in html
+
+
+def test_the_ramp_page_draws_the_cap_steps(today, admin_client):
+    for offset, cap in ((3, 5), (2, 5), (1, 10), (0, 20)):
+        RampDay.objects.create(date=today.date() - dt.timedelta(days=offset), cap=cap)
+    policy = RampPolicy.get()
+    html = admin_client.get(f"/admin/ramp/ramppolicy/{policy.pk}/change/").content.decode()
+    assert 'id="cap-steps"' in html and "<svg" in html
+    assert "2026-02-18: 10</title>" in html and "2026-02-19: 20</title>" in html
