@@ -15,6 +15,7 @@ from caio import charts
 from outreach.daily import day_activity
 from ramp.days import operating_date, ramp_day
 from ramp.kpis import KpiCounts
+from ramp.report import signal
 from ramp.models import QueueTrace, RampDay, RampPolicy
 from ramp.services import graduation_review
 
@@ -23,15 +24,16 @@ register = template.Library()
 CHART_DAYS = 30
 
 
-def _counts(activity) -> KpiCounts:
+def _counts(activity, day: RampDay) -> KpiCounts:
+    """Today's counts as the daily report makes them: GHL's events, or the figure the operator entered."""
     return KpiCounts(
         sent=activity.sent,
         replies=activity.replies,
         bounces=activity.bounces,
         unsubscribes=activity.unsubscribes,
-        complaints=activity.events.get("complained", 0),
-        opens=activity.events.get("opened", 0),
-        meetings=activity.events.get("meeting", 0),
+        complaints=signal(activity.events.get("complained", 0), day.reported_complaints),
+        opens=signal(activity.events.get("opened", 0), day.reported_opens),
+        meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
     )
 
 
@@ -47,10 +49,10 @@ def kpi_overview(days: int = CHART_DAYS) -> dict:
         ("bounces", [a.bounces for a in activities]),
         ("unsubscribes", [a.unsubscribes for a in activities]),
     ]
-    counts = _counts(activities[-1])
+    day = ramp_day(today)
+    counts = _counts(activities[-1], day)
     policy = RampPolicy.get()
     review = graduation_review(today=today, policy=policy)
-    day = ramp_day(today)
     latest_trace = QueueTrace.objects.order_by("-taken_at").first()
     return {
         "chart": charts.line_chart(f"Last {days} days: sent, replies, bounces, unsubscribes", [f"{d:%m-%d}" for d in dates], series),

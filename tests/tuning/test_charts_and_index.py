@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from caio import charts
 from outreach.daily import daily_report
-from outreach.models import CardStatus
+from outreach.models import CardStatus, EmailEvent
 from ramp.models import QueueTrace, RampDay, RampPolicy
 from tests.factories import make_card, make_lead
 from tests.ramp.helpers import IN_WINDOW
@@ -90,3 +90,13 @@ def test_the_ramp_page_draws_the_cap_steps(today, admin_client):
     html = admin_client.get(f"/admin/ramp/ramppolicy/{policy.pk}/change/").content.decode()
     assert 'id="cap-steps"' in html and "<svg" in html
     assert "2026-02-18: 10</title>" in html and "2026-02-19: 20</title>" in html
+
+
+def test_the_index_takes_a_figure_the_operator_entered_as_the_report_does(today, admin_client):
+    card = make_card(status=CardStatus.SENT, sent_at=today)
+    EmailEvent.objects.create(lead=card.lead, card=card, kind="meeting", occurred_at=today)
+    RampDay.objects.create(date=today.date(), reported_meetings=3)
+    report = daily_report()
+    kpi = admin_client.get("/admin/").context["kpi"]
+    assert kpi["today"].meetings == report["kpis"]["meetings"] == 3
+    assert kpi["today"].complaints is report["kpis"]["complaints"] is None
