@@ -62,7 +62,6 @@ REPLY_TEXTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-OUTCOME_EVENTS = ("delivered", "opened", "clicked", "failed", "complained", "unsubscribed", "InboundMessage", "AppointmentCreate")
 
 
 def default_outcomes() -> dict[str, Any]:
