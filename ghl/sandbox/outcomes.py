@@ -63,7 +63,6 @@ REPLY_TEXTS: dict[str, tuple[str, ...]] = {
 }
 
 
-
 def default_outcomes() -> dict[str, Any]:
     return {
         "enabled": False,
