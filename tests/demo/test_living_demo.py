@@ -10,7 +10,7 @@ from django.apps import apps
 
 from outreach import tuning
 from outreach.daily import daily_report
-from outreach.models import CardStatus, EmailEvent, PendingEmail, Reply
+from outreach.models import EmailEvent, PendingEmail, Reply
 from outreach.sending.select import start_live_cycle
 from tests.dispatch.conftest import wait_until
 from tests.dispatch.helpers import approved_card, green_gates
