@@ -20,6 +20,12 @@ def main() -> None:
         sys.stderr.write(f"Configuration error: {exc}\n")
         sys.exit(2)
 
+    from caio.config import missing_database
+
+    if problem := missing_database(settings.DATABASES["default"], sys.argv):
+        sys.stderr.write(problem + "\n")
+        sys.exit(2)
+
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

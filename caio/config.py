@@ -7,6 +7,7 @@ key is wrong and what it should look like.
 
 from __future__ import annotations
 
+import sqlite3
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,40 @@ class Config:
         except Exception:  # django-environ raises several types for bad URLs
             self.fail(key, "must be a database URL such as sqlite:///path or postgres://user:pass@host:5432/name")
         return parsed
+
+
+# Commands that make the database, need none, or run on a database of their own.
+COMMANDS_WITHOUT_DATABASE = {
+    "migrate", "makemigrations", "squashmigrations", "sqlmigrate", "help", "version", "check", "test",
+    "collectstatic", "findstatic", "diffsettings", "startapp", "startproject", "ghl_sandbox", "compilemessages", "makemessages",
+}
+
+
+def missing_database(database: dict, argv: list[str]) -> str | None:
+    """Return one line saying what is missing when a command would run on a SQLite database that is not there.
+
+    SQLite creates an empty file on first connect, and every command then fails
+    with "no such table" tracebacks; a database with no tables is as empty.
+    None when the command needs no database, the database is not SQLite, or it is there.
+    """
+    command = next((arg for arg in argv[1:] if not arg.startswith("-")), "help")
+    if command in COMMANDS_WITHOUT_DATABASE or "--help" in argv or "-h" in argv or "--version" in argv:
+        return None
+    if database.get("ENGINE") != "django.db.backends.sqlite3":
+        return None
+    name = str(database.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name)
+    hint = "run `manage.py migrate` to create it, or `bin/manage ...` to run against the running demo (`make demo`)"
+    if not path.exists():
+        return f"No database at {path}: {hint}."
+    # Read-only: a connection through Django would create the file it is looking for.
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            found = connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='django_migrations'").fetchone()
+    except sqlite3.Error as exc:
+        return f"The database at {path} cannot be read ({exc}): {hint}."
+    if found is None:
+        return f"The database at {path} has no tables: {hint}."
+    return None

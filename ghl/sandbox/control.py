@@ -88,6 +88,12 @@ class ControlMixin:
             if key == ("DELETE", "requests"):
                 self.state["requests"] = []
                 return 200, {"ok": True}
+            if key == ("GET", "outcomes") and len(parts) == 1:
+                return 200, {"outcomes": self.outcome_settings}
+            if key == ("POST", "outcomes") and len(parts) == 1:
+                return 200, {"outcomes": self.configure_outcomes(body)}
+            if key == ("GET", "outcomes") and len(parts) == 2 and parts[1] == "plan":
+                return 200, {"message_id": query["message_id"], "plan": self.outcome_plan(query["message_id"])}
             if key == ("GET", "webhooks"):
                 return 200, {"webhooks": self.state["webhooks"]}
         # Deliveries run outside the lock: the app may call back into the sandbox.
@@ -112,6 +118,8 @@ class ControlMixin:
             elif name == "location":
                 location = self.state["locations"][value.pop("id", self.location_id)]
                 location.update(value)
+            elif name == "outcomes":
+                self.configure_outcomes(value)
             elif name in self.config:
                 if name == "webhook_url" and value:
                     require_loopback(value)

@@ -23,6 +23,7 @@ signed webhook deliveries.
 | `contacts` | the contacts endpoints |
 | `conversations` | sends, search, message list and reads |
 | `outgoing` | webhook events: build, sign, deliver |
+| `outcomes` | what happens to each send on its own (delivered, replies, bounces...), at set rates |
 | `control` | the /_sandbox/ control API |
 """
 
@@ -48,6 +49,7 @@ from ghl.sandbox.contacts import ContactsMixin
 from ghl.sandbox.control import ControlMixin
 from ghl.sandbox.conversations import ConversationsMixin
 from ghl.sandbox.limits import LimitsAndFaultsMixin
+from ghl.sandbox.outcomes import OutcomesMixin
 from ghl.sandbox.outgoing import OutgoingWebhooksMixin
 from ghl.sandbox.state import SandboxState, default_config  # noqa: F401
 
@@ -58,6 +60,7 @@ class Sandbox(
     ContactsMixin,
     ConversationsMixin,
     OutgoingWebhooksMixin,
+    OutcomesMixin,
     ControlMixin,
     SandboxState,
 ):

@@ -361,8 +361,13 @@ class OutgoingWebhooksMixin:
             return None, f"{type(exc).__name__}: {exc}"
 
     def _schedule_auto_events(self, message_id: str) -> None:
-        specs = [{"event": name, "message_id": message_id} for name in self.config.get("auto_events") or []]
-        if not specs:
+        outcomes = bool(self.outcome_settings.get("enabled"))
+        names = self.config.get("auto_events") or []
+        if outcomes:
+            # The outcome plan decides whether the email was delivered or bounced.
+            names = [name for name in names if name != "delivered"]
+        specs = [{"event": name, "message_id": message_id} for name in names]
+        if not specs and not outcomes:
             return
 
         def run() -> None:
@@ -374,6 +379,8 @@ class OutgoingWebhooksMixin:
                         self.deliver(payload)
                 except SandboxError as exc:
                     logger.warning("sandbox auto event %s failed: %s", spec["event"], exc)
+            if outcomes:
+                self._run_outcomes(message_id)
 
         self._spawn(run)
 

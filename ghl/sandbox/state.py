@@ -22,6 +22,7 @@ from ghl.sandbox.common import (
     Exchange,
 )
 from ghl.sandbox.keys import DEFAULT_SEED, ed25519_key, rsa_key
+from ghl.sandbox.outcomes import default_outcomes
 from ghl.webhooks import WebhookSigner, public_key_pem
 
 
@@ -46,6 +47,8 @@ def default_config() -> dict[str, Any]:
         "email_shape": "bare",  # or "wrapped"
         "message_shape": "bare",  # or "wrapped"
         "messages_page_size": 20,
+        # Outcomes produced on their own after each send (ghl.sandbox.outcomes); off unless asked for.
+        "outcomes": default_outcomes(),
     }
 
 

@@ -100,6 +100,17 @@ class SandboxControl:
         Per-endpoint Version and locationId are always enforced."""
         return self._call("POST", "/config", config)
 
+    def outcomes(self, **changes: Any) -> dict[str, Any]:
+        """Read (no arguments) or change the outcome generator: enabled, seed, delay_seconds,
+        rates={bounced_hard, bounced_soft, opened, clicked, complained, unsubscribed, replied, meeting},
+        reply_mix={interested, not_now, out_of_office, stop}."""
+        if not changes:
+            return self._call("GET", "/outcomes")["outcomes"]
+        return self._call("POST", "/outcomes", changes)["outcomes"]
+
+    def outcome_plan(self, message_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", "/outcomes/plan", query={"message_id": message_id})["plan"]
+
     def add_token(self, token: str, *, location_id: str | None = None, scopes: list[str] | None = None) -> None:
         body: dict[str, Any] = {"token": token, "location_id": location_id or self.location_id}
         if scopes is not None:

@@ -9,7 +9,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ghl.sandbox.core import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, Sandbox
+from ghl.sandbox.core import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, Sandbox, SandboxError
 from ghl.sandbox.keys import DEFAULT_SEED
 from ghl.sandbox.server import LOOPBACK_HOSTS, SandboxHTTPServer
 
@@ -38,6 +38,22 @@ class Command(BaseCommand):
             choices=["ed25519", "rsa"],
             help="Print the webhook signing public key (PEM; ed25519 by default, rsa for x-wh-signature) and exit.",
         )
+        parser.add_argument(
+            "--outcomes",
+            action="store_true",
+            help="Produce each send's outcomes on its own (delivered, opened, replies, bounces, unsubscribes, "
+            "complaints, meetings) as signed webhooks; rates via POST /_sandbox/outcomes.",
+        )
+        parser.add_argument("--outcome-seed", default="", help="Seed of the outcome draws (default: --seed).")
+        parser.add_argument(
+            "--outcome-delay", type=float, default=None, help="Seconds before each outcome event (default 2)."
+        )
+        parser.add_argument(
+            "--outcome-rates",
+            default="",
+            metavar="JSON",
+            help='Outcome rates as JSON, e.g. \'{"replied": 0.5, "bounced_hard": 0.05}\' (the rest keep their defaults).',
+        )
         parser.add_argument("--json", action="store_true", help="Print the startup facts as one JSON line.")
 
     def handle(self, *args, **options) -> None:
@@ -52,6 +68,19 @@ class Command(BaseCommand):
             )
         except Exception as exc:  # a bad state file or webhook URL: say which
             raise CommandError(f"Cannot start the GHL sandbox: {exc}") from exc
+        if options["outcomes"]:
+            changes: dict = {"enabled": True, "seed": options["outcome_seed"]}
+            if options["outcome_rates"]:
+                try:
+                    changes["rates"] = json.loads(options["outcome_rates"])
+                except json.JSONDecodeError as exc:
+                    raise CommandError(f"--outcome-rates is not JSON: {exc}") from None
+            if options["outcome_delay"] is not None:
+                changes["delay_seconds"] = options["outcome_delay"]
+            try:
+                sandbox.configure_outcomes(changes)
+            except SandboxError as exc:
+                raise CommandError(f"Cannot start the GHL sandbox: {exc.body['message']}") from None
         if options["print_public_key"]:
             self.stdout.write(sandbox.public_key_pem(options["print_public_key"]), ending="")
             return
@@ -67,6 +96,7 @@ class Command(BaseCommand):
             "location_id": options["location_id"],
             "control_api": f"{server.base_url}/_sandbox/",
             "webhook_url": options["webhook_url"] or None,
+            "outcomes": bool(sandbox.outcome_settings["enabled"]),
             "ed25519_public_key": sandbox.public_key_pem("ed25519"),
         }
         if options["json"]:
@@ -78,6 +108,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  GHL_LOCATION_ID={facts['location_id']}")
             if facts["webhook_url"]:
                 self.stdout.write(f"  webhooks go to {facts['webhook_url']}")
+            if facts["outcomes"]:
+                self.stdout.write(f"  outcomes on: each send is followed by its events (POST {facts['control_api']}outcomes)")
             self.stdout.write("  GHL_WEBHOOK_ED25519_PUBLIC_KEY (x-ghl-signature):")
             self.stdout.write(facts["ed25519_public_key"], ending="")
         self.stdout.flush()

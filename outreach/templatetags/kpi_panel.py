@@ -1,0 +1,77 @@
+"""The admin index's pictures and KPIs: the last 30 days, today's figures, the clean-day streak, drift and anomalies.
+
+Every figure is counted by `outreach.daily.day_activity`, the function the
+daily report counts with, and every rate by `ramp.kpis`, so the index and the
+report cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+
+from caio import charts
+from outreach.daily import day_activity
+from ramp.days import operating_date, ramp_day
+from ramp.kpis import KpiCounts
+from ramp.report import signal
+from ramp.models import QueueTrace, RampDay, RampPolicy
+from ramp.services import graduation_review
+
+register = template.Library()
+
+CHART_DAYS = 30
+
+
+def _counts(activity, day: RampDay) -> KpiCounts:
+    """Today's counts as the daily report makes them: GHL's events, or the figure the operator entered."""
+    return KpiCounts(
+        sent=activity.sent,
+        replies=activity.replies,
+        bounces=activity.bounces,
+        unsubscribes=activity.unsubscribes,
+        complaints=signal(activity.events.get("complained", 0), day.reported_complaints),
+        opens=signal(activity.events.get("opened", 0), day.reported_opens),
+        meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
+    )
+
+
+@register.simple_tag
+def kpi_overview(days: int = CHART_DAYS) -> dict:
+    """Return the index panel: the chart, today's counts and rates, the streak, drift and the day's anomalies."""
+    today = operating_date()
+    dates = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    activities = [day_activity(date) for date in dates]
+    series = [
+        ("sent", [a.sent for a in activities]),
+        ("replies", [a.replies for a in activities]),
+        ("bounces", [a.bounces for a in activities]),
+        ("unsubscribes", [a.unsubscribes for a in activities]),
+    ]
+    day = ramp_day(today)
+    counts = _counts(activities[-1], day)
+    policy = RampPolicy.get()
+    review = graduation_review(today=today, policy=policy)
+    latest_trace = QueueTrace.objects.order_by("-taken_at").first()
+    return {
+        "chart": charts.line_chart(f"Last {days} days: sent, replies, bounces, unsubscribes", [f"{d:%m-%d}" for d in dates], series),
+        "today": counts,
+        "rates": counts.rates(),
+        "streak": charts.progress("Clean live days toward graduation", len(review.streak), policy.clean_days_required),
+        "streak_days": len(review.streak),
+        "streak_needed": policy.clean_days_required,
+        "graduation_reasons": review.reasons,
+        "drift": latest_trace if latest_trace and latest_trace.drift_flagged else None,
+        "anomalies": (day.report or {}).get("anomalies", []),
+        "report_day": day,
+        "report_generated": (day.report or {}).get("generated_at"),
+    }
+
+
+@register.simple_tag
+def cap_steps_chart(days: int = 90):
+    """The daily cap over the last `days` ramp days, drawn as steps (graduations and rollbacks show as jumps)."""
+    since = operating_date() - dt.timedelta(days=days - 1)
+    points = [(f"{date:%Y-%m-%d}", cap) for date, cap in RampDay.objects.filter(date__gte=since).order_by("date").values_list("date", "cap")]
+    return charts.step_chart(f"Daily cap per ramp day, last {days} days", points)
