@@ -1,4 +1,4 @@
-.PHONY: demo test check bench
+.PHONY: demo test check bench scale-test
 
 # Start the whole product with demo data: web, Redis, an RQ worker and the GHL sandbox.
 demo:
@@ -18,3 +18,10 @@ check:
 bench:
 	bin/setup test
 	bench/all
+
+# Optional: one graduated day on the production topology (PostgreSQL, Redis,
+# gunicorn, three dispatch workers, the GHL sandbox at GHL's limits) under
+# killed workers, a Redis restart, a 429 storm and ambiguous 5xx; a few minutes.
+scale-test:
+	bin/setup test
+	bin/scale-test

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -53,8 +54,15 @@ RSA_HEADER = "x-wh-signature"
 def load_public_key(text: str) -> Ed25519PublicKey | RSAPublicKey:
     """Parse a public key from PEM (also with literal "\\n" as env files carry it) or base64 SPKI DER.
 
-    A bare base64 string of 32 bytes is taken as a raw Ed25519 key.
+    A bare base64 string of 32 bytes is taken as a raw Ed25519 key. The
+    configured key is parsed once per process, not once per delivery.
     """
+    return _parsed_public_key(text or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_public_key(text: str) -> Ed25519PublicKey | RSAPublicKey:
+    # A key that cannot be parsed raises, and lru_cache keeps no entry for it.
     text = (text or "").strip().replace("\\n", "\n")
     if not text:
         raise GhlSignatureError("webhook public key is empty")
@@ -129,17 +137,17 @@ def _decode_signature(value: str, header: str) -> bytes:
         raise GhlSignatureError(f"{header} is not valid base64") from None
 
 
-def _candidate_bodies(body: bytes) -> list[bytes]:
+def _candidate_bodies(body: bytes) -> Iterator[bytes]:
     # The raw bytes first; a proxy that re-encoded the JSON is tolerated by
-    # also trying GHL's compact serialization of the same document.
-    candidates = [body]
+    # also trying GHL's compact serialization of the same document. Lazily:
+    # the re-encoding is only worth its cost when the raw bytes do not verify.
+    yield body
     try:
         compact = compact_json(json.loads(body))
     except (ValueError, RecursionError):  # a forged, absurdly nested body must get a 401, not a 500
-        return candidates
+        return
     if compact != body:
-        candidates.append(compact)
-    return candidates
+        yield compact
 
 
 def verify_signature(

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ghl.client import get_client
-from ghl.errors import GhlError, GhlRateLimited
+from ghl.client import Contact, get_client
+from ghl.errors import GhlError, GhlNotFound, GhlRateLimited, GhlUnsafeField, GhlValidationError
 from outreach import eligibility
 from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.sending.queue import enqueue_card, redis_error
@@ -92,10 +92,13 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
     2. Re-check (`_recheck`): an active hold releases it back to approved;
        content changed since approval returns it to pending; any eligibility
        rule holding it back fails it. Nothing is sent in any of these cases.
-    3. Write a DispatchAttempt, resolve/upsert the GHL contact (stored on card
-       and lead) and refuse locally when the contact has Email DND.
+    3. Write a DispatchAttempt. A lead without a GHL contact id is upserted
+       (the contact is stored on card and lead; Email DND refuses it locally); a
+       lead with one goes straight to the send.
     4. Mark the card `sending` (committed), then call send_email once, with the
-       idempotency marker embedded.
+       idempotency marker embedded. When GHL refuses a stored contact id (404,
+       400: nothing was sent) the card goes back to queued, the contact is
+       upserted once and, if it is another contact, sent to once more.
     5. Record the outcome: sent; 429/connection refused -> queued again and
        retried later (safe); 5xx/timeout -> unknown for reconcile; permanent -> failed.
     """
@@ -115,7 +118,101 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
     client = get_client()
     lead = card.lead
 
-    # Resolving the contact sends nothing, so every failure here is safe to retry.
+    # A lead whose GHL contact is known costs one request, the send: GHL itself
+    # refuses a DND or deleted contact, and that refusal (nothing sent) is what
+    # makes us resolve the contact again. A new lead costs two: the upsert
+    # answers with the contact and its DND settings, so no search goes first.
+    contact_id = lead.ghl_contact_id
+    resolved = False
+    if not contact_id:
+        contact_or_outcome = _resolve(card, client, attempt=attempt, started=started)
+        if isinstance(contact_or_outcome, SendOutcome):
+            return contact_or_outcome
+        contact_id, resolved = contact_or_outcome.id, True
+
+    while True:
+        # `_recheck` has just run; only a wait on GHL gives the world time to change.
+        stopped = _stopped_meanwhile(card, now=now, attempt=attempt, started=started) if resolved else None
+        if stopped is not None:
+            return stopped
+
+        # Committed before the request leaves: a crash from here on leaves `sending`,
+        # which reconcile settles by asking GHL, never by resending blindly.
+        try:
+            transition(
+                card, S.SENDING, expected=S.QUEUED, actor_label=WORKER_LABEL,
+                reason=f"Attempt {attempt.pk} on {attempt.worker}",
+                ghl_contact_id=contact_id, dispatch_attempts=F("dispatch_attempts") + 1,
+            )
+        except StateChanged as exc:
+            _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=str(exc))
+            return SendOutcome(card_pk, "skipped", str(exc))
+
+        # The copy read at the top may be older than the card: while we waited on GHL it
+        # could have been released, edited, approved again and claimed anew. Now that it
+        # is `sending` nobody may change it, so send what is stored, and only if approved.
+        card.refresh_from_db(fields=["subject", "body", "footer", "approved_content_hash", "idempotency_key"])
+        if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
+            reason = "Not sent: the stored text differs from the approved text"
+            _fail(card, S.SENDING, reason)
+            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
+            return SendOutcome(card_pk, "failed", reason)
+
+        html, text = render_email(card)
+        try:
+            sent = client.send_email(contact_id=contact_id, subject=card.subject, html=html, text=text)
+        except GhlError as exc:
+            if _refused_the_contact(exc) and not resolved:
+                # A 400/404 is GHL's answer that nothing was sent: the stored contact id
+                # may be stale (deleted, merged) or the contact may have DND now. Resolve
+                # it again, once, before anything else is sent.
+                transition(
+                    card, S.QUEUED, expected=S.SENDING, actor_label=WORKER_LABEL,
+                    reason=f"GHL refused contact {contact_id} ({exc}); nothing sent; resolving the contact again",
+                )
+                contact_or_outcome = _resolve(card, client, attempt=attempt, started=started)
+                if isinstance(contact_or_outcome, SendOutcome):
+                    return contact_or_outcome
+                resolved = True
+                if contact_or_outcome.id == contact_id:
+                    # Same contact, not DND: GHL refused the email itself, and would again.
+                    _fail(card, S.QUEUED, f"GHL refused the email: {exc}", count_error=True)
+                    _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
+                    return SendOutcome(card_pk, "failed", str(exc))
+                contact_id = contact_or_outcome.id
+                continue
+            if exc.retry_safe:
+                return _retry_later(card, S.SENDING, exc, attempt=attempt, started=started)
+            if exc.permanent:
+                _fail(card, S.SENDING, f"GHL refused the email: {exc}", count_error=True)
+                _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
+                return SendOutcome(card_pk, "failed", str(exc))
+            return _mark_unknown(card, exc, attempt=attempt, started=started)
+        except Exception as exc:  # a bug after the request may have left: never guess, reconcile
+            logger.exception("Unexpected error sending card %s", card_pk)
+            return _mark_unknown(card, exc, attempt=attempt, started=started)
+
+        mark_sent(card, sent, expected=S.SENDING, reason=f"Sent by attempt {attempt.pk}")
+        _finish(attempt, DispatchAttempt.Outcome.SENT, started=started, status=200)
+        return SendOutcome(card_pk, "sent", sent.message_id)
+
+
+def _refused_the_contact(exc: GhlError) -> bool:
+    """True for GHL's answers that prove the send was refused, so a second one cannot duplicate it.
+
+    A 404 / "Contact ... not found" and a 400/422 validation refusal (DND,
+    unsubscribed, invalid email) are answered before GHL sends anything. A field
+    we refused ourselves before any request (GhlUnsafeField) is no contact matter.
+    """
+    return isinstance(exc, (GhlNotFound, GhlValidationError)) and not isinstance(exc, GhlUnsafeField)
+
+
+def _resolve(card: PendingEmail, client, *, attempt: DispatchAttempt, started: float) -> Contact | SendOutcome:
+    """Upsert the card's lead as a GHL contact (one request) and store its id; a SendOutcome when the card stops here.
+
+    Called while the card is `queued`: resolving sends nothing, so every failure is safe to retry.
+    """
+    lead = card.lead
     try:
         contact = client.resolve_contact(
             email=lead.email,
@@ -128,74 +225,40 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         if exc.permanent:
             _fail(card, S.QUEUED, f"GHL refused the contact: {exc}", count_error=True)
             _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
-            return SendOutcome(card_pk, "failed", str(exc))
+            return SendOutcome(card.pk, "failed", str(exc))
         return _retry_later(card, S.QUEUED, exc, attempt=attempt, started=started)
 
     if contact.id != card.ghl_contact_id or contact.id != lead.ghl_contact_id:
         Lead.objects.filter(pk=lead.pk).update(ghl_contact_id=contact.id)
         PendingEmail.objects.filter(pk=card.pk).update(ghl_contact_id=contact.id)
+        lead.ghl_contact_id = contact.id
     if contact.email_blocked:
         reason = f"GHL contact {contact.id} has Email DND ({contact.email_dnd_status or 'dnd'}): not sent"
         _fail(card, S.QUEUED, reason)
         _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
-        return SendOutcome(card_pk, "failed", reason)
+        return SendOutcome(card.pk, "failed", reason)
+    return contact
 
-    # Resolving took a moment: a reply, a suppression or a new exclusion rule that
-    # arrived meanwhile still stops this email (suppress_lead also fails queued
-    # cards; a reply or a rule added in the admin does not).
+
+def _stopped_meanwhile(card: PendingEmail, *, now: dt.datetime, attempt: DispatchAttempt, started: float) -> SendOutcome | None:
+    """Return a SendOutcome when what arrived while we waited on GHL stops this queued card, else None.
+
+    A reply, a suppression or a new exclusion rule still stops the email
+    (suppress_lead also fails queued cards; a reply or a rule added in the admin
+    does not), and so does a hold raised meanwhile.
+    """
     verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
     if not verdict.eligible:
         reason = f"Not sent: held back: {'; '.join(verdict.lines())} (learnt while the contact was being resolved)"
         _fail(card, S.QUEUED, reason)
         _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
-        return SendOutcome(card_pk, "failed", reason)
-    # A hold raised meanwhile still stops this email.
+        return SendOutcome(card.pk, "failed", reason)
     if Hold.objects.active().exists():
         reason = "Released: a hold was raised while the contact was being resolved; nothing sent"
         release(card.pk, S.QUEUED, S.APPROVED, reason=reason)
         _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
-        return SendOutcome(card_pk, "released", reason)
-
-    # Committed before the request leaves: a crash from here on leaves `sending`,
-    # which reconcile settles by asking GHL, never by resending blindly.
-    try:
-        transition(
-            card, S.SENDING, expected=S.QUEUED, actor_label=WORKER_LABEL,
-            reason=f"Attempt {attempt.pk} on {attempt.worker}",
-            ghl_contact_id=contact.id, dispatch_attempts=F("dispatch_attempts") + 1,
-        )
-    except StateChanged as exc:
-        _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=str(exc))
-        return SendOutcome(card_pk, "skipped", str(exc))
-
-    # The copy read at the top may be older than the card: while we waited on GHL it
-    # could have been released, edited, approved again and claimed anew. Now that it
-    # is `sending` nobody may change it, so send what is stored, and only if approved.
-    card.refresh_from_db(fields=["subject", "body", "footer", "approved_content_hash", "idempotency_key"])
-    if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
-        reason = "Not sent: the stored text differs from the approved text"
-        _fail(card, S.SENDING, reason)
-        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
-        return SendOutcome(card_pk, "failed", reason)
-
-    html, text = render_email(card)
-    try:
-        sent = client.send_email(contact_id=contact.id, subject=card.subject, html=html, text=text)
-    except GhlError as exc:
-        if exc.retry_safe:
-            return _retry_later(card, S.SENDING, exc, attempt=attempt, started=started)
-        if exc.permanent:
-            _fail(card, S.SENDING, f"GHL refused the email: {exc}", count_error=True)
-            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
-            return SendOutcome(card_pk, "failed", str(exc))
-        return _mark_unknown(card, exc, attempt=attempt, started=started)
-    except Exception as exc:  # a bug after the request may have left: never guess, reconcile
-        logger.exception("Unexpected error sending card %s", card_pk)
-        return _mark_unknown(card, exc, attempt=attempt, started=started)
-
-    mark_sent(card, sent, expected=S.SENDING, reason=f"Sent by attempt {attempt.pk}")
-    _finish(attempt, DispatchAttempt.Outcome.SENT, started=started, status=200)
-    return SendOutcome(card_pk, "sent", sent.message_id)
+        return SendOutcome(card.pk, "released", reason)
+    return None
 
 
 def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:

@@ -92,16 +92,15 @@ def test_contacts_duplicate_search_and_upsert(ghl_sandbox):
     assert len(ghl_sandbox.contacts()) == 1
 
 
-def test_resolve_contact_finds_before_it_upserts(ghl_sandbox):
+def test_resolve_contact_is_one_upsert_that_answers_with_the_contact(ghl_sandbox):
+    # No search first: the upsert matches an existing contact and returns it, DND included.
     client = ghl_sandbox.client()
     first = client.resolve_contact(email="bo@example.com", first_name="Bo")
     second = client.resolve_contact(email="bo@example.com", first_name="Bo")
     assert first.new is True and second.new is False and first.id == second.id
-    assert [r["endpoint"] for r in ghl_sandbox.requests()] == [
-        "contacts.search_duplicate",
-        "contacts.upsert",
-        "contacts.search_duplicate",
-    ]
+    assert [r["endpoint"] for r in ghl_sandbox.requests()] == ["contacts.upsert", "contacts.upsert"]
+    ghl_sandbox.set_dnd(first.id, "permanent")
+    assert client.resolve_contact(email="bo@example.com").email_blocked
 
 
 def test_get_contact_reports_dnd(ghl_sandbox):

@@ -39,6 +39,7 @@ def taken(recorder) -> list[str]:
 
 def test_the_clients_calls_and_the_sandboxs_answers_are_checked(ghl_sandbox):
     client = ghl_sandbox.client()
+    assert client.find_contact_by_email("ann@example.com") is None
     contact = client.resolve_contact(email="ann@example.com", first_name="Ann")
     sent = client.send_email(contact_id=contact.id, subject="Hi", html="<p>m-1</p>", text="m-1")
     assert client.find_sent_email_containing(contact.id, "m-1") == sent
