@@ -29,6 +29,8 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("compliance", "view_identitycollision"),
     ("outreach", "view_emailevent"),
     ("outreach", "view_reply"),
+    # Reclassify a reply and mark it handled (the replies inbox).
+    ("outreach", "change_reply"),
 ]
 
 OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
