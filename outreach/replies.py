@@ -342,6 +342,11 @@ def mark_handled(replies, *, by) -> int:
     return replies.filter(handled_at__isnull=True).update(handled_at=timezone.now(), handled_by=by)
 
 
+def mark_not_handled(replies) -> int:
+    """Put replies back in the inbox; return how many were handled before."""
+    return replies.filter(handled_at__isnull=False).update(handled_at=None, handled_by=None)
+
+
 def inbox_figures() -> dict[str, int]:
     """Counts the admin index shows: unhandled replies, and unhandled interested ones."""
     waiting = Reply.objects.filter(handled_at__isnull=True)
