@@ -108,18 +108,18 @@ class ReplyAdmin(admin.ModelAdmin):
     """The replies inbox: unhandled first, newest first; filter by classification; reclassify and mark handled."""
 
     form = ReplyForm
-    list_display = ["received_at", "classification_badge", "lead_shown", "snippet", "step_shown", "card", "handled_shown"]
+    list_display = ["received_at", "classification_badge", "lead_shown", "snippet", "step_shown", "handled_shown"]
     list_display_links = ["received_at", "snippet"]
     list_filter = [HandledFilter, "classification", "channel"]
-    list_select_related = ["lead", "card", "card__step", "card__lead"]
+    list_select_related = ["lead", "card", "card__step"]
     search_fields = ["lead__email", "lead__company", "subject", "text"]
     show_full_result_count = False
     list_per_page = 50
     actions = ["mark_handled", "mark_not_handled"]
     fields = [
-        "classification", "handled", "classification_reason", "classified_by", "classified_at", "suppression_shown",
-        "lead", "card", "step_shown", "received_at", "channel", "subject", "written_text", "text",
-        "handled_at", "handled_by", "ghl_message_id", "delivery", "event",
+        "classification", "handled", "written_text", "lead", "step_shown", "subject", "received_at",
+        "classification_reason", "classified_by", "classified_at", "suppression_shown",
+        "text", "card", "channel", "handled_at", "handled_by", "ghl_message_id", "delivery", "event",
     ]
     readonly_fields = [
         "classification_reason", "classified_by", "classified_at", "suppression_shown", "lead", "card", "step_shown",
@@ -151,11 +151,12 @@ class ReplyAdmin(admin.ModelAdmin):
         text = " ".join(replies.own_lines(reply.text)) or reply.subject or "(no text)"
         return text if len(text) <= 120 else text[:119] + "…"
 
-    @admin.display(description="step")
+    @admin.display(description="card and step")
     def step_shown(self, reply: Reply) -> str:
         if reply.card_id is None:
             return "-"
-        return f"{reply.card.campaign_ref} step {reply.card.step.number}"
+        url = reverse("admin:outreach_pendingemail_change", args=[reply.card_id])
+        return format_html('<a href="{}">{} step {}</a>', url, reply.card.campaign_ref, reply.card.step.number)
 
     @admin.display(description="handled", boolean=True, ordering="handled_at")
     def handled_shown(self, reply: Reply) -> bool:
