@@ -164,7 +164,7 @@ _OPT_OUT = [
     (re.compile(r"\btake\s+(?:me|us|my\s+(?:e-?mail|address|name))\s+off\b", re.IGNORECASE), "take me off"),
     (re.compile(r"\bopt(?:\s+me)?[\s-]?out\b", re.IGNORECASE), "opt out"),
     (re.compile(r"\b(?:please\s+)?stop\s+(?:e-?mailing|emailing|sending|contacting|messaging|spamming|writing|this|these|all)\b", re.IGNORECASE), "stop emailing"),
-    (re.compile(r"\bplease\s+stop\b|\bstop\s+please\b", re.IGNORECASE), "please stop"),
+    (re.compile(r"\bplease\s+stop\b(?!\s+(?:by|in|over|at|the|our|your))|\bstop\s+please\b", re.IGNORECASE), "please stop"),
     (re.compile(r"\b(?:do not|don'?t|never)\s+(?:e-?mail|contact|write to|message)\s+(?:me|us)\b", re.IGNORECASE), "do not contact me"),
     (re.compile(r"\bno\s+more\s+(?:e-?mails|emails|messages)\b", re.IGNORECASE), "no more emails"),
     (re.compile(r"\b(?:off|from)\s+(?:your|the)\s+(?:mailing\s+|e-?mail\s+)?list\b", re.IGNORECASE), "off your list"),
@@ -198,7 +198,8 @@ _INTERESTED = re.compile(
     r"tell me more|send (?:me |over )?(?:more )?(?:info|information|details|a deck)|sounds? (?:good|great|interesting)|"
     r"book (?:a|some) (?:time|call|meeting|demo)|(?:set up|schedule|grab) (?:a |some )?(?:call|time|meeting|demo|chat)|"
     r"what (?:times?|does your calendar)|when (?:are|is|would) you(?:r team)? (?:free|available)|my calendar|calendly|"
-    r"(?:yes|sure|absolutely),? (?:let'?s|please|I'?d)|I'?d (?:love|like) to (?:learn|hear|see|talk|chat))\b",
+    r"(?:yes|sure|absolutely),? (?:let'?s|please|I'?d)|I'?d (?:love|like) to (?:learn|hear|see|talk|chat)|good timing|"
+    r"times? (?:that )?(?:work|suits?)|(?:a|the) (?:quick|short|brief) (?:call|chat)|find (?:\d+ minutes|some time|a time))\b",
     re.IGNORECASE,
 )
 _NOT_INTERESTED = re.compile(

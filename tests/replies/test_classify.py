@@ -61,6 +61,7 @@ CASES = [
     ("We had to stop the project last year. Who told you about it?", "", "unclassified"),
     ("Hi,\nthanks.\nLine three.\nLine four.\nLine five.\nLine six.\nAnd please unsubscribe me", "", "unclassified"),
     ("Who is this?", "", "unclassified"),
+    ("Please stop by our booth at SMX next week and we can chat.", "", "unclassified"),
     # Out of office: the sequence goes on.
     ("I am out of the office until March 10 with limited access to email.", "Automatic reply: Cutting reporting time", "out_of_office"),
     ("Thank you for your email. I'm currently on vacation and will be back on Monday.", "", "out_of_office"),
@@ -77,6 +78,15 @@ CASES = [
     ("Tell me more - how does it work with Google Ads?", "", "interested"),
     ("Sure, let's set up a call. What does your calendar look like Tuesday?", "", "interested"),
     ("I'd love to learn more.", "", "interested"),
+    ("Good timing, we were just looking at this. Can you send over some times that work for a quick call?", "", "interested"),
+    ("Hi, thanks for reaching out. This sounds interesting - could we find 20 minutes next week to talk it through?", "", "interested"),
+    ("Yes, I'd like to learn more. What would a pilot look like for a team of our size?", "", "interested"),
+    ("Thanks, but not right now. We just signed for this year; please check back with me next quarter.", "", "not_now"),
+    ("Not a priority for us at the moment. Maybe reach out again in six months.", "", "not_now"),
+    ("We're in the middle of a reorg, so the timing is bad. Circle back in the new year?", "", "not_now"),
+    ("Automatic reply: I'm currently on leave and will respond when I return next week.", "", "out_of_office"),
+    ("Unsubscribe. Do not email me again.", "", "opt_out"),
+    ("Please remove me from your mailing list.", "", "opt_out"),
     # Other: a clear answer that is none of the above.
     ("Not interested, thanks.", "", "other"),
     ("No thanks.", "", "other"),
