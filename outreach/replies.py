@@ -265,11 +265,14 @@ def classify(text: str, subject: str = "") -> Verdict:
 # --- consequences -------------------------------------------------------------------
 
 
-def apply_classification(reply: Reply, *, source: str) -> None:
+def apply_classification(reply: Reply, *, source: str, previous: str | None = None) -> None:
     """Give `reply`'s classification its consequences (see the module docstring); safe to call again.
 
     `source` names who classified it for the suppression history ("rules",
-    or the person's username). Runs in one transaction with the caller's.
+    or the person's username). `previous` is the classification a person
+    changed: when that one counted as a reply and the new one does not, the
+    lead stops counting as replied unless another of its replies still does.
+    Runs in one transaction with the caller's.
     """
     lead = reply.lead
     now = timezone.now()
@@ -290,9 +293,9 @@ def apply_classification(reply: Reply, *, source: str) -> None:
             Enrollment.objects.filter(lead=lead, status=Enrollment.Status.ACTIVE).update(
                 status=Enrollment.Status.STOPPED, stop_reason="replied", stopped_at=now
             )
-        elif not Reply.objects.filter(lead=lead).exclude(pk=reply.pk).exclude(
-            classification__in=[c for c in EVENT_KIND]
-        ).exists():
+        elif previous is not None and counts_as_reply(previous) and not Reply.objects.filter(lead=lead).exclude(
+            pk=reply.pk
+        ).exclude(classification__in=list(EVENT_KIND)).exists():
             # No other reply of this lead counts as one: neither does the lead (an opt-out is an unsubscribe).
             Lead.objects.filter(pk=lead.pk).update(replied_at=None, updated_at=now)
         lead.refresh_from_db(fields=["replied_at", "unsubscribed_at"])
@@ -329,7 +332,7 @@ def reclassify(reply: Reply, classification: str, *, by) -> str:
         reply.classified_by = by
         reply.classified_at = timezone.now()
         reply.save(update_fields=["classification", "classification_reason", "classified_by", "classified_at"])
-        apply_classification(reply, source=by.get_username())
+        apply_classification(reply, source=by.get_username(), previous=previous)
     said = f"Reply {reply.pk} is now {C(classification).label.lower()} (was {C(previous).label.lower()})."
     if classification == C.OPT_OUT:
         said += " The lead is suppressed everywhere, as by the unsubscribe link."

@@ -173,3 +173,17 @@ def test_the_inbox_reads_a_page_in_a_constant_number_of_queries(hos_client):
     with CaptureQueriesContext(connection) as many:
         assert hos_client.get("/admin/outreach/reply/").status_code == 200
     assert len(many) == len(few) <= 12
+
+
+def test_an_auto_reply_never_undoes_a_reply_and_a_lead_counts_as_replied_while_one_of_its_replies_does(hos_client):
+    interested = inbound("Tell me more.")
+    lead = interested.lead
+    inbound("I am out of the office until Monday.", subject="Automatic reply: Hello", lead=lead)
+    assert Lead.objects.get(pk=lead.pk).replied_at is not None
+
+    change(hos_client, interested, classification="out_of_office")
+
+    # Neither reply counts as one now; the stopped sequence stays stopped.
+    assert Lead.objects.get(pk=lead.pk).replied_at is None
+    assert Enrollment.objects.get(lead=lead).status == Enrollment.Status.STOPPED
+    assert sorted(EmailEvent.objects.filter(lead=lead).values_list("kind", flat=True)) == ["auto_replied", "auto_replied"]
