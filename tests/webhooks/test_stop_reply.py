@@ -12,7 +12,8 @@ from django.utils import timezone
 from compliance.models import Suppression
 from outreach.daily import day_activity
 from outreach.jobs import dispatch_card
-from outreach.models import CardStatus, EmailEvent, Enrollment, Lead, PendingEmail, Reply
+from outreach.models import CardStatus, EmailEvent, Enrollment, Lead, PendingEmail, RejectionTag, Reply
+from outreach.roles import sync_roles
 from outreach.sending.select import start_live_cycle
 from ramp.days import operating_date
 from tests.dispatch.conftest import spawner  # noqa: F401  (real rqworker processes on this database)
@@ -23,10 +24,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 @pytest.fixture(autouse=True)
 def _seeded(transactional_db):
-    """Put back the rejection tags and roles that migrations seed: transactional tests flush them."""
-    importlib.import_module("outreach.migrations.0002_seed_tags_and_roles").seed(apps, None)
-    from outreach.roles import sync_roles
+    """Put back the rejection tags and roles that migrations seed: transactional tests flush them.
 
+    Not through the migration's seed(): given the live app registry it leaves
+    every app without its models module, and later tests without permissions.
+    """
+    seed = importlib.import_module("outreach.migrations.0002_seed_tags_and_roles")
+    for slug, label, description, system in seed.TAGS:
+        RejectionTag.objects.update_or_create(slug=slug, defaults={"label": label, "description": description, "system": system})
     sync_roles(apps)
 
 
