@@ -7,6 +7,8 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
 from django.utils import timezone
 
 from compliance.models import Suppression
@@ -29,6 +31,10 @@ def _seeded(transactional_db):
     Not through the migration's seed(): given the live app registry it leaves
     every app without its models module, and later tests without permissions.
     """
+    for app_config in apps.get_app_configs():
+        app_config.import_models()  # puts back a models module an earlier seed() call took away
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
     seed = importlib.import_module("outreach.migrations.0002_seed_tags_and_roles")
     for slug, label, description, system in seed.TAGS:
         RejectionTag.objects.update_or_create(slug=slug, defaults={"label": label, "description": description, "system": system})
