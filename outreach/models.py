@@ -456,6 +456,8 @@ class EmailEvent(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         REPLIED = "replied", "Replied"
         MEETING = "meeting", "Meeting booked"
+        # An out-of-office answer: not a reply (the sequence goes on), not counted as one.
+        AUTO_REPLIED = "auto_replied", "Auto-reply (out of office)"
         # GHL reported something we cannot classify: kept and counted, never guessed.
         UNCLASSIFIED = "unclassified", "Unclassified"
 
@@ -499,11 +501,27 @@ class Reply(models.Model):
     # GHL's id of the message (or of its email record); unique so a redelivery adds nothing.
     ghl_message_id = models.CharField("GHL message id", max_length=128, unique=True)
     classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.UNCLASSIFIED)
+    # Which rule gave the classification, or who set it (outreach.replies).
+    classification_reason = models.CharField(max_length=255, blank=True)
+    classified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The person who set the classification; empty when the rules did.",
+    )
+    classified_at = models.DateTimeField(null=True, blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     delivery = models.ForeignKey(WebhookDelivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    # The email event this reply counts as (replied, unsubscribed, auto_replied); it follows the classification.
+    event = models.OneToOneField("EmailEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="reply")
 
     class Meta:
-        ordering = ["-received_at"]
+        # The inbox: unhandled first, newest first.
+        ordering = [models.F("handled_at").asc(nulls_first=True), "-received_at"]
         verbose_name_plural = "replies"
+        indexes = [
+            # The inbox's order and its "interested, not handled" count on the admin index.
+            models.Index(fields=["handled_at", "classification", "received_at"], name="reply_inbox"),
+        ]
 
     def __str__(self) -> str:
         return f"reply from {self.lead_id} at {self.received_at:%Y-%m-%d %H:%M}"

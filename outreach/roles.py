@@ -35,6 +35,8 @@ HEAD_OF_SALES_PERMISSIONS = [
     # Head of Sales raises a hold; clearing it is an operator's (change_hold).
     ("ramp", "view_hold"),
     ("ramp", "add_hold"),
+    # Reclassify a reply and mark it handled (the replies inbox).
+    ("outreach", "change_reply"),
 ]
 
 OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [

@@ -33,7 +33,8 @@ from ghl.webhooks import (
     parse_event,
     verify_delivery,
 )
-from outreach.models import EmailEvent, Enrollment, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+from outreach import replies
 from outreach.unsubscribe import suppress_lead
 
 logger = logging.getLogger(__name__)
@@ -314,14 +315,11 @@ def _apply_reply(event: MessageEvent, delivery: WebhookDelivery) -> str:
     )
     if not created:
         return f"duplicate reply {reply.pk}"
-    now = timezone.now()
-    Lead.objects.filter(pk=lead.pk, replied_at__isnull=True).update(replied_at=now, updated_at=now)
-    # A reply ends the sequence: no further step goes to someone talking to us.
-    Enrollment.objects.filter(lead=lead, status=Enrollment.Status.ACTIVE).update(
-        status=Enrollment.Status.STOPPED, stop_reason="replied", stopped_at=now
-    )
-    _record(lead, card, Kind.REPLIED, delivery)
-    return f"lead {lead.pk} replied (reply {reply.pk})"
+    # Classified and applied here, before GHL gets its answer: a STOP suppresses the lead now.
+    verdict = replies.record_inbound(reply)
+    if verdict.classification == Reply.Classification.OPT_OUT:
+        return f"lead {lead.pk} unsubscribed by reply {reply.pk} ({verdict.reason})"
+    return f"lead {lead.pk} replied (reply {reply.pk}: {verdict.classification})"
 
 
 def _card_replied_to(lead: Lead, event: MessageEvent) -> PendingEmail | None:

@@ -11,7 +11,7 @@ from tests.factories import make_lead
 pytestmark = pytest.mark.django_db
 
 
-def test_a_reply_is_shown_escaped_and_cannot_be_edited(admin_client):
+def test_a_reply_is_shown_escaped_and_only_its_classification_can_be_changed(admin_client):
     lead = make_lead()
     reply = Reply.objects.create(lead=lead, ghl_message_id="m1", text="<script>alert(1)</script>Yes please", channel="Email")
 
@@ -19,7 +19,8 @@ def test_a_reply_is_shown_escaped_and_cannot_be_edited(admin_client):
 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;Yes please" in page
     assert "<script>alert(1)" not in page
-    assert 'name="classification"' not in page  # shown, not editable here
+    # The classification (and the handled mark) are the only inputs; the text is what the lead sent.
+    assert 'name="classification"' in page and 'name="handled"' in page and 'name="text"' not in page
     assert admin_client.get("/admin/outreach/reply/add/").status_code == 403
 
 
