@@ -102,7 +102,11 @@ def sync_roles_migration(apps, schema_editor) -> None:
     must create it first.
     """
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # create_permissions skips an app whose models module is unset, as it is
+        # in a migration's registry; put back what was there, so a caller with
+        # the live registry keeps its apps as they were.
+        models_module = app_config.models_module
+        app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
     sync_roles(apps)

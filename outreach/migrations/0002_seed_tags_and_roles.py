@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import migrations
 
+from outreach.roles import sync_roles_migration
+
 TAGS = [
     ("queue_hygiene_non_actionable", "Queue hygiene: non-actionable", "Stale, canary or otherwise non-actionable card removed by cleanup.", True),
     ("malformed_body", "Malformed body", "Broken formatting, truncated or garbled text.", False),
@@ -17,23 +19,12 @@ TAGS = [
 
 
 def seed(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
     RejectionTag = apps.get_model("outreach", "RejectionTag")
     for slug, label, description, system in TAGS:
         RejectionTag.objects.update_or_create(
             slug=slug, defaults={"label": label, "description": description, "system": system, "active": True}
         )
-
-    from outreach.roles import sync_roles
-
-    sync_roles(apps)
+    sync_roles_migration(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
