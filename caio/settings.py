@@ -160,6 +160,8 @@ PENDING_QUEUE_MAX_AGE_HOURS = config.int("PENDING_QUEUE_MAX_AGE_HOURS", default=
 PREFLIGHT_MAX_AGE_MINUTES = config.int("PREFLIGHT_MAX_AGE_MINUTES", default=30, minimum=1)
 REVIEW_FIRST_SLA_MINUTES = config.int("REVIEW_FIRST_SLA_MINUTES", default=30, minimum=1)
 REVIEW_DECISION_SLA_MINUTES = config.int("REVIEW_DECISION_SLA_MINUTES", default=120, minimum=1)
+# A decision may be undone for this long; until then no claim takes an approved card.
+REVIEW_UNDO_SECONDS = config.int("REVIEW_UNDO_SECONDS", default=10, minimum=0)
 
 # GoHighLevel. The default base URL is the local sandbox, so nothing leaves the
 # machine unless an operator points it at GHL on purpose.

@@ -223,11 +223,12 @@ class PendingEmail(models.Model):
 
     States and the only allowed moves (see outreach.transitions.ALLOWED):
       pending -> approved | rejected
-      approved -> queued | rejected | pending (content edited after approval)
+      approved -> queued | rejected | pending (content edited after approval; decision undone)
       queued -> sending | approved (released: hold, cap) | pending (content changed) | failed (blocked)
       sending -> sent | failed | unknown | queued (retry that is known safe)
       unknown -> sent | queued | failed (settled by reconcile)
-      sent, rejected, failed: final
+      rejected -> pending (the reviewer undid it within the undo window)
+      sent, failed: final
     """
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
