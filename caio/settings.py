@@ -187,6 +187,8 @@ GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=
 
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")
+# The From address of a campaign that names none of its own (GHL's emailFrom).
+SENDER_EMAIL = config.str("SENDER_EMAIL", default="outreach@caio.example")
 SENDER_POSTAL_ADDRESS = config.str("SENDER_POSTAL_ADDRESS", default="100 Example Street, Suite 1, Austin, TX 78701")
 OPT_OUT_LINE = config.str("OPT_OUT_LINE", default="Reply STOP to unsubscribe.")
 # Public base URL of this site, used in the unsubscribe link of every email.

@@ -1,4 +1,5 @@
-// Keyboard review on the card page: a approve, r choose a rejection tag, e edit, n next card, q queue.
+// Keyboard review on the card page: a approve, r choose a rejection tag, e edit, n next card, q queue,
+// u undo the last decision while its window lasts. On the queue, the filter sidebar folds.
 // Keys typed into a field are left alone, so notes and edits type normally.
 (function () {
   "use strict";
@@ -8,7 +9,7 @@
     var target = event.target;
     if (target && target.closest && target.closest("input, textarea, select, button, [contenteditable]")) { return; }
     var approve = byId("approve-button"), tag = byId("reject-tag"), next = byId("next-card");
-    var queue = byId("back-to-queue"), subject = byId("id_subject");
+    var queue = byId("back-to-queue"), subject = byId("id_subject"), undo = byId("undo-button");
     switch (event.key) {
       case "a":
         if (approve && !approve.disabled) { event.preventDefault(); approve.click(); }
@@ -23,9 +24,46 @@
       case "j":
         if (next) { event.preventDefault(); window.location.assign(next.href); }
         break;
+      case "u":
+        if (undo && !undo.disabled) { event.preventDefault(); undo.click(); }
+        break;
       case "q":
         if (queue) { event.preventDefault(); window.location.assign(queue.href); }
         break;
     }
   });
+
+  // The undo offer counts down and goes when the server would refuse it.
+  var bar = byId("undo-bar");
+  if (bar) {
+    var left = parseInt(bar.getAttribute("data-seconds"), 10) || 0;
+    var countdown = byId("undo-countdown");
+    var timer = window.setInterval(function () {
+      left -= 1;
+      if (left <= 0) { window.clearInterval(timer); bar.remove(); return; }
+      if (countdown) { countdown.textContent = left + " s left"; }
+    }, 1000);
+  }
+
+  // The queue's filter sidebar folds, remembered for the session.
+  var changelist = byId("changelist"), filters = byId("changelist-filter");
+  if (changelist && filters) {
+    var toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "button filter-toggle";
+    toggle.id = "filter-toggle";
+    var folded = window.sessionStorage.getItem("caio.filtersFolded") !== "no";
+    var show = function () {
+      changelist.classList.toggle("filters-folded", folded);
+      toggle.textContent = folded ? "Show filters" : "Hide filters";
+      toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+    };
+    toggle.addEventListener("click", function () {
+      folded = !folded;
+      window.sessionStorage.setItem("caio.filtersFolded", folded ? "yes" : "no");
+      show();
+    });
+    changelist.parentNode.insertBefore(toggle, changelist);
+    show();
+  }
 })();
