@@ -89,6 +89,18 @@ def test_ten_cards_by_keyboard_with_one_undo_then_sent_as_previewed(
     assert "is pending again" in page.locator(".messagelist").inner_text()
     assert PendingEmail.objects.get(pk=cards[2].pk).status == CardStatus.PENDING
     decide(cards[2], "r")
+    # Moving to the next card swaps it in without a page load (the page's own state survives)...
+    page.wait_for_url(card_url(live_server, cards[3]))
+    page.evaluate("window.__same_document = true")
+    page.keyboard.press("n")
+    page.wait_for_url(card_url(live_server, cards[4]))
+    page.wait_for_function(f"document.querySelector('#email-subject').textContent === {cards[4].subject!r}")
+    assert page.evaluate("window.__same_document") is True
+    assert read_preview(page)["subject"] == cards[4].subject
+    # ...and so does the queue beside the card: back to the card we skipped.
+    page.click(f"#desk-queue a[data-card='{cards[3].pk}']")
+    page.wait_for_function(f"document.querySelector('#email-subject').textContent === {cards[3].subject!r}")
+    assert page.evaluate("window.__same_document") is True
     for card in cards[3:]:
         decide(card, "a")
     page.wait_for_url(f"{live_server.url}/admin/outreach/pendingemail/")

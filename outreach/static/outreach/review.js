@@ -22,7 +22,7 @@
         break;
       case "n":
       case "j":
-        if (next) { event.preventDefault(); window.location.assign(next.href); }
+        if (next) { event.preventDefault(); openCard(next.href); }
         break;
       case "u":
         if (undo && !undo.disabled) { event.preventDefault(); undo.click(); }
@@ -34,16 +34,48 @@
   });
 
   // The undo offer counts down and goes when the server would refuse it.
-  var bar = byId("undo-bar");
-  if (bar) {
+  var undoTimer = null;
+  function startUndoCountdown() {
+    if (undoTimer) { window.clearInterval(undoTimer); undoTimer = null; }
+    var bar = byId("undo-bar");
+    if (!bar) { return; }
     var left = parseInt(bar.getAttribute("data-seconds"), 10) || 0;
     var countdown = byId("undo-countdown");
-    var timer = window.setInterval(function () {
+    undoTimer = window.setInterval(function () {
       left -= 1;
-      if (left <= 0) { window.clearInterval(timer); bar.remove(); return; }
+      if (left <= 0) { window.clearInterval(undoTimer); undoTimer = null; bar.remove(); return; }
       if (countdown) { countdown.textContent = left + " s left"; }
     }, 1000);
   }
+  startUndoCountdown();
+
+  // Moving between cards (n, the queue beside the card) fetches the next card page and swaps
+  // the page body in place: no full page trip. Decisions stay ordinary form posts. Anything
+  // unexpected (an error, a login page, no fetch) falls back to a plain navigation.
+  function openCard(url) {
+    if (!window.fetch || !window.DOMParser || !window.history.pushState) { window.location.assign(url); return; }
+    window.fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok || response.redirected) { throw new Error("not a card page"); }
+      return response.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      if (!fresh.getElementById("review-card")) { throw new Error("not a card page"); }
+      document.title = fresh.title;
+      document.documentElement.replaceChild(document.adoptNode(fresh.body), document.body);
+      window.history.pushState({ card: url }, "", url);
+      window.scrollTo(0, 0);
+      startUndoCountdown();
+    }).catch(function () { window.location.assign(url); });
+  }
+  document.addEventListener("click", function (event) {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) { return; }
+    var link = event.target.closest && event.target.closest("#desk-queue a, #next-card");
+    if (!link) { return; }
+    event.preventDefault();
+    openCard(link.href);
+  });
+  // Back and forward return to pages the swap replaced: load them for real.
+  window.addEventListener("popstate", function () { window.location.reload(); });
 
   // The queue's filter sidebar folds, remembered for the session.
   var changelist = byId("changelist"), filters = byId("changelist-filter");
