@@ -162,3 +162,33 @@ def test_undo_after_the_window_is_refused_with_the_reason(client, hos, settings)
     response = client.post(reverse("admin:outreach_pendingemail_undo", args=[card.pk]), {"seen_status": "approved"}, follow=True)
     assert "Not undone: Too late to undo" in response.content.decode()
     assert PendingEmail.objects.get(pk=card.pk).status == CardStatus.APPROVED
+
+
+def page_queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # the first view stamps first_viewed_at; measure the views after it
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_card_page_and_the_queue_cost_the_same_however_long_the_lead_story(client, hos):
+    client.force_login(hos)
+    quiet = make_card(age_hours=2)
+    quiet_url = reverse("admin:outreach_pendingemail_change", args=[quiet.pk])
+    queue_url = reverse("admin:outreach_pendingemail_changelist")
+    before = page_queries(client, quiet_url), page_queries(client, queue_url)
+
+    busy = make_card(age_hours=1)
+    for number in range(2, 4):
+        earlier = make_card(lead=busy.lead, campaign=busy.campaign, step_number=number, status=CardStatus.REJECTED)
+        EmailEvent.objects.create(lead=busy.lead, card=earlier, kind=EmailEvent.Kind.DELIVERED)
+        Reply.objects.create(lead=busy.lead, card=earlier, text="Later, thanks", ghl_message_id=f"r{number}")
+        Suppression.objects.create(lead_id=busy.lead_id, email=busy.lead.email, kind=Suppression.Kind.BOUNCED, source="ghl_webhook")
+    for other in range(30):
+        make_card(age_hours=1.5)
+    busy_url = reverse("admin:outreach_pendingemail_change", args=[busy.pk])
+
+    assert (page_queries(client, busy_url), page_queries(client, queue_url)) == before
