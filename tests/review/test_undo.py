@@ -6,15 +6,14 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from outreach import eligibility, review
 from outreach.models import CardStatus, CardTransition, RejectionTag
 from outreach.review import ReviewRefused
+from outreach.roles import HEAD_OF_SALES
 from outreach.sending.select import dry_run
 from tests.dispatch.helpers import green_gates
 from tests.factories import make_card, make_user
-from outreach.roles import HEAD_OF_SALES
 
 pytestmark = pytest.mark.django_db
 
