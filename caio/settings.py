@@ -160,6 +160,8 @@ PENDING_QUEUE_MAX_AGE_HOURS = config.int("PENDING_QUEUE_MAX_AGE_HOURS", default=
 PREFLIGHT_MAX_AGE_MINUTES = config.int("PREFLIGHT_MAX_AGE_MINUTES", default=30, minimum=1)
 REVIEW_FIRST_SLA_MINUTES = config.int("REVIEW_FIRST_SLA_MINUTES", default=30, minimum=1)
 REVIEW_DECISION_SLA_MINUTES = config.int("REVIEW_DECISION_SLA_MINUTES", default=120, minimum=1)
+# A decision may be undone for this long; until then no claim takes an approved card.
+REVIEW_UNDO_SECONDS = config.int("REVIEW_UNDO_SECONDS", default=10, minimum=0)
 
 # GoHighLevel. The default base URL is the local sandbox, so nothing leaves the
 # machine unless an operator points it at GHL on purpose.
@@ -185,6 +187,8 @@ GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=
 
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")
+# The From address of a campaign that names none of its own (GHL's emailFrom).
+SENDER_EMAIL = config.str("SENDER_EMAIL", default="outreach@caio.example")
 SENDER_POSTAL_ADDRESS = config.str("SENDER_POSTAL_ADDRESS", default="100 Example Street, Suite 1, Austin, TX 78701")
 OPT_OUT_LINE = config.str("OPT_OUT_LINE", default="Reply STOP to unsubscribe.")
 # Public base URL of this site, used in the unsubscribe link of every email.

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, Template, TokenType
 
@@ -135,7 +134,7 @@ def render(source: str, lead: Lead, *, part: str, step: CadenceStep) -> str:
     try:
         template = compile_template(source)
         context = Context(
-            {"lead": _Fields(lead_fields(lead)), "sender": _Fields({"name": settings.SENDER_NAME})}, autoescape=False
+            {"lead": _Fields(lead_fields(lead)), "sender": _Fields({"name": step.campaign.from_name})}, autoescape=False
         )
         return template.render(context)
     except _MissingField as missing:

@@ -53,6 +53,8 @@ class Conditions:
     sendable_tiers: tuple[str, ...]
     # Canary cards are live traffic only once the ramp has graduated.
     canary_open: bool
+    # Cards approved after this instant may still be undone by their reviewer.
+    undo_cutoff: dt.datetime
 
     @classmethod
     def current(cls, now: dt.datetime | None = None, *, max_age_hours: int | None = None) -> Conditions:
@@ -65,6 +67,7 @@ class Conditions:
             max_age_hours=hours,
             sendable_tiers=tuple(sendable_tiers(policy)),
             canary_open=policy.graduation_level > 0,
+            undo_cutoff=now - dt.timedelta(seconds=settings.REVIEW_UNDO_SECONDS),
         )
 
 
@@ -131,6 +134,12 @@ def _fails_text_checks(card: PendingEmail, facts: Facts, conditions: Conditions)
         if not finding.passed and finding.id not in CHECKS_NAMED_BY_RULES
     ]
     return "; ".join(failing)
+
+
+def _within_undo_window(card: PendingEmail, facts: Facts, conditions: Conditions) -> str:
+    if card.status == CardStatus.APPROVED and card.reviewed_at is not None and card.reviewed_at > conditions.undo_cutoff:
+        return f"approved less than {settings.REVIEW_UNDO_SECONDS}s ago: the reviewer may still undo it"
+    return ""
 
 
 # In order: what makes a card never sendable (the lead, then the card's labels,
@@ -250,6 +259,13 @@ RULES: tuple[Rule, ...] = (
         # claim and the job run the predicate on every card they would send.
         lambda c: Q(status=CardStatus.APPROVED, approved_content_hash=""),
         _edited_after_approval,
+        never_sendable=False,
+    ),
+    Rule(
+        "undo_window",
+        "just approved: it waits out the reviewer's undo window",
+        lambda c: Q(status=CardStatus.APPROVED, reviewed_at__gt=c.undo_cutoff),
+        _within_undo_window,
         never_sendable=False,
     ),
 )

@@ -134,6 +134,12 @@ class Campaign(models.Model):
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.TIER_1, help_text="The tier this campaign targets.")
     classifier = models.CharField(max_length=64, help_text="Expected classifier label, e.g. outbound_tier_1.")
     route = models.CharField(max_length=64, default="ghl_email", help_text="Route label of its cards.")
+    sender_name = models.CharField(
+        max_length=100, blank=True, help_text="The person the emails come from, as signed ({{ sender.name }}); blank: SENDER_NAME."
+    )
+    sender_email = models.EmailField(
+        blank=True, help_text="The From address GHL sends from (its emailFrom); replies come back to it. Blank: SENDER_EMAIL."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -142,6 +148,14 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def from_name(self) -> str:
+        return self.sender_name or settings.SENDER_NAME
+
+    @property
+    def from_email(self) -> str:
+        return self.sender_email or settings.SENDER_EMAIL
 
 
 class CadenceStep(models.Model):
@@ -223,11 +237,12 @@ class PendingEmail(models.Model):
 
     States and the only allowed moves (see outreach.transitions.ALLOWED):
       pending -> approved | rejected
-      approved -> queued | rejected | pending (content edited after approval)
+      approved -> queued | rejected | pending (content edited after approval; decision undone)
       queued -> sending | approved (released: hold, cap) | pending (content changed) | failed (blocked)
       sending -> sent | failed | unknown | queued (retry that is known safe)
       unknown -> sent | queued | failed (settled by reconcile)
-      sent, rejected, failed: final
+      rejected -> pending (the reviewer undid it within the undo window)
+      sent, failed: final
     """
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

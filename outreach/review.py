@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -294,6 +294,61 @@ def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> Pending
     if compliance_failures:
         raise ReviewRefused("It fails compliance: " + "; ".join(compliance_failures), code="compliance")
     return card
+
+
+UNDOABLE_STATUSES = frozenset({CardStatus.APPROVED, CardStatus.REJECTED})
+
+
+def undo_deadline(card: PendingEmail) -> dt.datetime | None:
+    """Return until when the card's decision may be undone; None when it has no decision to undo."""
+    if card.status not in UNDOABLE_STATUSES or card.reviewed_at is None:
+        return None
+    return card.reviewed_at + dt.timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+
+
+def undo(card: PendingEmail, *, user) -> PendingEmail:
+    """Take back the user's own approval or rejection within the undo window: the card is pending again.
+
+    1. The user must hold the review permission and be the card's reviewer.
+    2. Under a row lock, the card must still be as the caller saw it, approved
+       or rejected, and its decision younger than REVIEW_UNDO_SECONDS. The
+       claim's `undo_window` rule keeps an approved card unclaimed that long,
+       so an undone approval has never been queued.
+    3. Move it to pending through transition(), clearing the decision.
+    """
+    _require(user, REVIEW_PERMISSION, "undo decisions")
+    try:
+        _undo_locked(card, user=user)
+    except IntegrityError:
+        # A rejected step may be redrafted at once; the new draft keeps its place.
+        raise ReviewRefused("A newer draft of this step is already in the queue: review that one.", code="redrafted") from None
+    card.refresh_from_db()
+    return card
+
+
+def _undo_locked(card: PendingEmail, *, user) -> None:
+    with transaction.atomic():
+        current = _lock(card)
+        _expect_state(card, current, UNDOABLE_STATUSES, "undone")
+        if current.reviewed_by_id != user.pk:
+            raise ReviewRefused("Only the person who decided may undo the decision.", code="not_yours")
+        deadline = undo_deadline(current)
+        if deadline is None or timezone.now() >= deadline:
+            raise ReviewRefused(
+                f"Too late to undo: a decision can be undone for {settings.REVIEW_UNDO_SECONDS} seconds.", code="too_late"
+            )
+        transition(
+            current,
+            CardStatus.PENDING,
+            expected=current.status,
+            actor=user,
+            reason=f"Undid the {current.status} decision.",
+            approved_content_hash="",
+            reviewed_by=None,
+            reviewed_at=None,
+            rejection_tag=None,
+            rejection_note="",
+        )
 
 
 def resolve_tag(tag: RejectionTag | str | int | None, *, for_system: bool = False) -> RejectionTag:

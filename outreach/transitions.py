@@ -18,7 +18,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.SENDING: frozenset({S.SENT, S.FAILED, S.UNKNOWN, S.QUEUED}),
     S.UNKNOWN: frozenset({S.SENT, S.QUEUED, S.FAILED}),
     S.SENT: frozenset(),
-    S.REJECTED: frozenset(),
+    # Only `outreach.review.undo`, within seconds of the reviewer's own rejection.
+    S.REJECTED: frozenset({S.PENDING}),
     S.FAILED: frozenset(),
 }
 

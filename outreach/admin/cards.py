@@ -7,6 +7,7 @@ clicks into service calls (and refusals into messages).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
@@ -22,15 +23,24 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 from import_export.admin import ExportMixin
 
+from compliance.models import Suppression
 from compliance.spreadsheet import SafeExportMixin
 from outreach import checks, eligibility, review
 from outreach.eligibility import ELIGIBLE, Conditions
-from outreach.models import CardStatus, PendingEmail
+from outreach.models import CardStatus, EmailEvent, PendingEmail, Reply
+from outreach.sending.render import render
 from outreach.resources import CardResource
 from outreach.review import ReviewRefused
 
-# How many earlier emails to the same lead the card page lists.
+# How many earlier emails, events, replies and suppressions of the lead the card page lists:
+# a bound, so the page costs the same however long the lead's story.
 EARLIER_EMAILS_SHOWN = 20
+# How many eligible cards the card page lists beside the email.
+QUEUE_SHOWN = 12
+# How many characters of the body the queue shows under the subject.
+SNIPPET_CHARS = 140
+# The session key naming the card the reviewer may still undo.
+UNDO_SESSION_KEY = "review_undo_card"
 # How many refusal reasons one bulk message spells out before summarising.
 REFUSALS_SPELLED_OUT = 15
 
@@ -127,6 +137,32 @@ class SlaFilter(admin.SimpleListFilter):
         return queryset
 
 
+def snippet(body: str) -> str:
+    """Return the body's opening as one line, cut at a word near SNIPPET_CHARS."""
+    flat = " ".join(body.split())
+    if len(flat) <= SNIPPET_CHARS:
+        return flat
+    return flat[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+@dataclass(frozen=True)
+class ComplianceSummary:
+    css: str
+    short: str
+    line: str
+
+
+def compliance_summary(findings: list[dict] | None) -> ComplianceSummary:
+    """Return the one line the desk shows for a compliance snapshot's findings (None: never checked)."""
+    if findings is None:
+        return ComplianceSummary("none", "not run", "Not checked yet: approving runs every check first.")
+    failing = [finding for finding in findings if not finding.get("passed")]
+    if not failing:
+        return ComplianceSummary("pass", "pass", f"All {len(findings)} checks pass")
+    names = ", ".join(finding.get("name", finding.get("id", "?")) for finding in failing)
+    return ComplianceSummary("fail", f"{len(failing)} fail", f"{len(failing)} of {len(findings)} checks fail: {names}")
+
+
 SLA_LABELS = {
     review.SLA_OK: ("ok", "within SLA"),
     review.SLA_FIRST_REVIEW_OVERDUE: ("late", "first review overdue"),
@@ -198,15 +234,20 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             card.subject,
         )
 
-    @admin.display(description="subject", ordering="subject")
+    @admin.display(description="subject · opening", ordering="subject")
     def subject_link(self, card):
         changelist = reverse("admin:outreach_pendingemail_changelist")
-        return format_html('<a href="{}{}/change/">{}</a>', changelist, quote(card.pk), card.subject)
+        return format_html(
+            '<a href="{}{}/change/">{}</a><div class="snippet">{}</div>',
+            changelist, quote(card.pk), card.subject, snippet(card.body),
+        )
 
-    @admin.display(description="lead · tier", ordering="lead__email")
+    @admin.display(description="lead · company", ordering="lead__email")
     def lead_column(self, card):
         lead = card.lead
-        return format_html("{}<br><small>{} · {} · {}</small>", lead.email, lead.full_name, lead.company, lead.tier)
+        return format_html(
+            "<strong>{}</strong> · {}<br><small>{} · {}</small>", lead.full_name or lead.email, lead.company or "—", lead.email, lead.tier
+        )
 
     @admin.display(description="campaign · step · classifier · route", ordering="campaign_ref")
     def campaign_column(self, card):
@@ -221,10 +262,8 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.display(description="compliance", ordering="compliance_passed")
     def compliance_column(self, card):
-        if not card.compliance:
-            return format_html('<span class="badge badge-none">{}</span>', "not run")
-        css, label = ("pass", "pass") if card.compliance_passed else ("fail", "fail")
-        return format_html('<span class="badge badge-{}">{}</span>', css, label)
+        summary = compliance_summary(card.compliance.get("findings", []) if card.compliance else None)
+        return format_html('<span class="badge badge-{}" title="{}">{}</span>', summary.css, summary.line, summary.short)
 
     def changelist_view(self, request, extra_context=None):
         conditions = queue_conditions(request)
@@ -253,7 +292,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         queryset = self.get_queryset(request).select_related(
-            "lead", "campaign", "step", "reviewed_by", "last_edited_by", "rejection_tag"
+            "lead", "campaign", "step", "enrollment", "reviewed_by", "last_edited_by", "rejection_tag"
         )
         model = queryset.model
         field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
@@ -286,13 +325,26 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         )
         may_review = self.has_review_permission(request)
         verdict = eligibility.judge_one(card) if card.status in eligibility.OPEN_STATUSES else None
-        next_card = review.next_eligible(card, conditions=queue_conditions(request))
+        conditions = queue_conditions(request)
+        next_card = review.next_eligible(card, conditions=conditions)
+        findings = snapshot.get("findings", [])
         return {
             "title": "Review email card" if may_review and card.status == CardStatus.PENDING else "Email card",
             "card": card,
-            "findings": snapshot.get("findings", []),
+            "email": render(card),
+            "findings": findings,
+            "failing_findings": [finding for finding in findings if not finding.get("passed")],
+            "compliance": compliance_summary(findings if snapshot else None),
             "compliance_known": bool(snapshot),
             "earlier_emails": list(earlier),
+            "events": list(
+                EmailEvent.objects.filter(lead_id=card.lead_id).select_related("card").order_by("-occurred_at")[:EARLIER_EMAILS_SHOWN]
+            ),
+            "replies": list(Reply.objects.filter(lead_id=card.lead_id).order_by("-received_at")[:EARLIER_EMAILS_SHOWN]),
+            "suppressions": list(Suppression.objects.filter(lead_id=card.lead_id).order_by("-created_at")[:EARLIER_EMAILS_SHOWN]),
+            "enrollment": card.enrollment,
+            "queue_cards": list(review.eligible_cards(conditions=conditions).select_related("lead")[:QUEUE_SHOWN]),
+            "undo": self.undo_offer(request) if may_review else None,
             "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
             "may_review": may_review,
             "verdict": verdict,
@@ -305,6 +357,19 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             "next_card": next_card,
             "queue_url": reverse("admin:outreach_pendingemail_changelist"),
         }
+
+    def undo_offer(self, request) -> dict | None:
+        """Return the reviewer's last decision while it may still be undone: the card and the seconds left."""
+        pk = request.session.get(UNDO_SESSION_KEY)
+        if pk is None:
+            return None
+        card = PendingEmail.objects.filter(pk=pk, reviewed_by=request.user).select_related("lead").first()
+        deadline = review.undo_deadline(card) if card is not None else None
+        left = (deadline - timezone.now()).total_seconds() if deadline else 0
+        if left <= 0:
+            request.session.pop(UNDO_SESSION_KEY, None)
+            return None
+        return {"card": card, "seconds_left": int(left) + 1, "verb": card.get_status_display().lower()}
 
     # --- editing: through review.edit, never a plain save ------------------
 
@@ -333,6 +398,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         mine = [
             path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name="outreach_pendingemail_approve"),
             path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view), name="outreach_pendingemail_reject"),
+            path("<path:object_id>/undo/", self.admin_site.admin_view(self.undo_view), name="outreach_pendingemail_undo"),
         ]
         return mine + urls
 
@@ -375,6 +441,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         except ReviewRefused as refused:
             return self._refused(request, card, "approved", refused)
         self.log_change(request, card, "Approved in review.")
+        request.session[UNDO_SESSION_KEY] = card.pk
         self.message_user(request, f"Approved {self._describe(card)}.", messages.SUCCESS)
         return self._after_decision(request, card)
 
@@ -388,8 +455,23 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         except ReviewRefused as refused:
             return self._refused(request, card, "rejected", refused)
         self.log_change(request, card, f"Rejected in review ({card.rejection_tag.slug}).")
+        request.session[UNDO_SESSION_KEY] = card.pk
         self.message_user(request, f"Rejected {self._describe(card)} as “{card.rejection_tag.label}”.", messages.SUCCESS)
         return self._after_decision(request, card)
+
+    def undo_view(self, request, object_id):
+        return require_POST(self._undo)(request, object_id)
+
+    def _undo(self, request, object_id):
+        card = self._decision_card(request, object_id)
+        try:
+            review.undo(card, user=request.user)
+        except ReviewRefused as refused:
+            return self._refused(request, card, "undone", refused)
+        request.session.pop(UNDO_SESSION_KEY, None)
+        self.log_change(request, card, "Decision undone in review.")
+        self.message_user(request, f"Undone: {self._describe(card)} is pending again.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:outreach_pendingemail_change", args=[quote(card.pk)]))
 
     # --- bulk actions -------------------------------------------------------
 

@@ -28,7 +28,7 @@ from ghl.errors import GhlError, GhlNotFound, GhlRateLimited, GhlUnsafeField, Gh
 from outreach import eligibility
 from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.sending.queue import enqueue_card, redis_error
-from outreach.sending.render import render_email
+from outreach.sending.render import render
 from outreach.sending.select import WORKER_LABEL, release
 from outreach.transitions import StateChanged, transition
 from ramp import counters
@@ -158,9 +158,11 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
             _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
             return SendOutcome(card_pk, "failed", reason)
 
-        html, text = render_email(card)
+        email = render(card)
         try:
-            sent = client.send_email(contact_id=contact_id, subject=card.subject, html=html, text=text)
+            sent = client.send_email(
+                contact_id=contact_id, subject=email.subject, html=email.html, text=email.text, email_from=email.from_email
+            )
         except GhlError as exc:
             if _refused_the_contact(exc) and not resolved:
                 # A 400/404 is GHL's answer that nothing was sent: the stored contact id

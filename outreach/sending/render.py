@@ -1,10 +1,53 @@
-"""Rendering a card into the email GHL sends: exactly the approved text plus the card's marker."""
+"""Rendering a card into the email GHL sends: exactly the approved text plus the card's marker.
+
+The card page previews the same `RenderedEmail` the job sends, so what the
+reviewer reads is, byte for byte, what the contact receives.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.utils.html import escape, urlize
 
 from outreach.models import PendingEmail
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One email as it leaves for GHL: sender, recipient, subject and both parts."""
+
+    from_name: str
+    # Sent as GHL's emailFrom; GHL takes an address there, the name is the one signed in the body.
+    from_email: str
+    to_name: str
+    to_email: str
+    subject: str
+    html: str
+    text: str
+
+    @property
+    def from_line(self) -> str:
+        return f"{self.from_name} <{self.from_email}>"
+
+    @property
+    def to_line(self) -> str:
+        return f"{self.to_name} <{self.to_email}>" if self.to_name else self.to_email
+
+
+def render(card: PendingEmail) -> RenderedEmail:
+    """Return the email the job sends for `card` (campaign and lead read from the card)."""
+    html, text = render_email(card)
+    campaign, lead = card.campaign, card.lead
+    return RenderedEmail(
+        from_name=campaign.from_name,
+        from_email=campaign.from_email,
+        to_name=lead.full_name,
+        to_email=lead.email,
+        subject=card.subject,
+        html=html,
+        text=text,
+    )
 
 
 def render_email(card: PendingEmail) -> tuple[str, str]:
@@ -20,4 +63,3 @@ def render_email(card: PendingEmail) -> tuple[str, str]:
     html = f"{html_body}\n<!-- caio:{card.idempotency_key} -->"
     text = f"{card.full_text}\n\nRef: {card.idempotency_key}"
     return html, text
-

@@ -33,9 +33,16 @@ def test_a_head_of_sales_reviews_the_queue(seeded, page, live_server, login, scr
 
     page.click(f"text={to_reject.subject} >> nth=0")
     page.wait_for_url(f"**/pendingemail/{to_reject.pk}/change/")
-    badges = page.locator("#compliance .finding")
-    assert badges.count() >= 4
-    assert page.locator("#compliance .badge-pass").count() == badges.count()
+    # One line when every check passes; the checks themselves one click further, on request.
+    findings = page.locator("#all-findings .finding")
+    assert findings.count() >= 4
+    assert page.locator("#compliance-line").inner_text() == f"PASS All {findings.count()} checks pass"
+    assert page.locator("#failing-findings").count() == 0
+    assert not findings.first.is_visible()
+    page.click("#compliance-line")
+    page.click("#all-findings > summary")
+    assert findings.first.is_visible()
+    assert page.locator("#all-findings .badge-pass").count() == findings.count()
     assert "Reply STOP to unsubscribe." in page.locator("#email-body").inner_text()
     page.screenshot(path=str(screenshots / "review-card.png"), full_page=True)
 

@@ -128,6 +128,7 @@ login  403    200    200    200    /admin/outreach/enrollment/<path:object_id>/c
 login  302    302    302    302    /admin/outreach/enrollment/<path:object_id>/
 login  405    405    405    405    /admin/outreach/pendingemail/<path:object_id>/approve/
 login  405    405    405    405    /admin/outreach/pendingemail/<path:object_id>/reject/
+login  405    405    405    405    /admin/outreach/pendingemail/<path:object_id>/undo/
 login  403    200    200    200    /admin/outreach/pendingemail/
 login  403    403    403    403    /admin/outreach/pendingemail/add/
 login  403    200    200    200    /admin/outreach/pendingemail/<path:object_id>/history/

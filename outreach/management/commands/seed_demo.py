@@ -139,7 +139,11 @@ class Command(BaseCommand):
 
     def _campaign(self, ref: str, name: str, tier: str) -> Campaign:
         campaign, _ = Campaign.objects.get_or_create(
-            ref=ref, defaults={"name": name, "tier": tier, "classifier": f"outbound_{tier}", "route": "ghl_email"}
+            ref=ref, defaults={
+                "name": name, "tier": tier, "classifier": f"outbound_{tier}", "route": "ghl_email",
+                # The person the step templates sign as.
+                "sender_name": "Alex Rivera", "sender_email": "alex.rivera@caio.example",
+            }
         )
         for number, delay, subject, body in STEPS:
             CadenceStep.objects.get_or_create(
