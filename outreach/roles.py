@@ -105,7 +105,7 @@ def sync_roles_migration(apps, schema_editor) -> None:
         # create_permissions skips an app whose models module is unset, as it is
         # in a migration's registry; put back what was there, so a caller with
         # the live registry keeps its apps as they were.
-        models_module = app_config.models_module
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = models_module
