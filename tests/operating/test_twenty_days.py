@@ -68,9 +68,9 @@ TABLE = [
     Day(4,  "stop",        False, False, 10, (),                          ("unsubscribes",),             "continue", 1, False),  # STOP: an unsubscribe (the test below), 2 of 25 a warning at level 1
     Day(5,  "",            True,  False, 10, (),                          ("unsubscribes",),             "continue", 2, False),
     Day(6,  "bounce",      False, False, 10, (),                          ("bounces", "unsubscribes"),   "continue", 3, True),   # level 2: 20 a day
-    Day(7,  "",            False, False, 20, (),                          ("bounces",),                  "continue", 1, False),  # day 2 left the 7-day window
-    Day(8,  "",            True,  False, 20, (),                          ("bounces",),                  "continue", 2, False),
-    Day(9,  "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False),  # last step: no more graduation
+    Day(7,  "",            False, False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 1, False),  # day 2 left the window; day 4's STOP is in it
+    Day(8,  "",            True,  False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 2, False),
+    Day(9,  "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False),  # STOP left the window; last step: no more graduation
     Day(10, "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False),
     Day(11, "complaint",   False, False, 20, ("complaint_rate", "person"), (),                           "rollback", 0, False),  # a complaint always holds
     Day(12, "",            False, True,  10, (),                          (),                            "continue", 1, False),  # cleared; the same complaint raises nothing
