@@ -43,7 +43,9 @@ def test_one_live_cycle_fills_the_index_the_report_the_replies_and_the_tuning_pa
 ):
     sandbox = ghl_sandbox_process.control
     sandbox.configure(webhook_url=f"{live_server.url}/webhooks/ghl/")
-    sandbox.outcomes(enabled=True, seed="living-demo", delay_seconds=0.5, rates=RATES)
+    # Interested replies only, so the reply figures are non-zero; STOP and out-of-office
+    # replies (not counted as replies) are tested in tests/webhooks/test_stop_reply.py.
+    sandbox.outcomes(enabled=True, seed="living-demo", delay_seconds=0.5, rates=RATES, reply_mix={"interested": 1.0, "not_now": 0, "out_of_office": 0, "stop": 0})
     green_gates(daily_cap=5)
     cards = [approved_card(template_version="v1" if n % 2 else "v2") for n in range(5)]
 
@@ -60,7 +62,11 @@ def test_one_live_cycle_fills_the_index_the_report_the_replies_and_the_tuning_pa
     assert all(w["final_status"] == 200 for w in sandbox.webhooks())
 
     planned = [spec["event"] for plan in plans.values() for spec in plan]
-    replies = planned.count("InboundMessage")
+    inbound = planned.count("InboundMessage")
+    # A STOP reply counts as an unsubscribe and an out-of-office as neither: only the rest are replies.
+    replies = sum(
+        1 for plan in plans.values() for s in plan if s["event"] == "InboundMessage" and s["reply_kind"] in ("interested", "not_now")
+    )
     bounces = sum(1 for plan in plans.values() for s in plan if s["event"] == "failed" and s["severity"] == "permanent")
     assert replies > 0 and bounces > 0, planned
 
@@ -68,7 +74,7 @@ def test_one_live_cycle_fills_the_index_the_report_the_replies_and_the_tuning_pa
     by_message = {c.ghl_message_id: c for c in PendingEmail.objects.filter(pk__in=[c.pk for c in cards])}
     assert set(by_message) == set(plans)
     assert EmailEvent.objects.filter(kind="replied", card__isnull=False).count() == replies
-    assert Reply.objects.filter(card__in=by_message.values()).count() == replies
+    assert Reply.objects.filter(card__in=by_message.values()).count() == inbound
     assert EmailEvent.objects.filter(kind="meeting").count() == planned.count("AppointmentCreate")
 
     report = daily_report()
@@ -85,7 +91,7 @@ def test_one_live_cycle_fills_the_index_the_report_the_replies_and_the_tuning_pa
     assert report["kpis"]["meetings"] == kpi["today"].meetings
     assert (report["kpis"]["meetings"] or 0) == sum(r.meetings for r in week.rows) == planned.count("AppointmentCreate")
     assert report["kpis"]["unsubscribes"] == kpi["today"].unsubscribes == sum(r.unsubscribed for r in week.rows)
-    assert inbox.status_code == 200 and inbox.context["cl"].result_count == replies
+    assert inbox.status_code == 200 and inbox.context["cl"].result_count == inbound
     assert tuning_page.status_code == 200
     assert {r.version for r in week.rows} == {"v1", "v2"}
     # The index's chart ends on today's figures.
