@@ -1,9 +1,17 @@
-"""Saving an exclusion rule in the admin as a person does: the preview first, then the confirmation."""
+"""Saving an exclusion rule in the admin as a person does: the preview first, then the confirmation;
+and what every view of the queue says, to compare before and after."""
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from io import StringIO
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from outreach import review
 
 PREVIEWED = re.compile(r'name="previewed" value="([^"]*)"')
 
@@ -24,3 +32,38 @@ def add_rule(client, url: str, data: dict) -> str:
     saved = client.post(url, {**data, "previewed": token})
     assert saved.status_code == 302, saved.content.decode()[:2000]
     return page
+
+
+def views(client, token: str) -> dict:
+    """What the desk, the API, trace_queue and cleanup_queue say about the queue now."""
+    api = client.get("/api/pending-emails?include_held_back=true", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    trace_out, cleanup_out = StringIO(), StringIO()
+    call_command("trace_queue", "--json", "--no-store", stdout=trace_out)
+    call_command("cleanup_queue", "--json", stdout=cleanup_out)
+    trace = json.loads(trace_out.getvalue())
+    return {
+        "desk": {k: v for k, v in review.queue_split().items() if v},
+        "api": api["hygiene"]["held_back_by_reason"],
+        "api_passing": sorted(c["lead_email"] for c in api["cards"] if c["compliance_passed"]),
+        "trace": trace["counts"]["held_back_by_reason"],
+        "cleanup": sorted(row["card"] for row in json.loads(cleanup_out.getvalue())["cards"]),
+    }
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def preview_import(client, model: str, data: bytes) -> str:
+    """Upload a CSV of rules on the admin import page; return the preview (confirm) page."""
+    upload = SimpleUploadedFile(f"{model}.csv", data, content_type="text/csv")
+    response = client.post(f"/admin/compliance/{model}/import/", {"resource": "0", "import_file": upload, "format": "0"})
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def confirm_import(client, model: str, page: str) -> None:
+    """Confirm the previewed import with the hidden fields of its confirm form, as the button does."""
+    fields = {name: html.unescape(value) for name, value in HIDDEN.findall(page) if name != "csrfmiddlewaretoken"}
+    assert "import_file_name" in fields, "the page has no confirm form"
+    response = client.post(f"/admin/compliance/{model}/process_import/", fields)
+    assert response.status_code == 302, response.content.decode()[:2000]
