@@ -5,8 +5,8 @@ admins, their delete action, the CSV import, the demo seed) calls these
 functions, never `save()` or `delete()` on the model: each stores the rule and
 then, in the same transaction, runs the "rules changed" hook, which checks the
 open cards the rule can change again. No signal is involved, so a bulk write
-cannot slip past it; `tests/compliance/test_rule_paths.py` fails if a path
-writes rules without these functions.
+cannot slip past it, and a test fails when product code writes rules
+without these functions.
 
 Compliance never imports outreach: outreach registers the hook
 (`register_rules_changed_hook`), as it registers the rule preview's provider.

@@ -18,6 +18,8 @@ from operator import or_
 
 from django.db.models import Q, QuerySet
 
+from compliance.checks import covering_domain
+from compliance.identity import email_domain_of
 from compliance.impact import LISTED, Impact
 from compliance.rules import rule_hits_q
 from outreach.checks import CheckContext, evaluate
@@ -25,19 +27,31 @@ from outreach.eligibility import OPEN_STATUSES, open_cards
 from outreach.models import Lead, PendingEmail
 
 RuleValues = tuple[str | None, str]
-# Rules ORed into one query: each is up to four comparisons, and SQLite refuses an expression deeper than 1,000.
-RULES_PER_QUERY = 100
+# Up to this many rules are asked in SQL, ORed into one query; each adds four comparisons a row, so past
+# about twenty (measured on 20,000 leads) reading the rows once and matching in Python is faster.
+RULES_PER_QUERY = 20
 # Past this many hit cards, checking every open card again is cheaper than naming them in the query.
 NAMED_CARDS = 5_000
 
 
 def _hit_ids(queryset: QuerySet, rules: Sequence[RuleValues], *, lead_prefix: str, key: str) -> dict[int, object]:
-    """Return {pk: key value} of the rows of `queryset` any of `rules` hits, asking in batches of RULES_PER_QUERY."""
+    """Return {pk: key value} of the rows of `queryset` any of `rules` hits.
+
+    A few rules are one SQL filter (compliance.rules.rule_hits_q). Many rules
+    would make the query grow with the file, so the rows' addresses and
+    domains are read once and matched against the rules with the checks' own
+    coverage test (compliance.checks.covering_domain).
+    """
+    if len(rules) <= RULES_PER_QUERY:
+        where = reduce(or_, (rule_hits_q(email=email, domain=domain, lead_prefix=lead_prefix) for email, domain in rules))
+        return dict(queryset.filter(where).values_list("pk", key))
+    emails = frozenset(email for email, _ in rules if email)
+    domains = frozenset(domain for email, domain in rules if not email)
     found: dict[int, object] = {}
-    for start in range(0, len(rules), RULES_PER_QUERY):
-        batch = rules[start : start + RULES_PER_QUERY]
-        where = reduce(or_, (rule_hits_q(email=email, domain=domain, lead_prefix=lead_prefix) for email, domain in batch))
-        found.update(queryset.filter(where).values_list("pk", key))
+    rows = queryset.values_list("pk", key, f"{lead_prefix}email", f"{lead_prefix}domain")
+    for pk, value, email, domain in rows.iterator(chunk_size=2_000):
+        if email in emails or covering_domain((domain, email_domain_of(email)), domains):
+            found[pk] = value
     return found
 
 

@@ -8,9 +8,12 @@ import tablib
 
 from caio.models import ApiToken
 from compliance.admin import DoNotContactResource, ExcludedDomainResource
+from compliance.impact import impact_of_rules
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach.models import PendingEmail
+from outreach.rule_changes import RULES_PER_QUERY
 from tests.compliance.rule_admin import confirm_import, preview_import, views
+from tests.factories import make_lead
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -83,3 +86,38 @@ def test_a_dry_run_import_changes_no_card(queue):
     assert result.impact.card_total == 2 and result.impact.lead_total == 2
     assert not ExcludedDomain.objects.exists()
     assert PendingEmail.objects.filter(compliance_passed=True).count() == 3
+
+
+def test_many_rules_hit_exactly_what_the_same_rules_hit_one_by_one(queue):
+    """An import's many rules are matched row by row in Python, a few in SQL: both must agree."""
+    for email, domain in (("dee@deep.sub.customer.example", ""), ("eve@customerexample.test", "customerexample.test")):
+        make_lead(email=email, domain=domain, company="Lookalike")
+    rules: list[tuple[str | None, str]] = [(None, f"unused{n}.example") for n in range(RULES_PER_QUERY)]
+    rules += [(None, "sub.customer.example"), (None, "eu.customer.example"), ("cy@other.example", ""), (None, "xample")]
+    assert len(rules) > RULES_PER_QUERY
+
+    together = impact_of_rules(rules)
+    one_by_one = [impact_of_rules([rule]) for rule in rules]
+
+    assert together.rules == len(rules)
+    assert together.leads == sorted({line for impact in one_by_one for line in impact.leads}) == [
+        "bo@eu.customer.example (Customer EU, tier_1)",
+        "cy@other.example (Other, tier_1)",
+        "dee@deep.sub.customer.example (Lookalike, tier_1)",
+    ]
+    assert set(together.cards) == {line for impact in one_by_one for line in impact.cards} == {
+        f"card {queue['bo'].pk} to bo@eu.customer.example (approved, spring step 1)",
+        f"card {queue['other'].pk} to cy@other.example (pending, spring step 1)",
+    }
+    assert (together.card_total, together.lead_total) == (2, 3)
+
+
+def test_a_large_import_rechecks_exactly_the_cards_its_rules_hit(queue):
+    rows = "".join(f"unused{n}.example,filler\n" for n in range(RULES_PER_QUERY)) + "eu.customer.example,customer\n"
+    dataset = tablib.Dataset().load("domain,reason\n" + rows, format="csv")
+
+    result = ExcludedDomainResource().import_data(dataset, dry_run=False)
+
+    assert result.totals["new"] == RULES_PER_QUERY + 1
+    passing = dict(PendingEmail.objects.values_list("lead__email", "compliance_passed"))
+    assert passing == {"ana@customer.example": True, "bo@eu.customer.example": False, "cy@other.example": True}
