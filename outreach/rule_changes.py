@@ -42,6 +42,8 @@ def _hit_ids(queryset: QuerySet, rules: Sequence[RuleValues], *, lead_prefix: st
     domains are read once and matched against the rules with the checks' own
     coverage test (compliance.checks.covering_domain).
     """
+    if not rules:
+        return {}
     if len(rules) <= RULES_PER_QUERY:
         where = reduce(or_, (rule_hits_q(email=email, domain=domain, lead_prefix=lead_prefix) for email, domain in rules))
         return dict(queryset.filter(where).values_list("pk", key))
