@@ -1,6 +1,10 @@
 """Exclusion rules in the admin: excluded domains and the do-not-contact list, each
-editable by hand or imported from CSV (preview first, with an error per bad row),
-the read-only suppression history, and the identity collisions a person resolves."""
+editable by hand or imported from CSV (preview first, with an error per bad row
+and the open cards and leads the new rules will hit), the read-only suppression
+history, and the identity collisions a person resolves.
+
+Every rule write here (save, delete, the delete action, the import) goes
+through `compliance.services`, which re-checks the open cards at once."""
 
 from __future__ import annotations
 
@@ -11,11 +15,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from import_export import fields, widgets
 from import_export.admin import ImportExportModelAdmin
+from import_export.results import Result
 
 from caio.admin import ReadOnlyAdmin
 from compliance.identity import canonical_domain
-from compliance.impact import Impact, impact_of
+from compliance.impact import Impact, impact_of, impact_of_rules
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision, Suppression
+from compliance.services import RuleValues, remove_rule, remove_rules, rule_values, rules_changed, save_rule
 from compliance.spreadsheet import SafeImportMixin, SafeResource
 
 
@@ -56,7 +62,55 @@ class EntryField(fields.Field):
         return instance.entry
 
 
+class RuleImportResult(Result):
+    """An import's result, with what its new rules will hit (set on the preview, the dry run)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.impact: Impact | None = None
+
+
 class RuleResource(SafeResource):
+    """A rule import reaches the queue like a rule saved by hand, wherever the import runs.
+
+    Each row whose rule values are new (or removed) is remembered; after a real
+    import the rules-changed hook re-checks the open cards they hit, in the
+    import's transaction. After the dry run the same rules give the preview of
+    the cards and leads they will hit (`RuleImportResult.impact`). A row that
+    only changes a reason hits nothing new and is in neither.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.changed_rules: list[RuleValues] = []
+
+    @classmethod
+    def get_result_class(cls):
+        return RuleImportResult
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        super().after_init_instance(instance, new, row, **kwargs)
+        instance._stored_values = None if new else rule_values(instance)
+
+    def after_save_instance(self, instance, row, **kwargs):
+        super().after_save_instance(instance, row, **kwargs)
+        values, before = rule_values(instance), getattr(instance, "_stored_values", None)
+        if values != before:
+            self.changed_rules.extend([values, *([before] if before else [])])
+
+    def after_delete_instance(self, instance, row, **kwargs):
+        super().after_delete_instance(instance, row, **kwargs)
+        self.changed_rules.append(rule_values(instance))
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not self.changed_rules:
+            return
+        if kwargs.get("dry_run"):
+            result.impact = impact_of_rules(self.changed_rules)
+        else:
+            rules_changed(self.changed_rules)
+
     def get_instance(self, instance_loader, row):
         # A malformed key cannot match a stored rule; treat the row as new so
         # the field's own error is shown on its row as a validation error.
@@ -107,10 +161,29 @@ class DoNotContactResource(RuleResource):
 
 
 class ExclusionRuleAdmin(SafeImportMixin, ImportExportModelAdmin):
-    """Importing rules is adding rules: it needs the add permission (operators)."""
+    """Importing rules is adding rules: it needs the add permission (operators).
+
+    Saving, deleting (one, or selected ones with the action) and importing go
+    through compliance.services, so the open cards are checked again at once.
+    """
+
+    import_template_name = "admin/compliance/rule_import.html"
 
     def has_import_permission(self, request):
         return self.has_add_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        self._say_rechecked(request, save_rule(obj))
+
+    def delete_model(self, request, obj):
+        self._say_rechecked(request, remove_rule(obj))
+
+    def delete_queryset(self, request, queryset):
+        self._say_rechecked(request, remove_rules(queryset))
+
+    def _say_rechecked(self, request, changed: int) -> None:
+        if changed:
+            messages.info(request, f"{changed} open card(s) were checked again and changed their compliance result.")
 
 
 class PreviewedRuleForm(forms.ModelForm):

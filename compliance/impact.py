@@ -1,4 +1,6 @@
-"""What an exclusion rule will hit before it is saved: the open cards and the leads.
+"""What exclusion rules will hit before they are saved: the open cards and the leads.
+
+One rule typed in the admin form, or every new rule of a CSV import together.
 
 Compliance owns the rules but not the leads and cards they hit, and never
 imports outreach: outreach registers the function that finds them
@@ -7,7 +9,7 @@ imports outreach: outreach registers the function that finds them
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 # How many cards and leads a preview lists by name; the totals are always given.
@@ -22,9 +24,12 @@ class Impact:
     leads: list[str] = field(default_factory=list)
     card_total: int = 0
     lead_total: int = 0
+    # How many rules together hit these cards and leads.
+    rules: int = 1
 
     def summary(self) -> str:
-        return f"This rule will hit {self.card_total} open card(s) and {self.lead_total} lead(s)."
+        subject = "This rule" if self.rules == 1 else f"These {self.rules} rules"
+        return f"{subject} will hit {self.card_total} open card(s) and {self.lead_total} lead(s)."
 
 
 ImpactProvider = Callable[..., Impact]
@@ -38,6 +43,11 @@ def register_impact_provider(provider: ImpactProvider) -> None:
 
 def impact_of(*, email: str | None, domain: str) -> Impact:
     """Return what a rule with these canonical values would hit now."""
+    return impact_of_rules([(email, domain)])
+
+
+def impact_of_rules(rules: Sequence[tuple[str | None, str]]) -> Impact:
+    """Return what these rules, each as its canonical (email, domain), would hit together now; each card and lead once."""
     if _provider is None:
         raise RuntimeError("No impact provider is registered: the outreach app is not installed.")
-    return _provider(email=email, domain=domain)
+    return _provider(rules=list(dict.fromkeys(rules)))

@@ -9,18 +9,15 @@ class OutreachConfig(AppConfig):
     def ready(self) -> None:
         # Ramp's preflight judges the queue but never imports outreach: outreach
         # hands it the function that gathers the queue facts.
-        from django.db.models.signals import post_delete, post_save
-
         from compliance.impact import register_impact_provider
-        from compliance.models import DoNotContact, ExcludedDomain
+        from compliance.services import register_rules_changed_hook
         from outreach.ops import queue_facts
-        from outreach.rule_changes import impact, rule_changed
+        from outreach.rule_changes import impact, rules_changed
         from ramp.preflight import register_facts_provider
 
         register_facts_provider(queue_facts)
         # Compliance never imports outreach either: its rule preview asks outreach
-        # which cards a rule hits, and a saved rule refreshes the open cards' snapshots.
+        # which cards a rule hits, and every rule write (compliance.services) has
+        # outreach refresh the open cards' snapshots.
         register_impact_provider(impact)
-        for rule in (ExcludedDomain, DoNotContact):
-            post_save.connect(rule_changed, sender=rule, dispatch_uid=f"rule_changed_save_{rule.__name__}")
-            post_delete.connect(rule_changed, sender=rule, dispatch_uid=f"rule_changed_delete_{rule.__name__}")
+        register_rules_changed_hook(rules_changed)

@@ -2,53 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from caio.models import ApiToken
 from compliance.models import DoNotContact, ExcludedDomain
-from outreach import review
+from compliance.services import remove_rule, save_rule
 from outreach.models import PendingEmail
-from tests.compliance.rule_admin import add_rule, preview_rule
-from tests.factories import make_campaign, make_lead
+from tests.compliance.rule_admin import add_rule, preview_rule, views
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 ADD_DOMAIN = "/admin/compliance/excludeddomain/add/"
 ADD_ENTRY = "/admin/compliance/donotcontact/add/"
-
-
-@pytest.fixture
-def queue(hos):
-    """Three drafted cards through the real pipeline, two of them for leads at customer.example; one approved."""
-    make_campaign(ref="spring")
-    ana = make_lead(email="ana@customer.example", domain="customer.example", company="Customer")
-    bo = make_lead(email="bo@eu.customer.example", company="Customer EU")
-    other = make_lead(email="cy@other.example", domain="other.example", company="Other")
-    call_command("run_pipeline", "--source", "wpromote", "--limit", "10", "--apply", stdout=StringIO(), stderr=StringIO())
-    cards = {card.lead.email: card for card in PendingEmail.objects.select_related("lead")}
-    assert len(cards) == 3 and all(card.compliance_passed for card in cards.values())
-    review.approve(cards["bo@eu.customer.example"], user=hos)
-    return {"ana": cards[ana.email], "bo": cards[bo.email], "other": cards[other.email]}
-
-
-def views(client, token: str) -> dict:
-    """What the desk, the API, trace_queue and cleanup_queue say about the queue now."""
-    api = client.get("/api/pending-emails?include_held_back=true", HTTP_AUTHORIZATION=f"Bearer {token}").json()
-    trace_out, cleanup_out = StringIO(), StringIO()
-    call_command("trace_queue", "--json", "--no-store", stdout=trace_out)
-    call_command("cleanup_queue", "--json", stdout=cleanup_out)
-    trace = json.loads(trace_out.getvalue())
-    return {
-        "desk": {k: v for k, v in review.queue_split().items() if v},
-        "api": api["hygiene"]["held_back_by_reason"],
-        "api_passing": sorted(c["lead_email"] for c in api["cards"] if c["compliance_passed"]),
-        "trace": trace["counts"]["held_back_by_reason"],
-        "cleanup": sorted(row["card"] for row in json.loads(cleanup_out.getvalue())["cards"]),
-    }
 
 
 def test_an_excluded_domain_is_previewed_then_reaches_every_view_at_once(client, operator, queue, settings):
@@ -93,10 +58,11 @@ def test_an_excluded_domain_is_previewed_then_reaches_every_view_at_once(client,
 
 
 def test_deleting_the_rule_gives_the_cards_their_pass_back(queue):
-    rule = ExcludedDomain.objects.create(domain="customer.example")
+    rule = ExcludedDomain(domain="customer.example")
+    assert save_rule(rule) == 2
     assert not PendingEmail.objects.get(pk=queue["ana"].pk).compliance_passed
 
-    rule.delete()
+    assert remove_rule(rule) == 2
 
     assert PendingEmail.objects.filter(pk__in=[c.pk for c in queue.values()], compliance_passed=True).count() == 3
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from caio.models import ApiToken
 from compliance.models import DoNotContact, ExcludedDomain
+from compliance.services import add_rule_if_missing
 from outreach import checks
 from outreach.drafting import DEFAULT_DRAFTER, card_from_draft
 from outreach.models import (
@@ -126,8 +127,8 @@ class Command(BaseCommand):
         campaign = self._campaign(CAMPAIGN_REF, "Wpromote tier 1, Q1", Tier.TIER_1)
         canary = self._campaign(CANARY_CAMPAIGN_REF, "Wpromote tier 2 canary", Tier.TIER_2)
         leads = [self._lead(spec) for spec in _lead_specs()]
-        ExcludedDomain.objects.get_or_create(domain=EXCLUDED_CUSTOMER_DOMAIN, defaults={"reason": "current customer"})
-        DoNotContact.objects.get_or_create(email="legal@competitor.example", defaults={"reason": "legal request"})
+        add_rule_if_missing(ExcludedDomain(domain=EXCLUDED_CUSTOMER_DOMAIN, reason="current customer"))
+        add_rule_if_missing(DoNotContact(email="legal@competitor.example", reason="legal request"))
         created = self._cards(campaign, canary, leads)
         self.stdout.write(
             f"Demo data ready: {Lead.objects.count()} leads, {PendingEmail.objects.count()} cards "
