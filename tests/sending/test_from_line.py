@@ -83,7 +83,7 @@ def test_the_card_shows_where_replies_go_and_no_reply_to_it_does_not_send(client
     assert "Reply-To" not in page
     assert '<dd id="email-replies">to jose@caio.example (GHL threads replies into the conversation)</dd>' in page
     assert render(card).from_line == "=?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose@caio.example>"
-    assert "shown as José Núñez &lt;jose@caio.example&gt;" in page
+    assert '<dt>Shown as</dt><dd id="email-from-shown">José Núñez &lt;jose@caio.example&gt;</dd>' in page
 
 
 @pytest.mark.django_db
@@ -115,3 +115,14 @@ def test_the_ghl_client_refuses_an_emailfrom_that_could_add_headers(ghl_sandbox)
             contact_id=contact.id, subject="Hi", html="<p>x</p>", text="x", email_from="Alex <a@caio.example>\r\nBcc: x@evil.example"
         )
     assert ghl_sandbox.deliveries() == []
+
+
+@pytest.mark.django_db
+def test_a_plain_name_is_shown_once_as_sent(client, hos):
+    card = make_card(campaign=make_campaign(sender_name="Alex Rivera", sender_email="alex@caio.example"))
+    client.force_login(hos)
+
+    page = client.get(reverse("admin:outreach_pendingemail_change", args=[card.pk])).content.decode()
+
+    assert '<dd id="email-from">Alex Rivera &lt;alex@caio.example&gt;</dd>' in page
+    assert "email-from-shown" not in page
