@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 from datetime import datetime, timezone
 from typing import Any
@@ -73,9 +72,10 @@ def parse_email_from(value: str) -> tuple[str, str] | None:
         return None
     try:
         parsed = _HEADERS("from", value)
-    except (HeaderParseError, IndexError, ValueError):
+    except Exception:  # noqa: BLE001 - the stdlib parser raises AttributeError and others on some malformed headers
         return None
-    if parsed.defects or len(parsed.addresses) != 1:
+    # One mailbox: not a list, and not a group ("Team: <a@x>;"), which a From may not be.
+    if parsed.defects or len(parsed.addresses) != 1 or parsed.groups[0].display_name is not None:
         return None
     [address] = parsed.addresses
     if not EMAIL_RE.match(address.addr_spec):

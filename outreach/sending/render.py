@@ -31,6 +31,8 @@ def from_header(name: str, address: str) -> str:
     (Campaign.sender_name), start-up refuses it in SENDER_NAME, and the GHL
     client refuses to send such a field.
     """
+    # Spaces around the name would only widen the header; a blank name leaves the bare address.
+    name = name.strip()
     local, at, domain = address.rpartition("@")
     if at and not domain.isascii():
         # An internationalised domain travels in its ASCII (IDNA) form, as in any mail header.
@@ -41,7 +43,10 @@ def from_header(name: str, address: str) -> str:
 
 def display_from(header: str) -> str:
     """Return the From line as a mail program shows it: an encoded name decoded, quoting kept off."""
-    parsed = _HEADERS("from", header)
+    try:
+        parsed = _HEADERS("from", header)
+    except Exception:  # noqa: BLE001 - the stdlib parser raises AttributeError and others on some malformed headers
+        return header
     if len(parsed.addresses) != 1:
         return header
     [address] = parsed.addresses

@@ -173,7 +173,14 @@ def test_send_validates_its_body(ghl_sandbox):
     assert post({"type": "Fax", "contactId": contact["id"]}).json()["message"][0].startswith("type must be one of")
     missing_subject = post({"type": "Email", "contactId": contact["id"], "html": "<p>x</p>"})
     assert missing_subject.status_code == 422 and missing_subject.json()["message"] == ["subject should not be empty"]
-    for email_from in ("Us <not-an-address>", "us@example.com, them@example.com", "Us <us@example.com>\r\nBcc: x@evil.example"):
+    for email_from in (
+        "Us <not-an-address>",
+        "us@example.com, them@example.com",
+        "Us <us@example.com>\r\nBcc: x@evil.example",
+        # A group, and a broken domain literal the standard library's parser raises on rather than reporting.
+        "Us: <us@example.com>;",
+        "CBMR&X@[)9p",
+    ):
         bad_from = post({"type": "Email", "contactId": contact["id"], "subject": "s", "html": "h", "emailFrom": email_from})
         assert bad_from.status_code == 422
         assert bad_from.json()["message"] == ["emailFrom must be an email or Name <email>"], email_from

@@ -24,6 +24,8 @@ BREAKERS = ["Alex\r\nBcc: x@evil.example", "Alex\nRivera", "Alex\rRivera", "Alex
     [
         ("Alex Rivera", "alex@caio.example", "Alex Rivera <alex@caio.example>", "Alex Rivera <alex@caio.example>"),
         ("", "alex@caio.example", "alex@caio.example", "alex@caio.example"),
+        ("  Alex Rivera ", "alex@caio.example", "Alex Rivera <alex@caio.example>", "Alex Rivera <alex@caio.example>"),
+        (" ", "alex@caio.example", "alex@caio.example", "alex@caio.example"),
         # Specials are quoted, as RFC 5322 wants: unquoted, the comma would make two addresses.
         ("Rivera, Alex", "alex@caio.example", '"Rivera, Alex" <alex@caio.example>', "Rivera, Alex <alex@caio.example>"),
         ('Alex "AR" R.', "alex@caio.example", '"Alex \\"AR\\" R." <alex@caio.example>', 'Alex "AR" R. <alex@caio.example>'),
