@@ -167,7 +167,7 @@ class Campaign(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        # Forms validate the field; this stops every other way in (commands, the shell, fixtures) too.
+        # Forms validate the field; this stops code that saves a campaign directly (commands, the shell) too.
         try:
             validate_sender_name(self.sender_name)
         except ValidationError as exc:

@@ -23,13 +23,13 @@ def from_header(name: str, address: str) -> str:
 
     GHL's send documents emailFrom only as "Email address to send from", but
     its own ProviderOutboundMessage webhook example carries
-    `"emailFrom": "From Name <email@gmail.com>"`: GHL passes the field on as
-    the From header, so the display name travels in it. The name is written
-    as RFC 5322 wants it: quoted when it holds specials such as a comma,
-    RFC 2047-encoded when it is not ASCII. A name with a line break or a
-    control character never gets here: the campaign refuses it when saved
-    (Campaign.sender_name), start-up refuses it in SENDER_NAME, and the GHL
-    client refuses to send such a field.
+    `"emailFrom": "From Name <email@gmail.com>"`, and its email records give
+    "from" as the sender's name and address: we read the field as the From
+    header, name included. The name is written as RFC 5322 wants it: quoted
+    when it holds specials such as a comma, RFC 2047-encoded when it is not
+    ASCII. A name with a line break or a control character is refused before
+    it can be sent: when the campaign is saved (Campaign.sender_name), at
+    start-up (SENDER_NAME), and by the GHL client.
     """
     # Spaces around the name would only widen the header; a blank name leaves the bare address.
     name = name.strip()
