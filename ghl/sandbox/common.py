@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from email.headerregistry import HeaderRegistry
 from datetime import datetime, timezone
+from email.headerregistry import HeaderRegistry
 from typing import Any
 from urllib.parse import urlparse
 
