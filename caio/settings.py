@@ -7,6 +7,7 @@ that says what to fix.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from caio.config import Config
@@ -187,6 +188,9 @@ GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=
 
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")
+# The name goes into every email's From header: a line break there would add headers of its own.
+if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in SENDER_NAME):
+    config.fail("SENDER_NAME", "contains a line break or control character, which could add mail headers to every email")
 # The From address of a campaign that names none of its own (GHL's emailFrom).
 SENDER_EMAIL = config.str("SENDER_EMAIL", default="outreach@caio.example")
 SENDER_POSTAL_ADDRESS = config.str("SENDER_POSTAL_ADDRESS", default="100 Example Street, Suite 1, Austin, TX 78701")

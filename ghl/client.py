@@ -327,12 +327,16 @@ class GhlClient:
         retry), GhlValidationError for DND/unsubscribed/invalid email (permanent),
         GhlServerError / GhlTimeout when the outcome is unknown (reconcile first).
         """
-        # The subject becomes a mail header: CR/LF there could add headers of its own.
+        # The subject and the From become mail headers: CR/LF there could add headers of their own.
         subject = refuse_control_characters("subject", subject)
+        email_from = refuse_control_characters("emailFrom", email_from)
         body: dict[str, Any] = {"type": "Email", "contactId": contact_id, "subject": subject, "html": html}
         if text:
             body["message"] = text
         if email_from:
+            # "Name <address>" or a bare address. GHL's spec calls emailFrom an "Email
+            # address to send from", yet GHL's own ProviderOutboundMessage webhook example
+            # carries "From Name <email@gmail.com>" in it: the field is the From header.
             body["emailFrom"] = email_from
         if reply_message_id:
             body["replyMessageId"] = reply_message_id

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from compliance.checks import find_header_breaker
 from compliance.identity import canonical_domain, canonical_email, email_domain_of
 
 
@@ -128,6 +129,18 @@ def _canonical_or_none(function, value: str) -> str | None:
         return None
 
 
+def validate_sender_name(value: str) -> None:
+    """Refuse a sender name that could add mail headers: it is sent in the From header (GHL's emailFrom)."""
+    breaker = find_header_breaker(value)
+    if breaker:
+        raise ValidationError(
+            "The sender name contains %(char)s, a line break or control character: in the From header it could "
+            "add mail headers of its own. Write the name on one line without it.",
+            code="header_breaker",
+            params={"char": repr(breaker)},
+        )
+
+
 class Campaign(models.Model):
     ref = models.SlugField(max_length=100, unique=True, help_text="campaign_ref carried by every card.")
     name = models.CharField(max_length=200)
@@ -135,10 +148,14 @@ class Campaign(models.Model):
     classifier = models.CharField(max_length=64, help_text="Expected classifier label, e.g. outbound_tier_1.")
     route = models.CharField(max_length=64, default="ghl_email", help_text="Route label of its cards.")
     sender_name = models.CharField(
-        max_length=100, blank=True, help_text="The person the emails come from, as signed ({{ sender.name }}); blank: SENDER_NAME."
+        max_length=100,
+        blank=True,
+        validators=[validate_sender_name],
+        help_text="The person the emails come from: the From line's name and the signature ({{ sender.name }}); blank: SENDER_NAME.",
     )
     sender_email = models.EmailField(
-        blank=True, help_text="The From address GHL sends from (its emailFrom); replies come back to it. Blank: SENDER_EMAIL."
+        blank=True,
+        help_text="The From address GHL sends from (its emailFrom); replies come back to it, as no Reply-To is sent. Blank: SENDER_EMAIL.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -148,6 +165,14 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # Forms validate the field; this stops code that saves a campaign directly (commands, the shell) too.
+        try:
+            validate_sender_name(self.sender_name)
+        except ValidationError as exc:
+            raise ValidationError({"sender_name": exc.messages}) from exc
+        super().save(*args, **kwargs)
 
     @property
     def from_name(self) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.headerregistry import HeaderRegistry
 from typing import Any
 from urllib.parse import urlparse
 
@@ -53,6 +55,32 @@ ENDPOINTS = {
 
 # An email record's documented statuses lack "clicked": a clicked email is still an opened one.
 EMAIL_STATUS = {"clicked": "opened"}
+
+
+_HEADERS = HeaderRegistry()
+
+
+def parse_email_from(value: str) -> tuple[str, str] | None:
+    """Return (display name, address) of an emailFrom, or None when it names no one address.
+
+    Both forms are accepted: a bare address, and "Name <address>" as in GHL's
+    own ProviderOutboundMessage example, with the name quoted or RFC
+    2047-encoded as a From header may have it (the name comes back decoded).
+    A line break or control character is refused: it would start a header of its own.
+    """
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        return None
+    try:
+        parsed = _HEADERS("from", value)
+    except Exception:  # noqa: BLE001 - the stdlib parser raises AttributeError and others on some malformed headers
+        return None
+    # One mailbox: not a list, and not a group ("Team: <a@x>;"), which a From may not be.
+    if parsed.defects or len(parsed.addresses) != 1 or parsed.groups[0].display_name is not None:
+        return None
+    [address] = parsed.addresses
+    if not EMAIL_RE.match(address.addr_spec):
+        return None
+    return address.display_name, address.addr_spec
 
 
 def without_nulls(record: dict[str, Any]) -> dict[str, Any]:

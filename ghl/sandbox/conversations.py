@@ -13,6 +13,7 @@ from ghl.sandbox.common import (
     SEND_TYPES,
     SandboxError,
     iso,
+    parse_email_from,
     unprocessable,
     utcnow,
     without_nulls,
@@ -78,8 +79,9 @@ class ConversationsMixin:
         if not (body.get("html") or body.get("message") or body.get("templateId")):
             problems.append("html or message should not be empty")
         email_from = body.get("emailFrom")
-        if email_from is not None and (not isinstance(email_from, str) or not EMAIL_RE.match(email_from)):
-            problems.append("emailFrom must be an email")
+        sender = parse_email_from(email_from) if isinstance(email_from, str) else None
+        if email_from is not None and sender is None:
+            problems.append("emailFrom must be an email or Name <email>")
         if problems:
             raise unprocessable(*problems)
         email_dnd = (contact["dndSettings"].get("Email") or {}).get("status")
@@ -137,6 +139,7 @@ class ConversationsMixin:
             "subject": body["subject"],
             "body": html or text,
             "altText": text,
+            # As received: GHL's email record documents "from" as the "Name and Email Id of the sender".
             "from": email_from or SENDER_EMAIL,
             "to": [body.get("emailTo") or contact["email"]],
             "cc": list(body.get("emailCc") or []),
@@ -166,6 +169,8 @@ class ConversationsMixin:
                 "contact_email": contact["email"],
                 "to": email["to"],
                 "from": email["from"],
+                "from_name": sender[0] if sender else "",
+                "from_email": sender[1] if sender else SENDER_EMAIL,
                 "subject": body["subject"],
                 "html": html,
                 "text": text,

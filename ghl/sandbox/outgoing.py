@@ -14,7 +14,15 @@ import urllib.request
 from datetime import timedelta
 from typing import Any
 
-from ghl.sandbox.common import DEFAULT_COMPANY_ID, STATS_STATUS, SandboxError, iso, require_loopback, utcnow
+from ghl.sandbox.common import (
+    DEFAULT_COMPANY_ID,
+    STATS_STATUS,
+    SandboxError,
+    iso,
+    parse_email_from,
+    require_loopback,
+    utcnow,
+)
 from ghl.sandbox.keys import rsa_key
 from ghl.webhooks import compact_json
 
@@ -149,7 +157,8 @@ class OutgoingWebhooksMixin:
                 "mx-host": f"mx.{recipient.split('@')[-1]}",
                 "utf8": True,
             },
-            "envelope": {"sender": email["from"], "targets": recipient, "transport": "smtp", "sending-ip": "127.0.0.1"},
+            # The envelope carries the bare address; the From header above keeps the name.
+            "envelope": {"sender": _address_of(email["from"]), "targets": recipient, "transport": "smtp", "sending-ip": "127.0.0.1"},
             "tags": [f"loc_{message['locationId']}", f"com_{company_id}", "et_other"],
             "recipient-provider": "Other",
             "campaigns": [],
@@ -228,7 +237,7 @@ class OutgoingWebhooksMixin:
             "body": body,
             "altText": "",
             "from": contact["email"],
-            "to": [email["from"]],
+            "to": [_address_of(email["from"])],
             "cc": [],
             "bcc": [],
             "direction": "inbound",
@@ -248,7 +257,7 @@ class OutgoingWebhooksMixin:
             emailMessageId=reply_email_id,
             threadId=email["threadId"],
             **{"from": contact["email"]},
-            to=[email["from"]],
+            to=[_address_of(email["from"])],
             cc=[],
             bcc=[],
             subject=subject,
@@ -410,3 +419,9 @@ class OutgoingWebhooksMixin:
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return copy.deepcopy(self.state)
+
+
+def _address_of(email_from: str) -> str:
+    """The address of a stored From ("Name <address>" or a bare address): where a reply is written to."""
+    parsed = parse_email_from(email_from)
+    return parsed[1] if parsed else email_from

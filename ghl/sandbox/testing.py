@@ -181,7 +181,8 @@ class SandboxControl:
         return self._call("POST", f"/contacts/{contact_id}/unsubscribe", {})["contact"]
 
     def deliveries(self, contact_email: str | None = None) -> list[dict[str, Any]]:
-        """Every email the sandbox "delivered": contact email, subject, html, text, ids, time, status."""
+        """Every email the sandbox "delivered": contact email, the From as received (from) with its from_name and
+        from_email, subject, html, text, ids, time, status."""
         query = {"contact_email": contact_email} if contact_email else None
         return self._call("GET", "/deliveries", query=query)["deliveries"]
 

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from outreach.cadence import step_stats
 from outreach.drafting import DraftingError, preview, save_step
 from outreach.models import CadenceStep, Campaign, Enrollment
+from outreach.sending.render import display_from, from_header
 
 RECENT_ENROLLMENTS = 10
 
@@ -42,10 +43,12 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "tier"]
     search_fields = ["name", "ref"]
     inlines = [CadenceStepInline]
-    readonly_fields = ["created_at", "step_counts", "enrollments"]
+    readonly_fields = ["created_at", "step_counts", "enrollments", "from_as_sent"]
     fieldsets = [
         (None, {"fields": ["name", "ref", "is_active"]}),
         ("Targeting and labels", {"fields": ["tier", "classifier", "route"]}),
+        # The name is refused here when it could add mail headers (Campaign.sender_name's validator).
+        ("Sender", {"fields": ["sender_name", "sender_email", "from_as_sent"]}),
         ("Progress", {"fields": ["step_counts", "enrollments", "created_at"]}),
     ]
 
@@ -66,6 +69,19 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="active enrollments", ordering="n_active")
     def active_enrollments(self, campaign: Campaign) -> int:
         return campaign.n_active
+
+    @admin.display(description="As sent")
+    def from_as_sent(self, campaign: Campaign) -> str:
+        # The same From line the card page previews and the job sends; no Reply-To exists to show.
+        line = from_header(campaign.from_name, campaign.from_email)
+        shown = display_from(line)
+        return format_html(
+            "<p>From: <code>{}</code>{}</p><p>Replies: to {} (GHL's send takes no Reply-To; it threads replies "
+            "into the contact's conversation)</p>",
+            line,
+            format_html(" (shown as {})", shown) if shown != line else "",
+            campaign.from_email,
+        )
 
     @admin.display(description="Per step")
     def step_counts(self, campaign: Campaign) -> str:

@@ -161,7 +161,7 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         email = render(card)
         try:
             sent = client.send_email(
-                contact_id=contact_id, subject=email.subject, html=email.html, text=email.text, email_from=email.from_email
+                contact_id=contact_id, subject=email.subject, html=email.html, text=email.text, email_from=email.from_line
             )
         except GhlError as exc:
             if _refused_the_contact(exc) and not resolved:

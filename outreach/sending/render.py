@@ -1,16 +1,56 @@
 """Rendering a card into the email GHL sends: exactly the approved text plus the card's marker.
 
 The card page previews the same `RenderedEmail` the job sends, so what the
-reviewer reads is, byte for byte, what the contact receives.
+reviewer reads is, byte for byte, what the contact receives: the From line as
+GHL receives it, the subject and both parts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry
+from email.utils import formataddr
 
 from django.utils.html import escape, urlize
 
 from outreach.models import PendingEmail
+
+_HEADERS = HeaderRegistry()
+
+
+def from_header(name: str, address: str) -> str:
+    """Return the From line GHL is sent as its emailFrom: `Name <address>`, or the bare address without a name.
+
+    GHL's send documents emailFrom only as "Email address to send from", but
+    its own ProviderOutboundMessage webhook example carries
+    `"emailFrom": "From Name <email@gmail.com>"`, and its email records give
+    "from" as the sender's name and address: we read the field as the From
+    header, name included. The name is written as RFC 5322 wants it: quoted
+    when it holds specials such as a comma, RFC 2047-encoded when it is not
+    ASCII. A name with a line break or a control character is refused before
+    it can be sent: when the campaign is saved (Campaign.sender_name), at
+    start-up (SENDER_NAME), and by the GHL client.
+    """
+    # Spaces around the name would only widen the header; a blank name leaves the bare address.
+    name = name.strip()
+    local, at, domain = address.rpartition("@")
+    if at and not domain.isascii():
+        # An internationalised domain travels in its ASCII (IDNA) form, as in any mail header.
+        domain = domain.encode("idna").decode("ascii")
+        address = f"{local}@{domain}"
+    return formataddr((name, address))
+
+
+def display_from(header: str) -> str:
+    """Return the From line as a mail program shows it: an encoded name decoded, quoting kept off."""
+    try:
+        parsed = _HEADERS("from", header)
+    except Exception:  # noqa: BLE001 - the stdlib parser raises AttributeError and others on some malformed headers
+        return header
+    if len(parsed.addresses) != 1:
+        return header
+    [address] = parsed.addresses
+    return f"{address.display_name} <{address.addr_spec}>" if address.display_name else address.addr_spec
 
 
 @dataclass(frozen=True)
@@ -18,7 +58,6 @@ class RenderedEmail:
     """One email as it leaves for GHL: sender, recipient, subject and both parts."""
 
     from_name: str
-    # Sent as GHL's emailFrom; GHL takes an address there, the name is the one signed in the body.
     from_email: str
     to_name: str
     to_email: str
@@ -28,7 +67,25 @@ class RenderedEmail:
 
     @property
     def from_line(self) -> str:
-        return f"{self.from_name} <{self.from_email}>"
+        """The From line exactly as sent to GHL (its emailFrom)."""
+        return from_header(self.from_name, self.from_email)
+
+    @property
+    def from_shown(self) -> str:
+        """The From line as the contact's mail program shows it (differs from `from_line` only when encoded or quoted)."""
+        return display_from(self.from_line)
+
+    @property
+    def replies_line(self) -> str:
+        """Where the contact's replies go.
+
+        GHL's send takes no reply-to (emailReplyMode is about replying within
+        a thread), so no Reply-To header is sent and replies go to the From
+        address, where GHL threads them into the contact's conversation. The
+        campaign therefore has no reply-to setting: one that is never sent
+        would only pretend.
+        """
+        return f"to {self.from_email} (GHL threads replies into the conversation)"
 
     @property
     def to_line(self) -> str:

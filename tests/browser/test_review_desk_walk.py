@@ -132,4 +132,6 @@ def test_ten_cards_by_keyboard_with_one_undo_then_sent_as_previewed(
         assert received["html"] == shown["html"]
         assert received["text"] == shown["text"]
         assert received["subject"] == shown["subject"]
-        assert shown["from"] == f"Alex Rivera <{received['from']}>"
+        # The From line is compared as GHL received it: the emailFrom carries the name.
+        assert received["from"] == shown["from"] == "Alex Rivera <alex.rivera@caio.example>"
+        assert (received["from_name"], received["from_email"]) == ("Alex Rivera", "alex.rivera@caio.example")

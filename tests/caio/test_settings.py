@@ -58,6 +58,7 @@ def test_it_stops_naming_a_missing_production_key(key):
         ("DATABASE_URL", "nosuchdb://x", "unsupported database scheme"),
         ("GHL_READ_TIMEOUT", "fast", "must be a number, got 'fast'"),
         ("SECRET_KEY", "short", "must be at least 50 random characters"),
+        ("SENDER_NAME", "The CAIO team\r\nBcc: x@evil.example", "contains a line break or control character"),
     ],
 )
 def test_it_stops_naming_a_malformed_key(key, value, message):

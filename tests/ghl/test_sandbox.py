@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from ghl.errors import GhlSignatureError, GhlValidationError
+from ghl.sandbox.common import SENDER_EMAIL
 from ghl.sandbox.core import Sandbox
 from ghl.sandbox.testing import SandboxControlError, SandboxThread
 from ghl.webhooks import ContactDndEvent, EmailStatsEvent, MessageEvent, verify_delivery
@@ -172,9 +173,58 @@ def test_send_validates_its_body(ghl_sandbox):
     assert post({"type": "Fax", "contactId": contact["id"]}).json()["message"][0].startswith("type must be one of")
     missing_subject = post({"type": "Email", "contactId": contact["id"], "html": "<p>x</p>"})
     assert missing_subject.status_code == 422 and missing_subject.json()["message"] == ["subject should not be empty"]
-    named_from = post({"type": "Email", "contactId": contact["id"], "subject": "s", "html": "h", "emailFrom": "Us <us@example.com>"})
-    assert named_from.json()["message"] == ["emailFrom must be an email"]
+    for email_from in (
+        "Us <not-an-address>",
+        "us@example.com, them@example.com",
+        "Us <us@example.com>\r\nBcc: x@evil.example",
+        # A group, and a broken domain literal the standard library's parser raises on rather than reporting.
+        "Us: <us@example.com>;",
+        "CBMR&X@[)9p",
+    ):
+        bad_from = post({"type": "Email", "contactId": contact["id"], "subject": "s", "html": "h", "emailFrom": email_from})
+        assert bad_from.status_code == 422
+        assert bad_from.json()["message"] == ["emailFrom must be an email or Name <email>"], email_from
     assert ghl_sandbox.deliveries() == []
+
+
+@pytest.mark.parametrize(
+    ("email_from", "name", "address"),
+    [
+        ("us@example.com", "", "us@example.com"),
+        # GHL's own ProviderOutboundMessage example: "From Name <email@gmail.com>".
+        ("From Name <email@gmail.com>", "From Name", "email@gmail.com"),
+        ('"Rivera, Alex" <alex@example.com>', "Rivera, Alex", "alex@example.com"),
+        ("=?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose@example.com>", "José Núñez", "jose@example.com"),
+    ],
+)
+def test_send_takes_emailfrom_bare_or_named_and_records_both_parts(ghl_sandbox, email_from, name, address):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = client.send_email(contact_id=contact.id, subject="Hi", html="<p>x</p>", text="x", email_from=email_from)
+    [delivery] = ghl_sandbox.deliveries()
+    assert (delivery["from"], delivery["from_name"], delivery["from_email"]) == (email_from, name, address)
+    # GHL's email record keeps the "Name and Email Id of the sender" as it came.
+    assert ghl_sandbox.state()["emails"][sent.email_message_id]["from"] == email_from
+
+
+def test_a_send_without_emailfrom_is_recorded_from_the_location_default(ghl_sandbox):
+    client = ghl_sandbox.client()
+    send(client, client.upsert_contact(email="ann@example.com").id)
+    [delivery] = ghl_sandbox.deliveries()
+    assert (delivery["from"], delivery["from_name"], delivery["from_email"]) == (SENDER_EMAIL, "", SENDER_EMAIL)
+
+
+def test_a_reply_to_a_named_from_is_written_to_its_address(ghl_sandbox, webhook_receiver):
+    ghl_sandbox.configure(webhook_url=webhook_receiver.url, auto_events=[])
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    client.send_email(contact_id=contact.id, subject="Hi", html="<p>x</p>", text="x", email_from="Alex Rivera <alex@example.com>")
+    ghl_sandbox.trigger("InboundMessage", contact_id=contact.id, body="<p>Yes</p>")
+    ghl_sandbox.trigger("delivered", contact_id=contact.id)
+    reply, stats = (json.loads(d["body"]) for d in webhook_receiver.wait_for(2))
+    assert reply["to"] == ["alex@example.com"]
+    assert stats["webhookPayload"]["envelope"]["sender"] == "alex@example.com"
+    assert stats["webhookPayload"]["message"]["headers"]["from"] == "Alex Rivera <alex@example.com>"
 
 
 def test_scheduled_sends_can_be_cancelled(ghl_sandbox):

@@ -5,7 +5,8 @@ README's Guarantees): BOM, quoted line breaks, invalid UTF-8 and control
 characters in tests/compliance/test_spreadsheet.py; duplicates differing in
 case and space in tests/compliance/test_hostile_spellings.py; formula cells in
 tests/compliance/test_exports.py; forged, stale and replayed webhooks in
-tests/webhooks/test_receive.py; header injection in tests/ghl/test_client.py;
+tests/webhooks/test_receive.py; header injection in tests/ghl/test_client.py
+(subjects) and tests/sending/test_from_line.py (sender names);
 settings in tests/caio/test_settings.py; the API's schema in tests/api.
 """
 

@@ -95,8 +95,9 @@ def test_the_sandbox_receives_exactly_the_preview(client, hos, operator, ghl_san
     assert delivered["html"] == shown["html"]
     assert delivered["text"] == shown["email-body"]
     assert delivered["subject"] == shown["email-subject"]
-    assert delivered["from"] == "alex.rivera@caio.example"
-    assert shown["email-from"].endswith(f"<{delivered['from']}>")
+    # The From line as GHL received it (its emailFrom), name and address both.
+    assert delivered["from"] == shown["email-from"] == "Alex Rivera <alex.rivera@caio.example>"
+    assert (delivered["from_name"], delivered["from_email"]) == ("Alex Rivera", "alex.rivera@caio.example")
     assert shown["email-to"].endswith(f"<{delivered['to'][0]}>")
 
 
