@@ -150,12 +150,15 @@ def quality_problems(*, policy: RampPolicy, run: list[RampDay]) -> list[str]:
     return [*signoff.problems, *confirmation.problems]
 
 
-def sign_off_quality(*, by: str, rubric_version: int | None = None, taxonomy_version: str | None = None) -> QualitySignoff:
+def sign_off_quality(
+    *, by: str, rubric_version: int | None = None, taxonomy_version: str | None = None, apply: bool = True
+) -> QualitySignoff:
     """Record the Head of Sales' sign-off of the current rubric and rejection tags.
 
     `rubric_version` and `taxonomy_version`, when given, are the versions the
     person read: if either changed since, the sign-off is refused rather than
-    recorded for a text they did not see.
+    recorded for a text they did not see. With `apply` False nothing is
+    recorded: the unsaved sign-off shows what would be (the terminal's dry run).
     """
     by = _check_person(SIGN_OFF_QUALITY, by)
     state = quality.signoff_state()
@@ -167,16 +170,21 @@ def sign_off_quality(*, by: str, rubric_version: int | None = None, taxonomy_ver
         raise RampError(f"The quality rubric changed while you read it (v{rubric_version} read, v{state.rubric.version} now): read it again.")
     if taxonomy_version is not None and taxonomy_version != state.taxonomy.version:
         raise RampError(f"The rejection tags changed while you read them ({taxonomy_version} read, {state.taxonomy.version} now): read them again.")
-    return QualitySignoff.objects.create(
+    signoff = QualitySignoff(
         signed_by=by,
+        signed_at=timezone.now(),
         rubric_version=state.rubric.version,
         taxonomy_version=state.taxonomy.version,
         taxonomy_tags=list(state.taxonomy.tags),
     )
+    if apply:
+        signoff.save()
+    return signoff
 
 
-def confirm_copy_quality(*, by: str, today: dt.date | None = None, note: str = "") -> QualityConfirmation:
-    """Record the Head of Sales' confirmation that copy quality is stable, for the current clean streak and level."""
+def confirm_copy_quality(*, by: str, today: dt.date | None = None, note: str = "", apply: bool = True) -> QualityConfirmation:
+    """Record the Head of Sales' confirmation that copy quality is stable, for the current clean streak and level
+    (with `apply` False, only check that it would be recorded and return it unsaved)."""
     by = _check_person(SIGN_OFF_QUALITY, by)
     policy = RampPolicy.get()
     signoff = quality.signoff_state()
@@ -188,9 +196,16 @@ def confirm_copy_quality(*, by: str, today: dt.date | None = None, note: str = "
             f"There is no clean supervised live day at level {policy.graduation_level} yet: "
             "copy quality is confirmed for a clean streak, once its first day is decided."
         )
-    return QualityConfirmation.objects.create(
-        confirmed_by=by, graduation_level=policy.graduation_level, streak_began=run[-1].date, note=note.strip()
+    confirmation = QualityConfirmation(
+        confirmed_by=by,
+        confirmed_at=timezone.now(),
+        graduation_level=policy.graduation_level,
+        streak_began=run[-1].date,
+        note=note.strip(),
     )
+    if apply:
+        confirmation.save()
+    return confirmation
 
 
 def write_rubric(*, text: str, by: str) -> QualityRubric:

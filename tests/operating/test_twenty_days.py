@@ -209,9 +209,9 @@ def test_twenty_operating_days(world):
             services.decide(decision=recommended, by="operator", reason="" if recommended == "continue" else "as recommended", date=date)
             waited_on = waits_on(services.graduation_review(today=date).reasons)
             if row.hos == "signs off":
-                call_command("ramp", "signoff", "--by", "hos", stdout=StringIO())
+                call_command("ramp", "signoff", "--apply", "--by", "hos", stdout=StringIO())
             elif row.hos == "confirms":
-                call_command("ramp", "confirm-quality", "--by", "hos", stdout=StringIO())
+                call_command("ramp", "confirm-quality", "--apply", "--by", "hos", stdout=StringIO())
             review_now = services.graduation_review(today=date)
             if review_now.allowed:
                 services.graduate(by="operator", today=date)

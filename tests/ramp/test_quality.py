@@ -85,15 +85,23 @@ def test_only_the_head_of_sales_signs_off_and_confirms(hos, operator):
             call_command("ramp", "confirm-quality", "--by", name, stdout=StringIO())
     assert not QualitySignoff.objects.exists() and not QualityConfirmation.objects.exists()
 
+    # Without --apply the HoS reads what she would sign, and nothing is recorded.
     out = StringIO()
     call_command("ramp", "signoff", "--by", "hos", stdout=out)
-    signoff = QualitySignoff.objects.get()
     rubric = QualityRubric.current()
+    assert rubric.text.splitlines()[0] in out.getvalue() and ", ".join(current_taxonomy().tags) in out.getvalue()
+    assert "Dry run, nothing recorded" in out.getvalue() and not QualitySignoff.objects.exists()
+
+    out = StringIO()
+    call_command("ramp", "signoff", "--apply", "--by", "hos", stdout=out)
+    signoff = QualitySignoff.objects.get()
     assert (signoff.signed_by, signoff.rubric_version, signoff.taxonomy_version) == ("hos", rubric.version, current_taxonomy().version)
     assert signoff.taxonomy_tags == list(current_taxonomy().tags)
-    assert rubric.text.splitlines()[0] in out.getvalue() and f"Recorded: {signoff.as_line()}." in out.getvalue()
+    assert f"Recorded: {signoff.as_line()}." in out.getvalue()
 
-    call_command("ramp", "confirm-quality", "--by", "hos", "--note", "read twenty cards", stdout=StringIO())
+    call_command("ramp", "confirm-quality", "--by", "hos", stdout=StringIO())
+    assert not QualityConfirmation.objects.exists()
+    call_command("ramp", "confirm-quality", "--apply", "--by", "hos", "--note", "read twenty cards", stdout=StringIO())
     confirmation = QualityConfirmation.objects.get()
     assert (confirmation.confirmed_by, confirmation.graduation_level, confirmation.note) == ("hos", 0, "read twenty cards")
 
@@ -124,8 +132,8 @@ def test_graduation_waits_for_the_sign_off_then_the_confirmation(hos):
     three_clean_days()
     review = services.graduation_review(today=TODAY)
     assert review.reasons == [
-        "the Head of Sales has not signed off the quality rubric and rejection tags (`ramp signoff --by NAME`)",
-        "the Head of Sales has not confirmed copy quality is stable during this clean streak at level 0 (`ramp confirm-quality --by NAME`)",
+        "the Head of Sales has not signed off the quality rubric and rejection tags (`ramp signoff --apply --by NAME`)",
+        "the Head of Sales has not confirmed copy quality is stable during this clean streak at level 0 (`ramp confirm-quality --apply --by NAME`)",
     ]
     services.sign_off_quality(by="hos")
     assert len(hos_reasons(services.graduation_review(today=TODAY))) == 1
@@ -149,7 +157,7 @@ def test_a_taxonomy_change_asks_for_the_sign_off_again(hos):
     # The new sign-off outdates the confirmation made under the old one.
     services.sign_off_quality(by="hos")
     assert hos_reasons(services.graduation_review(today=TODAY)) == [
-        "the Head of Sales' copy-quality confirmation predates the current sign-off: asked again (`ramp confirm-quality --by NAME`)"
+        "the Head of Sales' copy-quality confirmation predates the current sign-off: asked again (`ramp confirm-quality --apply --by NAME`)"
     ]
     services.confirm_copy_quality(by="hos", today=TODAY)
     assert services.graduation_review(today=TODAY).allowed
@@ -177,14 +185,14 @@ def test_a_confirmation_counts_only_for_its_streak_and_level(hos):
     live_day(TODAY + dt.timedelta(days=2))
     assert hos_reasons(services.graduation_review(today=TODAY + dt.timedelta(days=2))) == [
         f"the Head of Sales' copy-quality confirmation was for the streak from {second}; "
-        f"this streak began {TODAY + dt.timedelta(days=2)}: asked again (`ramp confirm-quality --by NAME`)"
+        f"this streak began {TODAY + dt.timedelta(days=2)}: asked again (`ramp confirm-quality --apply --by NAME`)"
     ]
     policy = RampPolicy.get()
     policy.graduation_level, policy.streak_starts_on = 1, None
     policy.save()
     RampDay.objects.filter(date=TODAY + dt.timedelta(days=1)).update(error_count=0)
     assert hos_reasons(services.graduation_review(today=TODAY + dt.timedelta(days=2))) == [
-        "the Head of Sales' copy-quality confirmation was made at level 0, not level 1: asked again (`ramp confirm-quality --by NAME`)"
+        "the Head of Sales' copy-quality confirmation was made at level 0, not level 1: asked again (`ramp confirm-quality --apply --by NAME`)"
     ]
 
 
@@ -214,7 +222,7 @@ def test_ramp_status_prints_the_stop_settings_from_the_policy(hos):
     text = out.getvalue()
     assert (
         "unsubscribes: ceiling 2%; holds when the window shows the rate over it at 95% confidence "
-        "(one-sided exact binomial), or when 2 unsubscribes are in the window"
+        "(one-sided exact binomial), or when unsubscribes in the window reach 2"
     ) in text
     policy = RampPolicy.get()
     policy.max_bounce_rate, policy.stop_confidence, policy.bounce_hold_count = "0.0300", "0.9900", 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ramp import quality, services
+from ramp import services
 from ramp.cli import parse_date, write_hold_banner, write_json
-from ramp.models import RampDay
+from ramp.models import QualityRubric, RampDay
 
 
 class Command(BaseCommand):
@@ -50,15 +50,19 @@ class Command(BaseCommand):
         decide.add_argument("--date", help="The live day (YYYY-MM-DD); default: the latest live day without a decision.")
 
         signoff = sub.add_parser(
-            "signoff", help="The Head of Sales signs off the current quality rubric and rejection tags (shown first)."
+            "signoff",
+            help="The Head of Sales signs off the current quality rubric and rejection tags: shows them; --apply records it.",
         )
         signoff.add_argument("--by", required=True, help="The Head of Sales (a user with ramp.sign_off_quality).")
+        signoff.add_argument("--apply", action="store_true", help="Record the sign-off (default: show what would be signed).")
 
         confirm = sub.add_parser(
-            "confirm-quality", help="The Head of Sales confirms copy quality is stable during the current clean streak."
+            "confirm-quality",
+            help="The Head of Sales confirms copy quality is stable during the current clean streak; --apply records it.",
         )
         confirm.add_argument("--by", required=True, help="The Head of Sales (a user with ramp.sign_off_quality).")
         confirm.add_argument("--note", default="", help="What the confirmation rests on (optional).")
+        confirm.add_argument("--apply", action="store_true", help="Record the confirmation (default: dry run).")
 
     def handle(self, *args, **options):
         action = options["action"].replace("-", "_")
@@ -115,22 +119,23 @@ class Command(BaseCommand):
             self.stdout.write(f"{label}: {shown}" + ("" if current else self.style.WARNING(" (does not count)")))
 
     def do_signoff(self, options):
-        state = quality.signoff_state()
-        self.stdout.write(f"Signing off quality rubric v{state.rubric.version if state.rubric else '-'}:")
-        if state.rubric:
-            for line in state.rubric.text.splitlines():
-                self.stdout.write(f"  {line}")
-        self.stdout.write(f"and the rejection tags {state.taxonomy.version}: {', '.join(state.taxonomy.tags) or 'none'}")
-        signoff = services.sign_off_quality(
-            by=options["by"],
-            rubric_version=state.rubric.version if state.rubric else None,
-            taxonomy_version=state.taxonomy.version,
-        )
-        self.stdout.write(self.style.SUCCESS(f"Recorded: {signoff.as_line()}."))
+        signoff = services.sign_off_quality(by=options["by"], apply=options["apply"])
+        rubric = QualityRubric.objects.get(version=signoff.rubric_version)
+        self.stdout.write(f"Quality rubric v{rubric.version}:")
+        for line in rubric.text.splitlines():
+            self.stdout.write(f"  {line}")
+        self.stdout.write(f"Rejection tags {signoff.taxonomy_version}: {', '.join(signoff.taxonomy_tags)}")
+        self._recorded(signoff.as_line(), options["apply"])
 
     def do_confirm_quality(self, options):
-        confirmation = services.confirm_copy_quality(by=options["by"], note=options["note"])
-        self.stdout.write(self.style.SUCCESS(f"Recorded: {confirmation.as_line()}."))
+        confirmation = services.confirm_copy_quality(by=options["by"], note=options["note"], apply=options["apply"])
+        self._recorded(confirmation.as_line(), options["apply"])
+
+    def _recorded(self, line: str, applied: bool) -> None:
+        if applied:
+            self.stdout.write(self.style.SUCCESS(f"Recorded: {line}."))
+        else:
+            self.stdout.write(f"Dry run, nothing recorded: {line}. Add --apply to record it.")
 
     def do_graduate(self, options):
         write_hold_banner(self)
