@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -277,6 +278,20 @@ def quality_lines(summary: dict):
     )
 
 
+class RubricForm(forms.ModelForm):
+    """The next rubric version's text, checked by the service before it is saved, so a refusal keeps what was typed."""
+
+    class Meta:
+        model = QualityRubric
+        fields = ["text"]
+
+    def clean_text(self) -> str:
+        try:
+            return services.check_rubric_text(self.cleaned_data.get("text", ""))
+        except services.RampError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 @admin.register(QualityRubric)
 class QualityRubricAdmin(admin.ModelAdmin):
     """Each save adds the next version; a version is never edited, so a sign-off names the text it read."""
@@ -308,12 +323,10 @@ class QualityRubricAdmin(admin.ModelAdmin):
         rubric = services.write_rubric(text=obj.text, by=_who(request))
         obj.pk, obj.version = rubric.pk, rubric.version
 
-    def add_view(self, request, form_url="", extra_context=None):
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except services.RampError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return HttpResponseRedirect(request.path)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = RubricForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_urls(self):
         return [

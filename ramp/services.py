@@ -208,16 +208,24 @@ def confirm_copy_quality(*, by: str, today: dt.date | None = None, note: str = "
     return confirmation
 
 
+def check_rubric_text(text: str) -> str:
+    """Return the rubric text as it would be stored, or raise RampError if it is empty or the current version's text."""
+    text = text.strip()
+    if not text:
+        raise RampError("The quality rubric needs its text.")
+    latest = QualityRubric.current()
+    if latest is not None and latest.text.strip() == text:
+        raise RampError(f"This is the text of rubric v{latest.version} already: nothing changed.")
+    return text
+
+
 def write_rubric(*, text: str, by: str) -> QualityRubric:
     """Add the next version of the quality rubric (a version is never edited, so a sign-off names the text it read)."""
     by = _check_person(WRITE_RUBRIC, by)
-    if not text.strip():
-        raise RampError("The quality rubric needs its text.")
     with transaction.atomic():
         latest = QualityRubric.objects.select_for_update().order_by("-version").first()
-        if latest is not None and latest.text.strip() == text.strip():
-            raise RampError(f"This is the text of rubric v{latest.version} already: nothing changed.")
-        return QualityRubric.objects.create(version=(latest.version if latest else 0) + 1, text=text.strip(), written_by=by)
+        text = check_rubric_text(text)
+        return QualityRubric.objects.create(version=(latest.version if latest else 0) + 1, text=text, written_by=by)
 
 
 def graduate(*, by: str, today: dt.date | None = None) -> RampPolicy:

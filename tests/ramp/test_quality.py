@@ -315,6 +315,10 @@ def test_writing_the_rubric_adds_a_version_and_the_card_page_links_the_current_o
     rubric = QualityRubric.current()
     assert (rubric.version, rubric.written_by) == (2, "hos")
     assert client.get("/admin/ramp/qualityrubric/current/")["Location"] == f"/admin/ramp/qualityrubric/{rubric.pk}/change/"
+    # The same text again is refused in the form, which keeps what was typed.
+    again = client.post("/admin/ramp/qualityrubric/add/", {"text": "1. One true, specific opener.\n2. One ask."})
+    assert again.status_code == 200 and "This is the text of rubric v2 already: nothing changed." in again.content.decode()
+    assert "One true, specific opener." in again.content.decode() and QualityRubric.objects.count() == 2
     # A version is read, never edited.
     page = client.get(f"/admin/ramp/qualityrubric/{rubric.pk}/change/").content.decode()
     assert 'name="text"' not in page and "One true, specific opener." in page
