@@ -7,6 +7,12 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self) -> None:
+        # The Head of Sales' quality sign-off names the rejection tags' version; ramp reads it from outreach here.
+        from outreach.review import rejection_taxonomy
+        from ramp.quality import register_taxonomy_provider
+
+        register_taxonomy_provider(rejection_taxonomy)
+
         # Ramp's preflight judges the queue but never imports outreach: outreach
         # hands it the function that gathers the queue facts.
         from compliance.impact import register_impact_provider

@@ -47,7 +47,7 @@ from outreach.checks import evaluate
 from outreach.sending.select import dry_run
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail
 from outreach.ops import queue_facts
-from outreach.roles import OPERATOR
+from outreach.roles import HEAD_OF_SALES, OPERATOR
 from ramp import preflight, services, stop_conditions
 from ramp.days import day_bounds, operating_tz
 from ramp.gates import live_cycle_blockers
@@ -136,6 +136,9 @@ class World:
         # The cases' actions are taken by the operator "pto": every ramp act names a real user who may do it.
         operator, _ = get_user_model().objects.get_or_create(username="pto", defaults={"is_staff": True})
         operator.groups.add(Group.objects.get(name=OPERATOR))
+        # ... and the Head of Sales' sign-off and confirmation by "hos".
+        head_of_sales, _ = get_user_model().objects.get_or_create(username="hos", defaults={"is_staff": True})
+        head_of_sales.groups.add(Group.objects.get(name=HEAD_OF_SALES))
         for spec in self.case.get("campaigns", [{"key": "main"}]):
             self._campaign(spec)
         for spec in self.case.get("leads", []):
@@ -341,6 +344,10 @@ def _run_actions(world: World, actions: list[dict]) -> list[str]:
                 services.raise_person_hold(reason=action["reason"], by=action.get("by", "pto"))
             elif kind == "clear":
                 services.clear(hold_id=None, by=action.get("by", "pto"), reason=action.get("reason", ""))
+            elif kind == "sign_off":
+                services.sign_off_quality(by=action.get("by", "hos"))
+            elif kind == "confirm_quality":
+                services.confirm_copy_quality(by=action.get("by", "hos"), today=today)
             else:
                 raise CaseError(f"action {index} has an unknown 'do': {kind!r}.")
         except services.RampError as exc:

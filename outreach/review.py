@@ -14,6 +14,8 @@ commands and the API can never disagree about a card.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +27,7 @@ from outreach import checks, eligibility
 from outreach.eligibility import ELIGIBLE, Conditions
 from outreach.models import CardStatus, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
+from ramp.quality import Taxonomy
 
 REVIEW_PERMISSION = "outreach.review_pendingemail"
 EDIT_PERMISSION = "outreach.change_pendingemail"
@@ -166,6 +169,19 @@ def mark_viewed(card: PendingEmail, *, user) -> None:
 def reviewer_tags() -> QuerySet:
     """Return the rejection tags a person may choose: active and not reserved for the system."""
     return RejectionTag.objects.filter(active=True, system=False)
+
+
+def rejection_taxonomy() -> Taxonomy:
+    """Return the reviewers' tags and their version, for the Head of Sales' sign-off (ramp.quality).
+
+    The version is a digest of every usable tag's slug, label and description:
+    adding, relabelling, rewording or retiring a tag changes it, whether that
+    happened in the admin, a migration or a shell, so no path can change the
+    taxonomy without asking for the sign-off again.
+    """
+    rows = list(reviewer_tags().order_by("slug").values_list("slug", "label", "description"))
+    digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:12]
+    return Taxonomy(version=digest, tags=tuple(label for _, label, _ in rows))
 
 
 def _may(user, permission: str) -> bool:

@@ -37,6 +37,19 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("ramp", "add_hold"),
     # Reclassify a reply and mark it handled (the replies inbox).
     ("outreach", "change_reply"),
+    # The quality rubric copy is reviewed against: both roles read it and may write its next version.
+    ("ramp", "view_qualityrubric"),
+    ("ramp", "add_qualityrubric"),
+    ("ramp", "view_qualitysignoff"),
+    ("ramp", "view_qualityconfirmation"),
+]
+
+# The runbook's exit criteria name the Head of Sales: "HoS approves the quality
+# rubric and rejection reason taxonomy", "HoS confirms copy quality is stable".
+# An operator does not vouch for the HoS, so these stay out of the Operator role
+# (a person who is both holds both groups).
+HEAD_OF_SALES_ONLY = [
+    ("ramp", "sign_off_quality"),
 ]
 
 OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
@@ -71,7 +84,7 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("django_rq", "admin"),
 ]
 
-ROLES = {HEAD_OF_SALES: HEAD_OF_SALES_PERMISSIONS, OPERATOR: OPERATOR_PERMISSIONS}
+ROLES = {HEAD_OF_SALES: HEAD_OF_SALES_PERMISSIONS + HEAD_OF_SALES_ONLY, OPERATOR: OPERATOR_PERMISSIONS}
 
 
 def sync_roles(apps) -> None:

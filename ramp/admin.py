@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
-from ramp import services
+from ramp import quality, services
 from ramp.cycles import LiveCycle
+from ramp.days import operating_date
 from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
+from ramp.people import SIGN_OFF_QUALITY
+from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff
 from ramp.report import format_report
 
 
@@ -45,10 +51,10 @@ def _graduated(policy: RampPolicy) -> str:
 class RampPolicyAdmin(admin.ModelAdmin):
     change_form_template = "admin/ramp/ramppolicy/change_form.html"
     list_display = ["__str__", "mode", "clean_days_required", "graduation_level", "window_start", "window_end"]
-    readonly_fields = ["graduation_level", "graduated_at", "streak_starts_on", "graduation_review", "updated_at"]
+    readonly_fields = ["graduation_level", "graduated_at", "streak_starts_on", "graduation_review", "head_of_sales", "updated_at"]
     fieldsets = [
         ("Caps", {"fields": ["daily_cap", "per_company_daily_cap", "allowed_tiers", "cap_steps", "tier2_canary_share"]}),
-        ("Graduation", {"fields": ["mode", "clean_days_required", "graduation_level", "graduated_at", "streak_starts_on", "graduation_review"]}),
+        ("Graduation", {"fields": ["mode", "clean_days_required", "graduation_level", "graduated_at", "streak_starts_on", "graduation_review", "head_of_sales"]}),
         ("Sending window (operating time zone)", {"fields": ["window_start", "window_end"]}),
         (
             "Stop thresholds and KPI floors",
@@ -75,6 +81,14 @@ class RampPolicyAdmin(admin.ModelAdmin):
         if review.allowed:
             return "Allowed: use the Graduate button."
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in review.reasons)))
+
+    @admin.display(description="Head of Sales")
+    def head_of_sales(self, obj):
+        return format_html(
+            '{}<p><a href="{}">The Head of Sales signs off and confirms here.</a></p>',
+            quality_lines(services.quality_summary(policy=obj, today=operating_date())),
+            reverse("admin:ramp_qualitysignoff_changelist"),
+        )
 
     def response_change(self, request, obj):
         if "_graduate" in request.POST:
@@ -243,3 +257,188 @@ class LiveCycleAdmin(ReadOnlyAdmin):
     @admin.display(description="held back")
     def held_back(self, cycle: LiveCycle) -> str:
         return ", ".join(f"{reason} {n}" for reason, n in sorted(cycle.held_back_by_reason.items())) or "none"
+
+
+def quality_lines(summary: dict):
+    """The Head of Sales' records as the ramp pages show them: the sign-off, the confirmation, and why either does not count."""
+    rubric = f"v{summary['rubric_version']}" if summary["rubric_version"] else "none written"
+    rows = [
+        ("Quality rubric", f"{rubric}; rejection tags {summary['taxonomy_version']} ({len(summary['taxonomy_tags'])} tags)", True),
+        ("Sign-off", summary["signoff"] or "none recorded", summary["signoff_current"]),
+        ("Copy quality", summary["confirmation"] or "none recorded", summary["confirmation_current"]),
+    ]
+    return format_html(
+        '<ul class="quality-state">{}</ul>{}',
+        format_html_join(
+            "", '<li>{}: {}{}</li>', ((label, text, "" if ok else " (does not count)") for label, text, ok in rows)
+        ),
+        format_html('<ul class="quality-problems">{}</ul>', format_html_join("", "<li>{}</li>", ((p,) for p in summary["problems"])))
+        if summary["problems"]
+        else "",
+    )
+
+
+class RubricForm(forms.ModelForm):
+    """The next rubric version's text, checked by the service before it is saved, so a refusal keeps what was typed."""
+
+    class Meta:
+        model = QualityRubric
+        fields = ["text"]
+
+    def clean_text(self) -> str:
+        try:
+            return services.check_rubric_text(self.cleaned_data.get("text", ""))
+        except services.RampError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(QualityRubric)
+class QualityRubricAdmin(admin.ModelAdmin):
+    """Each save adds the next version; a version is never edited, so a sign-off names the text it read."""
+
+    list_display = ["version", "written_by", "written_at", "first_line"]
+    fields = ["text"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        return ["text"] if obj is None else ["version", "written_by", "written_at", "text"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    @admin.display(description="Rubric")
+    def first_line(self, obj):
+        return obj.text.splitlines()[0] if obj.text else ""
+
+    def get_changeform_initial_data(self, request):
+        current = QualityRubric.current()
+        return {"text": current.text} if current else {}
+
+    def save_model(self, request, obj, form, change):
+        rubric = services.write_rubric(text=obj.text, by=_who(request))
+        obj.pk, obj.version = rubric.pk, rubric.version
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = RubricForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_urls(self):
+        return [
+            path("current/", self.admin_site.admin_view(self.current_view), name="ramp_qualityrubric_current"),
+            *super().get_urls(),
+        ]
+
+    def current_view(self, request):
+        """The rubric in force, for the card page's link: its newest version."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        current = QualityRubric.current()
+        if current is None:
+            self.message_user(request, "No quality rubric is written yet.", messages.WARNING)
+            return redirect("admin:ramp_qualityrubric_changelist")
+        return redirect("admin:ramp_qualityrubric_change", current.pk)
+
+
+@admin.register(QualitySignoff)
+class QualitySignoffAdmin(ReadOnlyAdmin):
+    """The Head of Sales' page for the exit criteria: the state, the sign-offs, and the two acts, each with a confirm step."""
+
+    change_list_template = "admin/ramp/qualitysignoff/change_list.html"
+    list_display = ["signed_at", "signed_by", "rubric_version", "taxonomy_version", "tag_count"]
+
+    @admin.display(description="tags")
+    def tag_count(self, obj):
+        return len(obj.taxonomy_tags)
+
+    def changelist_view(self, request, extra_context=None):
+        summary = services.quality_summary(policy=RampPolicy.get(), today=operating_date())
+        extra_context = {
+            **(extra_context or {}),
+            "quality_state": quality_lines(summary),
+            "may_sign_off": request.user.has_perm(SIGN_OFF_QUALITY),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        return [
+            path("sign/", self.admin_site.admin_view(self.sign_view), name="ramp_qualitysignoff_sign"),
+            path("confirm-quality/", self.admin_site.admin_view(self.confirm_view), name="ramp_qualitysignoff_confirm"),
+            *super().get_urls(),
+        ]
+
+    def _acting(self, request, *, title: str, what: list[str], button: str, act: Callable[[], str], extra: dict | None = None):
+        """GET shows what will be recorded and asks to confirm; POST records it as the logged-in user (the one check is the service's)."""
+        if not request.user.has_perm(SIGN_OFF_QUALITY):
+            raise PermissionDenied
+        back = reverse("admin:ramp_qualitysignoff_changelist")
+        if request.method == "POST":
+            return _button_to(self, request, act, back)
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "what": what,
+            "button": button,
+            "back": back,
+            **(extra or {}),
+        }
+        return TemplateResponse(request, "admin/ramp/qualitysignoff/confirm.html", context)
+
+    def sign_view(self, request):
+        state = quality.signoff_state()
+        rubric_version = request.POST.get("rubric_version", "")
+        return self._acting(
+            request,
+            title="Sign off the quality rubric and rejection tags",
+            what=[
+                f"Quality rubric v{state.rubric.version}:" if state.rubric else "No quality rubric is written yet.",
+                *(state.rubric.text.splitlines() if state.rubric else []),
+                f"Rejection tags {state.taxonomy.version}: {', '.join(state.taxonomy.tags) or 'none'}",
+            ],
+            button="Sign off these versions",
+            act=lambda: "Recorded: {}.".format(
+                services.sign_off_quality(
+                    by=_who(request),
+                    rubric_version=int(rubric_version) if rubric_version.isdigit() else -1,
+                    taxonomy_version=request.POST.get("taxonomy_version", ""),
+                ).as_line()
+            ),
+            extra={
+                "hidden": {"rubric_version": state.rubric.version if state.rubric else "", "taxonomy_version": state.taxonomy.version}
+            },
+        )
+
+    def confirm_view(self, request):
+        policy = RampPolicy.get()
+        note = request.POST.get("note", "")
+        return self._acting(
+            request,
+            title="Confirm copy quality is stable",
+            what=[
+                f"You confirm that the copy sent during the current clean streak at level {policy.graduation_level} "
+                "meets the quality rubric and is stable: graduation may widen the ramp on it.",
+            ],
+            button="Confirm copy quality is stable",
+            act=lambda: f"Recorded: {services.confirm_copy_quality(by=_who(request), note=note).as_line()}.",
+            extra={"note_field": True},
+        )
+
+
+@admin.register(QualityConfirmation)
+class QualityConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ["confirmed_at", "confirmed_by", "graduation_level", "streak_began", "note"]
+
+
+def _button_to(model_admin: admin.ModelAdmin, request, action: Callable[[], str], back: str) -> HttpResponseRedirect:
+    """Like `_button`, returning to `back`."""
+    response = _button(model_admin, request, action)
+    response["Location"] = back
+    return response

@@ -205,6 +205,15 @@ class StopVerdict:
         )
 
 
+    def rule_line(self) -> str:
+        """The ceiling's settings as it judges now (its limit, confidence and count rule), from the policy's values."""
+        count_rule = f"or when {self.floor.count} in the window reach {self.hold_count}" if self.hold_count else "no count rule"
+        return (
+            f"{self.floor.label}s: ceiling {percent(self.limit)}; holds when the window shows the rate over it at "
+            f"{percent(self.confidence)} confidence (one-sided exact binomial), {count_rule}"
+        )
+
+
 STOP_COUNT_FIELDS = {"bounces": "bounce_hold_count", "unsubscribes": "unsubscribe_hold_count", "complaints": "complaint_hold_count"}
 
 

@@ -107,6 +107,10 @@ class RampPolicy(models.Model):
             settings["bounce_hold_count"] = settings["unsubscribe_hold_count"] = 0
         return stop_verdicts(counts, settings)
 
+    def stop_settings(self) -> list[str]:
+        """The stop conditions' settings in force now, one line a ceiling, read from the verdicts themselves."""
+        return [verdict.rule_line() for verdict in self.stop_verdicts(KpiCounts(sent=0))]
+
 
 class RampDay(models.Model):
     """One operating day (in OPERATING_TIMEZONE)."""
@@ -243,5 +247,7 @@ class PreflightRun(models.Model):
         return now - self.ran_at <= dt.timedelta(minutes=settings.PREFLIGHT_MAX_AGE_MINUTES)
 
 
-# The live cycle's record lives in its own module; imported here so Django registers it.
+# The live cycle's record and the Head of Sales' quality records live in their own
+# modules; imported here so Django registers them.
 from ramp.cycles import LiveCycle  # noqa: E402,F401
+from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff  # noqa: E402,F401

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-# The permission each ramp act needs (the Operator group has all four; the
-# Head of Sales may only raise a hold).
+# The permission each ramp act needs (the Operator group has the first four; the
+# Head of Sales may raise a hold, and only the Head of Sales signs off quality).
 RAISE_HOLD = "ramp.add_hold"
 CLEAR_HOLD = "ramp.change_hold"
 DECIDE_DAY = "ramp.change_rampday"
 CHANGE_POLICY = "ramp.change_ramppolicy"
+SIGN_OFF_QUALITY = "ramp.sign_off_quality"
+WRITE_RUBRIC = "ramp.add_qualityrubric"
 
 _ACTS = {
     RAISE_HOLD: "raise a hold",
     CLEAR_HOLD: "clear a hold",
     DECIDE_DAY: "decide a ramp day",
     CHANGE_POLICY: "graduate or change the ramp policy",
+    WRITE_RUBRIC: "write the quality rubric",
+    SIGN_OFF_QUALITY: "sign off the quality rubric and rejection tags or confirm copy quality",
 }
+# Whose permission it is, for the refusal: the Head of Sales' acts are not an operator's.
+_HOLDERS = {SIGN_OFF_QUALITY: "the Head of Sales'", WRITE_RUBRIC: "the Head of Sales' or an operator's"}
 
 
 class NotAllowed(Exception):
@@ -40,5 +46,6 @@ def person_with(permission: str, username: str):
     if not user.is_active:
         raise NotAllowed(f"{name!r} is not an active user and may not {act}.")
     if not user.has_perm(permission):
-        raise NotAllowed(f"{name!r} may not {act}: that needs the {permission} permission (an operator's).")
+        holder = _HOLDERS.get(permission, "an operator's")
+        raise NotAllowed(f"{name!r} may not {act}: that needs the {permission} permission ({holder}).")
     return user

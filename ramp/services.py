@@ -3,7 +3,10 @@
 Graduation: the policy moves one cap step up (and tier_2 gets its canary
 slice) only after `clean_days_required` consecutive clean supervised live
 days since the last graduation or rollback, each decided "continue", with
-their daily report inside the KPI floors, no queue drift and no active hold.
+their daily report inside the KPI floors, no queue drift and no active hold,
+and the Head of Sales' part of the runbook's exit criteria: a current sign-off
+of the quality rubric and rejection tags and a copy-quality confirmation made
+during the streak (see ramp.quality).
 
 Decisions (recorded per live day, by a named person):
 - continue: nothing changes; the day can count toward graduation.
@@ -21,13 +24,15 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from ramp import quality
 from ramp.days import operating_date, ramp_day, window_label
 from ramp.gates import live_cycle_blockers
 from ramp.holds import HoldError, clear_hold, raise_hold
 from ramp.kpis import KpiCounts
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
-from ramp.people import CHANGE_POLICY, CLEAR_HOLD, DECIDE_DAY, RAISE_HOLD, NotAllowed, person_with
+from ramp.people import CHANGE_POLICY, CLEAR_HOLD, DECIDE_DAY, RAISE_HOLD, SIGN_OFF_QUALITY, WRITE_RUBRIC, NotAllowed, person_with
+from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff
 
 
 ROLLBACK_AT_LEVEL_0 = (
@@ -90,6 +95,10 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
        each be clean, decided "continue" and within the KPI floors; days with
        no live run (weekends) neither count nor break the streak.
     4. No queue trace in those days may have flagged drift.
+    5. The Head of Sales' sign-off of the quality rubric and rejection tags must
+       name their current versions, and the Head of Sales must have confirmed
+       copy quality stable during this clean streak at this level, after that
+       sign-off (ramp.quality says when each stops counting).
     """
     policy = policy or RampPolicy.get()
     today = today or operating_date()
@@ -100,25 +109,123 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
         reasons.append(f"already at the last cap step ({policy.current_cap()}/day)")
     if Hold.objects.active().exists():
         reasons.append("a hold is active")
-    live_days = RampDay.objects.filter(is_live=True, date__lte=today)
-    if policy.streak_starts_on:
-        live_days = live_days.filter(date__gte=policy.streak_starts_on)
-    streak: list[RampDay] = []
-    for day in live_days.order_by("-date"):
-        problems = day_problems(day, policy)
-        if problems:
-            if len(streak) < policy.clean_days_required:
-                reasons.append(f"{day.date} is not clean ({', '.join(problems)}) and breaks the streak")
-            break
-        streak.append(day)
-        if len(streak) == policy.clean_days_required:
-            break
+    run, breaker = clean_run(policy=policy, today=today)
+    streak = run[: policy.clean_days_required]
+    if breaker is not None and len(run) < policy.clean_days_required:
+        day, problems = breaker
+        reasons.append(f"{day.date} is not clean ({', '.join(problems)}) and breaks the streak")
     if len(streak) < policy.clean_days_required:
         since = f" since {policy.streak_starts_on}" if policy.streak_starts_on else ""
         reasons.append(f"{len(streak)} of {policy.clean_days_required} clean supervised live days{since}")
     elif QueueTrace.objects.filter(drift_flagged=True, taken_at__date__gte=streak[-1].date, taken_at__date__lte=today).exists():
         reasons.append("a queue trace flagged drift during the clean days")
+    reasons.extend(quality_problems(policy=policy, run=run))
     return GraduationReview(reasons=reasons, streak=streak)
+
+
+def clean_run(*, policy: RampPolicy, today: dt.date) -> tuple[list[RampDay], tuple[RampDay, list[str]] | None]:
+    """Return the unbroken run of clean live days up to `today` (newest first) and the day that ended it, with why.
+
+    The run's oldest day is the day the current streak began: a copy-quality
+    confirmation counts for that streak only.
+    """
+    live_days = RampDay.objects.filter(is_live=True, date__lte=today)
+    if policy.streak_starts_on:
+        live_days = live_days.filter(date__gte=policy.streak_starts_on)
+    run: list[RampDay] = []
+    for day in live_days.order_by("-date"):
+        problems = day_problems(day, policy)
+        if problems:
+            return run, (day, problems)
+        run.append(day)
+    return run, None
+
+
+def quality_problems(*, policy: RampPolicy, run: list[RampDay]) -> list[str]:
+    """The Head of Sales' part of the exit criteria, as graduation's reasons (worded in ramp.quality)."""
+    signoff = quality.signoff_state()
+    confirmation = quality.confirmation_state(
+        level=policy.graduation_level, streak_began=run[-1].date if run else None, signoff=signoff
+    )
+    return [*signoff.problems, *confirmation.problems]
+
+
+def sign_off_quality(
+    *, by: str, rubric_version: int | None = None, taxonomy_version: str | None = None, apply: bool = True
+) -> QualitySignoff:
+    """Record the Head of Sales' sign-off of the current rubric and rejection tags.
+
+    `rubric_version` and `taxonomy_version`, when given, are the versions the
+    person read: if either changed since, the sign-off is refused rather than
+    recorded for a text they did not see. With `apply` False nothing is
+    recorded: the unsaved sign-off shows what would be (the terminal's dry run).
+    """
+    by = _check_person(SIGN_OFF_QUALITY, by)
+    state = quality.signoff_state()
+    if state.rubric is None:
+        raise RampError("There is no quality rubric to sign off: write one in the admin first.")
+    if not state.taxonomy.tags:
+        raise RampError("There are no usable rejection tags to sign off: add or reactivate one first.")
+    if rubric_version is not None and rubric_version != state.rubric.version:
+        raise RampError(f"The quality rubric changed while you read it (v{rubric_version} read, v{state.rubric.version} now): read it again.")
+    if taxonomy_version is not None and taxonomy_version != state.taxonomy.version:
+        raise RampError(f"The rejection tags changed while you read them ({taxonomy_version} read, {state.taxonomy.version} now): read them again.")
+    signoff = QualitySignoff(
+        signed_by=by,
+        signed_at=timezone.now(),
+        rubric_version=state.rubric.version,
+        taxonomy_version=state.taxonomy.version,
+        taxonomy_tags=list(state.taxonomy.tags),
+    )
+    if apply:
+        signoff.save()
+    return signoff
+
+
+def confirm_copy_quality(*, by: str, today: dt.date | None = None, note: str = "", apply: bool = True) -> QualityConfirmation:
+    """Record the Head of Sales' confirmation that copy quality is stable, for the current clean streak and level
+    (with `apply` False, only check that it would be recorded and return it unsaved)."""
+    by = _check_person(SIGN_OFF_QUALITY, by)
+    policy = RampPolicy.get()
+    signoff = quality.signoff_state()
+    if not signoff.current:
+        raise RampError("Sign off the quality rubric and rejection tags first: " + "; ".join(signoff.problems) + ".")
+    run, _ = clean_run(policy=policy, today=today or operating_date())
+    if not run:
+        raise RampError(
+            f"There is no clean supervised live day at level {policy.graduation_level} yet: "
+            "copy quality is confirmed for a clean streak, once its first day is decided."
+        )
+    confirmation = QualityConfirmation(
+        confirmed_by=by,
+        confirmed_at=timezone.now(),
+        graduation_level=policy.graduation_level,
+        streak_began=run[-1].date,
+        note=note.strip(),
+    )
+    if apply:
+        confirmation.save()
+    return confirmation
+
+
+def check_rubric_text(text: str) -> str:
+    """Return the rubric text as it would be stored, or raise RampError if it is empty or the current version's text."""
+    text = text.strip()
+    if not text:
+        raise RampError("The quality rubric needs its text.")
+    latest = QualityRubric.current()
+    if latest is not None and latest.text.strip() == text:
+        raise RampError(f"This is the text of rubric v{latest.version} already: nothing changed.")
+    return text
+
+
+def write_rubric(*, text: str, by: str) -> QualityRubric:
+    """Add the next version of the quality rubric (a version is never edited, so a sign-off names the text it read)."""
+    by = _check_person(WRITE_RUBRIC, by)
+    with transaction.atomic():
+        latest = QualityRubric.objects.select_for_update().order_by("-version").first()
+        text = check_rubric_text(text)
+        return QualityRubric.objects.create(version=(latest.version if latest else 0) + 1, text=text, written_by=by)
 
 
 def graduate(*, by: str, today: dt.date | None = None) -> RampPolicy:
@@ -232,12 +339,33 @@ def status(*, now: dt.datetime | None = None) -> dict:
             }
             for h in Hold.objects.active()
         ],
+        "stop_settings": policy.stop_settings(),
         "graduation": {
             "allowed": review.allowed,
             "reasons": review.reasons,
             "clean_days": [d.date.isoformat() for d in review.streak],
         },
+        "quality": quality_summary(policy=policy, today=operating_date(now)),
         "live_cycle_blockers": live_cycle_blockers(now=now),
+    }
+
+
+def quality_summary(*, policy: RampPolicy, today: dt.date) -> dict:
+    """The Head of Sales' records as the ramp page and `ramp status` show them: what is in force, and why not."""
+    signoff = quality.signoff_state()
+    run, _ = clean_run(policy=policy, today=today)
+    confirmation = quality.confirmation_state(
+        level=policy.graduation_level, streak_began=run[-1].date if run else None, signoff=signoff
+    )
+    return {
+        "rubric_version": signoff.rubric.version if signoff.rubric else None,
+        "taxonomy_version": signoff.taxonomy.version,
+        "taxonomy_tags": list(signoff.taxonomy.tags),
+        "signoff": signoff.signoff.as_line() if signoff.signoff else None,
+        "signoff_current": signoff.current,
+        "confirmation": confirmation.confirmation.as_line() if confirmation.confirmation else None,
+        "confirmation_current": confirmation.current,
+        "problems": [*signoff.problems, *confirmation.problems],
     }
 
 

@@ -7,6 +7,12 @@ operator's decision (and graduation when the review allows it). A scripted
 stream of events arrives on the days the table names; the table says, day by
 day, which holds are raised and cleared, the recommendation, the clean-day
 streak and the day graduation happens.
+
+The Head of Sales' part of the exit criteria runs alongside: the HoS signs off
+the rubric and rejection tags on day 1 and confirms copy quality once in each
+streak; a day whose graduation waits only on the HoS says so (`waits_on`), and
+a rejection tag added on day 13 makes day 14's graduation wait for a new
+sign-off, after which the old confirmation no longer counts either.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pytest
 import time_machine
 from django.apps import apps
 from django.core.management import call_command
+from django.test import Client
 from rq import Queue, SimpleWorker
 
 from caio.redis import get_connection
@@ -57,31 +64,34 @@ class Day:
     recommended: str
     streak: int  # clean supervised days counted toward graduation after the decision
     graduates: bool
+    taxonomy: str  # "tag added": the operator adds a rejection tag in the morning
+    hos: str  # what the Head of Sales records after the decision: "signs off", "confirms" or nothing
+    waits_on: str  # all else in place, what graduation waited on at the decision: "sign-off", "confirmation" or nothing
 
 
 # fmt: off
-#   day event       cleanup clear  sent raised                          warned                         recommended streak graduates
+#   day event       cleanup clear  sent raised                          warned                         recommended streak graduates taxonomy  hos          waits_on
 TABLE = [
-    Day(1,  "",            False, False, 5,  (),                          (),                            "continue", 1, False),
-    Day(2,  "unsubscribe", False, False, 5,  (),                          ("unsubscribes",),             "continue", 2, False),
-    Day(3,  "",            True,  False, 5,  (),                          ("unsubscribes",),             "continue", 3, True),   # level 1: 10 a day
-    Day(4,  "stop",        False, False, 10, (),                          ("unsubscribes",),             "continue", 1, False),  # STOP: an unsubscribe (the test below), 2 of 25 a warning at level 1
-    Day(5,  "",            True,  False, 10, (),                          ("unsubscribes",),             "continue", 2, False),
-    Day(6,  "bounce",      False, False, 10, (),                          ("bounces", "unsubscribes"),   "continue", 3, True),   # level 2: 20 a day
-    Day(7,  "",            False, False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 1, False),  # day 2 left the window; day 4's STOP is in it
-    Day(8,  "",            True,  False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 2, False),
-    Day(9,  "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False),  # STOP left the window; last step: no more graduation
-    Day(10, "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False),
-    Day(11, "complaint",   False, False, 20, ("complaint_rate", "person"), (),                           "rollback", 0, False),  # a complaint always holds
-    Day(12, "",            False, True,  10, (),                          (),                            "continue", 1, False),  # cleared; the same complaint raises nothing
-    Day(13, "",            True,  False, 10, (),                          (),                            "continue", 2, False),
-    Day(14, "",            False, False, 10, (),                          (),                            "continue", 3, True),   # back to level 2
-    Day(15, "",            False, False, 20, (),                          (),                            "continue", 1, False),
-    Day(16, "",            True,  False, 20, (),                          (),                            "continue", 2, False),
-    Day(17, "",            False, False, 20, (),                          (),                            "continue", 3, False),
-    Day(18, "",            False, False, 20, (),                          (),                            "continue", 3, False),
-    Day(19, "",            False, False, 20, (),                          (),                            "continue", 3, False),
-    Day(20, "",            False, False, 20, (),                          (),                            "continue", 3, False),
+    Day(1,  "",            False, False, 5,  (),                          (),                            "continue", 1, False, "",          "signs off", ""),
+    Day(2,  "unsubscribe", False, False, 5,  (),                          ("unsubscribes",),             "continue", 2, False, "",          "",          ""),
+    Day(3,  "",            True,  False, 5,  (),                          ("unsubscribes",),             "continue", 3, True,  "",          "confirms",  "confirmation"),  # refused until the HoS confirms; level 1: 10 a day
+    Day(4,  "stop",        False, False, 10, (),                          ("unsubscribes",),             "continue", 1, False, "",          "",          ""),  # STOP: an unsubscribe (the test below), 2 of 25 a warning at level 1
+    Day(5,  "",            True,  False, 10, (),                          ("unsubscribes",),             "continue", 2, False, "",          "confirms",  ""),  # a confirmation during the streak counts
+    Day(6,  "bounce",      False, False, 10, (),                          ("bounces", "unsubscribes"),   "continue", 3, True,  "",          "",          ""),  # level 2: 20 a day
+    Day(7,  "",            False, False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 1, False, "",          "",          ""),  # day 2 left the window; day 4's STOP is in it
+    Day(8,  "",            True,  False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 2, False, "",          "",          ""),
+    Day(9,  "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False, "",          "",          ""),  # STOP left the window; last step: no more graduation
+    Day(10, "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False, "",          "",          ""),
+    Day(11, "complaint",   False, False, 20, ("complaint_rate", "person"), (),                           "rollback", 0, False, "",          "",          ""),  # a complaint always holds
+    Day(12, "",            False, True,  10, (),                          (),                            "continue", 1, False, "",          "confirms",  ""),  # cleared; the same complaint raises nothing
+    Day(13, "",            True,  False, 10, (),                          (),                            "continue", 2, False, "tag added", "",          ""),  # the taxonomy changed: the day-1 sign-off no longer counts
+    Day(14, "",            False, False, 10, (),                          (),                            "continue", 3, False, "",          "signs off", "sign-off"),  # the new sign-off outdates day 12's confirmation
+    Day(15, "",            False, False, 10, (),                          (),                            "continue", 3, True,  "",          "confirms",  "confirmation"),  # back to level 2
+    Day(16, "",            True,  False, 20, (),                          (),                            "continue", 1, False, "",          "",          ""),
+    Day(17, "",            False, False, 20, (),                          (),                            "continue", 2, False, "",          "",          ""),
+    Day(18, "",            False, False, 20, (),                          (),                            "continue", 3, False, "",          "",          ""),
+    Day(19, "",            False, False, 20, (),                          (),                            "continue", 3, False, "",          "",          ""),
+    Day(20, "",            False, False, 20, (),                          (),                            "continue", 3, False, "",          "",          ""),
 ]
 # fmt: on
 
@@ -98,6 +108,7 @@ def operating_days(n: int) -> list[dt.date]:
 @pytest.fixture
 def world(ghl_sandbox, live_server, redis_conn, settings):
     importlib.import_module("outreach.migrations.0002_seed_tags_and_roles").seed(apps, None)
+    importlib.import_module("ramp.migrations.0006_quality_rubric_and_signoffs").seed_rubric(apps, None)
     for name, value in strict_settings().items():
         if name != "GHL_LOCATION_ID":
             setattr(settings, name, value)
@@ -166,15 +177,41 @@ def live_day(world, row_n: int, date: dt.date, *, event: str = "", cleanup: bool
     }
 
 
+def add_rejection_tag(operator) -> None:
+    """The operator adds a tag in the admin, as the taxonomy grows."""
+    client = Client()
+    client.force_login(operator)
+    answer = client.post(
+        "/admin/outreach/rejectiontag/add/",
+        {"slug": "wrong-seniority", "label": "Wrong seniority", "description": "The lead is too junior for the offer.", "active": "on"},
+    )
+    assert answer.status_code == 302, answer.content[:500]
+
+
+def waits_on(reasons: list[str]) -> str:
+    """What graduation waited on when the Head of Sales' records were all that was missing."""
+    hos = [reason for reason in reasons if "Head of Sales" in reason]
+    if not hos or len(hos) != len(reasons):
+        return ""
+    return "confirmation" if all("confirm" in reason for reason in hos) else "sign-off"
+
+
 def test_twenty_operating_days(world):
     seen: list[str] = []
     evidence_raised: list[tuple[str, ...]] = []
     for row, date in zip(TABLE, operating_days(len(TABLE)), strict=True):
+        if row.taxonomy == "tag added":
+            add_rejection_tag(world["operator"])
         day = live_day(world, row.n, date, event=row.event, cleanup=row.cleanup, clear=row.cleared_before_cycle)
         report = day["report"]
         with time_machine.travel(dt.datetime.combine(date, dt.time(17, 30), tzinfo=NY), tick=False):
             recommended = report["recommended_decision"]["decision"]
             services.decide(decision=recommended, by="operator", reason="" if recommended == "continue" else "as recommended", date=date)
+            waited_on = waits_on(services.graduation_review(today=date).reasons)
+            if row.hos == "signs off":
+                call_command("ramp", "signoff", "--apply", "--by", "hos", stdout=StringIO())
+            elif row.hos == "confirms":
+                call_command("ramp", "confirm-quality", "--apply", "--by", "hos", stdout=StringIO())
             review_now = services.graduation_review(today=date)
             if review_now.allowed:
                 services.graduate(by="operator", today=date)
@@ -184,6 +221,7 @@ def test_twenty_operating_days(world):
             tuple(h.source for h in raised),
             tuple(w.split()[1] for w in report["warnings"]),
             recommended, len(review_now.streak), review_now.allowed,
+            row.taxonomy, row.hos, waited_on,
         )
         seen.append(f"{got}")
         evidence_raised += [tuple(h.evidence) for h in raised if h.evidence]

@@ -8,10 +8,14 @@ import zoneinfo
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from rq import Queue, Worker
 
 from caio.redis import get_connection
+from outreach.roles import HEAD_OF_SALES
+from ramp import services
 from ramp.models import PreflightRun, RampDay
+from tests.factories import make_user
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 # A Thursday at 15:30 New York time: inside the default 15:00–18:00 window.
@@ -61,3 +65,12 @@ def dead_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def head_of_sales_signs_off_and_confirms(today: dt.date, *, by: str = "quality-hos") -> None:
+    """The Head of Sales' part of the exit criteria, as graduation needs it: the sign-off, then the
+    confirmation for the clean streak that runs up to `today` (at least one of its days decided)."""
+    if not get_user_model().objects.filter(username=by).exists():
+        make_user(by, role=HEAD_OF_SALES)
+    services.sign_off_quality(by=by)
+    services.confirm_copy_quality(by=by, today=today)

@@ -12,7 +12,7 @@ from ramp import services
 from ramp.holds import raise_hold
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
-from tests.ramp.helpers import live_day
+from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, live_day
 
 TODAY = dt.date(2026, 2, 20)
 
@@ -36,6 +36,7 @@ def test_it_refuses_graduation_before_three_clean_days():
 def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
     for date in days_before(3):
         live_day(date)
+    head_of_sales_signs_off_and_confirms(TODAY)
     policy = services.graduate(by="pto", today=TODAY)
     assert policy.graduation_level == 1
     assert policy.current_cap() == 10
@@ -75,6 +76,7 @@ def test_days_without_a_live_run_neither_count_nor_break_the_streak():
     RampDay.objects.create(date=TODAY - dt.timedelta(days=4), is_live=False)
     live_day(TODAY - dt.timedelta(days=3))
     live_day(TODAY)
+    head_of_sales_signs_off_and_confirms(TODAY)
     assert services.graduation_review(today=TODAY).allowed
 
 

@@ -70,6 +70,12 @@ def _rows_seed_demo_leaves_out() -> None:
     take_trace(threshold=10, taken_by="matrix")
     record_refused(operator="matrix", now=timezone.now(), reasons=["matrix"])
     post_signed_webhook(sent)
+    # The Head of Sales' sign-off, through the product; a confirmation needs a clean streak the demo has not run.
+    from ramp.quality import QualityConfirmation
+    from ramp.services import sign_off_quality
+
+    sign_off_quality(by=make_user("matrix-signer", role=HEAD_OF_SALES).get_username())
+    QualityConfirmation.objects.create(confirmed_by="matrix-signer", graduation_level=0, streak_began=timezone.now().date())
     # Rows only GHL or the identity migration write; no product function makes them on demand.
     Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")
     WebhookRefusal.objects.create(

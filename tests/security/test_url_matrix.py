@@ -213,6 +213,29 @@ login  403    403    200    200    /admin/ramp/livecycle/<path:object_id>/histor
 login  403    403    403    403    /admin/ramp/livecycle/<path:object_id>/delete/
 login  403    403    200    200    /admin/ramp/livecycle/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/livecycle/<path:object_id>/
+# The quality rubric: both roles read it and write its next version; a version is never edited or deleted.
+login  403    200    200    200    /admin/ramp/qualityrubric/
+login  403    302    302    302    /admin/ramp/qualityrubric/current/
+login  403    200    200    200    /admin/ramp/qualityrubric/add/
+login  403    200    200    200    /admin/ramp/qualityrubric/<path:object_id>/history/
+login  403    403    403    403    /admin/ramp/qualityrubric/<path:object_id>/delete/
+login  403    200    200    200    /admin/ramp/qualityrubric/<path:object_id>/change/
+login  302    302    302    302    /admin/ramp/qualityrubric/<path:object_id>/
+# The Head of Sales' sign-off and copy-quality confirmation: both roles read them, only the HoS records them.
+login  403    200    200    200    /admin/ramp/qualitysignoff/
+login  403    200    403    200    /admin/ramp/qualitysignoff/sign/
+login  403    200    403    200    /admin/ramp/qualitysignoff/confirm-quality/
+login  403    403    403    403    /admin/ramp/qualitysignoff/add/
+login  403    200    200    200    /admin/ramp/qualitysignoff/<path:object_id>/history/
+login  403    403    403    403    /admin/ramp/qualitysignoff/<path:object_id>/delete/
+login  403    200    200    200    /admin/ramp/qualitysignoff/<path:object_id>/change/
+login  302    302    302    302    /admin/ramp/qualitysignoff/<path:object_id>/
+login  403    200    200    200    /admin/ramp/qualityconfirmation/
+login  403    403    403    403    /admin/ramp/qualityconfirmation/add/
+login  403    200    200    200    /admin/ramp/qualityconfirmation/<path:object_id>/history/
+login  403    403    403    403    /admin/ramp/qualityconfirmation/<path:object_id>/delete/
+login  403    200    200    200    /admin/ramp/qualityconfirmation/<path:object_id>/change/
+login  302    302    302    302    /admin/ramp/qualityconfirmation/<path:object_id>/
 
 # Users and groups: superusers only.
 login  403    403    403    200    /admin/auth/group/

@@ -1,4 +1,5 @@
-"""`manage.py ramp status|graduate|hold|clear|decide`: the ramp and its holds from the terminal."""
+"""`manage.py ramp status|graduate|hold|clear|decide|signoff|confirm-quality`: the ramp, its holds and the
+Head of Sales' exit-criteria records from the terminal."""
 
 from __future__ import annotations
 
@@ -6,18 +7,20 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ramp import services
 from ramp.cli import parse_date, write_hold_banner, write_json
-from ramp.models import RampDay
+from ramp.models import QualityRubric, RampDay
 
 
 class Command(BaseCommand):
     help = (
         "Ramp state and holds. `status` shows the policy, today, holds, graduation and live-cycle blockers; "
         "`graduate` shows whether graduation is allowed (add --apply to graduate); `hold` raises a hold at once; "
-        "`clear` clears holds (a name and a reason are required); `decide` records the day's continue/hold/rollback."
+        "`clear` clears holds (a name and a reason are required); `decide` records the day's continue/hold/rollback; "
+        "`signoff` records the Head of Sales' sign-off of the quality rubric and rejection tags; "
+        "`confirm-quality` records the Head of Sales' confirmation that copy quality is stable in this clean streak."
     )
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="status|graduate|hold|clear|decide")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="status|graduate|hold|clear|decide|signoff|confirm-quality")
         status = sub.add_parser("status", help="Show the ramp state.")
         status.add_argument("--json", action="store_true", help="Print one JSON document.")
 
@@ -46,8 +49,23 @@ class Command(BaseCommand):
         decide.add_argument("--reason", default="", help="Why (required for hold and rollback).")
         decide.add_argument("--date", help="The live day (YYYY-MM-DD); default: the latest live day without a decision.")
 
+        signoff = sub.add_parser(
+            "signoff",
+            help="The Head of Sales signs off the current quality rubric and rejection tags: shows them; --apply records it.",
+        )
+        signoff.add_argument("--by", required=True, help="The Head of Sales (a user with ramp.sign_off_quality).")
+        signoff.add_argument("--apply", action="store_true", help="Record the sign-off (default: show what would be signed).")
+
+        confirm = sub.add_parser(
+            "confirm-quality",
+            help="The Head of Sales confirms copy quality is stable during the current clean streak; --apply records it.",
+        )
+        confirm.add_argument("--by", required=True, help="The Head of Sales (a user with ramp.sign_off_quality).")
+        confirm.add_argument("--note", default="", help="What the confirmation rests on (optional).")
+        confirm.add_argument("--apply", action="store_true", help="Record the confirmation (default: dry run).")
+
     def handle(self, *args, **options):
-        action = options["action"]
+        action = options["action"].replace("-", "_")
         try:
             return getattr(self, f"do_{action}")(options)
         except services.RampError as exc:
@@ -72,7 +90,11 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Today {today['date']}: no live cycle yet")
+        self.stdout.write("Stop conditions:")
+        for line in state["stop_settings"]:
+            self.stdout.write(f"  - {line}")
         self.stdout.write(f"Clean days counted: {', '.join(grad['clean_days']) or 'none'}")
+        self._write_quality(state["quality"])
         if grad["allowed"]:
             self.stdout.write(self.style.SUCCESS("Graduation: allowed (`ramp graduate --apply --by NAME`)"))
         else:
@@ -83,6 +105,37 @@ class Command(BaseCommand):
                 self.stdout.write(f"  - {blocker}")
         else:
             self.stdout.write(self.style.SUCCESS("A live cycle may run now."))
+
+    def _write_quality(self, summary: dict) -> None:
+        rubric = f"v{summary['rubric_version']}" if summary["rubric_version"] else "none written"
+        self.stdout.write(
+            f"Quality rubric {rubric}; rejection tags {summary['taxonomy_version']} ({len(summary['taxonomy_tags'])} tags)"
+        )
+        for label, line, current in (
+            ("Sign-off", summary["signoff"], summary["signoff_current"]),
+            ("Copy quality", summary["confirmation"], summary["confirmation_current"]),
+        ):
+            shown = line or "none recorded"
+            self.stdout.write(f"{label}: {shown}" + ("" if current else self.style.WARNING(" (does not count)")))
+
+    def do_signoff(self, options):
+        signoff = services.sign_off_quality(by=options["by"], apply=options["apply"])
+        rubric = QualityRubric.objects.get(version=signoff.rubric_version)
+        self.stdout.write(f"Quality rubric v{rubric.version}:")
+        for line in rubric.text.splitlines():
+            self.stdout.write(f"  {line}")
+        self.stdout.write(f"Rejection tags {signoff.taxonomy_version}: {', '.join(signoff.taxonomy_tags)}")
+        self._recorded(signoff.as_line(), options["apply"])
+
+    def do_confirm_quality(self, options):
+        confirmation = services.confirm_copy_quality(by=options["by"], note=options["note"], apply=options["apply"])
+        self._recorded(confirmation.as_line(), options["apply"])
+
+    def _recorded(self, line: str, applied: bool) -> None:
+        if applied:
+            self.stdout.write(self.style.SUCCESS(f"Recorded: {line}."))
+        else:
+            self.stdout.write(f"Dry run, nothing recorded: {line}. Add --apply to record it.")
 
     def do_graduate(self, options):
         write_hold_banner(self)
