@@ -130,7 +130,9 @@ class RampOut(Schema):
     policy: dict[str, Any]
     today: dict[str, Any]
     holds: list[dict[str, Any]]
+    stop_settings: list[str]
     graduation: dict[str, Any]
+    quality: dict[str, Any]
     live_cycle_blockers: list[str]
 
 
@@ -201,6 +203,6 @@ def rejection_tags(request, response: HttpResponse):
 
 @api.get("/ramp", response={200: RampOut, 401: ErrorOut}, auth=token_auth, tags=["ramp"])
 def ramp_state(request, response: HttpResponse):
-    """The ramp policy, today's ramp day, active holds, graduation review and live-cycle blockers."""
+    """The ramp policy, today's ramp day, active holds, stop settings, graduation review, the HoS's quality records and live-cycle blockers."""
     _flag_unenforced(request, response)
     return status()

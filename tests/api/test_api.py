@@ -5,6 +5,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from caio.models import ApiToken
+from ramp.models import RampPolicy
 from tests.factories import make_card
 
 PROTECTED = ["/api/pending-emails", "/api/rejection-tags", "/api/ramp"]
@@ -69,6 +70,10 @@ def test_rejection_tags_and_ramp_answer(client, token):
     assert {"slug": "queue_hygiene_non_actionable"}.items() <= next(t for t in tags if t["system"]).items()
     ramp = client.get("/api/ramp", **bearer(token[1])).json()
     assert ramp["policy"]["current_cap"] == 5 and "live_cycle_blockers" in ramp
+    # The API tells what `ramp status` and the ramp page tell: the stop settings and the HoS's records.
+    assert ramp["stop_settings"] == RampPolicy.get().stop_settings() != []
+    assert ramp["quality"]["signoff"] is None and ramp["quality"]["problems"]
+    assert set(ramp["quality"]["problems"]) <= set(ramp["graduation"]["reasons"])
 
 
 def test_health_and_schema_are_public(client):
