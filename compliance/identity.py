@@ -10,6 +10,7 @@ mailbox a rule names, and a person deserves to know their file carries them.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -101,6 +102,12 @@ def _fold(value: str, what: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+# Pure functions of a string, called several times per row of a large import (row, model clean, save):
+# remembering recent answers makes the repeats free. A refusal raises, so it is never remembered.
+IDENTITY_CACHE_SIZE = 50_000
+
+
+@functools.lru_cache(maxsize=IDENTITY_CACHE_SIZE)
 def canonical_domain(value: str) -> str:
     """Return the canonical form of a domain, or raise ValidationError naming what is wrong.
 
@@ -120,6 +127,7 @@ def canonical_domain(value: str) -> str:
     return domain
 
 
+@functools.lru_cache(maxsize=IDENTITY_CACHE_SIZE)
 def canonical_email(value: str) -> str:
     """Return the canonical form of an email address, or raise ValidationError naming what is wrong.
 

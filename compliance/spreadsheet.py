@@ -36,9 +36,9 @@ _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 # however bad the file; the good rows are only sampled.
 ERROR_ROWS_LISTED = 500
 GOOD_ROWS_SAMPLED = 5
-# What varies between two rows with the same problem: a quoted value, a number.
-_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|'[^']*'")
-_NUMBER = re.compile(r"\d[\d,.]*")
+# What varies between two rows with the same problem: a quoted value, an address, a number.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|'[^']*'|[^\s“”\"']+@[^\s“”\"']*[^\s“”\"'.;:,]")
+_NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)*")
 
 
 def looks_like_formula(value) -> bool:
