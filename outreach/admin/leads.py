@@ -18,6 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.results import RowResult
@@ -147,6 +149,7 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
     def imports_in_background(self, rows: int) -> bool:
         return runs_in_background(rows)
 
+    @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
         """Confirm: a small file is imported here and now; a large one is kept and imported by a job."""
         if not self.has_import_permission(request):

@@ -53,7 +53,8 @@ def _rows_seed_demo_leaves_out() -> None:
 
     from caio.models import ApiToken
     from compliance.models import IdentityCollision, Suppression
-    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, LeadImport, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+    from outreach.imports import start_import
     from outreach.ops import take_trace
     from outreach.sending.cycles import record_refused
     from outreach.unsubscribe import suppress_lead
@@ -70,6 +71,7 @@ def _rows_seed_demo_leaves_out() -> None:
     take_trace(threshold=10, taken_by="matrix")
     record_refused(operator="matrix", now=timezone.now(), reasons=["matrix"])
     post_signed_webhook(sent)
+    start_import(text="email,tier\nmatrix@x.example,tier_1\n", file_name="matrix.csv", upload_key="matrix", rows_total=1)
     # Rows only GHL or the identity migration write; no product function makes them on demand.
     Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")
     WebhookRefusal.objects.create(
@@ -78,7 +80,7 @@ def _rows_seed_demo_leaves_out() -> None:
     IdentityCollision.objects.create(
         kind=IdentityCollision.Kind.values[0], lead_id=sent.lead_id, stored_value=sent.lead.email, detail="matrix"
     )
-    for model in (Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision):
+    for model in (LeadImport, Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision):
         assert model.objects.exists(), model
 
 
