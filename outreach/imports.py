@@ -7,7 +7,8 @@ enqueued on LEAD_IMPORT_QUEUE once that row is committed. The job writes the
 rows through `LeadResource`, the resource the preview ran, so a row is
 refused in the background exactly as the preview said.
 
-Exactly once: each chunk of LEAD_IMPORT_CHUNK_ROWS rows is written in one
+A chunk's new leads are written by one bulk insert, after every row of it
+was checked. Exactly once: each chunk of LEAD_IMPORT_CHUNK_ROWS rows is written in one
 transaction together with the progress (`rows_done` and the summary), so a
 worker killed mid-chunk leaves neither the chunk's leads nor its progress,
 and a re-run resumes after the last chunk that committed. A second
@@ -24,13 +25,11 @@ from collections import OrderedDict
 import django_rq
 import tablib
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from import_export.results import RowResult
-
 from compliance.spreadsheet import ImportFileError, ImportSummary, read_csv
-from outreach.models import LeadImport, LeadImportState
+from outreach.models import Lead, LeadImport, LeadImportState
 from outreach.resources import LeadResource
 
 logger = logging.getLogger(__name__)
@@ -38,6 +37,8 @@ logger = logging.getLogger(__name__)
 JOB = "outreach.imports.run_import"
 # Long enough for a large file on a slow database; a job killed by it resumes when run again.
 JOB_TIMEOUT_SECONDS = 3600
+# Leads per INSERT: under SQLite's and PostgreSQL's limits on the parameters of one statement.
+BULK_BATCH = 200
 
 
 def runs_in_background(rows: int) -> bool:
@@ -90,7 +91,7 @@ def run_import(import_id: int) -> str:
         headers = list(dataset.headers)
         # After a lost worker: the rows already done still make later copies of their addresses duplicates.
         resource.remember_rows([OrderedDict(zip(headers, values)) for values in rows[: lead_import.rows_done]])
-        while not _import_next_chunk(import_id, resource, headers, rows):
+        while not _import_chunk_once_more_on_a_race(import_id, resource, headers, rows):
             pass
     except ImportFileError as exc:
         _finish(import_id, LeadImportState.FAILED, str(exc))
@@ -100,6 +101,19 @@ def run_import(import_id: int) -> str:
         raise
     _finish(import_id, LeadImportState.DONE)
     return LeadImportState.DONE
+
+
+def _import_chunk_once_more_on_a_race(import_id: int, resource: LeadResource, headers: list[str], rows: list) -> bool:
+    """Import the next chunk; if a lead of it was stored meanwhile by someone else, read the chunk again once.
+
+    The second reading finds that lead stored and refuses its row as a duplicate, as the preview would have.
+    """
+    first_rows = dict(resource._first_row_of_email)
+    try:
+        return _import_next_chunk(import_id, resource, headers, rows)
+    except IntegrityError:
+        resource._first_row_of_email = first_rows
+        return _import_next_chunk(import_id, resource, headers, rows)
 
 
 def _import_next_chunk(import_id: int, resource: LeadResource, headers: list[str], rows: list) -> bool:
@@ -115,15 +129,14 @@ def _import_next_chunk(import_id: int, resource: LeadResource, headers: list[str
         chunk = tablib.Dataset(*rows[start:end], headers=headers)
         loader = resource._meta.instance_loader_class(resource, chunk)
         done = ImportSummary()
+        resource.deferred_creates = []
         for number, values in enumerate(chunk, start=start + 1):
-            with transaction.atomic():
-                row_result = resource.import_row(
-                    OrderedDict(zip(headers, values)), loader, dry_run=False, using_transactions=True, row_number=number
-                )
-                if row_result.import_type == RowResult.IMPORT_TYPE_ERROR:
-                    # The database refused the row: undo it alone, so the transaction stays usable for the others.
-                    transaction.set_rollback(True)
+            row_result = resource.import_row(
+                OrderedDict(zip(headers, values)), loader, dry_run=False, using_transactions=True, row_number=number
+            )
             done.add_row(number, row_result)
+        Lead.objects.bulk_create(resource.deferred_creates, batch_size=BULK_BATCH)
+        resource.deferred_creates = None
         summary = ImportSummary.from_dict(lead_import.summary)
         summary.add(done)
         lead_import.rows_done = end

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from outreach import imports
 from outreach.models import Lead, LeadImport, LeadImportState
+from outreach.resources import CanonicalEmailLoader
 from tests.factories import make_lead
 from tests.imports_bg.helpers import confirm, lead_file, preview, text_of
 
@@ -144,3 +145,29 @@ def test_a_confirmation_whose_upload_is_gone_says_so(client, hos, redis_conn, sm
 
     assert "This upload is no longer here (it was imported already, or it expired): upload the file again." in text_of(again)
     assert Lead.objects.count() == 3
+
+
+def test_a_lead_stored_by_someone_else_during_a_chunk_is_refused_as_a_duplicate_not_a_failure(hos, redis_conn, small_limits):
+    make_lead(email="lead9@company9.example", first_name="Stored meanwhile")
+    lead_import, _ = imports.start_import(text=lead_file(21), file_name="big.csv", upload_key="race", rows_total=21, user=hos)
+    real_init = CanonicalEmailLoader.__init__
+    loaders = []
+
+    def late_loader(self, resource, dataset=None):
+        real_init(self, resource, dataset)
+        loaders.append(self)
+        if len(loaders) == 2:
+            # The second chunk's lookup ran before the other writer's commit: it does not know lead9 yet.
+            self.leads.pop("lead9@company9.example")
+
+    with mock.patch.object(CanonicalEmailLoader, "__init__", late_loader):
+        assert imports.run_import(lead_import.pk) == "done"
+
+    lead_import.refresh_from_db()
+    assert len(loaders) == 4, "the second chunk was read again"
+    assert Lead.objects.get(email="lead9@company9.example").first_name == "Stored meanwhile"
+    assert Lead.objects.count() == 21
+    assert (lead_import.summary["new"], lead_import.summary["in_error"]) == (20, 1)
+    assert lead_import.summary["error_rows"] == [
+        {"row": 10, "problems": [["email", "Duplicate: a lead with lead9@company9.example already exists; it is left unchanged."]]}
+    ]
