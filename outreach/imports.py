@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from rq import Retry
 from compliance.spreadsheet import ImportFileError, ImportSummary, read_csv
 from outreach.models import Lead, LeadImport, LeadImportState
 from outreach.resources import LeadResource
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 JOB = "outreach.imports.run_import"
 # Long enough for a large file on a slow database; a job killed by it resumes when run again.
 JOB_TIMEOUT_SECONDS = 3600
+# When a worker dies mid-job, RQ's registry cleanup (a live worker's maintenance) finds the job abandoned
+# and, with retries left, puts it back on the queue: the import resumes after its last committed chunk.
+RETRIES_AFTER_A_LOST_WORKER = 3
 # Leads per INSERT: under SQLite's and PostgreSQL's limits on the parameters of one statement.
 BULK_BATCH = 200
 
@@ -74,7 +78,9 @@ def start_import(*, text: str, file_name: str, upload_key: str, rows_total: int,
 def enqueue(import_id: int) -> None:
     """Put the import's job on its queue (again, to resume one whose worker was lost: the job skips what is done)."""
     queue = django_rq.get_queue(settings.LEAD_IMPORT_QUEUE, commit_mode="auto")
-    queue.enqueue_call(func=JOB, args=(import_id,), job_id=job_id_for(import_id), timeout=JOB_TIMEOUT_SECONDS)
+    queue.enqueue_call(
+        func=JOB, args=(import_id,), job_id=job_id_for(import_id), timeout=JOB_TIMEOUT_SECONDS, retry=Retry(max=RETRIES_AFTER_A_LOST_WORKER)
+    )
 
 
 def run_import(import_id: int) -> str:

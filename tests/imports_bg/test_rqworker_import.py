@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import signal
+import time
 
+import django_rq
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from rq.registry import StartedJobRegistry
 
 from outreach import imports
 from outreach.models import Lead, LeadImport
@@ -59,7 +63,12 @@ def test_a_worker_killed_mid_file_then_run_again_writes_every_row_exactly_once(c
     assert state == "running" and 100 <= done_at_kill < 3_000
     assert Lead.objects.count() == done_at_kill, "the leads written are exactly the chunks counted as done"
 
-    imports.enqueue(lead_import.pk)
+    # What a live worker's maintenance does once the dead one's job is past its heartbeat: the job is abandoned,
+    # and having retries left it goes back on the queue.
+    queue = django_rq.get_queue(settings.LEAD_IMPORT_QUEUE)
+    assert queue.job_ids == []
+    StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + imports.JOB_TIMEOUT_SECONDS + 3600)
+    assert queue.job_ids == [imports.job_id_for(lead_import.pk)]
     rerun = import_worker(spawner, burst=True)
     rerun.wait(timeout=300)
 
