@@ -591,6 +591,8 @@ class LeadImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # No permissions of its own: whoever may import leads (outreach.add_lead) follows the imports.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.state}, {self.rows_done} of {self.rows_total} rows)"

@@ -12,7 +12,7 @@ from tests.factories import make_user
 EMPTY_IN_THE_DEMO = {
     "caio.ApiToken", "outreach.DispatchAttempt", "outreach.WebhookDelivery", "outreach.EmailEvent",
     "compliance.Suppression", "compliance.IdentityCollision", "outreach.Reply", "outreach.WebhookRefusal",
-    "ramp.Hold", "ramp.PreflightRun", "ramp.QueueTrace", "ramp.LiveCycle",
+    "ramp.Hold", "ramp.PreflightRun", "ramp.QueueTrace", "ramp.LiveCycle", "outreach.LeadImport",
 }
 
 

@@ -14,7 +14,7 @@ from outreach.resources import CanonicalEmailLoader
 from tests.factories import make_lead
 from tests.imports_bg.helpers import confirm, lead_file, preview, text_of
 
-pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.postgres]
 
 
 @pytest.fixture

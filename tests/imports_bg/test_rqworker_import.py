@@ -51,6 +51,7 @@ def test_a_10000_row_file_goes_from_upload_to_done_through_a_real_worker(client,
     assert "Job OK" in spawner.output(worker) or "Successfully completed" in spawner.output(worker)
 
 
+@pytest.mark.postgres
 def test_a_worker_killed_mid_file_then_run_again_writes_every_row_exactly_once(client, hos, spawner):
     lead_import, _ = imports.start_import(text=lead_file(3_000), file_name="big.csv", upload_key="killed", rows_total=3_000, user=hos)
     # Small chunks, so the kill lands between two commits with many chunks still to go.
