@@ -117,7 +117,7 @@ def test_a_run_cut_off_mid_file_resumes_after_the_last_chunk_and_writes_each_row
     assert lead_import.summary["error_rows"][-1] == {"row": 31, "problems": [["email", "Duplicate of row 6 in this file."]]}
 
 
-def test_a_file_the_job_cannot_read_fails_with_its_sentence_and_writes_nothing(hos, redis_conn, small_limits):
+def test_a_file_the_job_cannot_read_fails_with_its_sentence_and_writes_nothing(client, hos, redis_conn, small_limits):
     lead_import, _ = imports.start_import(text="mail,tier\n" + "x@y.example,tier_1\n" * 25, file_name="bad.csv", upload_key="k3", rows_total=25)
 
     assert imports.run_import(lead_import.pk) == "failed"
@@ -125,6 +125,24 @@ def test_a_file_the_job_cannot_read_fails_with_its_sentence_and_writes_nothing(h
     lead_import.refresh_from_db()
     assert lead_import.state == LeadImportState.FAILED and lead_import.error.startswith("The file has no “email” column")
     assert not Lead.objects.exists()
+    client.force_login(hos)
+    page = client.get(reverse("admin:outreach_leadimport_change", args=[lead_import.pk]))
+    assert "http-equiv" not in page.content.decode()
+    assert "State: failed" in text_of(page) and "The import failed: The file has no “email” column" in text_of(page)
+
+
+def test_the_list_of_imports_is_the_history_and_each_links_to_its_progress(client, hos, redis_conn, small_limits):
+    first, _ = imports.start_import(text=lead_file(21), file_name="first.csv", upload_key="h1", rows_total=21, user=hos)
+    imports.start_import(text=lead_file(22), file_name="second.csv", upload_key="h2", rows_total=22, user=hos)
+    imports.run_import(first.pk)
+    client.force_login(hos)
+
+    page = client.get(reverse("admin:outreach_leadimport_changelist"))
+
+    text = text_of(page)
+    assert text.index("second.csv") < text.index("first.csv"), "newest first"
+    assert "queued" in text and "done" in text
+    assert reverse("admin:outreach_leadimport_change", args=[first.pk]) in page.content.decode()
 
 
 def test_a_file_at_the_threshold_is_still_imported_at_once(client, hos, redis_conn, small_limits):
