@@ -27,7 +27,7 @@ from import_export.results import RowResult
 from compliance.admin import as_entered_if_different
 from compliance.models import Suppression
 from compliance.spreadsheet import ImportFileError, ImportSummary, SafeImportMixin
-from outreach.imports import runs_in_background, start_import
+from outreach.imports import RETRIES_AFTER_A_LOST_WORKER, runs_in_background, start_import
 from outreach.models import Lead, LeadImport
 from outreach.pipeline import PipelineError, redraft
 from outreach.resources import LeadResource
@@ -241,5 +241,6 @@ class LeadImportAdmin(admin.ModelAdmin):
             "done": lead_import.state == "done",
             "percent": round(100 * lead_import.rows_done / lead_import.rows_total) if lead_import.rows_total else 100,
             "refresh_seconds": None if lead_import.finished else self.refresh_seconds,
+            "retries": RETRIES_AFTER_A_LOST_WORKER,
         }
         return TemplateResponse(request, "admin/outreach/leadimport/progress.html", context)

@@ -39,7 +39,7 @@ def test_a_10000_row_file_goes_from_upload_to_done_through_a_real_worker(client,
     worker = import_worker(spawner)
     wait_until(lambda: import_state(lead_import.pk)[0] == "running" or None, timeout=60, message="the worker to start the import")
     page = text_of(client.get(progress_page))
-    assert "State: running" in page and "of 10000 rows done" in page
+    assert "State: running" in page and "of 10000 rows done" in page and "back on the queue (up to 3 times)" in page
     wait_until(lambda: import_state(lead_import.pk)[0] == "done", timeout=300, message="the import to finish")
 
     lead_import.refresh_from_db()
