@@ -215,3 +215,11 @@ LOGGING = {
 # importing rows is adding them.
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+
+# Lead imports: a confirmed file with more rows than this is imported by an RQ
+# job on LEAD_IMPORT_QUEUE (one the demo's worker listens to) while the page
+# shows its progress; smaller files are imported in the request.
+LEAD_IMPORT_BACKGROUND_ROWS = config.int("LEAD_IMPORT_BACKGROUND_ROWS", default=1000, minimum=0)
+LEAD_IMPORT_QUEUE = "default"
+# Rows written per transaction, and so per progress update.
+LEAD_IMPORT_CHUNK_ROWS = config.int("LEAD_IMPORT_CHUNK_ROWS", default=500, minimum=1)

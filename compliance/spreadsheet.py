@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 import tablib
 from django.core.exceptions import ValidationError
@@ -29,6 +32,13 @@ _READER_FIELD_LIMIT = 2**31 - 1
 # Carries a row's reading problem from the file reader to the resource, which reports it on the row.
 ROW_PROBLEM_COLUMN = "__row_problem__"
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+# A summary lists at most this many rows in error (every problem is still counted), so a page stays small
+# however bad the file; the good rows are only sampled.
+ERROR_ROWS_LISTED = 500
+GOOD_ROWS_SAMPLED = 5
+# What varies between two rows with the same problem: a quoted value, an address, a number.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|'[^']*'|[^\s“”\"']+@[^\s“”\"']*[^\s“”\"'.;:,]")
+_NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)*")
 
 
 def looks_like_formula(value) -> bool:
@@ -174,6 +184,133 @@ def read_csv(text: str) -> tablib.Dataset:
     return dataset
 
 
+def problem_kind(message: str) -> str:
+    """Return `message` with its quoted values and numbers blanked, so rows with the same problem count together."""
+    return _NUMBER.sub("N", _QUOTED.sub("“…”", message))
+
+
+@dataclass
+class ImportSummary:
+    """What an import read and did: counts, counts by problem, the rows in error (a capped list), a sample of good rows.
+
+    The same summary is shown before confirming (from the dry run) and after a
+    background import (kept as JSON on its record), so both speak alike.
+    """
+
+    rows_read: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    in_error: int = 0
+    # "column: problem" (values blanked) -> rows with it.
+    problems: dict[str, int] = field(default_factory=dict)
+    # Each {"row": n, "problems": [[column or "", message], ...]}, in row order, at most ERROR_ROWS_LISTED.
+    error_rows: list[dict] = field(default_factory=list)
+    sample_headers: list[str] = field(default_factory=list)
+    # Each {"type": "new" | "update", "values": [cell, ...]} under sample_headers.
+    sample_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def error_rows_not_listed(self) -> int:
+        return self.in_error - len(self.error_rows)
+
+    @property
+    def problem_counts(self) -> list[tuple[str, int]]:
+        return sorted(self.problems.items(), key=lambda item: (-item[1], item[0]))
+
+    def add_row(self, number: int, row_result) -> None:
+        """Count one row's result (a django-import-export RowResult) under its own row number."""
+        self.rows_read += 1
+        kind = row_result.import_type
+        if kind == row_result.IMPORT_TYPE_NEW:
+            self.new += 1
+        elif kind == row_result.IMPORT_TYPE_UPDATE:
+            self.updated += 1
+        elif kind == row_result.IMPORT_TYPE_SKIP:
+            self.skipped += 1
+        elif kind in (row_result.IMPORT_TYPE_INVALID, row_result.IMPORT_TYPE_ERROR):
+            self.add_errors(number, row_problem_list(row_result))
+            return
+        self._sample(row_result)
+
+    def _sample(self, row_result) -> None:
+        sample = getattr(row_result, "sample", None)
+        if sample and len(self.sample_rows) < GOOD_ROWS_SAMPLED:
+            self.sample_headers = list(sample)
+            self.sample_rows.append({"type": row_result.import_type, "values": list(sample.values())})
+
+    def add_errors(self, number: int, problems: list[tuple[str, str]]) -> None:
+        self.in_error += 1
+        for key in {f"{column}: {problem_kind(message)}" if column else problem_kind(message) for column, message in problems}:
+            self.problems[key] = self.problems.get(key, 0) + 1
+        if len(self.error_rows) < ERROR_ROWS_LISTED:
+            self.error_rows.append({"row": number, "problems": [[column, message] for column, message in problems]})
+
+    def add(self, other: ImportSummary) -> None:
+        """Add a later part of the same file (a background import's chunk)."""
+        self.rows_read += other.rows_read
+        self.new += other.new
+        self.updated += other.updated
+        self.skipped += other.skipped
+        self.error_rows += other.error_rows[: max(ERROR_ROWS_LISTED - len(self.error_rows), 0)]
+        self.in_error += other.in_error
+        for key, count in other.problems.items():
+            self.problems[key] = self.problems.get(key, 0) + count
+        for sample in other.sample_rows:
+            if len(self.sample_rows) < GOOD_ROWS_SAMPLED:
+                self.sample_headers = other.sample_headers
+                self.sample_rows.append(sample)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read, "new": self.new, "updated": self.updated, "skipped": self.skipped,
+            "in_error": self.in_error, "problems": self.problems, "error_rows": self.error_rows,
+            "sample_headers": self.sample_headers, "sample_rows": self.sample_rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> ImportSummary:
+        return cls(**(data or {}))
+
+    @classmethod
+    def from_result(cls, result) -> ImportSummary:
+        """Summarise a django-import-export Result (the dry run the preview shows)."""
+        summary = cls()
+        errors_by_row = {number: errors for number, errors in result.row_errors()}
+        invalid_by_row = {row.number: row for row in result.invalid_rows}
+        for number in sorted({*errors_by_row, *invalid_by_row}):
+            if number in invalid_by_row:
+                summary.add_errors(number, invalid_row_problems(invalid_by_row[number]))
+            else:
+                summary.add_errors(number, [("", str(error.error)) for error in errors_by_row[number]])
+        totals = result.totals
+        summary.rows_read = result.total_rows
+        summary.new, summary.updated, summary.skipped = totals["new"], totals["update"], totals["skip"]
+        for row_result in result.valid_rows()[:GOOD_ROWS_SAMPLED]:
+            summary._sample(row_result)
+        return summary
+
+
+def invalid_row_problems(invalid_row) -> list[tuple[str, str]]:
+    problems = [(column, str(message)) for column, messages in invalid_row.field_specific_errors.items() for message in messages]
+    problems += [("", str(message)) for message in invalid_row.non_field_specific_errors]
+    return problems
+
+
+def row_problem_list(row_result) -> list[tuple[str, str]]:
+    """The (column, message) problems of one RowResult that was refused or failed."""
+    problems: list[tuple[str, str]] = []
+    if row_result.validation_error is not None:
+        error = row_result.validation_error
+        if hasattr(error, "error_dict"):
+            for column, messages in error.message_dict.items():
+                problems += [("" if column == "__all__" else column, message) for message in messages]
+        else:
+            problems += [("", message) for message in error.messages]
+    problems += [("", str(error.error)) for error in row_result.errors]
+    return problems
+
+
 class SafeResource(resources.ModelResource):
     """The base of every resource: exports neutralise formula cells; imports check the file's shape.
 
@@ -190,12 +327,25 @@ class SafeResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         found = [header for header in (dataset.headers or []) if header != ROW_PROBLEM_COLUMN]
+        self._good_rows_kept = 0
         missing = [column for column in self.required_columns if column not in found]
         if missing:
             expected = ", ".join(field.column_name for field in self.get_user_visible_fields())
             raise ImportFileError(
                 f"The file has no “{'”, “'.join(missing)}” column: expected the columns {expected}; found {', '.join(found) or 'none'}."
             )
+
+    def import_row(self, row, instance_loader, **kwargs):
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        # The summary samples a few good rows as they will be stored; keeping every row would cost memory for nothing.
+        kept = getattr(self, "_good_rows_kept", 0)
+        if kept < GOOD_ROWS_SAMPLED and row_result.import_type in (row_result.IMPORT_TYPE_NEW, row_result.IMPORT_TYPE_UPDATE):
+            row_result.sample = {
+                field.column_name: "" if row.get(field.column_name) is None else str(row.get(field.column_name))
+                for field in self.get_export_fields()
+            }
+            self._good_rows_kept = kept + 1
+        return row_result
 
     def get_user_visible_fields(self):
         # A read-only field is exported, never imported: not a column to ask for.
@@ -240,6 +390,20 @@ class SafeImportMixin(SafeExportMixin):
 
     import_formats = [CheckedCSV, Windows1252CSV]
     import_template_name = "admin/import_export/checked_import.html"
+
+    def import_action(self, request, **kwargs):
+        """The preview: a summary and the rows in error, never every row (a 10,000-row page helps no one)."""
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        result = (context or {}).get("result")
+        if result is not None and not result.has_errors():
+            context["import_summary"] = ImportSummary.from_result(result)
+            context["import_in_background"] = self.imports_in_background(result.total_rows)
+        return response
+
+    def imports_in_background(self, rows: int) -> bool:
+        """Whether confirming `rows` rows runs as a background job (an admin that has one says when)."""
+        return False
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, ImportFileError):

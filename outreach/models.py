@@ -579,3 +579,49 @@ class DispatchConsole(PendingEmail):
         default_permissions = ()
         verbose_name = "dispatch console"
         verbose_name_plural = "dispatch console"
+
+
+class LeadImportState(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+
+
+class LeadImport(models.Model):
+    """A confirmed lead file imported by a background job (outreach.imports), with its progress and result.
+
+    The file's text is kept here, not in a temporary file of the web process,
+    so a worker on another machine can read it and a re-run after a crash
+    reads the same rows. Progress (`rows_done` and the summary) is written in
+    the same transaction as each chunk of leads, so a re-run resumes after the
+    last chunk that committed and never writes a row twice.
+    """
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=255)
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the file's text.")
+    # The temporary upload the confirmation named: a second confirmation of the same upload finds this row.
+    upload_key = models.CharField(max_length=255, unique=True)
+    content = models.TextField(help_text="The file's text, as decoded when it was confirmed.")
+    state = models.CharField(max_length=16, choices=LeadImportState.choices, default=LeadImportState.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True, help_text="compliance.spreadsheet.ImportSummary of the rows done.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        # No permissions of its own: whoever may import leads (outreach.add_lead) follows the imports.
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.state}, {self.rows_done} of {self.rows_total} rows)"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (LeadImportState.DONE, LeadImportState.FAILED)

@@ -1,5 +1,9 @@
 """Leads: import, search, and suppression through the one service that applies it everywhere.
 
+Import: the preview is a summary and the rows in error; a confirmed file of
+more than LEAD_IMPORT_BACKGROUND_ROWS rows is imported by a background job
+(outreach.imports) whose progress page is the LeadImport's admin page.
+
 The suppression flags are read-only here: ticking a box would change the
 flag and nothing else (the lead's pending card would stay pending and no
 history would be written). "Mark do-not-contact" calls
@@ -10,15 +14,21 @@ webhooks do.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.results import RowResult
 
 from compliance.admin import as_entered_if_different
 from compliance.models import Suppression
-from compliance.spreadsheet import SafeImportMixin
-from outreach.models import Lead
+from compliance.spreadsheet import ImportFileError, ImportSummary, SafeImportMixin
+from outreach.imports import RETRIES_AFTER_A_LOST_WORKER, runs_in_background, start_import
+from outreach.models import Lead, LeadImport
 from outreach.pipeline import PipelineError, redraft
 from outreach.resources import LeadResource
 from outreach.unsubscribe import suppress_lead
@@ -136,6 +146,45 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
             context["confirm_form"] = self.create_confirm_form(request, import_form=context["form"])
         return response
 
+    def imports_in_background(self, rows: int) -> bool:
+        return runs_in_background(rows)
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        """Confirm: a small file is imported here and now; a large one is kept and imported by a job."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)
+        upload_key = confirm_form.cleaned_data["import_file_name"]
+        already = LeadImport.objects.filter(upload_key=upload_key).first()
+        if already is not None:
+            messages.info(request, "This file was already confirmed: here is its import.")
+            return redirect(progress_url(already))
+        input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])](encoding=self.from_encoding)
+        tmp_storage = self.get_tmp_storage_class()(
+            name=upload_key, encoding=None, read_mode=input_format.get_read_mode(), **self.get_tmp_storage_class_kwargs()
+        )
+        try:
+            data = tmp_storage.read()
+        except OSError:
+            messages.error(request, "This upload is no longer here (it was imported already, or it expired): upload the file again.")
+            return redirect("admin:outreach_lead_import")
+        try:
+            text = input_format.decode(data)
+            rows = len(input_format.create_dataset(text))
+        except ImportFileError as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:outreach_lead_import")
+        if not runs_in_background(rows):
+            return super().process_import(request, **kwargs)
+        lead_import, _ = start_import(
+            text=text, file_name=confirm_form.cleaned_data["original_file_name"], upload_key=upload_key, rows_total=rows, user=request.user
+        )
+        tmp_storage.remove()
+        return redirect(progress_url(lead_import))
+
     def add_success_message(self, result, request):
         invalid = len(result.invalid_rows)
         messages.success(
@@ -143,3 +192,55 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
             f"Import finished: {result.totals[RowResult.IMPORT_TYPE_NEW]} new leads written"
             + (f"; {invalid} row(s) with errors were not imported." if invalid else "."),
         )
+
+
+def progress_url(lead_import: LeadImport) -> str:
+    return reverse("admin:outreach_leadimport_change", args=[lead_import.pk])
+
+
+@admin.register(LeadImport)
+class LeadImportAdmin(admin.ModelAdmin):
+    """The history of background lead imports; an import's page is its progress, refreshing itself until it ends."""
+
+    list_display = ["created_at", "file_name", "created_by", "state", "rows_done", "rows_total", "finished_at"]
+    list_filter = ["state"]
+    # How often an unfinished import's page reloads itself, in seconds.
+    refresh_seconds = 2
+
+    # Whoever may import leads may follow imports; nobody edits or deletes their record.
+    def has_module_permission(self, request) -> bool:
+        return request.user.has_perm("outreach.add_lead")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("outreach.add_lead")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content").select_related("created_by")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        lead_import = self.get_object(request, object_id)
+        if lead_import is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import of {lead_import.file_name}",
+            "opts": self.opts,
+            "lead_import": lead_import,
+            "summary": ImportSummary.from_dict(lead_import.summary),
+            "done": lead_import.state == "done",
+            "percent": round(100 * lead_import.rows_done / lead_import.rows_total) if lead_import.rows_total else 100,
+            "refresh_seconds": None if lead_import.finished else self.refresh_seconds,
+            "retries": RETRIES_AFTER_A_LOST_WORKER,
+        }
+        return TemplateResponse(request, "admin/outreach/leadimport/progress.html", context)

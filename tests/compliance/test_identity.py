@@ -29,7 +29,8 @@ FULL_WIDTH = str.maketrans({chr(c): chr(c - 0x21 + 0xFF01) for c in range(0x21, 
 )
 def test_it_gives_every_spelling_of_an_address_one_form(spelling, canonical):
     assert canonical_email(spelling) == canonical
-    assert canonical_email(canonical) == canonical, "the canonical form is a fixed point"
+    # Computed, not remembered: the remembered answers rely on this.
+    assert canonical_email.__wrapped__(canonical) == canonical, "the canonical form is a fixed point"
 
 
 @pytest.mark.parametrize(

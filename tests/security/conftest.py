@@ -53,7 +53,8 @@ def _rows_seed_demo_leaves_out() -> None:
 
     from caio.models import ApiToken
     from compliance.models import IdentityCollision, Suppression
-    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, LeadImport, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+    from outreach.imports import start_import
     from outreach.ops import take_trace
     from outreach.sending.cycles import record_refused
     from outreach.unsubscribe import suppress_lead
@@ -76,6 +77,7 @@ def _rows_seed_demo_leaves_out() -> None:
 
     sign_off_quality(by=make_user("matrix-signer", role=HEAD_OF_SALES).get_username())
     QualityConfirmation.objects.create(confirmed_by="matrix-signer", graduation_level=0, streak_began=timezone.now().date())
+    start_import(text="email,tier\nmatrix@x.example,tier_1\n", file_name="matrix.csv", upload_key="matrix", rows_total=1)
     # Rows only GHL or the identity migration write; no product function makes them on demand.
     Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")
     WebhookRefusal.objects.create(
@@ -84,7 +86,7 @@ def _rows_seed_demo_leaves_out() -> None:
     IdentityCollision.objects.create(
         kind=IdentityCollision.Kind.values[0], lead_id=sent.lead_id, stored_value=sent.lead.email, detail="matrix"
     )
-    for model in (Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision):
+    for model in (LeadImport, Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision):
         assert model.objects.exists(), model
 
 

@@ -144,6 +144,13 @@ login  403    200    200    200    /admin/outreach/lead/<path:object_id>/history
 login  403    403    403    200    /admin/outreach/lead/<path:object_id>/delete/
 login  403    200    200    200    /admin/outreach/lead/<path:object_id>/change/
 login  302    302    302    302    /admin/outreach/lead/<path:object_id>/
+# Background lead imports: whoever may import leads follows them (the page is the progress); nobody edits their record.
+login  403    200    200    200    /admin/outreach/leadimport/
+login  403    403    403    403    /admin/outreach/leadimport/add/
+login  403    200    200    200    /admin/outreach/leadimport/<path:object_id>/history/
+login  403    403    403    403    /admin/outreach/leadimport/<path:object_id>/delete/
+login  403    200    200    200    /admin/outreach/leadimport/<path:object_id>/change/
+login  302    302    302    302    /admin/outreach/leadimport/<path:object_id>/
 login  405    405    405    405    /admin/outreach/dispatchconsole/confirm/
 login  403    403    200    200    /admin/outreach/dispatchconsole/
 login  403    403    403    403    /admin/outreach/dispatchconsole/add/
