@@ -107,9 +107,10 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
         # Stored and applied in one transaction (one commit, one hold of SQLite's
         # write lock): the apply runs in a savepoint, so an event that fails to
         # apply is still committed, with its error, for process_webhooks.
+        target = _resolve_ahead(event)
         with _write_turn(), transaction.atomic():
             delivery = store_delivery(event)
-            failure = None if delivery is None else _apply_stored(delivery, event)[1]
+            failure = None if delivery is None else _apply_stored(delivery, event, target)[1]
     except DatabaseError:
         logger.exception("Could not store a GHL webhook delivery; asking GHL to redeliver")
         return Receipt(429, "not stored; deliver again later")
@@ -245,7 +246,9 @@ def process(delivery: WebhookDelivery) -> str:
     return outcome
 
 
-def _apply_stored(delivery: WebhookDelivery, event: WebhookEvent | None = None) -> tuple[str, Exception | None]:
+def _apply_stored(
+    delivery: WebhookDelivery, event: WebhookEvent | None = None, target: Target | None = None
+) -> tuple[str, Exception | None]:
     """Apply `delivery` inside the caller's transaction and mark it processed; return (outcome, failure).
 
     The event's changes run in a savepoint: when they fail, only they roll
@@ -256,7 +259,9 @@ def _apply_stored(delivery: WebhookDelivery, event: WebhookEvent | None = None) 
     """
     try:
         with transaction.atomic():
-            outcome = apply_event(event if event is not None else parse_event(delivery.payload), delivery)
+            if event is None:
+                event = parse_event(delivery.payload)
+            outcome = apply_event(event, delivery, target) if target is not None else apply_event(event, delivery)
     except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         WebhookDelivery.objects.filter(pk=delivery.pk).update(error=error, attempts=F("attempts") + 1)
@@ -309,34 +314,74 @@ def webhook_figures() -> dict[str, int]:
     }
 
 
-def apply_event(event: WebhookEvent, delivery: WebhookDelivery) -> str:
-    """Turn one GHL event into lead state, KPI events and replies.
+@dataclass(frozen=True)
+class Target:
+    """Whom an event is about, as ids: its lead (None when unknown) and the card it concerns."""
 
-    Leads and cards are looked up by id only (a model instance is built only
-    for a suppression, which needs the whole lead): building and reading full
-    rows of wide tables was most of the cost of an event.
+    lead_id: int | None = None
+    card_id: int | None = None
+
+
+def resolve(event: WebhookEvent) -> Target:
+    """Look up the lead and card an event is about (reads only).
+
+    `receive` calls it before its write turn, so the database's single
+    writer slot is held only for the writes. A lead deleted in between fails
+    the commit on its foreign key (checked at commit): nothing is stored and
+    GHL is asked (429) to deliver again, when the event finds no lead.
     """
     if isinstance(event, EmailStatsEvent):
-        return _apply_email_stats(event, delivery)
+        if event.event in QUIET_STATS_EVENTS:
+            return Target()
+        card = _card_for_email(event)
+        return Target(lead_id=card[1], card_id=card[0]) if card else Target(lead_id=_lead_id_for(email=event.recipient))
+    if isinstance(event, MessageEvent) and event.type == "InboundMessage":
+        lead_id = _lead_id_for(contact_id=event.contact_id, email=_address(event.sender))
+        return Target(lead_id, _card_replied_to(lead_id, event) if lead_id is not None else None)
+    if isinstance(event, ContactDndEvent) and event.email_blocked:
+        return Target(lead_id=_lead_id_for(contact_id=event.contact_id, email=event.email))
+    if isinstance(event, AppointmentEvent):
+        lead_id = _lead_id_for(contact_id=event.contact_id)
+        return Target(lead_id, _last_sent_card_id(lead_id) if lead_id is not None else None)
+    return Target()
+
+
+def _resolve_ahead(event: WebhookEvent) -> Target | None:
+    """`resolve(event)`, or None when it fails: the apply then looks again, where a failure is kept for a retry."""
+    try:
+        return resolve(event)
+    except Exception:
+        logger.warning("Looking up the lead of a %s delivery failed; the apply will look again", event.type, exc_info=True)
+        return None
+
+
+def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target | None = None) -> str:
+    """Turn one GHL event into lead state, KPI events and replies; `target` is `resolve(event)`, looked up when not given.
+
+    Leads and cards are handled by id (a model instance is built only for a
+    suppression, which needs the whole lead): building and reading full rows
+    of wide tables was most of the cost of an event.
+    """
+    target = target if target is not None else resolve(event)
+    if isinstance(event, EmailStatsEvent):
+        return _apply_email_stats(event, delivery, target)
     if isinstance(event, MessageEvent):
         if event.type == "InboundMessage":
-            return _apply_reply(event, delivery)
+            return _apply_reply(event, delivery, target)
         return "ignored: outbound message echo"
     if isinstance(event, ContactDndEvent):
         if not event.email_blocked:
             return "ignored: email not blocked"
-        lead_id = _lead_id_for(contact_id=event.contact_id, email=event.email)
-        if lead_id is None:
+        if target.lead_id is None:
             return "ignored: unknown contact"
-        _record(lead_id, None, Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(Lead.objects.get(pk=lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
-        return f"lead {lead_id} unsubscribed"
+        _record(target.lead_id, None, Kind.UNSUBSCRIBED, delivery)
+        suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
+        return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
-        lead_id = _lead_id_for(contact_id=event.contact_id)
-        if lead_id is None:
+        if target.lead_id is None:
             return "ignored: unknown contact"
-        _record(lead_id, _last_sent_card_id(lead_id), Kind.MEETING, delivery)
-        return f"lead {lead_id} booked a meeting"
+        _record(target.lead_id, target.card_id, Kind.MEETING, delivery)
+        return f"lead {target.lead_id} booked a meeting"
     return f"ignored: {event.type or 'untyped'} event"
 
 
@@ -352,11 +397,10 @@ def _card_for_email(event: EmailStatsEvent) -> tuple[int, int] | None:
     return next((found[candidate] for candidate in candidates if candidate in found), None)
 
 
-def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery) -> str:
+def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target: Target) -> str:
     if event.event in QUIET_STATS_EVENTS:
         return f"ignored: {event.event} event"
-    card = _card_for_email(event)
-    card_id, lead_id = card if card else (None, _lead_id_for(email=event.recipient))
+    lead_id, card_id = target.lead_id, target.card_id
     if lead_id is None:
         return "ignored: unknown recipient"
     detail = ""
@@ -386,14 +430,14 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery) -> str
     return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
 
 
-def _apply_reply(event: MessageEvent, delivery: WebhookDelivery) -> str:
-    lead_id = _lead_id_for(contact_id=event.contact_id, email=_address(event.sender))
+def _apply_reply(event: MessageEvent, delivery: WebhookDelivery, target: Target) -> str:
+    lead_id = target.lead_id
     if lead_id is None:
         return "ignored: reply from an unknown contact"
     ghl_id = (event.message_id or event.email_message_id or delivery.dedupe_key)[:128]
     reply = Reply(
         lead_id=lead_id,
-        card_id=_card_replied_to(lead_id, event),
+        card_id=target.card_id,
         received_at=event.date_added or timezone.now(),
         channel=event.message_type[:32],
         subject=event.subject[:500],
