@@ -278,7 +278,8 @@ def apply_classification(reply: Reply, *, source: str, previous: str | None = No
     # suppression), which keeps a webhook's reply to a few short statements.
     lead_id = reply.lead_id
     now = timezone.now()
-    with transaction.atomic():
+    # All or nothing with the caller's transaction; no savepoint of its own, as no caller goes on after a failure here.
+    with transaction.atomic(savepoint=False):
         kind = event_kind(reply.classification)
         if reply.event_id:
             EmailEvent.objects.filter(pk=reply.event_id).update(kind=kind, detail=_event_detail(reply))
