@@ -122,7 +122,9 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
 
 
 _turn_lock = threading.Lock()
-_turn_files: dict[str, int] = {}
+# Lock file descriptors by (process, path): a descriptor inherited through a fork
+# would share its flock with the parent, so a child opens its own.
+_turn_files: dict[tuple[int, str], int] = {}
 
 
 @contextlib.contextmanager
@@ -132,10 +134,10 @@ def _write_turn() -> Iterator[None]:
     SQLite lets one connection write at a time; a connection that finds the
     slot taken polls in its busy handler, sleeping 1, 2, 5, 10... up to 100 ms
     between tries, so under a burst of deliveries a waiter keeps losing the
-    race and its answer takes hundreds of milliseconds. Deliveries wait here
-    instead, in a queue that wakes the next one as soon as the slot is free:
-    a lock for the threads of this process, then an flock on a file beside
-    the database for the processes sharing it. PostgreSQL (row locks) and an
+    race and its answer takes hundreds of milliseconds. Deliveries block here
+    instead, on locks that wake a waiter as soon as they are released: a lock
+    for the threads of this process, then an flock on a file beside the
+    database for the processes sharing it. PostgreSQL (row locks) and an
     in-memory database (one process) skip it.
     """
     connection = connections[router.db_for_write(WebhookDelivery)]
@@ -144,9 +146,10 @@ def _write_turn() -> Iterator[None]:
         return
     path = f"{connection.settings_dict['NAME']}-webhooks.lock"
     with _turn_lock:
-        fd = _turn_files.get(path)
+        key = (os.getpid(), path)
+        fd = _turn_files.get(key)
         if fd is None:
-            fd = _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = _turn_files[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
