@@ -124,3 +124,15 @@ def test_a_delivery_holds_the_sqlite_write_turn_against_other_processes(db):
         fcntl.flock(other, fcntl.LOCK_UN)
     finally:
         os.close(other)
+
+
+def test_only_the_webhook_url_skips_the_browser_layers(db, rf):
+    from outreach.webhook_views import WebhookPathMiddleware
+
+    passed_on = []
+    middleware = WebhookPathMiddleware(lambda request: passed_on.append(request.path) or "the rest of the stack")
+
+    assert middleware(rf.get("/admin/")) == "the rest of the stack"
+    assert middleware(rf.get("/webhooks/ghl/extra")) == "the rest of the stack"
+    assert middleware(rf.get("/webhooks/ghl/")).status_code == 405  # the webhook view itself answered
+    assert passed_on == ["/admin/", "/webhooks/ghl/extra"]
