@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # GHL's webhook deliveries skip the browser layers below (see its docstring).
+    "outreach.webhook_views.WebhookPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,6 +100,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Keep each thread's connection between requests: opening one (connect,
+    # the PRAGMAs above, Django's SQL functions) costs more CPU than a webhook's queries.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 600)
     # Tests that use real worker processes need a test database on disk;
     # bin/test sets a per-run file so parallel runs never share one.
     if sqlite_test_name := config.str("SQLITE_TEST_NAME", default=""):

@@ -71,6 +71,10 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["email"]
+        indexes = [
+            # Every GHL webhook about a contact (replies, DND, meetings) finds its lead by this id.
+            models.Index(fields=["ghl_contact_id"], name="lead_ghl_contact"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -333,6 +337,8 @@ class PendingEmail(models.Model):
             # The review desk's queue (outreach.review): pending cards by age, with the
             # flags and lead in the index for the eligibility filters.
             models.Index(fields=["status", "created_at", "is_canary", "is_shadow", "lead"], name="card_review_queue"),
+            # Every GHL email event (delivered, opened, bounced...) finds its card by this id.
+            models.Index(fields=["ghl_email_message_id"], name="card_ghl_email_message"),
         ]
         constraints = [
             # One live card per (lead, campaign, step): a rejected or failed card

@@ -274,31 +274,41 @@ def apply_classification(reply: Reply, *, source: str, previous: str | None = No
     lead stops counting as replied unless another of its replies still does.
     Runs in one transaction with the caller's.
     """
-    lead = reply.lead
+    # By ids: the lead and card rows are read only when a step needs them (a
+    # suppression), which keeps a webhook's reply to a few short statements.
+    lead_id = reply.lead_id
     now = timezone.now()
-    with transaction.atomic():
+    # All or nothing with the caller's transaction; no savepoint of its own, as no caller goes on after a failure here.
+    with transaction.atomic(savepoint=False):
         kind = event_kind(reply.classification)
         if reply.event_id:
             EmailEvent.objects.filter(pk=reply.event_id).update(kind=kind, detail=_event_detail(reply))
         else:
             reply.event = EmailEvent.objects.create(
-                lead=lead, card=reply.card, kind=kind, delivery=reply.delivery, occurred_at=now, detail=_event_detail(reply)
+                lead_id=lead_id,
+                card_id=reply.card_id,
+                kind=kind,
+                delivery_id=reply.delivery_id,
+                occurred_at=now,
+                detail=_event_detail(reply),
             )
             Reply.objects.filter(pk=reply.pk).update(event=reply.event)
         if reply.classification == C.OPT_OUT:
-            suppress_lead(lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100])
+            suppress_lead(reply.lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100])
         if counts_as_reply(reply.classification):
-            Lead.objects.filter(pk=lead.pk, replied_at__isnull=True).update(replied_at=now, updated_at=now)
+            Lead.objects.filter(pk=lead_id, replied_at__isnull=True).update(replied_at=now, updated_at=now)
             # A reply ends the sequence: no further step goes to someone talking to us.
-            Enrollment.objects.filter(lead=lead, status=Enrollment.Status.ACTIVE).update(
+            Enrollment.objects.filter(lead_id=lead_id, status=Enrollment.Status.ACTIVE).update(
                 status=Enrollment.Status.STOPPED, stop_reason="replied", stopped_at=now
             )
-        elif previous is not None and counts_as_reply(previous) and not Reply.objects.filter(lead=lead).exclude(
+        elif previous is not None and counts_as_reply(previous) and not Reply.objects.filter(lead_id=lead_id).exclude(
             pk=reply.pk
         ).exclude(classification__in=list(EVENT_KIND)).exists():
             # No other reply of this lead counts as one: neither does the lead (an opt-out is an unsubscribe).
-            Lead.objects.filter(pk=lead.pk).update(replied_at=None, updated_at=now)
-        lead.refresh_from_db(fields=["replied_at", "unsubscribed_at"])
+            Lead.objects.filter(pk=lead_id).update(replied_at=None, updated_at=now)
+        if Reply.lead.is_cached(reply):
+            # The caller's lead object shows what this changed (a lead not loaded yet is read fresh when used).
+            reply.lead.refresh_from_db(fields=["replied_at", "unsubscribed_at"])
 
 
 def _event_detail(reply: Reply) -> str:
@@ -306,13 +316,21 @@ def _event_detail(reply: Reply) -> str:
 
 
 def record_inbound(reply: Reply) -> Verdict:
-    """Classify a reply that has just arrived by the rules, store the verdict and apply it."""
+    """Classify a reply that has just arrived by the rules, store it with its verdict and apply it.
+
+    A reply not saved yet is inserted with its verdict in one statement (an
+    IntegrityError then means its message is already stored); a saved one
+    has its verdict updated.
+    """
     verdict = classify(reply.text, reply.subject)
     now = timezone.now()
     reply.classification = verdict.classification
     reply.classification_reason = verdict.reason[:255]
     reply.classified_at = now
-    reply.save(update_fields=["classification", "classification_reason", "classified_at"])
+    if reply._state.adding:
+        reply.save(force_insert=True)
+    else:
+        reply.save(update_fields=["classification", "classification_reason", "classified_at"])
     apply_classification(reply, source="rules")
     return verdict
 

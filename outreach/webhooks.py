@@ -12,13 +12,17 @@ error, shown in the admin, and no longer retried.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -100,28 +104,93 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
         return Receipt(403, f"refused: {detail}")
 
     try:
-        with transaction.atomic():
-            delivery, created = WebhookDelivery.objects.get_or_create(
-                dedupe_key=event.dedupe_key,
-                defaults={
-                    "event_type": event.type[:64],
-                    # For display; a longer id is in the key as its hash.
-                    "webhook_id": event.webhook_id if len(event.webhook_id) <= 128 else "",
-                    "stamped": event.stamped,
-                    "payload": event.payload,
-                },
-            )
-    except (DatabaseError, IntegrityError):
+        # Stored and applied in one transaction (one commit, one hold of SQLite's
+        # write lock): the apply runs in a savepoint, so an event that fails to
+        # apply is still committed, with its error, for process_webhooks.
+        target = _resolve_ahead(event)
+        with _write_turn(), transaction.atomic():
+            delivery = store_delivery(event)
+            failure = None if delivery is None else _apply_stored(delivery, event, target)[1]
+    except DatabaseError:
         logger.exception("Could not store a GHL webhook delivery; asking GHL to redeliver")
         return Receipt(429, "not stored; deliver again later")
-    if not created:
-        return Receipt(200, "duplicate: already received", delivery)
-
-    try:
-        process(delivery)
-    except Exception:  # kept for process_webhooks; GHL must not see a 5xx
-        logger.exception("Applying webhook delivery %s failed; it will be retried", delivery.pk)
+    if delivery is None:
+        return Receipt(200, "duplicate: already received")
+    if failure is not None:  # kept for process_webhooks; GHL must not see a 5xx
+        logger.error("Applying webhook delivery %s failed; it will be retried", delivery.pk, exc_info=failure)
     return Receipt(200, "stored", delivery)
+
+
+_turn_lock = threading.Lock()
+# Lock file descriptors by (process, path): a descriptor inherited through a fork
+# would share its flock with the parent, so a child opens its own.
+_turn_files: dict[tuple[int, str], int] = {}
+
+
+@contextlib.contextmanager
+def _write_turn() -> Iterator[None]:
+    """On SQLite, queue for the database's one writer slot before the transaction starts.
+
+    SQLite lets one connection write at a time; a connection that finds the
+    slot taken polls in its busy handler, sleeping 1, 2, 5, 10... up to 100 ms
+    between tries, so under a burst of deliveries a waiter keeps losing the
+    race and its answer takes hundreds of milliseconds. Deliveries block here
+    instead, on locks that wake a waiter as soon as they are released: a lock
+    for the threads of this process, then an flock on a file beside the
+    database for the processes sharing it. PostgreSQL (row locks) and an
+    in-memory database (one process) skip it.
+    """
+    connection = connections[router.db_for_write(WebhookDelivery)]
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        yield
+        return
+    path = f"{connection.settings_dict['NAME']}-webhooks.lock"
+    with _turn_lock:
+        key = (os.getpid(), path)
+        fd = _turn_files.get(key)
+        if fd is None:
+            fd = _turn_files[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def store_delivery(event: WebhookEvent) -> WebhookDelivery | None:
+    """Insert the delivery under its dedupe key; return None when that key is already stored.
+
+    One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING, which SQLite
+    and PostgreSQL both speak) settles "new or repeat" atomically, where a
+    look-up then an insert would cost two and race between them.
+    """
+    delivery = WebhookDelivery(
+        dedupe_key=event.dedupe_key,
+        event_type=event.type[:64],
+        # For display; a longer id is in the key as its hash.
+        webhook_id=event.webhook_id if len(event.webhook_id) <= 128 else "",
+        stamped=event.stamped,
+        payload=event.payload,
+    )
+    connection = connections[router.db_for_write(WebhookDelivery)]
+    meta = WebhookDelivery._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote(meta.get_field('dedupe_key').column)}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    params = [f.get_db_prep_save(getattr(delivery, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    delivery.pk = row[0]
+    delivery._state.adding = False
+    delivery._state.db = connection.alias
+    return delivery
 
 
 def _not_ours(event: WebhookEvent) -> str:
@@ -166,28 +235,47 @@ def record_refusal(
 
 def process(delivery: WebhookDelivery) -> str:
     """Apply a stored delivery once; return what it did, or raise (counting the attempt, quarantining the last)."""
+    with transaction.atomic():
+        claimed = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(pk=delivery.pk, processed_at__isnull=True, quarantined_at__isnull=True)
+            .first()
+        )
+        if claimed is None:
+            return "already processed"
+        outcome, failure = _apply_stored(claimed)
+    if failure is not None:
+        raise failure
+    return outcome
+
+
+def _apply_stored(
+    delivery: WebhookDelivery, event: WebhookEvent | None = None, target: Target | None = None
+) -> tuple[str, Exception | None]:
+    """Apply `delivery` inside the caller's transaction and mark it processed; return (outcome, failure).
+
+    The event's changes run in a savepoint: when they fail, only they roll
+    back, and the attempt and its error are written in the caller's
+    transaction (quarantining the delivery at its last attempt). The failure
+    is returned, not raised, so the caller commits that record before it
+    reports or re-raises it.
+    """
     try:
         with transaction.atomic():
-            claimed = (
-                WebhookDelivery.objects.select_for_update()
-                .filter(pk=delivery.pk, processed_at__isnull=True, quarantined_at__isnull=True)
-                .first()
-            )
-            if claimed is None:
-                return "already processed"
-            outcome = apply_event(parse_event(claimed.payload), claimed)
-            WebhookDelivery.objects.filter(pk=claimed.pk).update(
-                processed_at=timezone.now(), outcome=outcome[:255], error="", attempts=F("attempts") + 1
-            )
+            if event is None:
+                event = parse_event(delivery.payload)
+            outcome = apply_event(event, delivery, target) if target is not None else apply_event(event, delivery)
     except Exception as exc:
-        # The event's own changes rolled back; count the attempt and keep the reason.
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         WebhookDelivery.objects.filter(pk=delivery.pk).update(error=error, attempts=F("attempts") + 1)
         WebhookDelivery.objects.filter(
             pk=delivery.pk, attempts__gte=WebhookDelivery.MAX_ATTEMPTS, quarantined_at__isnull=True
         ).update(quarantined_at=timezone.now())
-        raise
-    return outcome
+        return "", exc
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        processed_at=timezone.now(), outcome=outcome[:255], error="", attempts=F("attempts") + 1
+    )
+    return outcome, None
 
 
 @dataclass
@@ -229,46 +317,94 @@ def webhook_figures() -> dict[str, int]:
     }
 
 
-def apply_event(event: WebhookEvent, delivery: WebhookDelivery) -> str:
-    """Turn one GHL event into lead state, KPI events and replies."""
+@dataclass(frozen=True)
+class Target:
+    """Whom an event is about, as ids: its lead (None when unknown) and the card it concerns."""
+
+    lead_id: int | None = None
+    card_id: int | None = None
+
+
+def resolve(event: WebhookEvent) -> Target:
+    """Look up the lead and card an event is about (reads only).
+
+    `receive` calls it before its write turn, so the database's single
+    writer slot is held only for the writes. A lead deleted in between fails
+    the commit on its foreign key (checked at commit): nothing is stored and
+    GHL is asked (429) to deliver again, when the event finds no lead.
+    """
     if isinstance(event, EmailStatsEvent):
-        return _apply_email_stats(event, delivery)
+        if event.event in QUIET_STATS_EVENTS:
+            return Target()
+        card = _card_for_email(event)
+        return Target(lead_id=card[1], card_id=card[0]) if card else Target(lead_id=_lead_id_for(email=event.recipient))
+    if isinstance(event, MessageEvent) and event.type == "InboundMessage":
+        lead_id = _lead_id_for(contact_id=event.contact_id, email=_address(event.sender))
+        return Target(lead_id, _card_replied_to(lead_id, event) if lead_id is not None else None)
+    if isinstance(event, ContactDndEvent) and event.email_blocked:
+        return Target(lead_id=_lead_id_for(contact_id=event.contact_id, email=event.email))
+    if isinstance(event, AppointmentEvent):
+        lead_id = _lead_id_for(contact_id=event.contact_id)
+        return Target(lead_id, _last_sent_card_id(lead_id) if lead_id is not None else None)
+    return Target()
+
+
+def _resolve_ahead(event: WebhookEvent) -> Target | None:
+    """`resolve(event)`, or None when it fails: the apply then looks again, where a failure is kept for a retry."""
+    try:
+        return resolve(event)
+    except Exception:
+        logger.warning("Looking up the lead of a %s delivery failed; the apply will look again", event.type, exc_info=True)
+        return None
+
+
+def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target | None = None) -> str:
+    """Turn one GHL event into lead state, KPI events and replies; `target` is `resolve(event)`, looked up when not given.
+
+    Leads and cards are handled by id (a model instance is built only for a
+    suppression, which needs the whole lead): building and reading full rows
+    of wide tables was most of the cost of an event.
+    """
+    target = target if target is not None else resolve(event)
+    if isinstance(event, EmailStatsEvent):
+        return _apply_email_stats(event, delivery, target)
     if isinstance(event, MessageEvent):
         if event.type == "InboundMessage":
-            return _apply_reply(event, delivery)
+            return _apply_reply(event, delivery, target)
         return "ignored: outbound message echo"
     if isinstance(event, ContactDndEvent):
         if not event.email_blocked:
             return "ignored: email not blocked"
-        lead = _lead_for(contact_id=event.contact_id, email=event.email)
-        if lead is None:
+        if target.lead_id is None:
             return "ignored: unknown contact"
-        _record(lead, None, Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(lead, reason="unsubscribed", source="ghl:ContactDndUpdate")
-        return f"lead {lead.pk} unsubscribed"
+        _record(target.lead_id, None, Kind.UNSUBSCRIBED, delivery)
+        suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
+        return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
-        lead = _lead_for(contact_id=event.contact_id)
-        if lead is None:
+        if target.lead_id is None:
             return "ignored: unknown contact"
-        _record(lead, _last_sent_card(lead), Kind.MEETING, delivery)
-        return f"lead {lead.pk} booked a meeting"
+        _record(target.lead_id, target.card_id, Kind.MEETING, delivery)
+        return f"lead {target.lead_id} booked a meeting"
     return f"ignored: {event.type or 'untyped'} event"
 
 
-def _card_for_email(event: EmailStatsEvent) -> PendingEmail | None:
-    for candidate in event.email_message_ids:
-        card = PendingEmail.objects.select_related("lead").filter(ghl_email_message_id=candidate).first()
-        if card is not None:
-            return card
-    return None
+def _card_for_email(event: EmailStatsEvent) -> tuple[int, int] | None:
+    """Return (card id, lead id) of the email the event names, trying its ids in order, or None."""
+    candidates = event.email_message_ids
+    if not candidates:
+        return None
+    found: dict[str, tuple[int, int]] = {}
+    rows = PendingEmail.objects.filter(ghl_email_message_id__in=candidates).order_by("created_at", "pk")
+    for card_id, lead_id, message_id in rows.values_list("pk", "lead_id", "ghl_email_message_id"):
+        found.setdefault(message_id, (card_id, lead_id))
+    return next((found[candidate] for candidate in candidates if candidate in found), None)
 
 
-def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery) -> str:
+def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target: Target) -> str:
     if event.event in QUIET_STATS_EVENTS:
         return f"ignored: {event.event} event"
-    card = _card_for_email(event)
-    lead = card.lead if card else _lead_for(email=event.recipient)
-    if lead is None:
+    lead_id, card_id = target.lead_id, target.card_id
+    if lead_id is None:
         return "ignored: unknown recipient"
     detail = ""
     if event.event == "failed":
@@ -288,72 +424,86 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery) -> str
     else:
         # An event name we do not know: kept and counted, not read as anything.
         kind, detail = Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
-    _record(lead, card, kind, delivery, detail=detail)
+    _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
-        suppress_lead(lead, reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}")
-        return f"lead {lead.pk} {SUPPRESSING_KINDS[kind]}"
-    return f"lead {lead.pk} {kind}" + (f" ({detail})" if detail else "")
+        suppress_lead(
+            Lead.objects.get(pk=lead_id), reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}"
+        )
+        return f"lead {lead_id} {SUPPRESSING_KINDS[kind]}"
+    return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
 
 
-def _apply_reply(event: MessageEvent, delivery: WebhookDelivery) -> str:
-    lead = _lead_for(contact_id=event.contact_id, email=_address(event.sender))
-    if lead is None:
+def _apply_reply(event: MessageEvent, delivery: WebhookDelivery, target: Target) -> str:
+    lead_id = target.lead_id
+    if lead_id is None:
         return "ignored: reply from an unknown contact"
-    ghl_id = event.message_id or event.email_message_id or delivery.dedupe_key
-    card = _card_replied_to(lead, event)
-    reply, created = Reply.objects.get_or_create(
-        ghl_message_id=ghl_id[:128],
-        defaults={
-            "lead": lead,
-            "card": card,
-            "received_at": event.date_added or timezone.now(),
-            "channel": event.message_type[:32],
-            "subject": event.subject[:500],
-            "text": event.body,
-            "delivery": delivery,
-        },
+    ghl_id = (event.message_id or event.email_message_id or delivery.dedupe_key)[:128]
+    reply = Reply(
+        lead_id=lead_id,
+        card_id=target.card_id,
+        received_at=event.date_added or timezone.now(),
+        channel=event.message_type[:32],
+        subject=event.subject[:500],
+        text=event.body,
+        ghl_message_id=ghl_id,
+        delivery=delivery,
     )
-    if not created:
-        return f"duplicate reply {reply.pk}"
-    # Classified and applied here, before GHL gets its answer: a STOP suppresses the lead now.
-    verdict = replies.record_inbound(reply)
+    try:
+        # Classified, stored and applied here, before GHL gets its answer: a STOP suppresses the lead now.
+        with transaction.atomic():
+            verdict = replies.record_inbound(reply)
+    except IntegrityError:
+        # The same message reached us in another delivery: it counts once. Anything else is a failure to retry.
+        existing = Reply.objects.filter(ghl_message_id=ghl_id).values_list("pk", flat=True).first()
+        if existing is None:
+            raise
+        return f"duplicate reply {existing}"
     if verdict.classification == Reply.Classification.OPT_OUT:
-        return f"lead {lead.pk} unsubscribed by reply {reply.pk} ({verdict.reason})"
-    return f"lead {lead.pk} replied (reply {reply.pk}: {verdict.classification})"
+        return f"lead {lead_id} unsubscribed by reply {reply.pk} ({verdict.reason})"
+    return f"lead {lead_id} replied (reply {reply.pk}: {verdict.classification})"
 
 
-def _card_replied_to(lead: Lead, event: MessageEvent) -> PendingEmail | None:
-    """Return the sent card this message answers: same email thread, else same conversation, else the latest."""
-    sent = lead.cards.filter(sent_at__isnull=False).order_by("-sent_at")
+def _card_replied_to(lead_id: int, event: MessageEvent) -> int | None:
+    """Return the id of the sent card this message answers: same email thread, else same conversation, else the latest."""
+    sent = list(
+        PendingEmail.objects.filter(lead_id=lead_id, sent_at__isnull=False)
+        .order_by("-sent_at")
+        .values_list("pk", "ghl_email_message_id", "ghl_conversation_id")
+    )
     if event.thread_id:
-        card = sent.filter(ghl_email_message_id=event.thread_id).first()
-        if card is not None:
-            return card
+        for card_id, message_id, _ in sent:
+            if message_id == event.thread_id:
+                return card_id
     if event.conversation_id:
-        card = sent.filter(ghl_conversation_id=event.conversation_id).first()
-        if card is not None:
-            return card
-    return sent.first()
+        for card_id, _, conversation_id in sent:
+            if conversation_id == event.conversation_id:
+                return card_id
+    return sent[0][0] if sent else None
 
 
-def _record(lead: Lead, card: PendingEmail | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:
+def _record(lead_id: int, card_id: int | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:
     EmailEvent.objects.create(
-        lead=lead, card=card, kind=kind, delivery=delivery, occurred_at=timezone.now(), detail=detail[:255]
+        lead_id=lead_id, card_id=card_id, kind=kind, delivery=delivery, occurred_at=timezone.now(), detail=detail[:255]
     )
 
 
-def _lead_for(*, contact_id: str = "", email: str = "") -> Lead | None:
+def _lead_id_for(*, contact_id: str = "", email: str = "") -> int | None:
     if contact_id:
-        lead = Lead.objects.filter(ghl_contact_id=contact_id).first()
-        if lead is not None:
-            return lead
+        lead_id = Lead.objects.filter(ghl_contact_id=contact_id).values_list("pk", flat=True).first()
+        if lead_id is not None:
+            return lead_id
     if email:
-        return Lead.objects.with_email(email).first()
+        return Lead.objects.with_email(email).values_list("pk", flat=True).first()
     return None
 
 
-def _last_sent_card(lead: Lead) -> PendingEmail | None:
-    return lead.cards.filter(sent_at__isnull=False).order_by("-sent_at").first()
+def _last_sent_card_id(lead_id: int) -> int | None:
+    return (
+        PendingEmail.objects.filter(lead_id=lead_id, sent_at__isnull=False)
+        .order_by("-sent_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _address(sender: str) -> str:
