@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outreach', '0013_campaign_sender'),
+        ('outreach', '0016_lead_import'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
