@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import django_rq
 import tablib
@@ -29,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rq import Retry
+from rq.job import JobStatus
+
 from compliance.spreadsheet import ImportFileError, ImportSummary, read_csv
 from outreach.models import Lead, LeadImport, LeadImportState
 from outreach.resources import LeadResource
@@ -41,6 +45,8 @@ JOB_TIMEOUT_SECONDS = 3600
 # When a worker dies mid-job, RQ's registry cleanup (a live worker's maintenance) finds the job abandoned
 # and, with retries left, puts it back on the queue: the import resumes after its last committed chunk.
 RETRIES_AFTER_A_LOST_WORKER = 3
+# RQ job states in which the job will still run or is running: such an import is not stalled.
+ALIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 # Leads per INSERT: under SQLite's and PostgreSQL's limits on the parameters of one statement.
 BULK_BATCH = 200
 
@@ -81,6 +87,37 @@ def enqueue(import_id: int) -> None:
     queue.enqueue_call(
         func=JOB, args=(import_id,), job_id=job_id_for(import_id), timeout=JOB_TIMEOUT_SECONDS, retry=Retry(max=RETRIES_AFTER_A_LOST_WORKER)
     )
+
+
+class Resumed(NamedTuple):
+    """What `resume` did: the imports put back on the queue, and those left alone with why."""
+
+    enqueued: list[LeadImport]
+    left: list[tuple[LeadImport, str]]
+
+
+def resume(lead_imports: Iterable[LeadImport]) -> Resumed:
+    """Put unfinished imports whose job is gone (retries used up, Redis flushed) back on the queue.
+
+    An import whose job is still queued or running is left alone: it is not
+    stalled. Resuming twice is harmless anyway, because each chunk is written
+    under the import's row lock and skips the rows already done.
+    """
+    queue = django_rq.get_queue(settings.LEAD_IMPORT_QUEUE)
+    enqueued: list[LeadImport] = []
+    left: list[tuple[LeadImport, str]] = []
+    for lead_import in lead_imports:
+        if lead_import.finished:
+            left.append((lead_import, f"already {lead_import.state}"))
+            continue
+        job = queue.fetch_job(job_id_for(lead_import.pk))
+        status = job.get_status(refresh=False) if job is not None else None
+        if status in ALIVE_JOB_STATUSES:
+            left.append((lead_import, f"its job is {JobStatus(status).value}"))
+            continue
+        enqueue(lead_import.pk)
+        enqueued.append(lead_import)
+    return Resumed(enqueued, left)
 
 
 def run_import(import_id: int) -> str:

@@ -27,7 +27,7 @@ from import_export.results import RowResult
 from compliance.admin import as_entered_if_different
 from compliance.models import Suppression
 from compliance.spreadsheet import ImportFileError, ImportSummary, SafeImportMixin
-from outreach.imports import RETRIES_AFTER_A_LOST_WORKER, runs_in_background, start_import
+from outreach.imports import RETRIES_AFTER_A_LOST_WORKER, resume, runs_in_background, start_import
 from outreach.models import Lead, LeadImport
 from outreach.pipeline import PipelineError, redraft
 from outreach.resources import LeadResource
@@ -204,6 +204,7 @@ class LeadImportAdmin(admin.ModelAdmin):
 
     list_display = ["created_at", "file_name", "created_by", "state", "rows_done", "rows_total", "finished_at"]
     list_filter = ["state"]
+    actions = ["resume_selected"]
     # How often an unfinished import's page reloads itself, in seconds.
     refresh_seconds = 2
 
@@ -223,8 +224,20 @@ class LeadImportAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm("outreach.add_lead")
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content").select_related("created_by")
+
+    @admin.action(description="Resume the selected imports that stopped", permissions=["import"])
+    def resume_selected(self, request, queryset) -> None:
+        resumed = resume(queryset)
+        if resumed.enqueued:
+            names = ", ".join(lead_import.file_name for lead_import in resumed.enqueued)
+            self.message_user(request, f"Put back on the queue: {names}. Each resumes after its last finished chunk.", messages.SUCCESS)
+        for lead_import, why in resumed.left:
+            self.message_user(request, f"Left {lead_import.file_name} alone: {why}.", messages.WARNING)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):

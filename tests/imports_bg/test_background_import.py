@@ -11,7 +11,7 @@ from django.urls import reverse
 from outreach import imports
 from outreach.models import Lead, LeadImport, LeadImportState
 from outreach.resources import CanonicalEmailLoader
-from tests.factories import make_lead
+from tests.factories import make_lead, make_user
 from tests.imports_bg.helpers import confirm, lead_file, preview, text_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.postgres]
@@ -189,3 +189,42 @@ def test_a_lead_stored_by_someone_else_during_a_chunk_is_refused_as_a_duplicate_
     assert lead_import.summary["error_rows"] == [
         {"row": 10, "problems": [["email", "Duplicate: a lead with lead9@company9.example already exists; it is left unchanged."]]}
     ]
+
+
+def test_an_import_whose_job_is_gone_is_resumed_from_the_list_and_one_still_queued_is_left_alone(client, hos, redis_conn, small_limits, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        stalled, _ = imports.start_import(text=lead_file(30), file_name="stalled.csv", upload_key="k-stalled", rows_total=30, user=hos)
+        waiting, _ = imports.start_import(text=lead_file(25, start=100), file_name="waiting.csv", upload_key="k-waiting", rows_total=25, user=hos)
+    # The stalled import's worker died and its retries are used up: its job is gone from RQ.
+    queue = django_rq.get_queue("default")
+    queue.remove(imports.job_id_for(stalled.pk))
+    queue.fetch_job(imports.job_id_for(stalled.pk)).delete()
+    assert queued_job_ids() == [imports.job_id_for(waiting.pk)]
+
+    client.force_login(hos)
+    page = client.get(reverse("admin:outreach_leadimport_change", args=[stalled.pk]))
+    assert "Resume the selected imports that stopped" in text_of(page)
+    answer = client.post(
+        reverse("admin:outreach_leadimport_changelist"),
+        {"action": "resume_selected", "_selected_action": [stalled.pk, waiting.pk]},
+        follow=True,
+    )
+    shown = text_of(answer)
+    assert "Put back on the queue: stalled.csv." in shown
+    assert "Left waiting.csv alone: its job is queued." in shown
+    assert queued_job_ids() == [imports.job_id_for(waiting.pk), imports.job_id_for(stalled.pk)]
+
+    assert imports.run_import(stalled.pk) == "done"
+    stalled.refresh_from_db()
+    assert (stalled.rows_done, Lead.objects.count()) == (30, 30), "the resumed import wrote each row once"
+
+    # A finished import is never put back.
+    assert imports.resume([stalled]).left == [(stalled, "already done")]
+
+
+def test_only_whoever_may_import_leads_may_resume_an_import(client, hos, redis_conn, small_limits):
+    lead_import, _ = imports.start_import(text=lead_file(30), file_name="x.csv", upload_key="k-perm", rows_total=30, user=hos)
+    client.force_login(make_user("staff-without-role"))
+    answer = client.post(reverse("admin:outreach_leadimport_changelist"), {"action": "resume_selected", "_selected_action": [lead_import.pk]})
+    assert answer.status_code == 403
+
