@@ -308,6 +308,9 @@ class PendingEmail(models.Model):
             # The review desk's queue (outreach.review): pending cards by age, with the
             # flags and lead in the index for the eligibility filters.
             models.Index(fields=["status", "created_at", "is_canary", "is_shadow", "lead"], name="card_review_queue"),
+            # The "already sent at this step" rule probes every queued card's siblings in its
+            # campaign; with status and step in the index the probe never reads the card rows.
+            models.Index(fields=["lead", "campaign", "status", "step"], name="card_lead_campaign_status"),
         ]
         constraints = [
             # One live card per (lead, campaign, step): a rejected or failed card
