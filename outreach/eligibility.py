@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from compliance import checks as compliance_checks
 from compliance.checks import CONTACTED_STATUSES, EmailFacts
+from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 from compliance.rules import do_not_contact_q, excluded_domain_q, unresolved_collision_q
 from outreach.checks import CheckContext, build_facts
 from outreach.models import CardStatus, PendingEmail
@@ -102,17 +103,27 @@ def _failed(check: Callable[[EmailFacts], compliance_checks.Finding], facts: Fac
     return "" if finding.passed else finding.reason
 
 
+def _if_any(rules: QuerySet, hits: Q) -> Q:
+    """Return `hits`, asked only when `rules` has a row at all.
+
+    The uncorrelated EXISTS is computed once per query, so while a rule table
+    is empty (the usual case for exclusions and collisions) the database skips
+    the correlated lookup for every card instead of running it and finding nothing.
+    The answer is the same either way: no rule row, no hit.
+    """
+    return Q(Exists(rules)) & hits
+
+
 def _sent_step_q() -> Q:
-    later_or_same_sent = PendingEmail.objects.filter(
-        lead=OuterRef("lead"),
-        campaign=OuterRef("campaign"),
-        status=CardStatus.SENT,
-        step__number__gte=OuterRef("step__number"),
+    # One EXISTS rather than two: another card of the lead in this campaign that
+    # was sent at this step or a later one, or that was contacted at this very
+    # step. Each card then costs one probe of the (lead, campaign, status, step)
+    # index instead of two, which is most of this rule's price on a long queue.
+    sent_or_contacted = PendingEmail.objects.filter(lead=OuterRef("lead"), campaign=OuterRef("campaign")).filter(
+        Q(status=CardStatus.SENT, step__number__gte=OuterRef("step__number"))
+        | Q(step=OuterRef("step"), status__in=CONTACTED_STATUSES)
     ).exclude(pk=OuterRef("pk"))
-    same_step_contacted = PendingEmail.objects.filter(
-        lead=OuterRef("lead"), campaign=OuterRef("campaign"), step=OuterRef("step"), status__in=CONTACTED_STATUSES
-    ).exclude(pk=OuterRef("pk"))
-    return Q(Exists(later_or_same_sent)) | Q(Exists(same_step_contacted))
+    return Q(Exists(sent_or_contacted))
 
 
 def _already_sent(card: PendingEmail, facts: Facts, conditions: Conditions) -> str:
@@ -149,7 +160,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "do_not_contact",
         "the lead is do-not-contact",
-        lambda c: Q(lead__do_not_contact=True) | do_not_contact_q(),
+        lambda c: Q(lead__do_not_contact=True) | _if_any(DoNotContact.objects.all(), do_not_contact_q()),
         lambda card, f, c: _failed(compliance_checks.check_not_do_not_contact, f),
         never_sendable=True,
     ),
@@ -170,14 +181,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "excluded_domain",
         "the lead's domain is excluded",
-        lambda c: excluded_domain_q(),
+        lambda c: _if_any(ExcludedDomain.objects.all(), excluded_domain_q()),
         lambda card, f, c: _failed(compliance_checks.check_domain_not_excluded, f),
         never_sendable=True,
     ),
     Rule(
         "identity_collision",
         "the lead's address collides with another lead or a rule: a person resolves it first",
-        lambda c: unresolved_collision_q(),
+        lambda c: _if_any(IdentityCollision.objects.filter(resolved_at__isnull=True), unresolved_collision_q()),
         lambda card, f, c: _failed(compliance_checks.check_no_identity_collision, f),
         # Waits rather than being rejected: once resolved, the card may go.
         never_sendable=False,
@@ -248,7 +259,8 @@ RULES: tuple[Rule, ...] = (
         "the text fails a compliance check",
         # The stored snapshot is what SQL can read; the predicate runs the text
         # checks now. They differ only when a check's settings changed since.
-        lambda c: Q(compliance_passed=False, compliance__has_key="findings"),
+        # The flag first: the database then reads the JSON only of cards that failed.
+        lambda c: Q(compliance_passed=False) & Q(compliance__has_key="findings"),
         _fails_text_checks,
         never_sendable=False,
     ),

@@ -339,6 +339,9 @@ class PendingEmail(models.Model):
             models.Index(fields=["status", "created_at", "is_canary", "is_shadow", "lead"], name="card_review_queue"),
             # Every GHL email event (delivered, opened, bounced...) finds its card by this id.
             models.Index(fields=["ghl_email_message_id"], name="card_ghl_email_message"),
+            # The "already sent at this step" rule probes every queued card's siblings in its
+            # campaign; with status and step in the index the probe never reads the card rows.
+            models.Index(fields=["lead", "campaign", "status", "step"], name="card_lead_campaign_status"),
         ]
         constraints = [
             # One live card per (lead, campaign, step): a rejected or failed card
