@@ -14,35 +14,88 @@ stored canonical, so plain equality and suffix tests are exact.
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Concat
-from django.db.models.lookups import EndsWith, Exact
+from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat, Length, Replace, StrIndex, Substr
+from django.db.models.lookups import EndsWith, Exact, GreaterThanOrEqual
 
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 
 
-def _covered_by(lead_prefix: str, rule_domain: str = "domain") -> Q:
-    """Rows of a rule table whose `rule_domain` is the lead's company domain or address domain, or a parent of either."""
+# How many levels of a domain are looked up in the rule tables by exact value:
+# the domain itself and its parents, e.g. "mail.eu.acme.co.uk", "eu.acme.co.uk",
+# "acme.co.uk", "co.uk" and "uk". Each is one index probe; a domain nested
+# deeper than this is also tested by the general suffix match, so every depth
+# is covered, only the rare deep one at the price of a scan of the rule table.
+PARENT_LEVELS = 5
+
+
+class ParentDomain(Func):
+    """The domain `levels` labels up from an expression's domain ("a.b.c", 1 -> "b.c"); with no dot left, the same.
+
+    Written out as nested SQL from the source compiled once: built from
+    Django's Substr and StrIndex, each level would compile the level below
+    twice, and a few levels would cost more to compile than to run.
+    """
+
+    output_field = CharField()
+
+    def __init__(self, expression, *, levels: int) -> None:
+        super().__init__(expression)
+        self.levels = levels
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        for _ in range(self.levels):
+            sql, params = f"SUBSTR({sql}, INSTR({sql}, '.') + 1)", (*params, *params)
+        return sql, params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        for _ in range(self.levels):
+            sql, params = f"SUBSTRING({sql} FROM STRPOS({sql}, '.') + 1)", (*params, *params)
+        return sql, params
+
+
+def _with_parents(domain) -> list:
+    """`domain` and the parents got by dropping one label at a time from the left, PARENT_LEVELS in all."""
+    return [domain, *(ParentDomain(domain, levels=levels) for levels in range(1, PARENT_LEVELS))]
+
+
+def _dots(text) -> Length:
+    return Length(text) - Length(Replace(text, Value("."), Value("")))
+
+
+def _covering_rules(rules: QuerySet, lead_prefix: str) -> Q:
+    """Rows whose lead's company domain or address domain is a rule's `domain`, or a subdomain of it.
+
+    The exact look-ups of each domain and its parents are what the database
+    runs for almost every lead; the suffix match (the definition itself) runs
+    only for a lead whose domains are nested deeper than PARENT_LEVELS.
+    """
     company = OuterRef(f"{lead_prefix}domain")
     email = OuterRef(f"{lead_prefix}email")
-    return Q(
-        Exact(company, F(rule_domain))
-        | EndsWith(company, Concat(Value("."), F(rule_domain)))
-        | EndsWith(email, Concat(Value("@"), F(rule_domain)))
-        | EndsWith(email, Concat(Value("."), F(rule_domain)))
+    address_domain = Substr(email, StrIndex(email, Value("@")) + 1)
+    forms = [*_with_parents(company), *_with_parents(address_domain)]
+    exact = Q(domain__in=forms)
+    suffix = Q(
+        Exact(company, F("domain"))
+        | EndsWith(company, Concat(Value("."), F("domain")))
+        | EndsWith(email, Concat(Value("@"), F("domain")))
+        | EndsWith(email, Concat(Value("."), F("domain")))
     )
+    deep = Q(GreaterThanOrEqual(_dots(company), PARENT_LEVELS)) | Q(GreaterThanOrEqual(_dots(email), PARENT_LEVELS))
+    return Q(Exists(rules.filter(exact))) | (deep & Q(Exists(rules.filter(suffix))))
 
 
 def do_not_contact_q(lead_prefix: str = "lead__") -> Q:
     """Return a filter for rows whose lead's address is on the do-not-contact list, or at a domain listed whole."""
     address = DoNotContact.objects.filter(email=OuterRef(f"{lead_prefix}email"))
-    whole_domain = DoNotContact.objects.filter(email__isnull=True).filter(_covered_by(lead_prefix))
-    return Q(Exists(address)) | Q(Exists(whole_domain))
+    return Q(Exists(address)) | _covering_rules(DoNotContact.objects.filter(email__isnull=True), lead_prefix)
 
 
 def excluded_domain_q(lead_prefix: str = "lead__") -> Q:
     """Return a filter for rows whose lead's company domain or address domain is excluded, or a subdomain of one."""
-    return Q(Exists(ExcludedDomain.objects.filter(_covered_by(lead_prefix))))
+    return _covering_rules(ExcludedDomain.objects.all(), lead_prefix)
 
 
 def unresolved_collision_q(lead_prefix: str = "lead__") -> Q:
@@ -55,7 +108,7 @@ def unresolved_collision_q(lead_prefix: str = "lead__") -> Q:
 def rule_hits_q(*, email: str | None, domain: str, lead_prefix: str = "lead__") -> Q:
     """Return a filter for rows whose lead one rule would hit, saved or not: an address, or a domain and its subdomains.
 
-    The same coverage as the stored rules above (`_covered_by`), for a rule
+    The same coverage as the stored rules above (`_covering_rules`), for a rule
     given by its canonical values, so a form can show what it will hit before
     the rule is saved.
     """
