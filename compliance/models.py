@@ -72,6 +72,10 @@ class DoNotContact(models.Model):
             ),
             models.UniqueConstraint(fields=["domain"], condition=Q(email__isnull=True), name="unique_do_not_contact_domain"),
         ]
+        indexes = [
+            # compliance.rules looks each lead's domain and its parents up here.
+            models.Index(fields=["domain"], name="do_not_contact_domain"),
+        ]
 
     def __str__(self) -> str:
         return self.email or f"everyone at {self.domain}"
