@@ -14,7 +14,7 @@ stored canonical, so plain equality and suffix tests are exact.
 
 from __future__ import annotations
 
-from django.db.models import Case, CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value, When
+from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Concat, Length, Replace, StrIndex, Substr
 from django.db.models.lookups import EndsWith, Exact, GreaterThanOrEqual
 
@@ -30,11 +30,13 @@ PARENT_LEVELS = 5
 
 
 class ParentDomain(Func):
-    """The domain `levels` labels up from an expression's domain ("a.b.c", 1 -> "b.c"); with no dot left, the same.
+    """The domain `levels` labels up from an expression's domain ("a.b.c", 1 -> "b.c"), or NULL when it has no such parent.
 
-    Written out as nested SQL from the source compiled once: built from
-    Django's Substr and StrIndex, each level would compile the level below
-    twice, and a few levels would cost more to compile than to run.
+    Written out as SQL from the source compiled once: built from Django's
+    Substr, StrIndex and Case, each level would compile the levels below again,
+    and a few levels would cost more to compile than to run. The parent is
+    computed only when the domain has that many dots: most have one or two,
+    and the deeper levels cost the most. NULL matches no rule.
     """
 
     output_field = CharField()
@@ -43,33 +45,24 @@ class ParentDomain(Func):
         super().__init__(expression)
         self.levels = levels
 
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
+    def _parent_sql(self, compiler, after_first_dot) -> tuple[str, tuple]:
+        source, params = compiler.compile(self.source_expressions[0])
+        sql, sql_params = source, tuple(params)
         for _ in range(self.levels):
-            sql, params = f"SUBSTR({sql}, INSTR({sql}, '.') + 1)", (*params, *params)
-        return sql, params
+            sql, sql_params = after_first_dot(sql), (*sql_params, *sql_params)
+        dots = f"LENGTH({source}) - LENGTH(REPLACE({source}, '.', ''))"
+        return f"CASE WHEN {dots} >= {int(self.levels)} THEN {sql} END", (*params, *params, *sql_params)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return self._parent_sql(compiler, lambda sql: f"SUBSTR({sql}, INSTR({sql}, '.') + 1)")
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        for _ in range(self.levels):
-            sql, params = f"SUBSTRING({sql} FROM STRPOS({sql}, '.') + 1)", (*params, *params)
-        return sql, params
+        return self._parent_sql(compiler, lambda sql: f"SUBSTRING({sql} FROM STRPOS({sql}, '.') + 1)")
 
 
 def _with_parents(domain) -> list:
-    """`domain` and the parents got by dropping one label at a time from the left, PARENT_LEVELS in all.
-
-    A parent the domain does not have (fewer dots than its level) is NULL, which
-    matches no rule, and the database skips computing it: most domains have one
-    or two dots, and the deeper levels cost the most to compute.
-    """
-    return [
-        domain,
-        *(
-            Case(When(GreaterThanOrEqual(_dots(domain), levels), then=ParentDomain(domain, levels=levels)), default=None)
-            for levels in range(1, PARENT_LEVELS)
-        ),
-    ]
+    """`domain` and the parents got by dropping one label at a time from the left, PARENT_LEVELS in all."""
+    return [domain, *(ParentDomain(domain, levels=levels) for levels in range(1, PARENT_LEVELS))]
 
 
 def _dots(text) -> Length:
