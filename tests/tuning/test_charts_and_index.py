@@ -74,6 +74,8 @@ def test_the_index_shows_todays_kpis_the_chart_and_the_streak_as_the_daily_repor
     day = RampDay.objects.get(date=today.date())
     assert f'href="/admin/ramp/rampday/{day.pk}/change/"' in html and 'href="/admin/tuning/"' in html
     assert "0 / 3" in html
+    # The Head of Sales' part of the exit criteria is a click away from the streak that waits on it.
+    assert 'id="kpi-quality" href="/admin/ramp/qualitysignoff/"' in html
 
 
 def test_the_index_says_when_the_queue_drifted_and_what_the_report_found(today, admin_client):
