@@ -18,7 +18,7 @@ from ramp.cycles import cycles_of
 from ramp.days import day_bounds, ramp_day
 from ramp.holds import active_holds
 from ramp.kpis import FLOORS, Breach, KpiCounts
-from ramp.models import QueueTrace, RampPolicy
+from ramp.models import QueueTrace, RampDay, RampPolicy
 
 CONTINUE, HOLD, ROLLBACK = "continue", "hold", "rollback"
 STOP_SOURCES = tuple(floor.key for floor in FLOORS if floor.stops_sending)
@@ -84,13 +84,9 @@ def recommend(
     return CONTINUE, ["no anomaly, no hold, every KPI within the policy's floors"]
 
 
-def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, now: dt.datetime) -> dict:
-    """Build the end-of-day report, run the stop conditions (raising holds), and store it on the RampDay."""
-    date = activity.date
-    start, end = day_bounds(date)
-    policy = RampPolicy.get()
-    day = ramp_day(date)
-    counts = KpiCounts(
+def day_counts(activity: DayActivity, day: RampDay) -> KpiCounts:
+    """A day's KPI counts: GHL's events, or for the signals GHL may not report, the figure the operator entered."""
+    return KpiCounts(
         sent=activity.sent,
         replies=activity.replies,
         bounces=activity.bounces,
@@ -99,6 +95,15 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         opens=signal(activity.events.get("opened", 0), day.reported_opens),
         meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
     )
+
+
+def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, now: dt.datetime) -> dict:
+    """Build the end-of-day report, run the stop conditions (raising holds), and store it on the RampDay."""
+    date = activity.date
+    start, end = day_bounds(date)
+    policy = RampPolicy.get()
+    day = ramp_day(date)
+    counts = day_counts(activity, day)
     findings = stop_conditions.evaluate(facts, policy)
     anomalies = [f"{f.source.replace('_', ' ')}: {f.reason}" for f in findings if f.source not in ("lead_reappeared", *STOP_SOURCES)]
     if day.dispatched_count > day.cap:

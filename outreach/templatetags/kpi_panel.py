@@ -16,27 +16,13 @@ from django import template
 from caio import charts
 from outreach.daily import day_activity, day_totals
 from ramp.days import operating_date, ramp_day
-from ramp.kpis import KpiCounts
-from ramp.report import signal
 from ramp.models import QueueTrace, RampDay, RampPolicy
+from ramp.report import day_counts
 from ramp.services import graduation_review
 
 register = template.Library()
 
 CHART_DAYS = 30
-
-
-def _counts(activity, day: RampDay) -> KpiCounts:
-    """Today's counts as the daily report makes them: GHL's events, or the figure the operator entered."""
-    return KpiCounts(
-        sent=activity.sent,
-        replies=activity.replies,
-        bounces=activity.bounces,
-        unsubscribes=activity.unsubscribes,
-        complaints=signal(activity.events.get("complained", 0), day.reported_complaints),
-        opens=signal(activity.events.get("opened", 0), day.reported_opens),
-        meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
-    )
 
 
 @register.simple_tag
@@ -52,7 +38,7 @@ def kpi_overview(days: int = CHART_DAYS) -> dict:
         ("unsubscribes", [t.unsubscribes for t in totals]),
     ]
     day = ramp_day(today)
-    counts = _counts(day_activity(today), day)
+    counts = day_counts(day_activity(today), day)
     policy = RampPolicy.get()
     review = graduation_review(today=today, policy=policy)
     latest_trace = QueueTrace.objects.order_by("-taken_at").first()
