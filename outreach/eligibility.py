@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.lookups import EndsWith
+from django.db.models.functions import Length, Right
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from compliance import checks as compliance_checks
@@ -112,6 +113,14 @@ def _if_any(rules: QuerySet, hits: Q) -> Q:
     The answer is the same either way: no rule row, no hit.
     """
     return Q(Exists(rules)) & hits
+
+
+def _names_tier_q() -> Q:
+    # The classifier ends with the lead's tier, compared exactly as Python's
+    # str.endswith does (SQLite's LIKE, behind Django's endswith, ignores case
+    # and costs a pattern match per card). An empty tier names nothing to check.
+    tier = F("lead__tier")
+    return Q(lead__tier="") | Q(Exact(Right(F("classifier"), Length(tier)), tier))
 
 
 def _sent_step_q() -> Q:
@@ -217,9 +226,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "classifier_mismatch",
         "the card's classifier or the lead's tier disagrees with its campaign",
-        lambda c: ~Q(classifier=F("campaign__classifier"))
-        | ~Q(lead__tier=F("campaign__tier"))
-        | ~Q(EndsWith(F("classifier"), F("lead__tier"))),
+        lambda c: ~Q(classifier=F("campaign__classifier")) | ~Q(lead__tier=F("campaign__tier")) | ~_names_tier_q(),
         lambda card, f, c: _failed(compliance_checks.check_classifier, f),
         never_sendable=True,
     ),

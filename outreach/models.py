@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from compliance.checks import find_header_breaker
 from compliance.identity import canonical_domain, canonical_email, email_domain_of
+from compliance.rules import lead_domain_forms
 
 
 class Tier(models.TextChoices):
@@ -40,6 +41,11 @@ class LeadQuerySet(models.QuerySet):
         )
 
 
+def _domain_form(name: str) -> models.GeneratedField:
+    expression, output_field = lead_domain_forms()[name]
+    return models.GeneratedField(expression=expression, output_field=output_field, db_persist=True)
+
+
 class Lead(models.Model):
     # `email` and `domain` are canonical (compliance.identity): every rule and
     # duplicate check compares them; the *_as_entered fields keep what was typed.
@@ -53,6 +59,20 @@ class Lead(models.Model):
         max_length=253, blank=True, db_index=True, help_text="Company domain, canonical; the address's domain when none is given."
     )
     domain_as_entered = models.CharField(max_length=2048, blank=True, help_text="The company domain as typed or imported.")
+    # The company domain's parents, the address's domain and its parents, and how
+    # deep the deeper of the two domains is: what the exclusion rules look up
+    # (compliance.rules, through LeadDomainForm). The database computes them on
+    # every write, whatever the path, so they always spell the stored identity.
+    domain_parent_1 = _domain_form("domain_parent_1")
+    domain_parent_2 = _domain_form("domain_parent_2")
+    domain_parent_3 = _domain_form("domain_parent_3")
+    domain_parent_4 = _domain_form("domain_parent_4")
+    address_domain = _domain_form("address_domain")
+    address_domain_parent_1 = _domain_form("address_domain_parent_1")
+    address_domain_parent_2 = _domain_form("address_domain_parent_2")
+    address_domain_parent_3 = _domain_form("address_domain_parent_3")
+    address_domain_parent_4 = _domain_form("address_domain_parent_4")
+    domain_depth = _domain_form("domain_depth")
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.TIER_3, db_index=True)
     source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Where the lead came from, e.g. wpromote.")
     ghl_contact_id = models.CharField("GHL contact id", max_length=64, blank=True)
@@ -124,6 +144,28 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class LeadDomainForm(models.Model):
+    """One domain form of a lead: its company domain, its address's domain or a parent of either.
+
+    Written only by database triggers on the lead table (migration
+    0019_lead_domain_forms), from the lead's stored forms, on every insert,
+    change of address or domain, and delete, whatever the path. The exclusion
+    rules find the leads a rule hits here, with one index look-up per rule
+    (compliance.rules), instead of cutting strings for every card of a queue.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "lead"], name="lead_domain_form_unique")]
+        # Nobody edits it, so it has no permissions and no admin page.
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.domain} (lead {self.lead_id})"
 
 
 def _canonical_or_none(function, value: str) -> str | None:

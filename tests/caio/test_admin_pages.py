@@ -10,7 +10,13 @@ MODELS = [model for model in admin.site._registry if model._meta.app_label in {"
 def _our_models():
     from django.apps import apps
 
-    return {m for app in ("caio", "outreach", "compliance", "ramp") for m in apps.get_app_config(app).get_models()}
+    # A model without permissions is written only by the database (outreach.LeadDomainForm): no page to cover.
+    return {
+        m
+        for app in ("caio", "outreach", "compliance", "ramp")
+        for m in apps.get_app_config(app).get_models()
+        if m._meta.default_permissions
+    }
 
 
 def test_it_covers_every_model_of_our_apps():
