@@ -26,7 +26,9 @@ def test_a_head_of_sales_reviews_the_queue(seeded, page, live_server, login, scr
     login(hos)
 
     page.goto(f"{live_server.url}/admin/outreach/pendingemail/")
-    hygiene = page.locator("#hygiene-line")
+    # The hygiene line is read after the list is shown.
+    hygiene = page.locator("#hygiene-line[data-loaded=yes]")
+    hygiene.wait_for()
     assert hygiene.inner_text() == "6 pending, 3 eligible; held back: 1 stale, 1 canary, 1 not tier_1"
     assert page.locator("#result_list tbody tr").count() == 3
     page.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)

@@ -17,6 +17,7 @@ from tests.factories import make_campaign, make_card, make_lead, make_user
 pytestmark = pytest.mark.django_db
 
 QUEUE_URL = reverse("admin:outreach_pendingemail_changelist")
+HYGIENE_URL = reverse("admin:outreach_pendingemail_hygiene")
 
 
 def card_url(card) -> str:
@@ -51,10 +52,15 @@ def test_the_queue_opens_on_eligible_cards_with_the_hygiene_line(hos_client):
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert "4 pending, 1 eligible; held back: 1 stale, 1 canary, 1 not tier_1" in text_of(response)
-    assert f'href="{QUEUE_URL}?queue=stale"' in body and f'href="{QUEUE_URL}?queue=tier_not_sendable"' in body
-    assert 'title="drafted too long ago: draft it afresh"' in body
     assert eligible.lead.email in body and stale.lead.email not in body
+    # The list names where its hygiene line is read (review.js fills it in); the line links each slice.
+    assert f'data-src="{HYGIENE_URL}"' in body
+    line = hos_client.get(HYGIENE_URL)
+    assert line.status_code == 200
+    assert "4 pending, 1 eligible; held back: 1 stale, 1 canary, 1 not tier_1" in text_of(line)
+    line_html = line.content.decode()
+    assert f'href="{QUEUE_URL}?queue=stale"' in line_html and f'href="{QUEUE_URL}?queue=tier_not_sendable"' in line_html
+    assert 'title="drafted too long ago: draft it afresh"' in line_html
     stale_page = hos_client.get(QUEUE_URL, {"queue": "stale"}).content.decode()
     assert stale.lead.email in stale_page and eligible.lead.email not in stale_page
 
@@ -204,6 +210,13 @@ def test_decisions_need_the_review_permission(client, outsider):
     assert client.post(approve_url(card), {"seen_status": "pending"}).status_code == 403
     assert client.post(reject_url(card), {"seen_status": "pending", "tag": "tone_brand"}).status_code == 403
     assert client.get(approve_url(card)).status_code in (403, 405)
+
+
+def test_the_hygiene_line_needs_a_login_and_the_view_permission(client, outsider):
+    make_card()
+    assert client.get(HYGIENE_URL).status_code == 302  # to the login page
+    client.force_login(outsider)
+    assert client.get(HYGIENE_URL).status_code == 403
 
 
 def edit_form(client, card, **content) -> dict:

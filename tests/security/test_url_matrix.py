@@ -126,6 +126,7 @@ login  403    200    200    200    /admin/outreach/enrollment/<path:object_id>/h
 login  403    403    403    200    /admin/outreach/enrollment/<path:object_id>/delete/
 login  403    200    200    200    /admin/outreach/enrollment/<path:object_id>/change/
 login  302    302    302    302    /admin/outreach/enrollment/<path:object_id>/
+login  403    200    200    200    /admin/outreach/pendingemail/hygiene/
 login  405    405    405    405    /admin/outreach/pendingemail/<path:object_id>/approve/
 login  405    405    405    405    /admin/outreach/pendingemail/<path:object_id>/reject/
 login  405    405    405    405    /admin/outreach/pendingemail/<path:object_id>/undo/

@@ -1,5 +1,6 @@
 // Keyboard review on the card page: a approve, r choose a rejection tag, e edit, n next card, q queue,
-// u undo the last decision while its window lasts. On the queue, the filter sidebar folds.
+// u undo the last decision while its window lasts. On the queue, the filter sidebar folds
+// and the hygiene line is read after the list.
 // Keys typed into a field are left alone, so notes and edits type normally.
 (function () {
   "use strict";
@@ -76,6 +77,19 @@
   });
   // Back and forward return to pages the swap replaced: load them for real.
   window.addEventListener("popstate", function () { window.location.reload(); });
+
+  // The hygiene line counts the whole pending queue, so the list does not wait for it:
+  // it is read as soon as the list is shown. The server escapes it (format_html).
+  var hygiene = byId("hygiene-line");
+  if (hygiene && hygiene.getAttribute("data-src") && window.fetch) {
+    window.fetch(hygiene.getAttribute("data-src"), { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok || response.redirected) { throw new Error("no hygiene line"); }
+      return response.text();
+    }).then(function (html) {
+      hygiene.innerHTML = html;
+      hygiene.setAttribute("data-loaded", "yes");
+    }).catch(function () { /* the link to the line stays */ });
+  }
 
   // The queue's filter sidebar folds, remembered for the session.
   var changelist = byId("changelist"), filters = byId("changelist-filter");
