@@ -268,7 +268,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         # The hygiene line counts every pending card under its first eligibility
         # reason: a pass over the whole pending queue that grows with it (about
-        # 45 ms at 8,000 pending cards). The list does not wait for it: the page
+        # 45 ms of SQL at 8,000 pending cards). The list does not wait for it: the page
         # names where to read it and review.js fills it in as soon as the list is
         # shown (a link without JavaScript). The list's own total is the
         # paginator's count of the slice shown, which the eligible slice's index
