@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # GHL's webhook deliveries skip the browser layers below (see its docstring).
-    "outreach.webhook_views.WebhookPathMiddleware",
+    "outreach.inbound.views.WebhookPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

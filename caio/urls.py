@@ -9,7 +9,7 @@ from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 from caio.api import api
 from caio.auth import rq_dashboard_urls
 from outreach.admin.tuning import tuning_csv, tuning_examples, tuning_view
-from outreach.webhook_views import ghl_webhook
+from outreach.inbound.views import ghl_webhook
 
 admin.site.site_header = "CAIO back office"
 admin.site.site_title = "CAIO"
@@ -24,6 +24,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("django-rq/", include((rq_dashboard_urls(get_api_urlpatterns() + get_admin_urlpatterns()), "django_rq"))),
     path("api/", api.urls),
-    path("unsubscribe/", include("outreach.unsubscribe_urls")),
+    path("unsubscribe/", include("outreach.inbound.urls")),
     path("webhooks/ghl/", ghl_webhook, name="ghl-webhook"),
 ]

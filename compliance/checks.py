@@ -22,10 +22,6 @@ SUBJECT_MAX_LENGTH = 100
 SUBJECT_MIN_LENGTH = 3
 # A body shorter than this many words is a broken or truncated draft.
 BODY_MIN_WORDS = 8
-# Statuses of another card for the same lead, campaign and step that mean the
-# lead was (or may already have been) emailed for this step. `unknown` counts:
-# the request may have reached GHL.
-CONTACTED_STATUSES = ("queued", "sending", "sent", "unknown")
 DEFAULT_OPT_OUT_LINE = "Reply STOP to unsubscribe."
 
 
@@ -71,7 +67,7 @@ class EmailFacts:
     replied: bool = False
     # Excluded customer domains; a subdomain of one is excluded too.
     excluded_domains: Collection[str] = field(default_factory=frozenset)
-    # Another card of this lead, campaign and step in a CONTACTED_STATUSES state.
+    # Another card of this lead, campaign and step in a contacted state (outreach's CardStatus.CONTACTED).
     already_contacted: bool = False
     # The card's labels and what its campaign expects.
     card_classifier: str = ""

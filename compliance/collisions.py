@@ -18,7 +18,7 @@ are merged into one, their reasons joined: a rule never stops matching.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -27,7 +27,6 @@ from django.utils import timezone
 from compliance.checks import covering_domain
 from compliance.identity import canonical_domain, canonical_email, email_domain_of
 
-OPEN_CARD_STATUSES = ("pending", "approved", "queued")
 COLLISION_CHECK = {"id": "compliance.C019", "name": "No unresolved identity collision", "passed": False}
 
 
@@ -89,8 +88,14 @@ def _canonicalise_rules(model, key: str, function: Callable[[str], str], entered
         model.objects.filter(pk=rule.pk).update(**{key: canonical, entered: getattr(rule, entered)})
 
 
-def canonicalise_stored(*, Lead, DoNotContact, ExcludedDomain, IdentityCollision, PendingEmail) -> CanonicalisationReport:
-    """Rewrite stored leads and rules to canonical form; record collisions and hold their open cards."""
+def canonicalise_stored(
+    *, Lead, DoNotContact, ExcludedDomain, IdentityCollision, PendingEmail, stoppable_statuses: Collection[str]
+) -> CanonicalisationReport:
+    """Rewrite stored leads and rules to canonical form; record collisions and hold their open cards.
+
+    `stoppable_statuses` are the card statuses not handed to GHL yet (outreach's
+    CardStatus.STOPPABLE; a migration passes them as it knew them): those cards are held.
+    """
     report = CanonicalisationReport()
     raw_listed = set(DoNotContact.objects.exclude(email__isnull=True).values_list("email", flat=True))
     raw_excluded = set(ExcludedDomain.objects.values_list("domain", flat=True))
@@ -160,15 +165,15 @@ def canonicalise_stored(*, Lead, DoNotContact, ExcludedDomain, IdentityCollision
             if "email" in changed or "domain" in changed:
                 report.leads_rewritten += 1
 
-    report.cards_held = _hold_open_cards(PendingEmail, collided)
+    report.cards_held = _hold_open_cards(PendingEmail, collided, stoppable_statuses)
     return report
 
 
-def _hold_open_cards(PendingEmail, lead_ids: set[int]) -> int:
+def _hold_open_cards(PendingEmail, lead_ids: set[int], statuses: Collection[str]) -> int:
     """Record failing compliance.C019 on each open card of `lead_ids`; return how many."""
     held = 0
     now = timezone.now().isoformat()
-    for card in PendingEmail.objects.filter(lead_id__in=lead_ids, status__in=OPEN_CARD_STATUSES):
+    for card in PendingEmail.objects.filter(lead_id__in=lead_ids, status__in=list(statuses)):
         snapshot = dict(card.compliance or {})
         finding = {**COLLISION_CHECK, "reason": "Held back until a person resolves the lead's identity collision."}
         snapshot["findings"] = [f for f in snapshot.get("findings", []) if f.get("id") != finding["id"]] + [finding]

@@ -134,7 +134,7 @@ class DoNotContact(models.Model):
 class Suppression(models.Model):
     """History: one row each time a lead was suppressed (unsubscribe, bounce, complaint, do-not-contact).
 
-    Written by outreach.unsubscribe.suppress_lead in the same transaction as
+    Written by outreach.inbound.suppression.suppress_lead in the same transaction as
     the lead's flags; holds the lead's id and address as plain values so the
     history outlives the lead row.
     """

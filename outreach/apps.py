@@ -7,6 +7,11 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self) -> None:
+        # Jobs queued before outreach's entry points moved into outreach.jobs still name their old modules.
+        from outreach.jobs import keep_old_module_paths_importable
+
+        keep_old_module_paths_importable()
+
         # The Head of Sales' quality sign-off names the rejection tags' version; ramp reads it from outreach here.
         from outreach.review import rejection_taxonomy
         from ramp.quality import register_taxonomy_provider
@@ -17,7 +22,7 @@ class OutreachConfig(AppConfig):
         # hands it the function that gathers the queue facts.
         from compliance.impact import register_impact_provider
         from compliance.services import register_rules_changed_hook
-        from outreach.ops import queue_facts
+        from outreach.reports.queue_facts import queue_facts
         from outreach.rule_changes import impact, rules_changed
         from ramp.preflight import register_facts_provider
 

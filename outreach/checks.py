@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from compliance.checks import CONTACTED_STATUSES, EmailFacts, Finding, run_all
+from compliance.checks import EmailFacts, Finding, run_all
 from compliance.footer import footer_for_lead
 from compliance.identity import email_domain_of
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
-from outreach.models import CadenceStep, Campaign, Lead, PendingEmail
+from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail
 
 
 @dataclass
@@ -79,7 +79,7 @@ class CheckContext:
     do_not_contact_domains: Collection[str] = frozenset()
     # lead_id -> what the lead's unresolved identity collisions say.
     collisions: dict[int, str] = field(default_factory=dict)
-    # (lead_id, campaign_id, step_id) -> pks of cards in a CONTACTED_STATUSES state.
+    # (lead_id, campaign_id, step_id) -> pks of cards in a CardStatus.CONTACTED state.
     contacted: dict[tuple[int, int, int], frozenset[int]] = field(default_factory=dict)
 
     @classmethod
@@ -97,7 +97,7 @@ class CheckContext:
         for email, domain in listed:
             do_not_contact["emails" if email else "domains"].add(email or domain)
         contacted: dict[tuple[int, int, int], set[int]] = {}
-        rows = PendingEmail.objects.filter(lead_id__in=lead_ids, status__in=CONTACTED_STATUSES).values_list(
+        rows = PendingEmail.objects.filter(lead_id__in=lead_ids, status__in=CardStatus.CONTACTED).values_list(
             "lead_id", "campaign_id", "step_id", "pk"
         )
         for lead_id, campaign_id, step_id, pk in rows:
@@ -122,7 +122,7 @@ class CheckContext:
         listed_domains = frozenset(domain for email, domain in listed if not email)
         contacted_pks = frozenset(
             PendingEmail.objects.filter(
-                lead_id=card.lead_id, campaign_id=card.campaign_id, step_id=card.step_id, status__in=CONTACTED_STATUSES
+                lead_id=card.lead_id, campaign_id=card.campaign_id, step_id=card.step_id, status__in=CardStatus.CONTACTED
             ).values_list("pk", flat=True)
         )
         return cls(

@@ -8,7 +8,7 @@ predicate on a loaded card (`holds`: a detail when it holds the card back,
 
 Every view of the queue reads these rules: the review desk's slices, counts
 and SLA counts (`outreach.review`), `trace_queue` and `cleanup_queue`
-(`outreach.ops`), the API, preflight's queue facts, the dispatch dry run, the
+(`outreach.reports.queue_facts`), the API, preflight's queue facts, the dispatch dry run, the
 claim and the job's re-check. The job adds only what can change after the
 claim (a hold, suppression learnt meanwhile, the text it is about to send).
 
@@ -32,7 +32,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from compliance import checks as compliance_checks
-from compliance.checks import CONTACTED_STATUSES, EmailFacts
+from compliance.checks import EmailFacts
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 from compliance.rules import do_not_contact_q, excluded_domain_q, unresolved_collision_q
 from outreach.checks import CheckContext, build_facts
@@ -41,8 +41,6 @@ from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
 ELIGIBLE = "eligible"
-# The statuses whose cards wait for a decision or a claim: the queue.
-OPEN_STATUSES = (CardStatus.PENDING, CardStatus.APPROVED)
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,7 @@ def _sent_step_q() -> Q:
     # index instead of two, which is most of this rule's price on a long queue.
     sent_or_contacted = PendingEmail.objects.filter(lead=OuterRef("lead"), campaign=OuterRef("campaign")).filter(
         Q(status=CardStatus.SENT, step__number__gte=OuterRef("step__number"))
-        | Q(step=OuterRef("step"), status__in=CONTACTED_STATUSES)
+        | Q(step=OuterRef("step"), status__in=CardStatus.CONTACTED)
     ).exclude(pk=OuterRef("pk"))
     return Q(Exists(sent_or_contacted))
 
@@ -417,7 +415,7 @@ def judge_one(card: PendingEmail, conditions: Conditions | None = None) -> Verdi
     return judge([fresh], conditions)[0]
 
 
-def open_cards(statuses: Iterable[str] = OPEN_STATUSES) -> QuerySet:
+def open_cards(statuses: Iterable[str] = CardStatus.OPEN) -> QuerySet:
     return (
         PendingEmail.objects.filter(status__in=list(statuses))
         .select_related("lead", "campaign", "step")
@@ -425,6 +423,6 @@ def open_cards(statuses: Iterable[str] = OPEN_STATUSES) -> QuerySet:
     )
 
 
-def judge_queue(conditions: Conditions | None = None, *, statuses: Iterable[str] = OPEN_STATUSES) -> list[Verdict]:
+def judge_queue(conditions: Conditions | None = None, *, statuses: Iterable[str] = CardStatus.OPEN) -> list[Verdict]:
     """Return the verdict of every open card, oldest first."""
     return judge(list(open_cards(statuses)), conditions)

@@ -303,6 +303,37 @@ class CardStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown (reconcile)"
 
 
+# The named sets of card statuses, each with one meaning. Every module uses
+# these; none spells its own (tests/test_vocabulary.py scans for that).
+# Set after the class: an attribute assigned in an Enum's body would become a member.
+
+# Waiting for the Head of Sales' decision or a live cycle's claim: the queue.
+# Eligibility judges these; a person may edit or reject them.
+CardStatus.OPEN = frozenset({CardStatus.PENDING, CardStatus.APPROVED})
+# Not handed to GHL yet, so still stoppable: what a reappearing lead, a rule
+# change or an identity collision endangers.
+CardStatus.STOPPABLE = frozenset({CardStatus.PENDING, CardStatus.APPROVED, CardStatus.QUEUED})
+# Claimed by a live cycle and not settled yet: on its way to GHL, or in doubt.
+CardStatus.IN_FLIGHT = frozenset({CardStatus.QUEUED, CardStatus.SENDING, CardStatus.UNKNOWN})
+# The request may have reached GHL and nothing says it failed: the reconcile
+# command reads GHL before anything else happens to these.
+CardStatus.DOUBTFUL = frozenset({CardStatus.SENDING, CardStatus.UNKNOWN})
+# The lead was, or may already have been, emailed with this card (`unknown`
+# counts: the request may have reached GHL).
+CardStatus.CONTACTED = frozenset({CardStatus.QUEUED, CardStatus.SENDING, CardStatus.SENT, CardStatus.UNKNOWN})
+# Claimed by a live cycle and not released: counts against that day's caps.
+CardStatus.CLAIMED = CardStatus.CONTACTED | {CardStatus.FAILED}
+# A claimed send that failed or ended in doubt: one of the day's send errors.
+CardStatus.SEND_ERROR = frozenset({CardStatus.FAILED, CardStatus.UNKNOWN})
+# Decided by a person, so the decision can be undone within the undo window.
+CardStatus.DECIDED = frozenset({CardStatus.APPROVED, CardStatus.REJECTED})
+# Ended without being sent: the step may be drafted again for the lead. (A
+# tuple: the unique constraint below names it, in the order its migration did.)
+CardStatus.ENDED_UNSENT = (CardStatus.REJECTED, CardStatus.FAILED)
+# The way a card walks to GHL, in order (then sent, failed or unknown).
+CardStatus.ROUTE_TO_GHL = (CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING)
+
+
 class PendingEmail(models.Model):
     """A drafted email card.
 
@@ -390,7 +421,7 @@ class PendingEmail(models.Model):
             # may be redrafted, but two sendable drafts of one step never coexist.
             models.UniqueConstraint(
                 fields=["lead", "campaign", "step"],
-                condition=~Q(status__in=["rejected", "failed"]),
+                condition=~Q(status__in=list(CardStatus.ENDED_UNSENT)),
                 name="one_live_card_per_lead_step",
             )
         ]
@@ -592,7 +623,7 @@ class Reply(models.Model):
     # GHL's id of the message (or of its email record); unique so a redelivery adds nothing.
     ghl_message_id = models.CharField("GHL message id", max_length=128, unique=True)
     classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.UNCLASSIFIED)
-    # Which rule gave the classification, or who set it (outreach.replies).
+    # Which rule gave the classification, or who set it (outreach.inbound.replies).
     classification_reason = models.CharField(max_length=255, blank=True)
     classified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -640,7 +671,7 @@ class LeadImportState(models.TextChoices):
 
 
 class LeadImport(models.Model):
-    """A confirmed lead file imported by a background job (outreach.imports), with its progress and result.
+    """A confirmed lead file imported by a background job (outreach.leads.imports), with its progress and result.
 
     The file's text is kept here, not in a temporary file of the web process,
     so a worker on another machine can read it and a re-run after a crash

@@ -43,8 +43,6 @@ SLA_DECISION_OVERDUE = "decision_overdue"
 SLA_DECIDED = "decided"
 
 # Only these states may be edited by a person; a queued card is the dispatcher's.
-EDITABLE_STATUSES = frozenset({CardStatus.PENDING, CardStatus.APPROVED})
-REJECTABLE_STATUSES = frozenset({CardStatus.PENDING, CardStatus.APPROVED})
 
 
 class ReviewRefused(Exception):
@@ -312,12 +310,11 @@ def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> Pending
     return card
 
 
-UNDOABLE_STATUSES = frozenset({CardStatus.APPROVED, CardStatus.REJECTED})
 
 
 def undo_deadline(card: PendingEmail) -> dt.datetime | None:
     """Return until when the card's decision may be undone; None when it has no decision to undo."""
-    if card.status not in UNDOABLE_STATUSES or card.reviewed_at is None:
+    if card.status not in CardStatus.DECIDED or card.reviewed_at is None:
         return None
     return card.reviewed_at + dt.timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
 
@@ -345,7 +342,7 @@ def undo(card: PendingEmail, *, user) -> PendingEmail:
 def _undo_locked(card: PendingEmail, *, user) -> None:
     with transaction.atomic():
         current = _lock(card)
-        _expect_state(card, current, UNDOABLE_STATUSES, "undone")
+        _expect_state(card, current, CardStatus.DECIDED, "undone")
         if current.reviewed_by_id != user.pk:
             raise ReviewRefused("Only the person who decided may undo the decision.", code="not_yours")
         deadline = undo_deadline(current)
@@ -390,7 +387,7 @@ def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, no
     note = (note or "").strip()
     with transaction.atomic():
         current = _lock(card)
-        _expect_state(card, current, REJECTABLE_STATUSES, "rejected")
+        _expect_state(card, current, CardStatus.OPEN, "rejected")
         _record_decision(
             current,
             CardStatus.REJECTED,
@@ -416,7 +413,7 @@ def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
         raise ReviewRefused("Subject and body cannot be empty.", code="invalid")
     with transaction.atomic():
         current = _lock(card)
-        _expect_state(card, current, EDITABLE_STATUSES, "edited")
+        _expect_state(card, current, CardStatus.OPEN, "edited")
         if current.subject == subject and current.body == body:
             return card
         now = timezone.now()

@@ -23,8 +23,8 @@ from compliance.identity import email_domain_of
 from compliance.impact import LISTED, Impact
 from compliance.rules import rule_hits_q
 from outreach.checks import CheckContext, evaluate
-from outreach.eligibility import OPEN_STATUSES, open_cards
-from outreach.models import Lead, PendingEmail
+from outreach.eligibility import open_cards
+from outreach.models import CardStatus, Lead, PendingEmail
 
 RuleValues = tuple[str | None, str]
 # Up to this many rules are asked in SQL, ORed into one query; each adds four comparisons a row, so past
@@ -90,7 +90,7 @@ def refresh_open_cards(where: Q | None = None) -> int:
         snapshot = result.snapshot()
         if result.passed == card.compliance_passed and card.compliance.get("findings") == snapshot.get("findings"):
             continue
-        PendingEmail.objects.filter(pk=card.pk, status__in=OPEN_STATUSES).update(compliance=snapshot, compliance_passed=result.passed)
+        PendingEmail.objects.filter(pk=card.pk, status__in=CardStatus.OPEN).update(compliance=snapshot, compliance_passed=result.passed)
         changed += 1
     return changed
 

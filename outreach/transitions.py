@@ -9,18 +9,17 @@ from django.utils import timezone
 
 from outreach.models import CardStatus, CardTransition, PendingEmail
 
-S = CardStatus
 
 ALLOWED: dict[str, frozenset[str]] = {
-    S.PENDING: frozenset({S.APPROVED, S.REJECTED}),
-    S.APPROVED: frozenset({S.QUEUED, S.REJECTED, S.PENDING}),
-    S.QUEUED: frozenset({S.SENDING, S.APPROVED, S.PENDING, S.FAILED}),
-    S.SENDING: frozenset({S.SENT, S.FAILED, S.UNKNOWN, S.QUEUED}),
-    S.UNKNOWN: frozenset({S.SENT, S.QUEUED, S.FAILED}),
-    S.SENT: frozenset(),
+    CardStatus.PENDING: frozenset({CardStatus.APPROVED, CardStatus.REJECTED}),
+    CardStatus.APPROVED: frozenset({CardStatus.QUEUED, CardStatus.REJECTED, CardStatus.PENDING}),
+    CardStatus.QUEUED: frozenset({CardStatus.SENDING, CardStatus.APPROVED, CardStatus.PENDING, CardStatus.FAILED}),
+    CardStatus.SENDING: frozenset({CardStatus.SENT, CardStatus.FAILED, CardStatus.UNKNOWN, CardStatus.QUEUED}),
+    CardStatus.UNKNOWN: frozenset({CardStatus.SENT, CardStatus.QUEUED, CardStatus.FAILED}),
+    CardStatus.SENT: frozenset(),
     # Only `outreach.review.undo`, within seconds of the reviewer's own rejection.
-    S.REJECTED: frozenset({S.PENDING}),
-    S.FAILED: frozenset(),
+    CardStatus.REJECTED: frozenset({CardStatus.PENDING}),
+    CardStatus.FAILED: frozenset(),
 }
 
 

@@ -2,7 +2,7 @@
 
 The graph is read from the source with `ast` (nothing is imported), so an
 import inside a function, or a module loaded by a dotted string
-(`import_string("outreach.ops...")`), counts as the edge it really is.
+(`import_string("outreach.reports.queue_facts...")`), counts as the edge it really is.
 """
 
 from __future__ import annotations
@@ -208,14 +208,14 @@ def test_the_checker_finds_an_app_cycle_hidden_in_a_function(tmp_path):
     root = _tree(
         tmp_path,
         {
-            "outreach/ops.py": "from ramp.preflight import run\n",
-            "ramp/preflight.py": "def run():\n    from outreach.ops import facts\n    return facts()\n",
+            "outreach/reports/queue_facts.py": "from ramp.preflight import run\n",
+            "ramp/preflight.py": "def run():\n    from outreach.reports.queue_facts import facts\n    return facts()\n",
         },
     )
     edges, hidden = import_edges(root)
     _, apps = _graphs(edges)
     assert cycles(apps) == [["outreach", "ramp"]]
-    assert [(e.source, e.target, e.how) for e in hidden] == [("ramp.preflight", "outreach.ops", "function")]
+    assert [(e.source, e.target, e.how) for e in hidden] == [("ramp.preflight", "outreach.reports.queue_facts", "function")]
 
 
 def test_the_checker_finds_a_cycle_through_a_dotted_string_and_a_relative_import(tmp_path):

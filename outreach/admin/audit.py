@@ -6,7 +6,7 @@ from import_export.admin import ExportMixin
 from caio.admin import ReadOnlyAdmin
 from compliance.spreadsheet import SafeExportMixin
 from outreach.models import CardTransition, DispatchAttempt, RejectionTag
-from outreach.resources import CardTransitionResource
+from outreach.leads.resources import CardTransitionResource
 
 
 @admin.register(RejectionTag)

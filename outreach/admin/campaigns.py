@@ -1,6 +1,6 @@
 """Campaigns and their cadence: steps inline with a live preview, enrollments,
-and per-step counts. The counts and the preview come from outreach.cadence and
-outreach.drafting; this module only lays them out."""
+and per-step counts. The counts and the preview come from outreach.drafting.cadence and
+outreach.drafting.drafters; this module only lays them out."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from outreach.cadence import step_stats
-from outreach.drafting import DraftingError, preview, save_step
+from outreach.drafting.cadence import step_stats
+from outreach.drafting.drafters import DraftingError, preview, save_step
 from outreach.models import CadenceStep, Campaign, Enrollment
 from outreach.sending.render import display_from, from_header
 

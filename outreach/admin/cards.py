@@ -29,7 +29,7 @@ from outreach import checks, eligibility, review
 from outreach.eligibility import ELIGIBLE, Conditions
 from outreach.models import CardStatus, EmailEvent, PendingEmail, Reply
 from outreach.sending.render import render
-from outreach.resources import CardResource
+from outreach.leads.resources import CardResource
 from outreach.review import ReviewRefused
 
 # How many earlier emails, events, replies and suppressions of the lead the card page lists:
@@ -216,7 +216,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
         return False  # cards are rejected, never deleted: they are the audit trail
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status not in review.EDITABLE_STATUSES:
+        if obj is not None and obj.status not in CardStatus.OPEN:
             return False
         return super().has_change_permission(request, obj)
 
@@ -328,7 +328,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
 
     def card_context(self, request, card: PendingEmail) -> dict:
         """Return what the card page shows beside the email: findings, lead, history, decisions."""
-        if card.status in review.EDITABLE_STATUSES:
+        if card.status in CardStatus.OPEN:
             # Show what an approval would see now (the lead may have unsubscribed since drafting).
             result = checks.evaluate(card)
             snapshot = result.snapshot()
@@ -341,7 +341,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             .order_by("-created_at")[:EARLIER_EMAILS_SHOWN]
         )
         may_review = self.has_review_permission(request)
-        verdict = eligibility.judge_one(card) if card.status in eligibility.OPEN_STATUSES else None
+        verdict = eligibility.judge_one(card) if card.status in CardStatus.OPEN else None
         conditions = queue_conditions(request)
         next_card = review.next_eligible(card, conditions=conditions)
         findings = snapshot.get("findings", [])
@@ -369,7 +369,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
                 review.approval_blockers(card, user=request.user, compliance=result, verdict=verdict) if may_review else []
             ),
             "reject_tags": list(review.reviewer_tags()) if may_review else [],
-            "can_reject": card.status in review.REJECTABLE_STATUSES,
+            "can_reject": card.status in CardStatus.OPEN,
             "sla": SLA_LABELS[review.sla_state(card)],
             "next_card": next_card,
             "queue_url": reverse("admin:outreach_pendingemail_changelist"),

@@ -83,7 +83,7 @@ class DispatchConsoleAdmin(admin.ModelAdmin):
         day = RampDay.objects.filter(date=today).first()
         in_flight = {
             status: PendingEmail.objects.filter(status=status).count()
-            for status in (CardStatus.QUEUED, CardStatus.SENDING, CardStatus.UNKNOWN)
+            for status in sorted(CardStatus.IN_FLIGHT)
         }
         context = {
             **self.admin_site.each_context(request),

@@ -2,12 +2,12 @@
 
 Import: the preview is a summary and the rows in error; a confirmed file of
 more than LEAD_IMPORT_BACKGROUND_ROWS rows is imported by a background job
-(outreach.imports) whose progress page is the LeadImport's admin page.
+(outreach.leads.imports) whose progress page is the LeadImport's admin page.
 
 The suppression flags are read-only here: ticking a box would change the
 flag and nothing else (the lead's pending card would stay pending and no
 history would be written). "Mark do-not-contact" calls
-`outreach.unsubscribe.suppress_lead`, as the unsubscribe page and the GHL
+`outreach.inbound.suppression.suppress_lead`, as the unsubscribe page and the GHL
 webhooks do.
 """
 
@@ -27,11 +27,11 @@ from import_export.results import RowResult
 from compliance.admin import as_entered_if_different
 from compliance.models import Suppression
 from compliance.spreadsheet import ImportFileError, ImportSummary, SafeImportMixin
-from outreach.imports import RETRIES_AFTER_A_LOST_WORKER, resume, runs_in_background, start_import
+from outreach.leads.imports import RETRIES_AFTER_A_LOST_WORKER, resume, runs_in_background, start_import
 from outreach.models import Lead, LeadImport
-from outreach.pipeline import PipelineError, redraft
-from outreach.resources import LeadResource
-from outreach.unsubscribe import suppress_lead
+from outreach.drafting.pipeline import PipelineError, redraft
+from outreach.leads.resources import LeadResource
+from outreach.inbound.suppression import suppress_lead
 
 SUPPRESSION_FIELDS = ("do_not_contact", "do_not_contact_reason", "unsubscribed_at", "bounced_at", "replied_at")
 # How many suppression history rows the lead page lists.

@@ -1,6 +1,6 @@
 """The weekly tuning page, its CSV export and the example cards behind each rejection count.
 
-The page only shows `outreach.tuning`'s report; it counts nothing itself.
+The page only shows `outreach.reports.tuning`'s report; it counts nothing itself.
 Anyone who may read cards may open it.
 """
 
@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from caio import charts
-from outreach import tuning
+from outreach.reports import tuning
 
 VIEW_PERMISSION = "outreach.view_pendingemail"
 

@@ -2,7 +2,7 @@
 
 Deliveries, refusals and events are read-only: the webhook receiver writes
 them. In the replies inbox a person may change one thing, the classification
-(through `outreach.replies.reclassify`, which holds its consequences), and
+(through `outreach.inbound.replies.reclassify`, which holds its consequences), and
 mark replies handled.
 """
 
@@ -17,10 +17,10 @@ from import_export.admin import ExportMixin
 from caio.admin import ReadOnlyAdmin
 from compliance.spreadsheet import SafeExportMixin
 
-from outreach import replies
+from outreach.inbound import replies
 from outreach.models import EmailEvent, Reply, WebhookDelivery, WebhookRefusal
-from outreach.resources import EmailEventResource
-from outreach.webhooks import webhook_figures
+from outreach.leads.resources import EmailEventResource
+from outreach.inbound.webhooks import webhook_figures
 
 
 class DeliveryStateFilter(admin.SimpleListFilter):

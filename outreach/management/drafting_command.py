@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.pipeline import DraftStats
+from outreach.drafting.pipeline import DraftStats
 
 # Errors listed one per line before the summary at normal verbosity; the rest are counted.
 MAX_ERRORS_LISTED = 20

@@ -19,8 +19,6 @@ from ramp.cycles import LIVE_GATES, LiveCycle
 from ramp.days import operating_date
 from ramp.models import PreflightRun
 
-S = CardStatus
-IN_FLIGHT = (S.QUEUED, S.SENDING, S.UNKNOWN)
 
 
 def record_refused(*, operator: str, now: dt.datetime, reasons: list[str]) -> LiveCycle:
@@ -67,9 +65,9 @@ def settle_cycles(*, date: dt.date | None = None) -> list[LiveCycle]:
     for cycle in cycles:
         cards = PendingEmail.objects.filter(pk__in=cycle.card_ids)
         statuses = Counter(cards.values_list("status", flat=True))
-        cycle.sent = statuses[S.SENT]
-        cycle.failed = statuses[S.FAILED]
-        cycle.in_flight = sum(statuses[status] for status in IN_FLIGHT)
+        cycle.sent = statuses[CardStatus.SENT]
+        cycle.failed = statuses[CardStatus.FAILED]
+        cycle.in_flight = sum(statuses[status] for status in CardStatus.IN_FLIGHT)
         # A claimed card back in the queue, or rejected since, was handed back unsent.
         cycle.released = cycle.claimed - cycle.sent - cycle.failed - cycle.in_flight
         if cycle.in_flight == 0:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from caio.redis import RedisUnavailable, ping as redis_ping
-from outreach.ops import queue_facts
+from outreach.reports.queue_facts import queue_facts
 from ramp.gates import live_cycle_blockers
 from ramp.models import Hold, PreflightRun
 from ramp.preflight import run_preflight

@@ -37,7 +37,6 @@ from ramp.models import Hold
 
 logger = logging.getLogger(__name__)
 
-S = CardStatus
 # A card whose GHL calls were refused in a way that is known to be safe (429,
 # connection refused) is retried this many times before it is failed for a person.
 MAX_SAFE_RETRIES = 20
@@ -105,7 +104,7 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
     card = PendingEmail.objects.select_related("lead").filter(pk=card_pk).first()
     if card is None:
         return SendOutcome(card_pk, "missing")
-    if card.status != S.QUEUED:
+    if card.status != CardStatus.QUEUED:
         return SendOutcome(card_pk, "skipped", f"card is {card.status}, not queued")
     now = now or timezone.now()
 
@@ -140,7 +139,7 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         # which reconcile settles by asking GHL, never by resending blindly.
         try:
             transition(
-                card, S.SENDING, expected=S.QUEUED, actor_label=WORKER_LABEL,
+                card, CardStatus.SENDING, expected=CardStatus.QUEUED, actor_label=WORKER_LABEL,
                 reason=f"Attempt {attempt.pk} on {attempt.worker}",
                 ghl_contact_id=contact_id, dispatch_attempts=F("dispatch_attempts") + 1,
             )
@@ -154,7 +153,7 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
         card.refresh_from_db(fields=["subject", "body", "footer", "approved_content_hash", "idempotency_key"])
         if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
             reason = "Not sent: the stored text differs from the approved text"
-            _fail(card, S.SENDING, reason)
+            _fail(card, CardStatus.SENDING, reason)
             _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
             return SendOutcome(card_pk, "failed", reason)
 
@@ -169,7 +168,7 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
                 # may be stale (deleted, merged) or the contact may have DND now. Resolve
                 # it again, once, before anything else is sent.
                 transition(
-                    card, S.QUEUED, expected=S.SENDING, actor_label=WORKER_LABEL,
+                    card, CardStatus.QUEUED, expected=CardStatus.SENDING, actor_label=WORKER_LABEL,
                     reason=f"GHL refused contact {contact_id} ({exc}); nothing sent; resolving the contact again",
                 )
                 contact_or_outcome = _resolve(card, client, attempt=attempt, started=started)
@@ -178,15 +177,15 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
                 resolved = True
                 if contact_or_outcome.id == contact_id:
                     # Same contact, not DND: GHL refused the email itself, and would again.
-                    _fail(card, S.QUEUED, f"GHL refused the email: {exc}", count_error=True)
+                    _fail(card, CardStatus.QUEUED, f"GHL refused the email: {exc}", count_error=True)
                     _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
                     return SendOutcome(card_pk, "failed", str(exc))
                 contact_id = contact_or_outcome.id
                 continue
             if exc.retry_safe:
-                return _retry_later(card, S.SENDING, exc, attempt=attempt, started=started)
+                return _retry_later(card, CardStatus.SENDING, exc, attempt=attempt, started=started)
             if exc.permanent:
-                _fail(card, S.SENDING, f"GHL refused the email: {exc}", count_error=True)
+                _fail(card, CardStatus.SENDING, f"GHL refused the email: {exc}", count_error=True)
                 _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
                 return SendOutcome(card_pk, "failed", str(exc))
             return _mark_unknown(card, exc, attempt=attempt, started=started)
@@ -194,7 +193,7 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
             logger.exception("Unexpected error sending card %s", card_pk)
             return _mark_unknown(card, exc, attempt=attempt, started=started)
 
-        mark_sent(card, sent, expected=S.SENDING, reason=f"Sent by attempt {attempt.pk}")
+        mark_sent(card, sent, expected=CardStatus.SENDING, reason=f"Sent by attempt {attempt.pk}")
         _finish(attempt, DispatchAttempt.Outcome.SENT, started=started, status=200)
         return SendOutcome(card_pk, "sent", sent.message_id)
 
@@ -225,10 +224,10 @@ def _resolve(card: PendingEmail, client, *, attempt: DispatchAttempt, started: f
         )
     except GhlError as exc:
         if exc.permanent:
-            _fail(card, S.QUEUED, f"GHL refused the contact: {exc}", count_error=True)
+            _fail(card, CardStatus.QUEUED, f"GHL refused the contact: {exc}", count_error=True)
             _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
             return SendOutcome(card.pk, "failed", str(exc))
-        return _retry_later(card, S.QUEUED, exc, attempt=attempt, started=started)
+        return _retry_later(card, CardStatus.QUEUED, exc, attempt=attempt, started=started)
 
     if contact.id != card.ghl_contact_id or contact.id != lead.ghl_contact_id:
         Lead.objects.filter(pk=lead.pk).update(ghl_contact_id=contact.id)
@@ -236,7 +235,7 @@ def _resolve(card: PendingEmail, client, *, attempt: DispatchAttempt, started: f
         lead.ghl_contact_id = contact.id
     if contact.email_blocked:
         reason = f"GHL contact {contact.id} has Email DND ({contact.email_dnd_status or 'dnd'}): not sent"
-        _fail(card, S.QUEUED, reason)
+        _fail(card, CardStatus.QUEUED, reason)
         _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
         return SendOutcome(card.pk, "failed", reason)
     return contact
@@ -252,12 +251,12 @@ def _stopped_meanwhile(card: PendingEmail, *, now: dt.datetime, attempt: Dispatc
     verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
     if not verdict.eligible:
         reason = f"Not sent: held back: {'; '.join(verdict.lines())} (learnt while the contact was being resolved)"
-        _fail(card, S.QUEUED, reason)
+        _fail(card, CardStatus.QUEUED, reason)
         _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
         return SendOutcome(card.pk, "failed", reason)
     if Hold.objects.active().exists():
         reason = "Released: a hold was raised while the contact was being resolved; nothing sent"
-        release(card.pk, S.QUEUED, S.APPROVED, reason=reason)
+        release(card.pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=reason)
         _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=reason)
         return SendOutcome(card.pk, "released", reason)
     return None
@@ -274,18 +273,18 @@ def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
     holds = list(Hold.objects.active().values_list("reason", flat=True)[:3])
     if holds:
         reason = f"Released: hold active ({'; '.join(holds)}); nothing sent"
-        release(card.pk, S.QUEUED, S.APPROVED, reason=reason)
+        release(card.pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "released", reason)
     if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
         reason = "Content changed since approval: back to review; nothing sent"
-        release(card.pk, S.QUEUED, S.PENDING, reason=reason)
+        release(card.pk, CardStatus.QUEUED, CardStatus.PENDING, reason=reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "returned", reason)
     verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
     if not verdict.eligible:
         reason = "Not sent: held back: " + "; ".join(verdict.lines())
-        _fail(card, S.QUEUED, reason)
+        _fail(card, CardStatus.QUEUED, reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "failed", reason)
     return None
@@ -299,7 +298,7 @@ def _skip_attempt(card: PendingEmail, reason: str) -> None:
 
 def _fail(card: PendingEmail, expected: str, reason: str, *, count_error: bool = False) -> None:
     with transaction.atomic():
-        transition(card, S.FAILED, expected=expected, actor_label=WORKER_LABEL, reason=reason, last_error=reason)
+        transition(card, CardStatus.FAILED, expected=expected, actor_label=WORKER_LABEL, reason=reason, last_error=reason)
         if count_error:
             bump_day(card, error_count=1)
 
@@ -313,9 +312,9 @@ def _retry_later(card, expected: str, exc: GhlError, *, attempt: DispatchAttempt
         _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason, status=exc.status)
         return SendOutcome(card.pk, "failed", reason)
     delay = exc.retry_after if isinstance(exc, GhlRateLimited) and exc.retry_after else DEFAULT_RETRY_SECONDS
-    if expected != S.QUEUED:
+    if expected != CardStatus.QUEUED:
         transition(
-            card, S.QUEUED, expected=expected, actor_label=WORKER_LABEL,
+            card, CardStatus.QUEUED, expected=expected, actor_label=WORKER_LABEL,
             reason=f"GHL did not take it ({exc}); retry in {delay:.1f} s", last_error=str(exc)[:2000],
         )
     _finish(attempt, DispatchAttempt.Outcome.RETRY, started=started, error=str(exc), status=exc.status)
@@ -326,7 +325,7 @@ def _retry_later(card, expected: str, exc: GhlError, *, attempt: DispatchAttempt
 def _mark_unknown(card, exc: Exception, *, attempt: DispatchAttempt, started: float) -> SendOutcome:
     reason = f"Outcome unknown ({exc}); reconcile will ask GHL before any resend"
     with transaction.atomic():
-        transition(card, S.UNKNOWN, expected=S.SENDING, actor_label=WORKER_LABEL, reason=reason, last_error=str(exc)[:2000])
+        transition(card, CardStatus.UNKNOWN, expected=CardStatus.SENDING, actor_label=WORKER_LABEL, reason=reason, last_error=str(exc)[:2000])
         bump_day(card, error_count=1)
     _finish(attempt, DispatchAttempt.Outcome.UNKNOWN, started=started, error=str(exc), status=getattr(exc, "status", None))
     return SendOutcome(card.pk, "unknown", str(exc))
@@ -335,7 +334,7 @@ def _mark_unknown(card, exc: Exception, *, attempt: DispatchAttempt, started: fl
 def mark_sent(card: PendingEmail, sent, *, expected: str, reason: str, actor_label: str = WORKER_LABEL) -> None:
     with transaction.atomic():
         transition(
-            card, S.SENT, expected=expected, actor_label=actor_label, reason=reason,
+            card, CardStatus.SENT, expected=expected, actor_label=actor_label, reason=reason,
             sent_at=timezone.now(),
             ghl_conversation_id=sent.conversation_id or "",
             ghl_message_id=sent.message_id or "",

@@ -26,7 +26,6 @@ from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp.days import day_bounds, operating_date
 
-S = CardStatus
 # A `sending` card younger than this may still have a live worker talking to GHL
 # (rate-limiter wait + connect + read timeouts), and an `unknown` one may still be
 # being recorded by GHL after our read timed out; reconcile leaves both alone.
@@ -73,7 +72,7 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
     # An `unknown` card gets the same grace as a `sending` one: after a read
     # timeout GHL may still be recording the message, so an "absent" read right
     # away is no confirmation and a resend then would deliver it twice.
-    doubtful = PendingEmail.objects.filter(status__in=[S.UNKNOWN, S.SENDING], updated_at__lt=cutoff)
+    doubtful = PendingEmail.objects.filter(status__in=CardStatus.DOUBTFUL, updated_at__lt=cutoff)
     client = None
     for card in doubtful.select_related("lead").order_by("pk"):
         if not card.ghl_contact_id:
@@ -99,7 +98,7 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
                 report.sent.append(card.pk)
             else:
                 transition(
-                    card, S.QUEUED, expected=card.status, actor_label="reconcile",
+                    card, CardStatus.QUEUED, expected=card.status, actor_label="reconcile",
                     reason="Reconciled: GHL confirms the message is absent; queued for one resend",
                 )
                 _enqueue_after_reconcile(card, report)
@@ -107,7 +106,7 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
         except StateChanged as exc:
             report.left.append((card.pk, str(exc)))
 
-    for card in PendingEmail.objects.filter(status=S.QUEUED, updated_at__lt=cutoff).order_by("pk"):
+    for card in PendingEmail.objects.filter(status=CardStatus.QUEUED, updated_at__lt=cutoff).order_by("pk"):
         if card.pk in report.requeued:
             continue
         if not apply:
@@ -156,7 +155,7 @@ def verify_sent(date: dt.date | None = None) -> VerifyReport:
     start, end = day_bounds(date)
     report = VerifyReport(date=date)
     client = None
-    cards = PendingEmail.objects.filter(status=S.SENT, sent_at__gte=start, sent_at__lt=end).select_related("lead")
+    cards = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=start, sent_at__lt=end).select_related("lead")
     for card in cards.order_by("pk"):
         report.checked += 1
         client = client or get_client()

@@ -31,7 +31,6 @@ from ramp.models import Hold, RampDay, RampPolicy
 
 logger = logging.getLogger(__name__)
 
-S = CardStatus
 WORKER_LABEL = "dispatch worker"
 # The verdict of an eligible card the day's caps leave for another cycle.
 RAMP_LIMIT = "ramp_limit"
@@ -131,7 +130,7 @@ def _claimed_today(date: dt.date) -> tuple[Counter, Counter]:
     rows = PendingEmail.objects.filter(
         queued_at__gte=start,
         queued_at__lt=end,
-        status__in=[S.QUEUED, S.SENDING, S.SENT, S.UNKNOWN, S.FAILED],
+        status__in=CardStatus.CLAIMED,
     ).values_list("lead__domain", "lead__tier")
     domains: Counter = Counter()
     tiers: Counter = Counter()
@@ -156,7 +155,7 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
     eligible: dict[int, CardLine] = {}
     candidates: list[Candidate] = []
     conditions = eligibility.Conditions.current(now)
-    for verdict in eligibility.judge_queue(conditions, statuses=[S.APPROVED]):
+    for verdict in eligibility.judge_queue(conditions, statuses=[CardStatus.APPROVED]):
         card = verdict.card
         line = CardLine.of(card)
         line.reasons = verdict.lines()
@@ -295,10 +294,10 @@ def _claim(*, operator, username: str, limit: int | None, now: dt.datetime) -> C
             date=day.date, cap=day.cap, dispatched_before=day.dispatched_count, claimed=[], held_back=chosen.held_back
         )
         for line in chosen.selected:
-            card = PendingEmail(pk=line.pk, status=S.APPROVED)
+            card = PendingEmail(pk=line.pk, status=CardStatus.APPROVED)
             try:
                 transition(
-                    card, S.QUEUED, expected=S.APPROVED, actor=operator,
+                    card, CardStatus.QUEUED, expected=CardStatus.APPROVED, actor=operator,
                     reason=f"Claimed by the live cycle of {username}", queued_at=now,
                 )
             except StateChanged as exc:
@@ -334,7 +333,7 @@ def _enqueue_claimed(claimed: list[tuple[int, str]], result: CycleResult) -> Non
         failed.append(pk)
     for pk in failed:
         # If Redis took the job after all, the job finds the card approved and does nothing.
-        release(pk, S.QUEUED, S.APPROVED, reason=f"Released: the job could not be enqueued ({error})")
+        release(pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=f"Released: the job could not be enqueued ({error})")
     result.enqueue_failed, result.enqueue_error = failed, error
 
 

@@ -1,7 +1,7 @@
 """The admin index's pictures and KPIs: the last 30 days, today's figures, the clean-day streak, drift and anomalies.
 
-Today's figures are counted by `outreach.daily.day_activity`, the function the
-daily report counts with; the 30-day chart by `outreach.daily.day_totals`,
+Today's figures are counted by `outreach.reports.daily.day_activity`, the function the
+daily report counts with; the 30-day chart by `outreach.reports.daily.day_totals`,
 which counts every day with the same filters in two queries (not thirty days
 of `day_activity`); every rate by `ramp.kpis`. So the index and the report
 cannot disagree.
@@ -14,7 +14,7 @@ import datetime as dt
 from django import template
 
 from caio import charts
-from outreach.daily import day_activity, day_totals
+from outreach.reports.daily import day_activity, day_totals
 from ramp.days import operating_date, ramp_day
 from ramp.models import QueueTrace, RampDay, RampPolicy
 from ramp.report import day_counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from outreach.replies import inbox_figures
+from outreach.inbound.replies import inbox_figures
 
 register = template.Library()
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ghl.client import SentMessage
 from ghl.webhooks import WebhookSigner, compact_json, public_key_pem
-from outreach.daily import day_activity, day_totals
+from outreach.reports.daily import day_activity, day_totals
 from outreach.models import CardStatus, Lead, PendingEmail
 from outreach.sending.job import mark_sent
 from outreach.templatetags.kpi_panel import CHART_DAYS

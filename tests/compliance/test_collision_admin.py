@@ -6,7 +6,7 @@ import pytest
 
 from compliance.collisions import canonicalise_stored
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
-from outreach.models import Lead, PendingEmail
+from outreach.models import CardStatus, Lead, PendingEmail
 from tests.factories import make_card, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,8 @@ def duplicate():
     Lead.objects.filter(pk=other.pk).update(email="anna@bücher.example")
     card = make_card(lead=other)
     report = canonicalise_stored(
-        Lead=Lead, DoNotContact=DoNotContact, ExcludedDomain=ExcludedDomain, IdentityCollision=IdentityCollision, PendingEmail=PendingEmail
+        Lead=Lead, DoNotContact=DoNotContact, ExcludedDomain=ExcludedDomain, IdentityCollision=IdentityCollision, PendingEmail=PendingEmail,
+        stoppable_statuses=CardStatus.STOPPABLE,
     )
     assert report.cards_held == 1
     return IdentityCollision.objects.get(), other, card

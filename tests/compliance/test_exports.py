@@ -13,7 +13,7 @@ from compliance.admin import DoNotContactResource, ExcludedDomainResource
 from compliance.models import DoNotContact, ExcludedDomain
 from compliance.spreadsheet import FORMULA_PREFIXES, SafeResource
 from outreach.models import CardTransition, EmailEvent, Lead, PendingEmail
-from outreach.resources import CardResource, CardTransitionResource, EmailEventResource, LeadResource
+from outreach.leads.resources import CardResource, CardTransitionResource, EmailEventResource, LeadResource
 from tests.factories import make_card, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ PROJECT_APPS = ("caio", "compliance", "outreach", "ramp", "ghl")
 
 
 def all_resources() -> set[type]:
-    for module in ("compliance.admin", "outreach.resources", "outreach.admin"):
+    for module in ("compliance.admin", "outreach.leads.resources", "outreach.admin"):
         importlib.import_module(module)
     found, todo = set(), [ModelResource]
     while todo:

@@ -13,8 +13,8 @@ from compliance.admin import DoNotContactResource, ExcludedDomainResource
 from compliance.models import DoNotContact, ExcludedDomain
 from compliance.rules import do_not_contact_q, excluded_domain_q
 from outreach.models import Lead, PendingEmail
-from outreach.pipeline import run_pipeline
-from outreach.resources import LeadResource
+from outreach.drafting.pipeline import run_pipeline
+from outreach.leads.resources import LeadResource
 from tests.factories import make_campaign, make_lead
 
 pytestmark = pytest.mark.django_db

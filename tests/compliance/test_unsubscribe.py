@@ -9,7 +9,7 @@ from compliance.footer import unsubscribe_token, unsubscribe_url
 from compliance.models import Suppression
 from outreach.checks import evaluate
 from outreach.models import CardStatus, CardTransition, Enrollment, Lead, PendingEmail
-from outreach.unsubscribe import suppress_lead
+from outreach.inbound.suppression import suppress_lead
 from tests.factories import make_campaign, make_card, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +152,7 @@ def test_it_refuses_an_unknown_reason_and_changes_nothing():
 
 
 def test_it_handles_a_card_someone_else_moved_meanwhile(monkeypatch):
-    import outreach.unsubscribe as unsubscribe
+    import outreach.inbound.suppression as unsubscribe
     from outreach.transitions import transition as real_transition
 
     card = make_card()

@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-from outreach import tuning
-from outreach.daily import daily_report
+from outreach.reports import tuning
+from outreach.reports.daily import daily_report
 from outreach.models import EmailEvent, PendingEmail, RejectionTag, Reply
 from outreach.sending.select import start_live_cycle
 from tests.dispatch.conftest import wait_until

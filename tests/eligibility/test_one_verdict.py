@@ -23,14 +23,14 @@ from django.utils import timezone
 from caio.models import ApiToken
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach import eligibility, review
-from outreach.cadence import cadence_tick
+from outreach.drafting.cadence import cadence_tick
 from outreach.eligibility import ELIGIBLE
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, Tier
-from outreach.ops import queue_facts
-from outreach.pipeline import run_pipeline
+from outreach.reports.queue_facts import queue_facts
+from outreach.drafting.pipeline import run_pipeline
 from outreach.sending.select import RAMP_LIMIT, dry_run, start_live_cycle
 from outreach.transitions import transition
-from outreach.unsubscribe import suppress_lead
+from outreach.inbound.suppression import suppress_lead
 from ramp.models import RampPolicy
 from tests.dispatch.helpers import green_gates
 from tests.factories import make_campaign, make_lead
@@ -196,7 +196,7 @@ def test_every_view_gives_each_card_the_same_verdict(client, hos, operator, sett
     # The rules themselves, card by card and in SQL.
     assert {c.pk: eligibility.judge_one(c).reason for c in open_cards} == expected
     conditions = eligibility.Conditions.current()
-    opened = PendingEmail.objects.filter(status__in=eligibility.OPEN_STATUSES)
+    opened = PendingEmail.objects.filter(status__in=CardStatus.OPEN)
     assert dict(eligibility.with_reason(opened, conditions).values_list("pk", eligibility.REASON)) == expected
     assert set(opened.filter(eligibility.eligible_q(conditions)).values_list("pk", flat=True)) == {
         pk for pk, code in expected.items() if code == ELIGIBLE

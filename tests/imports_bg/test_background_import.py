@@ -8,9 +8,9 @@ import django_rq
 import pytest
 from django.urls import reverse
 
-from outreach import imports
+from outreach.leads import imports
 from outreach.models import Lead, LeadImport, LeadImportState
-from outreach.resources import CanonicalEmailLoader
+from outreach.leads.resources import CanonicalEmailLoader
 from tests.factories import make_lead, make_user
 from tests.imports_bg.helpers import confirm, lead_file, preview, text_of
 
@@ -64,7 +64,7 @@ def test_the_job_imports_in_chunks_and_the_page_shows_the_summary_when_done(clie
         progress.append(LeadImport.objects.get(pk=lead_import.pk).rows_done)
         return real_chunk(*args)
 
-    with mock.patch("outreach.imports._import_next_chunk", watched_chunk):
+    with mock.patch("outreach.leads.imports._import_next_chunk", watched_chunk):
         assert imports.run_import(lead_import.pk) == "done"
 
     lead_import.refresh_from_db()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from rq.registry import StartedJobRegistry
 
-from outreach import imports
+from outreach.leads import imports
 from outreach.models import Lead, LeadImport
 from tests.dispatch.conftest import wait_until
 from tests.imports_bg.conftest import import_worker

@@ -32,9 +32,9 @@ from rq import Queue, SimpleWorker
 
 from caio.redis import get_connection
 from outreach import review
-from outreach.daily import daily_report
+from outreach.reports.daily import daily_report
 from outreach.models import CardStatus, Lead, PendingEmail
-from outreach.pipeline import run_pipeline
+from outreach.drafting.pipeline import run_pipeline
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from outreach.sending.select import start_live_cycle
 from ramp import services

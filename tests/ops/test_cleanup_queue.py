@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
-from outreach import ops
+from outreach.reports import queue_facts
 from outreach.models import CardStatus, RejectionTag
 from outreach.transitions import transition
 from tests.factories import make_campaign, make_card, make_lead
@@ -67,7 +67,7 @@ def test_apply_rejects_with_the_hygiene_tag_and_never_touches_finished_or_in_fli
 
 
 def test_a_card_claimed_meanwhile_is_skipped_and_counted(queue):
-    original = ops.transition
+    original = queue_facts.transition
 
     def claim_first(card, to_status, **kwargs):
         if card.pk == queue["stale_approved"].pk:
@@ -87,7 +87,7 @@ def test_a_card_claimed_meanwhile_is_skipped_and_counted(queue):
 
 def test_max_age_hours_narrows_staleness():
     card = make_card(age_hours=10)
-    result = ops.cleanup(apply=False, max_age_hours=5)
+    result = queue_facts.cleanup(apply=False, max_age_hours=5)
     assert [v.card.pk for v in result.planned] == [card.pk]
     out = StringIO()
     call_command("cleanup_queue", "--max-age-hours", "5", stdout=out)

@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import call_command
 
 from outreach.models import CardStatus, EmailEvent, RejectionTag
-from outreach.ops import queue_facts
+from outreach.reports.queue_facts import queue_facts
 from outreach.transitions import transition
 from ramp.models import RampPolicy, Hold, RampDay
 from tests.factories import make_campaign, make_card, make_lead

@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 
 from compliance import checks
 from outreach.models import CardStatus, PendingEmail
-from outreach.replay import DEFAULT_CASES_DIR, migrated_template
+from outreach.reports.replay import DEFAULT_CASES_DIR, migrated_template
 from ramp.models import Hold, RampPolicy
 from tests.factories import make_card, make_lead
 

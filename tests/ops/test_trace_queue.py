@@ -62,11 +62,12 @@ def test_an_unchanged_queue_shows_no_drift():
 
 
 def test_a_trace_stored_before_eligibility_was_counted_flags_no_drift():
-    from outreach import eligibility, ops
+    from outreach import eligibility
+    from outreach.reports import queue_facts
 
     for _ in range(3):
         make_card(age_hours=80)
-    counts = ops.trace_counts(eligibility.judge_queue())
+    counts = queue_facts.trace_counts(eligibility.judge_queue())
     # What trace_queue stored before it counted eligible and held-back cards.
     older = {k: v for k, v in counts.items() if k not in ("eligible", "held_back", "held_back_by_reason")}
     QueueTrace.objects.create(taken_by="older version", counts={**older, "visible": 0, "excluded": 3, "excluded_by_reason": {"stale": 3}})

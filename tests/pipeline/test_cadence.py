@@ -10,12 +10,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from compliance.models import DoNotContact
-from outreach.cadence import TickReport, _draft_step, cadence_tick, step_stats, with_current_step_card
+from outreach.drafting.cadence import TickReport, _draft_step, cadence_tick, step_stats, with_current_step_card
 from outreach.checks import evaluate
-from outreach.drafting import DEFAULT_DRAFTER
-from outreach.jobs_cadence import cadence_tick_job
+from outreach.drafting.drafters import DEFAULT_DRAFTER
+from outreach.jobs import cadence_tick_job
 from outreach.models import CadenceStep, CardStatus, Enrollment, Lead, PendingEmail
-from outreach.pipeline import run_pipeline
+from outreach.drafting.pipeline import run_pipeline
 from outreach.transitions import transition
 from tests.factories import make_campaign, make_lead
 

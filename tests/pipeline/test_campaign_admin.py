@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outreach.models import CadenceStep, Enrollment
-from outreach.pipeline import run_pipeline
+from outreach.drafting.pipeline import run_pipeline
 from tests.factories import make_campaign, make_lead
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.drafting import DraftingError, TemplateDrafter, preview, sample_lead, template_version_label
+from outreach.drafting.drafters import DraftingError, TemplateDrafter, preview, sample_lead, template_version_label
 from outreach.models import CadenceStep, Campaign
 
 

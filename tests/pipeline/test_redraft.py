@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from outreach import eligibility
 from outreach.models import CardStatus, Enrollment, PendingEmail, RejectionTag
-from outreach.unsubscribe import suppress_lead
+from outreach.inbound.suppression import suppress_lead
 from tests.factories import make_campaign, make_lead
 from tests.ramp.helpers import IN_WINDOW
 

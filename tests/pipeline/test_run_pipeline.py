@@ -1,4 +1,4 @@
-"""manage.py run_pipeline and outreach.pipeline."""
+"""manage.py run_pipeline and outreach.drafting.pipeline."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach.checks import evaluate
-from outreach.drafting import Draft
+from outreach.drafting.drafters import Draft
 from outreach.models import CadenceStep, CardStatus, Enrollment, PendingEmail
-from outreach.pipeline import DraftStats, PipelineError, PipelineReport, _enroll_and_save, draft_cards, run_pipeline
+from outreach.drafting.pipeline import DraftStats, PipelineError, PipelineReport, _enroll_and_save, draft_cards, run_pipeline
 from ramp.models import RampPolicy
 from tests.factories import make_campaign, make_lead
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.drafting import save_step
+from outreach.drafting.drafters import save_step
 from tests.factories import make_campaign
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from outreach.daily import daily_report
+from outreach.reports.daily import daily_report
 from ramp import services
 from ramp.context_processors import holds as holds_context
 from ramp.holds import hold_banner_lines

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from outreach.daily import daily_report
+from outreach.reports.daily import daily_report
 from outreach.models import CardStatus, EmailEvent
 from ramp import services
 from ramp.kpis import FLOORS, STOP_COUNT_FIELDS, KpiCounts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.replies import classify, own_lines
+from outreach.inbound.replies import classify, own_lines
 
 OUR_EMAIL_QUOTED = (
     "On Tue, Mar 3, 2026 at 10:02 AM Alex Rivera <alex@caio.example> wrote:\n"

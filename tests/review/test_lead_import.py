@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from outreach.models import Lead
-from outreach.resources import LeadResource
+from outreach.leads.resources import LeadResource
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from compliance.models import Suppression
 from outreach.models import CardStatus, Enrollment, Lead, PendingEmail
-from outreach.pipeline import run_pipeline
+from outreach.drafting.pipeline import run_pipeline
 from tests.factories import make_campaign, make_lead
 
 pytestmark = pytest.mark.django_db

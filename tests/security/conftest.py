@@ -54,10 +54,10 @@ def _rows_seed_demo_leaves_out() -> None:
     from caio.models import ApiToken
     from compliance.models import IdentityCollision, Suppression
     from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, LeadImport, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
-    from outreach.imports import start_import
-    from outreach.ops import take_trace
+    from outreach.leads.imports import start_import
+    from outreach.reports.queue_facts import take_trace
     from outreach.sending.cycles import record_refused
-    from outreach.unsubscribe import suppress_lead
+    from outreach.inbound.suppression import suppress_lead
     from ramp.holds import raise_hold
     from ramp.models import QueueTrace
     from ramp.preflight import run_preflight

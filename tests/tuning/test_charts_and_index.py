@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from caio import charts
-from outreach.daily import daily_report
+from outreach.reports.daily import daily_report
 from outreach.models import CardStatus, EmailEvent
 from ramp.models import QueueTrace, RampDay, RampPolicy
 from tests.factories import make_card, make_lead

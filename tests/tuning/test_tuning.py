@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from outreach import tuning
+from outreach.reports import tuning
 from outreach.models import CardStatus, EmailEvent, RejectionTag, Reply
 from outreach.transitions import transition
 from ramp.kpis import rate

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ghl.webhooks import WebhookSigner, compact_json, public_key_pem
 from outreach.models import CardStatus, EmailEvent, Enrollment, Lead, Reply, WebhookDelivery, WebhookRefusal
-from outreach.webhooks import webhook_figures
+from outreach.inbound.webhooks import webhook_figures
 from tests.factories import make_card, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -233,7 +233,7 @@ def test_a_present_but_stale_timestamp_is_still_refused(client, settings):
 
 def test_a_poison_delivery_is_quarantined_after_its_retries_and_reported(client, settings):
     payload = example("outbound_sms")
-    with mock.patch("outreach.webhooks.apply_event", autospec=True, side_effect=RuntimeError("cannot apply this")):
+    with mock.patch("outreach.inbound.webhooks.apply_event", autospec=True, side_effect=RuntimeError("cannot apply this")):
         assert deliver(client, settings, payload).status_code == 200  # stored: GHL must get its 200
         delivery = WebhookDelivery.objects.get()
         assert (delivery.attempts, delivery.quarantined_at) == (1, None)

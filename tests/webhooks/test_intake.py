@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection
 
-from outreach import webhooks
+from outreach.inbound import webhooks
 from outreach.models import EmailEvent, Lead, Reply, WebhookDelivery
 from tests.webhooks.test_receive import envelope, post, sent_card, stats, webhook_key  # noqa: F401  (autouse fixture)
 
@@ -18,7 +18,7 @@ from tests.webhooks.test_receive import envelope, post, sent_card, stats, webhoo
 def test_an_event_failing_half_way_is_stored_with_none_of_its_changes_then_retried(db, client):
     card = sent_card()
     # The email event is written, then the suppression fails: the savepoint takes the event back.
-    with mock.patch("outreach.webhooks.suppress_lead", side_effect=RuntimeError("suppression store down")):
+    with mock.patch("outreach.inbound.webhooks.suppress_lead", side_effect=RuntimeError("suppression store down")):
         response = post(client, stats("unsubscribed", "em123", "w-half"))
 
     assert response.status_code == 200
@@ -47,7 +47,7 @@ def test_a_look_up_that_fails_before_storing_still_stores_and_applies_the_delive
             raise DatabaseError("database is locked")
         return real_resolve(event)
 
-    with mock.patch("outreach.webhooks.resolve", side_effect=resolve_failing_once):
+    with mock.patch("outreach.inbound.webhooks.resolve", side_effect=resolve_failing_once):
         response = post(client, stats("opened", "em123", "w-look-again"))
 
     assert response.status_code == 200 and len(calls) == 2  # looked up again inside the apply
@@ -127,7 +127,7 @@ def test_a_delivery_holds_the_sqlite_write_turn_against_other_processes(db):
 
 
 def test_only_the_webhook_url_skips_the_browser_layers(db, rf):
-    from outreach.webhook_views import WebhookPathMiddleware
+    from outreach.inbound.views import WebhookPathMiddleware
 
     passed_on = []
     middleware = WebhookPathMiddleware(lambda request: passed_on.append(request.path) or "the rest of the stack")

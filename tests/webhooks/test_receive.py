@@ -158,7 +158,7 @@ def test_it_refuses_a_stale_delivery(db, client):
 
 
 def test_it_asks_for_redelivery_when_it_cannot_store(db, client):
-    with mock.patch("outreach.webhooks.store_delivery", side_effect=DatabaseError("disk full")):
+    with mock.patch("outreach.inbound.webhooks.store_delivery", side_effect=DatabaseError("disk full")):
         response = post(client, stats("opened", "em123", "w8"))
 
     # GHL redelivers only after a 429; a 5xx would lose the event.
@@ -170,7 +170,7 @@ def test_the_redelivery_ghl_sends_after_our_429_is_accepted(db, client):
     # times: refusing it as stale would lose the event we asked for again.
     card = sent_card()
     payload = stats("unsubscribed", "em123", "w-redelivered")
-    with mock.patch("outreach.webhooks.store_delivery", side_effect=DatabaseError("locked")):
+    with mock.patch("outreach.inbound.webhooks.store_delivery", side_effect=DatabaseError("locked")):
         assert post(client, payload).status_code == 429
 
     for minutes_later in (10, 35, 66):
@@ -185,7 +185,7 @@ def test_the_redelivery_ghl_sends_after_our_429_is_accepted(db, client):
 
 def test_it_keeps_a_delivery_that_fails_to_apply_and_retries_it(db, client):
     sent_card()
-    with mock.patch("outreach.webhooks.apply_event", side_effect=RuntimeError("boom")):
+    with mock.patch("outreach.inbound.webhooks.apply_event", side_effect=RuntimeError("boom")):
         response = post(client, stats("clicked", "em123", "w9"))
 
     assert response.status_code == 200

@@ -12,7 +12,7 @@ from django.contrib.contenttypes.management import create_contenttypes
 from django.utils import timezone
 
 from compliance.models import Suppression
-from outreach.daily import day_activity
+from outreach.reports.daily import day_activity
 from outreach.jobs import dispatch_card
 from outreach.models import CardStatus, EmailEvent, Enrollment, Lead, PendingEmail, RejectionTag, Reply
 from outreach.roles import sync_roles

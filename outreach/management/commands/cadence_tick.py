@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outreach.cadence import cadence_tick
+from outreach.drafting.cadence import cadence_tick
 from outreach.management.drafting_command import DraftingCommand
 
 
@@ -12,7 +12,7 @@ class Command(DraftingCommand):
         "draft step n+1 (template, canonical footer, compliance checks) for enrollments whose step n was sent "
         "at least the step's delay ago; complete finished sequences. Cards that fail a check are not created and "
         "are reported as errors. Dry run by default (same code, rolled back): --apply writes. The scheduled RQ job "
-        "(outreach.jobs_cadence) runs the same function with --apply. Exit 1 when any enrollment had an error."
+        "(outreach.jobs) runs the same function with --apply. Exit 1 when any enrollment had an error."
     )
     error_subject = "enrollment(s)"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.ops import cleanup
+from outreach.reports.queue_facts import cleanup
 from ramp.cli import write_hold_banner, write_json
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from outreach.daily import daily_report
+from outreach.reports.daily import daily_report
 from ramp.cli import parse_date, write_hold_banner, write_json
 from ramp.report import format_report
 

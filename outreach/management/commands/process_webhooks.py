@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from outreach.models import WebhookDelivery
-from outreach.webhooks import process_pending, webhook_figures
+from outreach.inbound.webhooks import process_pending, webhook_figures
 
 
 class Command(BaseCommand):

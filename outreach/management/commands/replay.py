@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach import replay
+from outreach.reports import replay
 from ramp.cli import parse_date, write_hold_banner
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from outreach.management.drafting_command import DraftingCommand
-from outreach.pipeline import MODES, PipelineError, redraft, run_pipeline
+from outreach.drafting.pipeline import MODES, PipelineError, redraft, run_pipeline
 
 
 class Command(DraftingCommand):

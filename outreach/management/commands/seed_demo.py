@@ -22,7 +22,7 @@ from caio.models import ApiToken
 from compliance.models import DoNotContact, ExcludedDomain
 from compliance.services import add_rule_if_missing
 from outreach import checks
-from outreach.drafting import DEFAULT_DRAFTER, card_from_draft
+from outreach.drafting.drafters import DEFAULT_DRAFTER, card_from_draft
 from outreach.models import (
     CadenceStep,
     Campaign,
@@ -207,16 +207,15 @@ class Command(BaseCommand):
 
     def _set_demo_state(self, card: PendingEmail, status: str, now, tag: RejectionTag) -> None:
         """Walk a new demo card to `status` through the real transition function."""
-        path = {
-            CardStatus.PENDING: [],
-            CardStatus.APPROVED: [CardStatus.APPROVED],
-            CardStatus.QUEUED: [CardStatus.APPROVED, CardStatus.QUEUED],
-            CardStatus.SENDING: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING],
-            CardStatus.SENT: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.SENT],
-            CardStatus.UNKNOWN: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.UNKNOWN],
-            CardStatus.FAILED: [CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.FAILED],
-            CardStatus.REJECTED: [CardStatus.REJECTED],
-        }[status]
+        route = CardStatus.ROUTE_TO_GHL
+        if status == CardStatus.PENDING:
+            path = []
+        elif status == CardStatus.REJECTED:
+            path = [status]
+        elif status in route:
+            path = list(route[: route.index(status) + 1])
+        else:
+            path = [*route, status]
         reviewed_at = card.created_at + timedelta(minutes=10)
         queued_at = card.created_at + timedelta(minutes=20)
         extra_fields = {
@@ -240,7 +239,7 @@ class Command(BaseCommand):
         counters = {"dispatched_count": F("dispatched_count") + 1}
         if status == CardStatus.SENT:
             counters["sent_count"] = F("sent_count") + 1
-        if status in (CardStatus.FAILED, CardStatus.UNKNOWN):
+        if status in CardStatus.SEND_ERROR:
             counters["error_count"] = F("error_count") + 1
         RampDay.objects.filter(pk=day.pk).update(is_live=True, owner=day.owner or "operator", **counters)
 

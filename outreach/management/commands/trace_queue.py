@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outreach.ops import take_trace
+from outreach.reports.queue_facts import take_trace
 from ramp.cli import write_hold_banner, write_json
 
 

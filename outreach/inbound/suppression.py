@@ -24,7 +24,6 @@ from outreach.transitions import StateChanged, transition
 logger = logging.getLogger(__name__)
 
 COMPLIANCE_FAILURE_TAG = "compliance_failure"
-Kind = Suppression.Kind
 # Statuses a suppression takes a card out of, and where each goes.
 _WITHDRAW_TO = {
     CardStatus.PENDING: CardStatus.REJECTED,
@@ -55,8 +54,8 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
        someone else moved meanwhile is handled in its new state.
     Safe to call again: it only finishes what is left.
     """
-    if reason not in Kind.values:
-        raise ValueError(f"Unknown suppression reason {reason!r}; use one of {', '.join(Kind.values)}.")
+    if reason not in Suppression.Kind.values:
+        raise ValueError(f"Unknown suppression reason {reason!r}; use one of {', '.join(Suppression.Kind.values)}.")
     now = timezone.now()
     with transaction.atomic():
         newly = _flag_lead(lead, reason, note or source, now)
@@ -83,12 +82,12 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
 def _flag_lead(lead: Lead, reason: str, why: str, now) -> bool:
     """Set the lead's suppression flag in the database and on `lead`; return whether it was newly set."""
     leads = Lead.objects.filter(pk=lead.pk)
-    if reason == Kind.UNSUBSCRIBED:
+    if reason == Suppression.Kind.UNSUBSCRIBED:
         changed = leads.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=now, updated_at=now)
-    elif reason == Kind.BOUNCED:
+    elif reason == Suppression.Kind.BOUNCED:
         changed = leads.filter(bounced_at__isnull=True).update(bounced_at=now, updated_at=now)
     else:
-        label = "spam complaint" if reason == Kind.COMPLAINED else why
+        label = "spam complaint" if reason == Suppression.Kind.COMPLAINED else why
         changed = leads.filter(do_not_contact=False).update(
             do_not_contact=True, do_not_contact_reason=label[:255], updated_at=now
         )

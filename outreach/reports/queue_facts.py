@@ -1,6 +1,6 @@
 """The operator's read-outs over outreach data: stop-condition facts, queue traces and
 queue hygiene. Commands, preflight and the API call these (the daily report's
-counts are in `outreach.daily`)."""
+counts are in `outreach.reports.daily`)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ from ramp.models import QueueTrace, RampDay
 
 logger = logging.getLogger(__name__)
 
-# Cards that may still go out: what a reappearing lead or an inconsistency endangers.
-IN_FLIGHT = (CardStatus.PENDING, CardStatus.APPROVED, CardStatus.QUEUED)
 DELIVERABILITY_WINDOW_DAYS = 7
 # The eligibility rules whose cards the stop conditions name.
 MISLABELLED = ("campaign_mismatch", "classifier_mismatch")
@@ -42,7 +40,7 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
     now = now or timezone.now()
     conditions = eligibility.Conditions.current(now)
     facts = stop_conditions.QueueFacts(window_days=DELIVERABILITY_WINDOW_DAYS)
-    for verdict in eligibility.judge_queue(conditions, statuses=IN_FLIGHT):
+    for verdict in eligibility.judge_queue(conditions, statuses=CardStatus.STOPPABLE):
         card = verdict.card
         mismatches = [line for code, line in zip(verdict.reasons, verdict.details, strict=True) if code in MISLABELLED]
         if mismatches and "stale" not in verdict.reasons:
@@ -142,7 +140,7 @@ def _row(verdict: eligibility.Verdict) -> list[str]:
 def _place(status: str, row: list[str] | None) -> dict:
     """Return what one card adds to the counts: its status, and when open its tier, labels and verdict."""
     place: dict = {"by_status": {status: 1}}
-    if status in eligibility.OPEN_STATUSES and row is not None:
+    if status in CardStatus.OPEN and row is not None:
         tier, classifier, campaign, route, reason = row
         held = reason != eligibility.ELIGIBLE
         place.update(
@@ -199,7 +197,7 @@ def explained_by_operations(previous: QueueTrace, verdicts: list[eligibility.Ver
     now_rows = {v.card.pk: _row(v) for v in verdicts}
     now_status = dict(PendingEmail.objects.filter(pk__in=list(left_from)).values_list("pk", "status"))
     unplaced = [
-        pk for pk, status in left_from.items() if status in eligibility.OPEN_STATUSES and str(pk) not in placed and pk in now_status
+        pk for pk, status in left_from.items() if status in CardStatus.OPEN and str(pk) not in placed and pk in now_status
     ]
     judged: dict[int, list[str]] = {}
     if unplaced:

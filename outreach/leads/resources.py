@@ -71,7 +71,7 @@ class LeadResource(SafeResource):
         skip_diff = True
 
     # When a list, new leads are collected here instead of saved one by one; the caller
-    # (outreach.imports) writes them with one bulk insert per chunk.
+    # (outreach.leads.imports) writes them with one bulk insert per chunk.
     deferred_creates: list[Lead] | None = None
 
     def before_import(self, dataset, **kwargs):

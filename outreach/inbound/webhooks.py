@@ -38,25 +38,24 @@ from ghl.webhooks import (
     verify_delivery,
 )
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
-from outreach import replies
-from outreach.unsubscribe import suppress_lead
+from outreach.inbound import replies
+from outreach.inbound.suppression import suppress_lead
 
 logger = logging.getLogger(__name__)
 
-Kind = EmailEvent.Kind
 
 # LCEmailStats (Mailgun) events and what each counts as; "failed" is read by its bounce class.
 STATS_KINDS = {
-    "delivered": Kind.DELIVERED,
-    "opened": Kind.OPENED,
-    "clicked": Kind.CLICKED,
-    "complained": Kind.COMPLAINED,
-    "unsubscribed": Kind.UNSUBSCRIBED,
+    "delivered": EmailEvent.Kind.DELIVERED,
+    "opened": EmailEvent.Kind.OPENED,
+    "clicked": EmailEvent.Kind.CLICKED,
+    "complained": EmailEvent.Kind.COMPLAINED,
+    "unsubscribed": EmailEvent.Kind.UNSUBSCRIBED,
 }
-BOUNCE_KINDS = {Bounce.HARD: Kind.BOUNCED, Bounce.SOFT: Kind.SOFT_BOUNCED, Bounce.UNKNOWN: Kind.UNCLASSIFIED}
+BOUNCE_KINDS = {Bounce.HARD: EmailEvent.Kind.BOUNCED, Bounce.SOFT: EmailEvent.Kind.SOFT_BOUNCED, Bounce.UNKNOWN: EmailEvent.Kind.UNCLASSIFIED}
 # Mailgun's "accepted" says the email was queued for delivery, "stored" that a copy was kept: nothing to count.
 QUIET_STATS_EVENTS = {"accepted", "stored"}
-SUPPRESSING_KINDS = {Kind.BOUNCED: "bounced", Kind.COMPLAINED: "complained", Kind.UNSUBSCRIBED: "unsubscribed"}
+SUPPRESSING_KINDS = {EmailEvent.Kind.BOUNCED: "bounced", EmailEvent.Kind.COMPLAINED: "complained", EmailEvent.Kind.UNSUBSCRIBED: "unsubscribed"}
 # Request headers never written to a refusal record (credentials a proxy or a caller may add).
 SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "secret", "api-key", "apikey", "password")
 
@@ -377,13 +376,13 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
             return "ignored: email not blocked"
         if target.lead_id is None:
             return "ignored: unknown contact"
-        _record(target.lead_id, None, Kind.UNSUBSCRIBED, delivery)
+        _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
         suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
         if target.lead_id is None:
             return "ignored: unknown contact"
-        _record(target.lead_id, target.card_id, Kind.MEETING, delivery)
+        _record(target.lead_id, target.card_id, EmailEvent.Kind.MEETING, delivery)
         return f"lead {target.lead_id} booked a meeting"
     return f"ignored: {event.type or 'untyped'} event"
 
@@ -423,7 +422,7 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
         kind = STATS_KINDS[event.event]
     else:
         # An event name we do not know: kept and counted, not read as anything.
-        kind, detail = Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
+        kind, detail = EmailEvent.Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
         suppress_lead(

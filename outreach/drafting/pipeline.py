@@ -27,7 +27,7 @@ from django.utils import timezone
 from compliance.checks import covering_excluded_domain
 from compliance.rules import do_not_contact_q
 from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
-from outreach.drafting import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
 from outreach import eligibility
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
 from outreach.transitions import TransitionError, transition
@@ -388,9 +388,9 @@ def redraft_candidates(*, source: str | None = None, lead_ids: Collection[int] |
     conditions = eligibility.Conditions.current(now)
     live_since = PendingEmail.objects.filter(
         lead=OuterRef("lead"), campaign=OuterRef("campaign"), step=OuterRef("step")
-    ).exclude(status__in=[CardStatus.REJECTED, CardStatus.FAILED])
+    ).exclude(status__in=CardStatus.ENDED_UNSENT)
     rejected = PendingEmail.objects.filter(status=CardStatus.REJECTED, rejection_tag__slug=RejectionTag.HYGIENE).exclude(Exists(live_since))
-    stale = PendingEmail.objects.filter(status__in=eligibility.OPEN_STATUSES).filter(eligibility.rule("stale").where(conditions))
+    stale = PendingEmail.objects.filter(status__in=CardStatus.OPEN).filter(eligibility.rule("stale").where(conditions))
     cards = (rejected | stale).select_related("lead", "campaign", "step", "enrollment").order_by("-created_at", "-pk")
     if source is not None:
         cards = cards.filter(lead__source=source)

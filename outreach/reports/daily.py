@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
-from outreach.ops import queue_facts
+from outreach.reports.queue_facts import queue_facts
 from outreach.sending.cycles import settle_cycles
 from ramp import report
 from ramp.days import day_bounds, operating_date

@@ -25,16 +25,15 @@ from ramp.days import day_bounds, operating_date
 from ramp.kpis import rate
 
 WEEK_DAYS = 7
-Kind = EmailEvent.Kind
 # Per card: the outcome columns and the EmailEvent kinds that make them.
 OUTCOME_KINDS: dict[str, tuple[str, ...]] = {
-    "delivered": (Kind.DELIVERED,),
-    "opened": (Kind.OPENED,),
-    "bounced": (Kind.BOUNCED,),
-    "soft_bounced": (Kind.SOFT_BOUNCED,),
-    "complained": (Kind.COMPLAINED,),
-    "unsubscribed": (Kind.UNSUBSCRIBED,),
-    "meetings": (Kind.MEETING,),
+    "delivered": (EmailEvent.Kind.DELIVERED,),
+    "opened": (EmailEvent.Kind.OPENED,),
+    "bounced": (EmailEvent.Kind.BOUNCED,),
+    "soft_bounced": (EmailEvent.Kind.SOFT_BOUNCED,),
+    "complained": (EmailEvent.Kind.COMPLAINED,),
+    "unsubscribed": (EmailEvent.Kind.UNSUBSCRIBED,),
+    "meetings": (EmailEvent.Kind.MEETING,),
 }
 
 

@@ -2,8 +2,8 @@
 
 The admin's confirmation calls `start_import` for a file of more than
 LEAD_IMPORT_BACKGROUND_ROWS rows: the file's text goes into a `LeadImport`
-row (a worker on another machine reads it there) and `run_import` is
-enqueued on LEAD_IMPORT_QUEUE once that row is committed. The job writes the
+row (a worker on another machine reads it there) and `outreach.jobs.import_leads`,
+which runs `run_import`, is enqueued on LEAD_IMPORT_QUEUE once that row is committed. The job writes the
 rows through `LeadResource`, the resource the preview ran, so a row is
 refused in the background exactly as the preview said.
 
@@ -35,11 +35,11 @@ from rq.job import JobStatus
 
 from compliance.spreadsheet import ImportFileError, ImportSummary, read_csv
 from outreach.models import Lead, LeadImport, LeadImportState
-from outreach.resources import LeadResource
+from outreach.leads.resources import LeadResource
 
 logger = logging.getLogger(__name__)
 
-JOB = "outreach.imports.run_import"
+JOB = "outreach.jobs.import_leads"
 # Long enough for a large file on a slow database; a job killed by it resumes when run again.
 JOB_TIMEOUT_SECONDS = 3600
 # When a worker dies mid-job, RQ's registry cleanup (a live worker's maintenance) finds the job abandoned

@@ -4,7 +4,7 @@ A case is a JSON file (see replay_cases/README.md): the world (policy, leads,
 campaigns, cards, ramp days, holds, preflight, how GHL answers), optional
 operator actions, and the expected outcomes. Each case runs with an injected
 `now` through the public functions only: outreach.checks.evaluate,
-outreach.eligibility, outreach.ops.queue_facts with ramp.stop_conditions,
+outreach.eligibility, outreach.reports.queue_facts.queue_facts with ramp.stop_conditions,
 ramp.gates.live_cycle_blockers, outreach.sending.select.dry_run, ramp.services and
 ramp.preflight.check_ghl against the GHL sandbox (in this process, on a
 loopback port).
@@ -46,7 +46,7 @@ from outreach import eligibility
 from outreach.checks import evaluate
 from outreach.sending.select import dry_run
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail
-from outreach.ops import queue_facts
+from outreach.reports.queue_facts import queue_facts
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from ramp import preflight, services, stop_conditions
 from ramp.days import day_bounds, operating_tz
@@ -497,7 +497,7 @@ def record_day(date: dt.date, *, name: str) -> dict:
     # The state as the day ended (or as it is now, for today).
     now = min(timezone.now(), day_bounds(date)[1] - dt.timedelta(seconds=1)).astimezone(operating_tz())
     cards = list(
-        PendingEmail.objects.filter(status__in=[CardStatus.PENDING, CardStatus.APPROVED, CardStatus.SENT], created_at__lt=now)
+        PendingEmail.objects.filter(status__in=[*CardStatus.OPEN, CardStatus.SENT], created_at__lt=now)
         .select_related("lead", "campaign", "step")
         .order_by("created_at", "pk")
     )
@@ -564,7 +564,7 @@ def snapshot_expectations(world: World) -> dict:
         "classifier": {
             key: eligibility.judge_one(card, conditions).reasons
             for key, card in world.cards.items()
-            if card.status in eligibility.OPEN_STATUSES
+            if card.status in CardStatus.OPEN
         },
         "stop_conditions": sorted(f.source for f in stop_conditions.evaluate(queue_facts(now=world.now))),
         "dispatch": {"selected": [world.key_of(line.pk) for line in plan.selected]},

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from outreach.unsubscribe_views import unsubscribe_page
+from outreach.inbound.views import unsubscribe_page
 
 app_name = "unsubscribe"
 

@@ -9,7 +9,7 @@ footer's "Reply STOP to unsubscribe" is not an opt-out, and neither is a
 
 `apply_classification` is the one place a classification has consequences,
 for the webhook and for a person reclassifying in the admin alike:
-- opt-out suppresses the lead through `outreach.unsubscribe.suppress_lead`
+- opt-out suppresses the lead through `outreach.inbound.suppression.suppress_lead`
   (the same service as the one-click link) and counts as an unsubscribe, not
   a reply: the lead's `replied_at` is not set by it and its email event is
   `unsubscribed`;
@@ -31,10 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from outreach.models import EmailEvent, Enrollment, Lead, Reply
-from outreach.unsubscribe import suppress_lead
+from outreach.inbound.suppression import suppress_lead
 
-C = Reply.Classification
-Kind = EmailEvent.Kind
 
 # How many lines of the sender's own text an opt-out may stand in to count at once.
 OPT_OUT_LINES = 5
@@ -42,19 +40,19 @@ OPT_OUT_LINES = 5
 # --- what each classification counts as --------------------------------------
 
 EVENT_KIND = {
-    C.OPT_OUT: Kind.UNSUBSCRIBED,
-    C.OUT_OF_OFFICE: Kind.AUTO_REPLIED,
+    Reply.Classification.OPT_OUT: EmailEvent.Kind.UNSUBSCRIBED,
+    Reply.Classification.OUT_OF_OFFICE: EmailEvent.Kind.AUTO_REPLIED,
 }
 
 
 def event_kind(classification: str) -> str:
     """Return the email event a reply of `classification` counts as (the KPIs read these)."""
-    return EVENT_KIND.get(classification, Kind.REPLIED)
+    return EVENT_KIND.get(classification, EmailEvent.Kind.REPLIED)
 
 
 def counts_as_reply(classification: str) -> bool:
     """True when the reply stops the sequence and counts in the reply rate."""
-    return event_kind(classification) == Kind.REPLIED
+    return event_kind(classification) == EmailEvent.Kind.REPLIED
 
 
 # --- reading the sender's own text -------------------------------------------
@@ -231,7 +229,7 @@ def classify(text: str, subject: str = "") -> Verdict:
     lines = own_lines(text)
     bare_subject = re.sub(r"^\s*(?:(?:re|aw|sv|fw|fwd|wg)\s*:\s*)+", "", subject or "", flags=re.IGNORECASE)
     if not lines and not bare_subject:
-        return Verdict(C.UNCLASSIFIED, "no text of the sender's own")
+        return Verdict(Reply.Classification.UNCLASSIFIED, "no text of the sender's own")
     first = lines[:OPT_OUT_LINES]
     head = "\n".join(first)
     own = "\n".join(lines)
@@ -243,23 +241,23 @@ def classify(text: str, subject: str = "") -> Verdict:
         opt_out = "subject asks to stop"
     if opt_out:
         if _NEGATED_OPT_OUT.search(head):
-            return Verdict(C.UNCLASSIFIED, f"ambiguous: opt-out words ({opt_out}) with a negation")
+            return Verdict(Reply.Classification.UNCLASSIFIED, f"ambiguous: opt-out words ({opt_out}) with a negation")
         if _INTERESTED.search(head) and not _NOT_INTERESTED.search(head):
-            return Verdict(C.UNCLASSIFIED, f"ambiguous: opt-out ({opt_out}) and interest in the same lines")
-        return Verdict(C.OPT_OUT, f"opt-out: {opt_out}")
+            return Verdict(Reply.Classification.UNCLASSIFIED, f"ambiguous: opt-out ({opt_out}) and interest in the same lines")
+        return Verdict(Reply.Classification.OPT_OUT, f"opt-out: {opt_out}")
     if _OPT_OUT_WORDS.search(own):
         if _OUT_OF_OFFICE_SUBJECT.search(bare_subject) or _OUT_OF_OFFICE_BODY.search(head):
-            return Verdict(C.OUT_OF_OFFICE, "out of office")
-        return Verdict(C.UNCLASSIFIED, "ambiguous: an opt-out word outside a clear request")
+            return Verdict(Reply.Classification.OUT_OF_OFFICE, "out of office")
+        return Verdict(Reply.Classification.UNCLASSIFIED, "ambiguous: an opt-out word outside a clear request")
     if _OUT_OF_OFFICE_SUBJECT.search(bare_subject) or _OUT_OF_OFFICE_BODY.search(own):
-        return Verdict(C.OUT_OF_OFFICE, "out of office")
+        return Verdict(Reply.Classification.OUT_OF_OFFICE, "out of office")
     if _NOT_NOW.search(own):
-        return Verdict(C.NOT_NOW, "not now")
+        return Verdict(Reply.Classification.NOT_NOW, "not now")
     if _NOT_INTERESTED.search(own):
-        return Verdict(C.OTHER, "not interested or not the right person")
+        return Verdict(Reply.Classification.OTHER, "not interested or not the right person")
     if _INTERESTED.search(own):
-        return Verdict(C.INTERESTED, "interested")
-    return Verdict(C.UNCLASSIFIED, "no rule matched")
+        return Verdict(Reply.Classification.INTERESTED, "interested")
+    return Verdict(Reply.Classification.UNCLASSIFIED, "no rule matched")
 
 
 # --- consequences -------------------------------------------------------------------
@@ -293,7 +291,7 @@ def apply_classification(reply: Reply, *, source: str, previous: str | None = No
                 detail=_event_detail(reply),
             )
             Reply.objects.filter(pk=reply.pk).update(event=reply.event)
-        if reply.classification == C.OPT_OUT:
+        if reply.classification == Reply.Classification.OPT_OUT:
             suppress_lead(reply.lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100])
         if counts_as_reply(reply.classification):
             Lead.objects.filter(pk=lead_id, replied_at__isnull=True).update(replied_at=now, updated_at=now)
@@ -352,9 +350,9 @@ def reclassify(reply: Reply, classification: str, *, by) -> str:
         reply.save(update_fields=["classification", "classification_reason", "classified_by", "classified_at"])
         apply_classification(reply, source=by.get_username(), previous=previous)
     said = f"Reply {reply.pk} is now {C(classification).label.lower()} (was {C(previous).label.lower()})."
-    if classification == C.OPT_OUT:
+    if classification == Reply.Classification.OPT_OUT:
         said += " The lead is suppressed everywhere, as by the unsubscribe link."
-    elif previous == C.OPT_OUT and reply.lead.unsubscribed_at is not None:
+    elif previous == Reply.Classification.OPT_OUT and reply.lead.unsubscribed_at is not None:
         said += " The lead stays unsubscribed: lifting a suppression is a separate, deliberate change on the lead."
     return said
 
@@ -374,7 +372,7 @@ def inbox_figures() -> dict[str, int]:
     waiting = Reply.objects.filter(handled_at__isnull=True)
     return {
         "unhandled": waiting.count(),
-        "interested": waiting.filter(classification=C.INTERESTED).count(),
-        "unclassified": waiting.filter(classification=C.UNCLASSIFIED).count(),
+        "interested": waiting.filter(classification=Reply.Classification.INTERESTED).count(),
+        "unclassified": waiting.filter(classification=Reply.Classification.UNCLASSIFIED).count(),
     }
 

@@ -13,7 +13,7 @@ Rules (each one is a test in tests/pipeline/test_cadence.py):
   a step once.
 
 `cadence_tick` is called by `manage.py cadence_tick` and by the scheduled RQ
-job in outreach/jobs_cadence.py.
+job in outreach/jobs.py.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from django.utils import timezone
 from compliance.checks import covering_excluded_domain
 from compliance.rules import do_not_contact_q
 from outreach.checks import lead_domains, load_excluded_domains
-from outreach.drafting import DEFAULT_DRAFTER, Drafter
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
-from outreach.pipeline import DraftStats, draft_cards, is_canary_lane
+from outreach.drafting.pipeline import DraftStats, draft_cards, is_canary_lane
 from ramp.days import day_bounds, operating_date
 from ramp.models import RampPolicy
 
@@ -156,7 +156,7 @@ def _classify(enrollment: Enrollment, steps: dict[int, CadenceStep], *, now: dat
         return steps.get(1)
     if enrollment.step_sent_at is None:
         status = enrollment.step_card_status
-        if status in (CardStatus.REJECTED, CardStatus.FAILED):
+        if status in CardStatus.ENDED_UNSENT:
             _stop(enrollment, f"step_{current}_{status}", now, report)
         elif status is None:
             report.skipped[f"no card for step {current}"] += 1
