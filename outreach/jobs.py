@@ -38,3 +38,8 @@ def _drop_stale_connections() -> None:
     # Inside a transaction (a caller's atomic block, a test) there is nothing to drop.
     if not connection.in_atomic_block:
         close_old_connections()
+
+
+# The scheduler role (`bin/role scheduler`) loads this module as RQ's cron
+# configuration: importing it registers the scheduled jobs.
+from outreach import cron_cadence  # noqa: E402,F401
