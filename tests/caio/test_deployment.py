@@ -109,7 +109,7 @@ def test_the_scheduler_role_loads_the_cadence_tick():
     result = python(code, {"DEBUG": "true"})
 
     assert result.returncode == 0, result.stderr
-    assert "outreach.jobs_cadence.cadence_tick_job" in result.stdout
+    assert "outreach.jobs.cadence_tick_job" in result.stdout
 
 
 def test_the_production_posture_serves_the_admins_static_files(tmp_path):
