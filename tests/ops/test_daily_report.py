@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils import timezone
+
 import json
 from io import StringIO
 
@@ -66,7 +68,7 @@ def test_a_bounce_spike_raises_a_hold_and_recommends_rollback_only_where_it_lowe
 def test_a_lead_reappearing_after_a_send_is_found():
     campaign = make_campaign()
     lead = make_lead()
-    make_card(status=CardStatus.SENT, lead=lead, campaign=campaign, step_number=2)
+    make_card(status=CardStatus.SENT, sent_at=timezone.now(), lead=lead, campaign=campaign, step_number=2)
     again = make_card(lead=lead, campaign=campaign, step_number=1)
     facts = queue_facts()
     assert len(facts.reappeared_leads) == 1 and f"card {again.pk}" in facts.reappeared_leads[0]
