@@ -13,7 +13,8 @@ from outreach.models import CardStatus, EmailEvent, RejectionTag
 from outreach.reports.queue_facts import queue_facts
 from outreach.transitions import transition
 from ramp.models import RampPolicy, Hold, RampDay
-from tests.factories import make_campaign, make_card, make_lead
+from outreach.approval import approval_record
+from tests.factories import make_campaign, make_card, make_lead, reviewer
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,8 @@ def reject(card, slug):
 def test_it_reports_the_day_and_recommends_continue(day):
     for _ in range(3):
         make_card(status=CardStatus.SENT, sent_at=day, lead=make_lead(replied_at=day))
-    transition(make_card(), CardStatus.APPROVED)
+    approved = make_card()
+    transition(approved, CardStatus.APPROVED, reviewed_by=reviewer(), **approval_record(approved))
     for slug in ("placeholder_text", "placeholder_text", "tone_brand", "duplicate", "weak_personalization"):
         reject(make_card(), slug)
     out = StringIO()
