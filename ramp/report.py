@@ -41,6 +41,8 @@ class DayActivity:
     unsubscribes: int = 0
     # GHL webhook events of the day by kind: opened, complained, meeting.
     events: dict[str, int] = field(default_factory=dict)
+    # Claimed cards that failed that day without being sent, each with why: card id and reason.
+    not_sent: list[dict] = field(default_factory=list)
 
 
 def signal(from_events: int, reported: int | None) -> int | None:
@@ -131,6 +133,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "hygiene_rejected": activity.hygiene_rejected,
         "top_rejection_reasons": activity.top_rejection_reasons[:3],
         "sent": counts.sent,
+        "not_sent": activity.not_sent,
         "kpis": {**counts.as_stored(), **counts.rates()},
         "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
         "holds": [hold.as_line() for hold in holds],

@@ -337,15 +337,15 @@ def _enqueue_claimed(claimed: list[tuple[int, str]], result: CycleResult) -> Non
     result.enqueue_failed, result.enqueue_error = failed, error
 
 
-def release(pk: int, expected: str, to_status: str, *, reason: str) -> bool:
-    """Give a claimed card back (not sent) and return its slot to the day it was claimed on."""
+def release(pk: int, expected: str, to_status: str, *, reason: str, actor=None, actor_label: str = WORKER_LABEL, **fields) -> bool:
+    """Give a claimed card back (not sent) and return its slot to the day it was claimed on; `fields` are stored with it."""
     card = PendingEmail.objects.filter(pk=pk).only("pk", "status", "queued_at").first()
     if card is None:
         return False
     claim_date = operating_date(card.queued_at) if card.queued_at else operating_date()
     try:
         with transaction.atomic():
-            transition(card, to_status, expected=expected, actor_label=WORKER_LABEL, reason=reason, queued_at=None)
+            transition(card, to_status, expected=expected, actor=actor, actor_label=actor_label, reason=reason, queued_at=None, **fields)
             counters.release_claim(claim_date)
     except StateChanged:
         return False
