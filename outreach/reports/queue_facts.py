@@ -54,6 +54,18 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
         .select_related("lead")
     )
     facts.sla_overdue = [f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC" for c in waiting]
+    deliverability_facts(facts, now=now)
+    return facts
+
+
+def deliverability_facts(facts: stop_conditions.QueueFacts | None = None, *, now: dt.datetime | None = None) -> stop_conditions.QueueFacts:
+    """Fill in (or return new) the deliverability counts the stop conditions judge: sends over the
+    window and the bounces, unsubscribes and complaints that came back, each named as evidence.
+
+    Cheap enough to run inside every webhook's transaction (`outreach.inbound.evidence`).
+    """
+    now = now or timezone.now()
+    facts = facts or stop_conditions.QueueFacts(window_days=DELIVERABILITY_WINDOW_DAYS)
     since = now - dt.timedelta(days=DELIVERABILITY_WINDOW_DAYS)
     sent_leads = Lead.objects.filter(cards__status=CardStatus.SENT, cards__sent_at__gte=since).distinct()
     facts.sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since).count()
