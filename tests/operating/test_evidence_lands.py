@@ -112,7 +112,7 @@ def test_a_complaint_at_1505_refuses_the_cycle_at_1506(world):
     second_cycle_is_refused(world)
 
 
-@pytest.mark.parametrize("level", [0])
+@pytest.mark.parametrize("level", [0, 1])
 def test_the_second_unsubscribe_refuses_the_next_cycle(world, level):
     """At level 1 (10 a day) after a Monday of 10: 2 unsubscribes in a 20-send window are not shown
     over 2% by the test (p=0.060), and the count rule still holds."""
