@@ -17,12 +17,13 @@ from rq import Queue, SimpleWorker
 from caio.redis import get_connection
 from outreach import review
 from outreach.drafting.pipeline import run_pipeline
+from outreach.reports.daily import daily_report
 from outreach.models import CardStatus, PendingEmail, WebhookDelivery
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from outreach.sending.gates import DispatchRefused
 from outreach.sending.select import start_live_cycle
 from ramp import services
-from ramp.models import Hold, RampPolicy
+from ramp.models import Hold, RampDay, RampPolicy
 from ramp.preflight import run_preflight
 from tests.factories import make_campaign, make_lead, make_user
 from tests.ramp.helpers import NY, dispatch_worker, strict_settings
@@ -139,3 +140,42 @@ def test_the_second_unsubscribe_refuses_the_next_cycle(world, level):
     if level:
         assert "count 2 reaches the policy's hold at 2" in hold.reason, hold.reason
     second_cycle_is_refused(world)
+
+
+def test_a_complaint_entered_by_hand_and_then_by_webhook_holds_once(world):
+    sent = first_cycle(world, cap=5, limit=2)
+    with time_machine.travel(at(17, 45), tick=False):
+        # The operator copies GHL's reporting into the day: one complaint about today's emails.
+        RampDay.objects.filter(date=DATE).update(reported_complaints=1)
+        daily_report(DATE)
+        (hold,) = Hold.objects.active()
+        assert (hold.source, hold.evidence) == ("complaint_rate", [f"complaint:{DATE}:1"])
+        services.clear(hold_id=hold.pk, by="operator", reason="the complaint came from a colleague's test address")
+
+    # Next morning GHL's webhook for the same complaint arrives, then the day's report runs.
+    with time_machine.travel(at(9, 0, DATE + dt.timedelta(days=1)), tick=False):
+        world["sandbox"].trigger("complained", email_message_id=sent[0].ghl_email_message_id)
+        assert WebhookDelivery.objects.filter(outcome__contains="complained").exists()
+    with time_machine.travel(at(17, 45, DATE + dt.timedelta(days=1)), tick=False):
+        report = daily_report(DATE + dt.timedelta(days=1))
+
+    assert Hold.objects.count() == 1
+    assert report["recommended_decision"]["decision"] == "continue", report["recommended_decision"]
+
+
+def test_a_cleared_two_unsubscribe_hold_does_not_rearm_on_one_new_unsubscribe(world):
+    sent = first_cycle(world, cap=5, limit=5)
+    for minute, card in ((3, sent[0]), (5, sent[1])):
+        with time_machine.travel(at(15, minute), tick=False):
+            world["sandbox"].trigger("unsubscribed", email_message_id=card.ghl_email_message_id)
+    (hold,) = Hold.objects.active()
+    with time_machine.travel(at(15, 20), tick=False):
+        services.clear(hold_id=hold.pk, by="operator", reason="both asked by phone to be removed; the copy is fine")
+    with time_machine.travel(at(15, 40), tick=False):
+        world["sandbox"].trigger("unsubscribed", email_message_id=sent[2].ghl_email_message_id)
+        report = daily_report(DATE)
+
+    assert Hold.objects.count() == 1 and not Hold.objects.active().exists()
+    # Shown, not held: one unsubscribe counts since the clearing.
+    assert [w.split()[1] for w in report["warnings"]] == ["unsubscribes"]
+    assert "unsubscribes 1 of 5 sent" in report["warnings"][0]
