@@ -34,9 +34,17 @@ def ramp_day(date: dt.date | None = None) -> RampDay:
     of it, so it cannot count as clean.
     """
     date = date or operating_date()
+    day = RampDay.objects.filter(date=date).first()
+    if day is not None:
+        return day
+    policy = RampPolicy.get()
+    # The days are counted in this zone from now on (a change was confirmed at start-up, or this is the first day).
+    from ramp import zone
+
+    zone.record(policy)
     day, _ = RampDay.objects.get_or_create(
         date=date,
-        defaults={"cap": RampPolicy.get().current_cap(), "hold_was_active": Hold.objects.active().exists()},
+        defaults={"cap": policy.current_cap(), "hold_was_active": Hold.objects.active().exists()},
     )
     return day
 

@@ -61,6 +61,12 @@ class RampPolicy(models.Model):
     bounce_hold_count = models.PositiveIntegerField(default=3, help_text="Hard bounces in the window that hold whatever the test says, while the window is too small for the test (0: none).")
     unsubscribe_hold_count = models.PositiveIntegerField(default=2, help_text="Unsubscribes in the window that hold whatever the test says, while the window is too small for the test (0: none).")
     complaint_hold_count = models.PositiveIntegerField(default=1, help_text="Complaints in the window that hold (1: every complaint).")
+    operating_timezone = models.CharField(
+        max_length=64, blank=True, help_text="The OPERATING_TIMEZONE the operating days were counted in (set on the first day)."
+    )
+    timezone_changes = models.JSONField(
+        default=list, blank=True, help_text="Each confirmed change of OPERATING_TIMEZONE: from, to, when."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
