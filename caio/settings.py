@@ -139,6 +139,9 @@ USE_I18N = True
 USE_TZ = True
 # The operating day (ramp days, sending window, reports) follows this zone.
 OPERATING_TIMEZONE = config.timezone("OPERATING_TIMEZONE", default="America/New_York")
+# Changing the zone once operating days exist moves the window and "today": start-up refuses
+# it unless this names the new zone (ramp.zone records the change; existing days keep their dates).
+OPERATING_TIMEZONE_CONFIRMED = config.str("OPERATING_TIMEZONE_CONFIRMED", default="")
 
 STATIC_URL = "static/"
 STATIC_ROOT = config.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")

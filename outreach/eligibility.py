@@ -58,13 +58,14 @@ class Conditions:
     undo_cutoff: dt.datetime
 
     @classmethod
-    def current(cls, now: dt.datetime | None = None, *, max_age_hours: int | None = None) -> Conditions:
+    def current(cls, now: dt.datetime | None = None, *, max_age_hours: int | None = None, stale_at: dt.datetime | None = None) -> Conditions:
+        """The conditions as of `now`; a card's age is measured at `stale_at` when given (a claimed card: its claim)."""
         now = now or timezone.now()
         hours = settings.PENDING_QUEUE_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
         policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
         return cls(
             now=now,
-            stale_cutoff=now - dt.timedelta(hours=hours),
+            stale_cutoff=(stale_at or now) - dt.timedelta(hours=hours),
             max_age_hours=hours,
             sendable_tiers=tuple(sendable_tiers(policy)),
             canary_open=policy.graduation_level > 0,

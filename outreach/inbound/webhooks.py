@@ -384,7 +384,9 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
         if target.lead_id is None:
             return "ignored: unknown contact"
         _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
+        suppress_lead(
+            Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND")
+        )
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
         if target.lead_id is None:
@@ -457,7 +459,10 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
         suppress_lead(
-            Lead.objects.get(pk=lead_id), reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}"
+            Lead.objects.get(pk=lead_id),
+            reason=SUPPRESSING_KINDS[kind],
+            source=f"ghl:LCEmailStats:{event.event}",
+            landed=_landed(delivery, SUPPRESSING_KINDS[kind]),
         )
         return f"lead {lead_id} {SUPPRESSING_KINDS[kind]}"
     return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
@@ -509,6 +514,11 @@ def _card_replied_to(lead_id: int, event: MessageEvent) -> int | None:
             if conversation_id == event.conversation_id:
                 return card_id
     return sent[0][0] if sent else None
+
+
+def _landed(delivery: WebhookDelivery, what: str) -> str:
+    """How a hold raised by this delivery names it."""
+    return f"GHL webhook delivery {delivery.pk} ({what})"
 
 
 def _record(lead_id: int, card_id: int | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:

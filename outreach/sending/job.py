@@ -32,11 +32,11 @@ from outreach.approval import approval_changes, describe, reopen
 from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.sending.render import render
-from outreach.sending.select import WORKER_LABEL, release
+from outreach.sending.select import WORKER_LABEL, claim_day_of, release
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import operating_date
-from ramp.models import Hold
+from ramp.days import operating_tz, window_bounds, window_label
+from ramp.models import Hold, RampPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _worker_name() -> str:
 
 def bump_day(card: PendingEmail, **changes: int) -> None:
     """Add to the counters of the day the card was claimed on."""
-    counters.bump(operating_date(card.queued_at) if card.queued_at else operating_date(), **changes)
+    counters.bump(claim_day_of(card), **changes)
 
 
 def _finish(attempt: DispatchAttempt, outcome: str, *, started: float, error: str = "", status: int | None = None) -> None:
@@ -260,7 +260,7 @@ def _stopped_meanwhile(card: PendingEmail, *, now: dt.datetime, attempt: Dispatc
     (suppress_lead also fails queued cards; a reply or a rule added in the admin
     does not), and so does a hold raised meanwhile.
     """
-    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    verdict = eligibility.judge_one(card, _conditions(card, now))
     if not verdict.eligible:
         reason = f"Not sent: held back: {'; '.join(verdict.lines())} (learnt while the contact was being resolved)"
         _fail(card, CardStatus.QUEUED, reason)
@@ -277,7 +277,9 @@ def _stopped_meanwhile(card: PendingEmail, *, now: dt.datetime, attempt: Dispatc
 def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
     """Return a SendOutcome when the card must not be sent now (and record why), else None.
 
-    1. An active hold releases it back to approved.
+    1. An active hold releases it back to approved; so does a job reached
+       outside the sending window of the day the card was claimed on (its
+       slot goes back to that day, which is over: nothing more is sent for it).
     2. Any part of the send changed since approval (outreach.approval) returns it to pending, for review.
     3. Any eligibility rule holding it back (a suppression learnt since the
        claim, an exclusion rule added, ...) fails it.
@@ -288,18 +290,35 @@ def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
         release(card.pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "released", reason)
+    policy = RampPolicy.get()
+    claimed_on = claim_day_of(card)
+    start, end = window_bounds(policy, claimed_on)
+    if not start <= now < end:
+        reason = (
+            f"Released: reached at {now.astimezone(operating_tz()):%Y-%m-%d %H:%M}, outside the sending window of "
+            f"{claimed_on} ({window_label(policy)}) it was claimed in; nothing sent"
+        )
+        release(card.pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=reason)
+        _skip_attempt(card, reason)
+        return SendOutcome(card.pk, "released", reason)
     if changes := approval_changes(card):
         reopen(card, changes, actor_label=WORKER_LABEL, detail="found before sending; nothing sent")
         reason = f"{describe(changes)}: back to review; nothing sent"
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "returned", reason)
-    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    verdict = eligibility.judge_one(card, _conditions(card, now))
     if not verdict.eligible:
         reason = "Not sent: held back: " + "; ".join(verdict.lines())
         _fail(card, CardStatus.QUEUED, reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "failed", reason)
     return None
+
+
+def _conditions(card: PendingEmail, now: dt.datetime) -> eligibility.Conditions:
+    """The eligibility conditions a claimed card is re-checked under: every rule as of now, its age as of
+    its claim (a card claimed inside its age limit may be sent by its job that day; the window bounds it)."""
+    return eligibility.Conditions.current(now, stale_at=card.queued_at)
 
 
 def _skip_attempt(card: PendingEmail, reason: str) -> None:
