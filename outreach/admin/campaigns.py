@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from outreach.drafting.cadence import step_stats
 from outreach.drafting.drafters import DraftingError, preview, save_step
 from outreach.models import CadenceStep, Campaign, Enrollment
-from outreach.sending.render import display_from, from_header
+from outreach.sending.headers import display_from, from_header
 
 RECENT_ENROLLMENTS = 10
 

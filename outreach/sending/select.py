@@ -22,16 +22,16 @@ from outreach import eligibility
 from outreach.models import CardStatus, PendingEmail
 from outreach.sending import cycles
 from outreach.sending.gates import DispatchRefused, gate_blockers
+from outreach.sending.claims import release
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import claim_date, day_bounds, operating_date, ramp_day
+from ramp.days import claim_date, day_bounds, ramp_day
 from ramp.limits import CAP_REACHED, Candidate, plan_claims, tier_caps
 from ramp.models import Hold, RampDay, RampPolicy
 
 logger = logging.getLogger(__name__)
 
-WORKER_LABEL = "dispatch worker"
 # The verdict of an eligible card the day's caps leave for another cycle.
 RAMP_LIMIT = "ramp_limit"
 # The verdict of a selected card someone else moved before the claim.
@@ -337,24 +337,5 @@ def _enqueue_claimed(claimed: list[tuple[int, str]], result: CycleResult) -> Non
     result.enqueue_failed, result.enqueue_error = failed, error
 
 
-def claim_day_of(card: PendingEmail) -> dt.date:
-    """The operating day a claimed card counts against (its claim's window day)."""
-    policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
-    return claim_date(policy, card.queued_at) if card.queued_at else operating_date()
-
-
-def release(pk: int, expected: str, to_status: str, *, reason: str, actor=None, actor_label: str = WORKER_LABEL, **fields) -> bool:
-    """Give a claimed card back (not sent) and return its slot to the day it was claimed on; `fields` are stored with it."""
-    card = PendingEmail.objects.filter(pk=pk).only("pk", "status", "queued_at").first()
-    if card is None:
-        return False
-    claimed_on = claim_day_of(card)
-    try:
-        with transaction.atomic():
-            transition(card, to_status, expected=expected, actor=actor, actor_label=actor_label, reason=reason, queued_at=None, **fields)
-            counters.release_claim(claimed_on)
-    except StateChanged:
-        return False
-    return True
 
 

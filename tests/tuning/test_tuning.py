@@ -15,7 +15,7 @@ from outreach.reports import tuning
 from outreach.models import CardStatus, EmailEvent, RejectionTag, Reply
 from outreach.transitions import transition
 from ramp.kpis import rate
-from tests.factories import make_campaign, make_card
+from tests.factories import approval_fields, make_campaign, make_card
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,8 @@ def world(week):
     for slug in ("placeholder_text", "placeholder_text", "tone_brand"):
         reject(make_card(campaign=campaign, template_version="v1"), slug)
     reject(make_card(campaign=campaign, template_version="v2"), "tone_brand")
-    transition(make_card(campaign=campaign, template_version="v2"), CardStatus.APPROVED)
+    approved = make_card(campaign=campaign, template_version="v2")
+    transition(approved, CardStatus.APPROVED, **approval_fields(approved))
     return campaign
 
 
