@@ -195,6 +195,13 @@ login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/history/
 login  403    403    403    403    /admin/ramp/rampday/<path:object_id>/delete/
 login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/rampday/<path:object_id>/
+# Widening outside graduation: an operator proposes, the Head of Sales decides on the change page.
+login  403    200    200    200    /admin/ramp/ramppolicychange/
+login  403    403    200    200    /admin/ramp/ramppolicychange/add/
+login  403    200    200    200    /admin/ramp/ramppolicychange/<path:object_id>/history/
+login  403    403    403    403    /admin/ramp/ramppolicychange/<path:object_id>/delete/
+login  403    200    200    200    /admin/ramp/ramppolicychange/<path:object_id>/change/
+login  302    302    302    302    /admin/ramp/ramppolicychange/<path:object_id>/
 # The Head of Sales sees and raises holds (systemic copy failure); only an operator clears them.
 login  403    200    200    200    /admin/ramp/hold/
 login  403    405    405    405    /admin/ramp/hold/raise-copy-failure/
