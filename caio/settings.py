@@ -45,7 +45,8 @@ INSTALLED_APPS = [
     "compliance",
     "ramp",
     "ghl",
-    "django.contrib.admin",
+    # Django's admin on our site, which checks every changelist's query parameters (caio.admin_site).
+    "caio.apps.CaioAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
