@@ -245,7 +245,7 @@ class RampDayAdmin(admin.ModelAdmin):
         if not obj.report:
             return "No report yet: run `manage.py daily_report --date %s`." % obj.date
         return format_html(
-            '<pre style="white-space: pre-wrap">{}</pre>', "\n".join(format_report(obj.report))
+            '<pre class="wrapped">{}</pre>', "\n".join(format_report(obj.report))
         )
 
     def response_change(self, request, obj):
