@@ -9,8 +9,8 @@ class Migration(migrations.Migration):
     """An operator proposes a ramp policy change that widens sending; the Head of Sales approves it."""
 
     dependencies = [
-        ("outreach", "0019_lead_domain_forms"),
-        ("ramp", "0007_ramp_policy_changes_two_persons"),
+        ("outreach", "0020_approval_binds_the_send"),
+        ("ramp", "0008_ramp_policy_changes_two_persons"),
     ]
 
     operations = [migrations.RunPython(sync_roles_migration, migrations.RunPython.noop)]

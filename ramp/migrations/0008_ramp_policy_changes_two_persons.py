@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ramp', '0006_quality_rubric_and_signoffs'),
+        ('ramp', '0007_stop_evidence_and_operating_zone'),
     ]
 
     operations = [
