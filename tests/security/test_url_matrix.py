@@ -48,7 +48,7 @@ login  404    404    404    404    /admin/r/<path:content_type_id>/<path:object_
 # The weekly tuning page: whoever may read cards (the examples need their filter, else 404).
 login  403    200    200    200    /admin/tuning/
 login  403    200    200    200    /admin/tuning/export.csv
-login  403    404    404    404    /admin/tuning/examples/
+login  403    400    400    400    /admin/tuning/examples/
 
 # Our models' admin pages: each role sees what its group's permissions allow.
 login  403    403    200    200    /admin/caio/apitoken/
