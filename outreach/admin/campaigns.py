@@ -31,7 +31,7 @@ class CadenceStepInline(admin.StackedInline):
         if isinstance(result, DraftingError):
             return format_html('<p class="errornote">Cannot draft: {}</p>', str(result))
         return format_html(
-            '<div class="step-preview"><p><strong>Subject:</strong> {}</p><pre style="white-space: pre-wrap">{}</pre></div>',
+            '<div class="step-preview"><p><strong>Subject:</strong> {}</p><pre class="wrapped">{}</pre></div>',
             result.subject,
             result.body,
         )

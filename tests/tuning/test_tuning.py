@@ -123,6 +123,6 @@ def test_the_page_compares_versions_draws_the_reasons_and_links_the_examples(wor
     assert exported["Content-Type"].startswith("text/csv") and b"Spring push" in exported.content
 
 
-def test_a_bad_week_is_a_clear_404(admin_client):
+def test_a_bad_week_is_a_clear_400(admin_client):
     answer = admin_client.get("/admin/tuning/", {"week": "last tuesday"})
-    assert answer.status_code == 404
+    assert answer.status_code == 400 and answer.content == b"week must be a date as YYYY-MM-DD, not 'last tuesday'."
