@@ -23,7 +23,7 @@ from rq import Queue, Worker
 
 from caio import redis as caio_redis
 from ghl.client import GhlClient, get_client
-from ghl.errors import GhlAuthError, GhlError
+from ghl.errors import GhlAuthError, GhlError, GhlUnreadableAnswer
 from ramp import stop_conditions
 from ramp.days import operating_date
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
@@ -131,6 +131,9 @@ def check_ghl(ctx: Context) -> tuple[bool, str]:
         client.find_contact_by_email(GHL_PROBE_EMAIL)
     except GhlAuthError as exc:
         return False, f"GHL rejected the token (HTTP {exc.status}): rotate GHL_TOKEN or check GHL_LOCATION_ID"
+    except GhlUnreadableAnswer as exc:
+        # An empty or garbled 200 is no proof that GHL (rather than a proxy in front of it) took the token.
+        return False, f"GHL at {client.base_url} gave no readable answer: {exc.message}"
     except GhlError as exc:
         return False, f"GHL not reachable at {client.base_url}: {exc.__class__.__name__}: {exc.message}"
     finally:

@@ -75,3 +75,37 @@ def test_a_failing_second_page_leaves_the_card_unknown_and_sends_nothing(
     assert card.status == CardStatus.UNKNOWN
     assert len(ghl_sandbox.deliveries()) == delivered
     assert django_rq.get_queue("dispatch").count == 0
+
+
+def test_an_outbound_email_with_unreadable_ids_leaves_the_card_unknown_and_sends_nothing(
+    ghl_sandbox, operator, redis_conn, django_capture_on_commit_callbacks
+):
+    card = unknown_card_on_page_three(ghl_sandbox, operator)
+    # Meta left out of the listing (the spec allows it): the emails cannot be read.
+    ghl_sandbox.configure(email_ids_shape="absent")
+    delivered = len(ghl_sandbox.deliveries())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reconcile(apply=True, grace=timedelta(0))
+
+    assert report.sent == [] and report.requeued == []
+    ((pk, reason),) = report.left
+    assert pk == card.pk and "names no email id we can read" in reason
+    card.refresh_from_db()
+    assert card.status == CardStatus.UNKNOWN
+    assert len(ghl_sandbox.deliveries()) == delivered
+    assert django_rq.get_queue("dispatch").count == 0
+
+
+def test_the_spec_examples_email_id_shape_is_found_and_not_resent(
+    ghl_sandbox, operator, redis_conn, django_capture_on_commit_callbacks
+):
+    card = unknown_card_on_page_three(ghl_sandbox, operator)
+    ghl_sandbox.configure(email_ids_shape="meta.email.email")
+    delivered = len(ghl_sandbox.deliveries())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reconcile(apply=True, grace=timedelta(0))
+
+    assert report.sent == [card.pk] and report.left == []
+    assert len(ghl_sandbox.deliveries()) == delivered

@@ -106,6 +106,13 @@ def test_the_command_json_is_one_document(healthy):
     assert document["holds"] and "preflight" in document["holds"][0]
 
 
+def test_it_fails_when_ghl_answers_200_with_an_empty_body(healthy):
+    healthy.add_fault("contacts.search_duplicate", "empty")
+    run = run_preflight()
+    assert list(failed(run)) == ["P05"]
+    assert "gave no readable answer: GHL answered 200 with an empty body" in failed(run)["P05"]
+
+
 def test_it_fails_when_the_ghl_sandbox_rejects_the_token(healthy, settings):
     settings.GHL_TOKEN = "rotated-away"
     run = run_preflight()
