@@ -236,6 +236,12 @@ if GHL_WEBHOOK_RSA_PUBLIC_KEY.strip():
 # inside it are stopped by the webhookId dedupe.
 GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=90 * 60, minimum=1)
 
+# The webhook intake gate (preflight P11): sends with no webhook event at all back within
+# this many minutes mean GHL's events are not reaching us (a wrong key, a wrong URL).
+WEBHOOK_SILENCE_MINUTES = config.int("WEBHOOK_SILENCE_MINUTES", default=180, minimum=1)
+# Refused deliveries recorded per minute; the rest of a flood is only counted.
+WEBHOOK_REFUSALS_PER_MINUTE = config.int("WEBHOOK_REFUSALS_PER_MINUTE", default=60, minimum=1)
+
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")
 # The name goes into every email's From header: a line break there would add headers of its own.

@@ -171,6 +171,19 @@ def check_deliverability(ctx: Context) -> tuple[bool, str]:
     return True, f"{facts.sent} sent in {facts.window_days} days: bounces {facts.bounces}, unsubscribes {facts.unsubscribes}, complaints {facts.complaints}"
 
 
+def check_webhook_intake(ctx: Context) -> tuple[bool, str]:
+    intake = ctx.facts.intake
+    if intake is None:
+        return False, "the queue facts provider gathers no webhook intake facts"
+    finding = stop_conditions.webhook_intake(intake)
+    if finding is not None:
+        return False, finding.reason.removeprefix("Webhook intake: ")
+    if intake.problems():
+        return True, "problems already covered by a webhook_intake hold: " + "; ".join(intake.problems())
+    last = f"last delivery {intake.last_delivery_at:%Y-%m-%d %H:%M} UTC" if intake.last_delivery_at else "no delivery yet"
+    return True, f"no refused delivery and no silent send since {intake.since:%Y-%m-%d %H:%M} UTC; {last}"
+
+
 def check_holds(ctx: Context) -> tuple[bool, str]:
     holds = list(Hold.objects.active())
     if holds:
@@ -224,6 +237,7 @@ CHECKS: list[tuple[str, str, Callable[[Context], tuple[bool, str]]]] = [
     ("P08", "Deliverability rates", check_deliverability),
     ("P09", "Holds", check_holds),
     ("P10", "Ramp sanity", check_ramp),
+    ("P11", "Webhook intake", check_webhook_intake),
 ]
 
 

@@ -13,6 +13,7 @@ error, shown in the admin, and no longer retried.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import hashlib
 import logging
@@ -44,6 +45,8 @@ from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
 from outreach.inbound.suppression import suppress_lead
+from ramp.cycles import LiveCycle
+from ramp.stop_conditions import IntakeFacts
 
 logger = logging.getLogger(__name__)
 
@@ -215,25 +218,98 @@ def _not_ours(event: WebhookEvent) -> str:
 def record_refusal(
     reason: str, detail: str, body: bytes, headers: Mapping[str, str], *, event: WebhookEvent | None = None
 ) -> WebhookRefusal | None:
-    """Keep a refused delivery's reason, safe headers, size and body hash; never fail the answer over it."""
-    safe_headers = {
-        name: str(value)[:300]
-        for name, value in headers.items()
-        if not any(word in name.lower() for word in SECRET_HEADER_WORDS)
-    }
+    """Keep a refused delivery's reason, safe headers (bounded), size and body hash; never fail the answer over it.
+
+    Anyone can post to the webhook URL, so what one refusal stores is bounded
+    (`kept_headers`) and so is how many a minute store rows: past
+    WEBHOOK_REFUSALS_PER_MINUTE, a refusal only adds one to the `dropped`
+    counter of that minute's last row.
+    """
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
     try:
+        this_minute = WebhookRefusal.objects.filter(received_at__gte=minute)
+        if this_minute.count() >= settings.WEBHOOK_REFUSALS_PER_MINUTE:
+            last = this_minute.order_by("-received_at", "-pk").values_list("pk", flat=True).first()
+            WebhookRefusal.objects.filter(pk=last).update(dropped=F("dropped") + 1)
+            return None
         return WebhookRefusal.objects.create(
+            received_at=now,
             reason=reason,
             detail=detail[:500],
             event_type=(event.type if event else "")[:64],
             location_id=(event.location_id if event else "")[:64],
-            headers=safe_headers,
+            headers=kept_headers(headers),
             size=len(body),
             body_sha256=hashlib.sha256(body).hexdigest(),
         )
     except DatabaseError:
         logger.exception("Could not record a refused GHL webhook delivery")
         return None
+
+
+# What one refusal keeps of its headers: enough to tell GHL from a stranger, never a flood's worth.
+MAX_KEPT_HEADERS = 20
+MAX_HEADER_NAME = 64
+MAX_HEADER_VALUE = 200
+MAX_HEADERS_TOTAL = 2000
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return the headers a refusal keeps: none that may carry a secret, each cut short, at most a couple of KB in all."""
+    kept: dict[str, str] = {}
+    total = 0
+    left_out = 0
+    for name, value in headers.items():
+        if any(word in name.lower() for word in SECRET_HEADER_WORDS):
+            continue
+        name, value = str(name)[:MAX_HEADER_NAME], str(value)[:MAX_HEADER_VALUE]
+        if len(kept) >= MAX_KEPT_HEADERS or total + len(name) + len(value) > MAX_HEADERS_TOTAL:
+            left_out += 1
+            continue
+        kept[name] = value
+        total += len(name) + len(value)
+    if left_out:
+        kept["(not kept)"] = f"{left_out} more header(s)"
+    return kept
+
+
+def intake_facts(*, now: dt.datetime | None = None) -> IntakeFacts:
+    """Gather the webhook intake's state for preflight (P11), the index and /api/ramp.
+
+    The window starts at the last live cycle's start or 24 hours back,
+    whichever is earlier: events lost over a weekend without cycles still count.
+    1. Signature refusals in the window (and what the per-minute cap dropped).
+    2. Sends in the window older than WEBHOOK_SILENCE_MINUTES when no delivery
+       at all has been received since the first of them.
+    """
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=24)
+    last_cycle = LiveCycle.objects.exclude(outcome=LiveCycle.Outcome.REFUSED).order_by("-started_at").first()
+    if last_cycle is not None and last_cycle.started_at < since:
+        since = last_cycle.started_at
+    facts = IntakeFacts(since=since, silence_minutes=settings.WEBHOOK_SILENCE_MINUTES)
+
+    refusals = WebhookRefusal.objects.filter(reason=WebhookRefusal.Reason.SIGNATURE, received_at__gte=since)
+    rows = list(refusals.order_by("received_at", "pk").values_list("pk", "detail", "dropped"))
+    facts.refusals = len(rows)
+    facts.dropped = sum(dropped for _, _, dropped in rows)
+    facts.first_refusal = rows[0][1] if rows else ""
+    facts.refusal_evidence = [f"refusal:{pk}" for pk, _, _ in rows]
+
+    facts.last_delivery_at = WebhookDelivery.objects.order_by("-received_at").values_list("received_at", flat=True).first()
+    silent_since = now - dt.timedelta(minutes=settings.WEBHOOK_SILENCE_MINUTES)
+    # A day's sends are a few dozen at most (the ramp's cap): read in one query.
+    due = list(
+        PendingEmail.objects.filter(sent_at__gte=since, sent_at__lte=silent_since)
+        .order_by("sent_at", "pk")
+        .values_list("pk", "sent_at")
+    )
+    if due and (facts.last_delivery_at is None or facts.last_delivery_at < due[0][1]):
+        facts.silent_sends = len(due)
+        facts.first_silent_send_at = due[0][1]
+        facts.silent_evidence = [f"silent-send:card:{pk}" for pk, _ in due]
+    return facts
 
 
 def process(delivery: WebhookDelivery) -> str:

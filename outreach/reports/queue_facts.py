@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from outreach import eligibility, review
 from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
+from outreach.inbound.webhooks import intake_facts
 from outreach.transitions import StateChanged, transition
 from ramp import stop_conditions
 from ramp.days import operating_date
@@ -81,6 +82,7 @@ def deliverability_facts(facts: stop_conditions.QueueFacts | None = None, *, now
     facts.complaint_evidence = uncleared("complaint_rate", complaint_evidence(sent))
     facts.bounces, facts.unsubscribes = len(facts.bounce_evidence), len(facts.unsubscribe_evidence)
     facts.complaints = len(facts.complaint_evidence)
+    facts.intake = intake_facts(now=now)
     return facts
 
 
