@@ -109,3 +109,31 @@ def test_the_spec_examples_email_id_shape_is_found_and_not_resent(
 
     assert report.sent == [card.pk] and report.left == []
     assert len(ghl_sandbox.deliveries()) == delivered
+
+
+def test_verify_sent_reads_each_card_by_its_message_id_in_one_request(ghl_sandbox, redis_conn):
+    from django.utils import timezone
+
+    from outreach.sending.reconcile import verify_sent
+    from ramp.days import operating_date
+    from tests.factories import make_card, make_lead
+
+    ghl_sandbox.configure(messages_page_size=PAGE)
+    client = ghl_sandbox.client()
+    for n in range(3):
+        lead = make_lead(email=f"lead{n}@example.com")
+        contact = client.upsert_contact(email=lead.email)
+        sent = client.send_email(contact_id=contact.id, subject="Hi", html=f"<p>caio-v{n}</p>", text="")
+        for later in range(5):  # the card's email is on the conversation's last page
+            client.send_email(contact_id=contact.id, subject=f"Later {later}", html="<p>later</p>", text="")
+        make_card(
+            lead=lead, status=CardStatus.SENT, sent_at=timezone.now(), idempotency_key=f"caio-v{n}",
+            ghl_contact_id=contact.id, ghl_conversation_id=sent.conversation_id,
+            ghl_message_id=sent.message_id, ghl_email_message_id=sent.email_message_id,
+        )
+    before = len(ghl_sandbox.requests())
+
+    report = verify_sent(operating_date())
+
+    assert report.ok and report.checked == 3
+    assert [r["endpoint"] for r in ghl_sandbox.requests()[before:]] == ["conversations.message"] * 3
