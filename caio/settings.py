@@ -22,7 +22,7 @@ DEBUG = config.bool("DEBUG", default=False)
 
 # Keys with no default in production (DEBUG false). Checked together first,
 # so a new deployment learns every missing one at once.
-PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID", "GHL_WEBHOOK_ED25519_PUBLIC_KEY")
 if not DEBUG:
     config.require(*PRODUCTION_REQUIRED)
 
