@@ -16,7 +16,7 @@ from pydantic import Field
 from caio import redis as caio_redis
 from caio.auth import AUTH_FLAG_HEADER, NOT_ENFORCED, TokenAuth, auth_not_enforced
 from outreach import eligibility
-from outreach.inbound.webhooks import intake_facts
+from outreach.reports.queue_facts import intake_facts
 from outreach.models import RejectionTag
 from ramp.holds import hold_banner_lines
 from ramp.services import status

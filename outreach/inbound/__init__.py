@@ -4,7 +4,8 @@
   (`urls` holds the page's route; the webhook's is in caio.urls).
 * `webhooks`: a delivery verified, stored, then applied once (bounces,
   complaints, unsubscribes, DND, replies, meetings); a refused one recorded
-  within bounds; `intake_facts`, the intake's health that preflight gates on.
+  within bounds (`outreach.reports.queue_facts.intake_facts` reads the
+  intake's health from them for preflight).
 * `replies`: what a reply says and what each classification does.
 * `suppression`: `suppress_lead`, the one function that makes a lead
   uncontactable everywhere, whoever learned it (page, webhook, reply, person).

@@ -13,7 +13,6 @@ error, shown in the admin, and no longer retried.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import hashlib
 import logging
@@ -45,8 +44,6 @@ from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
 from outreach.inbound.suppression import suppress_lead
-from ramp.cycles import LiveCycle
-from ramp.stop_conditions import IntakeFacts
 
 logger = logging.getLogger(__name__)
 
@@ -272,44 +269,6 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     if left_out:
         kept["(not kept)"] = f"{left_out} more header(s)"
     return kept
-
-
-def intake_facts(*, now: dt.datetime | None = None) -> IntakeFacts:
-    """Gather the webhook intake's state for preflight (P11), the index and /api/ramp.
-
-    The window starts at the last live cycle's start or 24 hours back,
-    whichever is earlier: events lost over a weekend without cycles still count.
-    1. Signature refusals in the window (and what the per-minute cap dropped).
-    2. Sends in the window older than WEBHOOK_SILENCE_MINUTES when no delivery
-       at all has been received since the first of them.
-    """
-    now = now or timezone.now()
-    since = now - dt.timedelta(hours=24)
-    last_cycle = LiveCycle.objects.exclude(outcome=LiveCycle.Outcome.REFUSED).order_by("-started_at").first()
-    if last_cycle is not None and last_cycle.started_at < since:
-        since = last_cycle.started_at
-    facts = IntakeFacts(since=since, silence_minutes=settings.WEBHOOK_SILENCE_MINUTES)
-
-    refusals = WebhookRefusal.objects.filter(reason=WebhookRefusal.Reason.SIGNATURE, received_at__gte=since)
-    rows = list(refusals.order_by("received_at", "pk").values_list("pk", "detail", "dropped"))
-    facts.refusals = len(rows)
-    facts.dropped = sum(dropped for _, _, dropped in rows)
-    facts.first_refusal = rows[0][1] if rows else ""
-    facts.refusal_evidence = [f"refusal:{pk}" for pk, _, _ in rows]
-
-    facts.last_delivery_at = WebhookDelivery.objects.order_by("-received_at").values_list("received_at", flat=True).first()
-    silent_since = now - dt.timedelta(minutes=settings.WEBHOOK_SILENCE_MINUTES)
-    # A day's sends are a few dozen at most (the ramp's cap): read in one query.
-    due = list(
-        PendingEmail.objects.filter(sent_at__gte=since, sent_at__lte=silent_since)
-        .order_by("sent_at", "pk")
-        .values_list("pk", "sent_at")
-    )
-    if due and (facts.last_delivery_at is None or facts.last_delivery_at < due[0][1]):
-        facts.silent_sends = len(due)
-        facts.first_silent_send_at = due[0][1]
-        facts.silent_evidence = [f"silent-send:card:{pk}" for pk, _ in due]
-    return facts
 
 
 def process(delivery: WebhookDelivery) -> str:

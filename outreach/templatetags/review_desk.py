@@ -9,7 +9,7 @@ from django.conf import settings
 
 from outreach import review
 from outreach.eligibility import Conditions
-from outreach.inbound.webhooks import intake_facts
+from outreach.reports.queue_facts import intake_facts
 from ramp.days import ramp_day
 from ramp.models import Hold, PreflightRun
 

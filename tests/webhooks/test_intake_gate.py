@@ -11,7 +11,8 @@ from django.apps import apps
 from django.utils import timezone
 
 from ghl.client import SentMessage
-from outreach.inbound.webhooks import intake_facts, record_refusal
+from outreach.inbound.webhooks import record_refusal
+from outreach.reports.queue_facts import intake_facts
 from outreach.models import CardStatus, WebhookDelivery, WebhookRefusal
 from ramp.holds import clear_hold
 from ramp.models import Hold
