@@ -14,7 +14,8 @@ from pathlib import Path
 from csp.constants import NONE, SELF
 
 from caio.config import Config
-from ghl.published import GHL_RSA_PUBLIC_KEY
+from ghl import keys as ghl_keys
+from ghl.sandbox.keys import ed25519_key as sandbox_ed25519_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ DEBUG = config.bool("DEBUG", default=False)
 
 # Keys with no default in production (DEBUG false). Checked together first,
 # so a new deployment learns every missing one at once.
-PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID", "GHL_WEBHOOK_ED25519_PUBLIC_KEY")
 if not DEBUG:
     config.require(*PRODUCTION_REQUIRED)
 
@@ -258,14 +259,38 @@ GHL_READ_TIMEOUT = config.float("GHL_READ_TIMEOUT", default=15.0)
 # GHL's published limit is 100 requests / 10 s per location; we keep headroom.
 GHL_RATE_LIMIT_REQUESTS = config.int("GHL_RATE_LIMIT_REQUESTS", default=90, minimum=1)
 GHL_RATE_LIMIT_WINDOW_SECONDS = config.float("GHL_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
-GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
-# GHL's published x-wh-signature key by default, so real deliveries verify out of the box.
-GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default=GHL_RSA_PUBLIC_KEY)
+# GHL signs webhooks with Ed25519 only (x-ghl-signature) since July 2026: without
+# this key every delivery is refused and GHL drops it, so production cannot start
+# without it. PEM, or the raw 32-byte key in base64 or hex (as GHL's SDK takes it).
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="" if DEBUG else None)
+if GHL_WEBHOOK_ED25519_PUBLIC_KEY.strip():
+    try:
+        _webhook_key = ghl_keys.load_ed25519_public_key(GHL_WEBHOOK_ED25519_PUBLIC_KEY)
+    except ghl_keys.PublicKeyError as exc:
+        config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", str(exc))
+    # The sandbox's key is public (derived from a seed written in the code): anyone could sign with it.
+    if not DEBUG and ghl_keys.raw_ed25519(_webhook_key) == ghl_keys.raw_ed25519(sandbox_ed25519_key().public_key()):
+        config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "is the GHL sandbox's public key, which production may not use")
+elif not DEBUG:
+    config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "is empty; production needs the key of your GHL app (see .env.example)")
+# Legacy x-wh-signature (RSA), which GHL no longer sends: accepted only when a key is set here, never by default.
+GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+if GHL_WEBHOOK_RSA_PUBLIC_KEY.strip():
+    try:
+        ghl_keys.load_rsa_public_key(GHL_WEBHOOK_RSA_PUBLIC_KEY)
+    except ghl_keys.PublicKeyError as exc:
+        config.fail("GHL_WEBHOOK_RSA_PUBLIC_KEY", str(exc))
 # GHL redelivers the same signed body only after a 429, up to 6 times ~10 minutes
 # apart (~70 minutes in all): the window must outlast that schedule, or the
 # redelivery we asked for is refused as stale and the event is lost. Replays
 # inside it are stopped by the webhookId dedupe.
 GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=90 * 60, minimum=1)
+
+# The webhook intake gate (preflight P11): sends with no webhook event at all back within
+# this many minutes mean GHL's events are not reaching us (a wrong key, a wrong URL).
+WEBHOOK_SILENCE_MINUTES = config.int("WEBHOOK_SILENCE_MINUTES", default=180, minimum=1)
+# Refused deliveries recorded per minute; the rest of a flood is only counted.
+WEBHOOK_REFUSALS_PER_MINUTE = config.int("WEBHOOK_REFUSALS_PER_MINUTE", default=60, minimum=1)
 
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")

@@ -641,6 +641,9 @@ class WebhookRefusal(models.Model):
     headers = models.JSONField(default=dict)
     size = models.PositiveIntegerField()
     body_sha256 = models.CharField(max_length=64)
+    # Refusals of the same minute past WEBHOOK_REFUSALS_PER_MINUTE are counted here, on that
+    # minute's last row, instead of each writing a row: a flood costs one counter, not megabytes.
+    dropped = models.PositiveIntegerField(default=0, help_text="Later refusals of the same minute counted, not recorded.")
 
     class Meta:
         ordering = ["-received_at"]

@@ -215,25 +215,60 @@ def _not_ours(event: WebhookEvent) -> str:
 def record_refusal(
     reason: str, detail: str, body: bytes, headers: Mapping[str, str], *, event: WebhookEvent | None = None
 ) -> WebhookRefusal | None:
-    """Keep a refused delivery's reason, safe headers, size and body hash; never fail the answer over it."""
-    safe_headers = {
-        name: str(value)[:300]
-        for name, value in headers.items()
-        if not any(word in name.lower() for word in SECRET_HEADER_WORDS)
-    }
+    """Keep a refused delivery's reason, safe headers (bounded), size and body hash; never fail the answer over it.
+
+    Anyone can post to the webhook URL, so what one refusal stores is bounded
+    (`kept_headers`) and so is how many a minute store rows: past
+    WEBHOOK_REFUSALS_PER_MINUTE, a refusal only adds one to the `dropped`
+    counter of that minute's last row.
+    """
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
     try:
+        this_minute = WebhookRefusal.objects.filter(received_at__gte=minute)
+        if this_minute.count() >= settings.WEBHOOK_REFUSALS_PER_MINUTE:
+            last = this_minute.order_by("-received_at", "-pk").values_list("pk", flat=True).first()
+            WebhookRefusal.objects.filter(pk=last).update(dropped=F("dropped") + 1)
+            return None
         return WebhookRefusal.objects.create(
+            received_at=now,
             reason=reason,
             detail=detail[:500],
             event_type=(event.type if event else "")[:64],
             location_id=(event.location_id if event else "")[:64],
-            headers=safe_headers,
+            headers=kept_headers(headers),
             size=len(body),
             body_sha256=hashlib.sha256(body).hexdigest(),
         )
     except DatabaseError:
         logger.exception("Could not record a refused GHL webhook delivery")
         return None
+
+
+# What one refusal keeps of its headers: enough to tell GHL from a stranger, never a flood's worth.
+MAX_KEPT_HEADERS = 20
+MAX_HEADER_NAME = 64
+MAX_HEADER_VALUE = 200
+MAX_HEADERS_TOTAL = 2000
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return the headers a refusal keeps: none that may carry a secret, each cut short, at most a couple of KB in all."""
+    kept: dict[str, str] = {}
+    total = 0
+    left_out = 0
+    for name, value in headers.items():
+        if any(word in name.lower() for word in SECRET_HEADER_WORDS):
+            continue
+        name, value = str(name)[:MAX_HEADER_NAME], str(value)[:MAX_HEADER_VALUE]
+        if len(kept) >= MAX_KEPT_HEADERS or total + len(name) + len(value) > MAX_HEADERS_TOTAL:
+            left_out += 1
+            continue
+        kept[name] = value
+        total += len(name) + len(value)
+    if left_out:
+        kept["(not kept)"] = f"{left_out} more header(s)"
+    return kept
 
 
 def process(delivery: WebhookDelivery) -> str:

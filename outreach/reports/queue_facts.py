@@ -9,13 +9,24 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
 from outreach import eligibility, review
-from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
+from outreach.models import (
+    CardStatus,
+    CardTransition,
+    EmailEvent,
+    Lead,
+    PendingEmail,
+    RejectionTag,
+    WebhookDelivery,
+    WebhookRefusal,
+)
 from outreach.transitions import StateChanged, transition
 from ramp import stop_conditions
+from ramp.cycles import LiveCycle
 from ramp.days import operating_date
 from ramp.holds import cleared_evidence
 from ramp.models import QueueTrace, RampDay
@@ -56,6 +67,7 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
     )
     facts.sla_overdue = [f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC" for c in waiting]
     deliverability_facts(facts, now=now)
+    facts.intake = intake_facts(now=now)
     return facts
 
 
@@ -112,6 +124,44 @@ def uncleared(source: str, evidence: list[str]) -> list[str]:
     """The evidence no cleared hold of `source` covered."""
     cleared = cleared_evidence(source)
     return [item for item in evidence if item not in cleared]
+
+
+def intake_facts(*, now: dt.datetime | None = None) -> stop_conditions.IntakeFacts:
+    """Gather the webhook intake's state for preflight (P11), the index and /api/ramp.
+
+    The window starts at the last live cycle's start or 24 hours back,
+    whichever is earlier: events lost over a weekend without cycles still count.
+    1. Signature refusals in the window (and what the per-minute cap dropped).
+    2. Sends in the window older than WEBHOOK_SILENCE_MINUTES when no delivery
+       at all has been received since the first of them.
+    """
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=24)
+    last_cycle = LiveCycle.objects.exclude(outcome=LiveCycle.Outcome.REFUSED).order_by("-started_at").first()
+    if last_cycle is not None and last_cycle.started_at < since:
+        since = last_cycle.started_at
+    facts = stop_conditions.IntakeFacts(since=since, silence_minutes=settings.WEBHOOK_SILENCE_MINUTES)
+
+    refusals = WebhookRefusal.objects.filter(reason=WebhookRefusal.Reason.SIGNATURE, received_at__gte=since)
+    rows = list(refusals.order_by("received_at", "pk").values_list("pk", "detail", "dropped"))
+    facts.refusals = len(rows)
+    facts.dropped = sum(dropped for _, _, dropped in rows)
+    facts.first_refusal = rows[0][1] if rows else ""
+    facts.refusal_evidence = [f"refusal:{pk}" for pk, _, _ in rows]
+
+    facts.last_delivery_at = WebhookDelivery.objects.order_by("-received_at").values_list("received_at", flat=True).first()
+    silent_since = now - dt.timedelta(minutes=settings.WEBHOOK_SILENCE_MINUTES)
+    # A day's sends are a few dozen at most (the ramp's cap): read in one query.
+    due = list(
+        PendingEmail.objects.filter(sent_at__gte=since, sent_at__lte=silent_since)
+        .order_by("sent_at", "pk")
+        .values_list("pk", "sent_at")
+    )
+    if due and (facts.last_delivery_at is None or facts.last_delivery_at < due[0][1]):
+        facts.silent_sends = len(due)
+        facts.first_silent_send_at = due[0][1]
+        facts.silent_evidence = [f"silent-send:card:{pk}" for pk, _ in due]
+    return facts
 
 
 # --- queue trace --------------------------------------------------------------------

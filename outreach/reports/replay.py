@@ -46,7 +46,7 @@ from outreach import eligibility
 from outreach.checks import evaluate
 from outreach.sending.select import dry_run
 from outreach.approval import approval_changes, approval_record
-from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, RejectionTag
+from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, RejectionTag, WebhookDelivery
 from outreach.reports.queue_facts import queue_facts
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from ramp import preflight, services, stop_conditions
@@ -151,6 +151,15 @@ class World:
             RampDay.objects.create(**{**spec, "date": dt.date.fromisoformat(spec["date"])})
         for spec in self.case.get("holds", []):
             Hold.objects.create(raised_at=self.now - dt.timedelta(hours=1), **spec)
+        # GHL's events reach us unless the case says otherwise: one webhook delivery received
+        # this many hours before `now` (null: none at all), which is what preflight's webhook
+        # intake gate looks at. Cases written before the gate existed meant a healthy intake.
+        events_hours_ago = self.case.get("webhook_events_hours_ago", 0)
+        if events_hours_ago is not None:
+            at = self.now - dt.timedelta(hours=events_hours_ago)
+            WebhookDelivery.objects.create(
+                dedupe_key="replay-event", event_type="LCEmailStats", payload={}, received_at=at, processed_at=at
+            )
         for spec in self.case.get("queue_traces", []):
             QueueTrace.objects.create(taken_at=_aware(spec["taken_at"]), counts={}, drift_flagged=spec.get("drift_flagged", False))
         preflight = self.case.get("preflight", {"passed": True, "minutes_ago": 5})

@@ -46,7 +46,7 @@ def fake_client(*, contact: Contact | None = None, sent: SentMessage | None = No
     client.send_email.return_value = sent or SentMessage(
         conversation_id="conv0000000000000001", message_id="msg00000000000000001", email_message_id="eml00000000000000001"
     )
-    client.find_sent_email_containing.return_value = None
+    client.find_sent_email.return_value = None
     return client
 
 

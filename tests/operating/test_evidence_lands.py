@@ -45,7 +45,8 @@ def world(ghl_sandbox, live_server, redis_conn, settings):
     for name, value in strict_settings().items():
         if name != "GHL_LOCATION_ID":
             setattr(settings, name, value)
-    ghl_sandbox.configure(webhook_url=f"{live_server.url}/webhooks/ghl/", auto_events=[])
+    # GHL echoes each send as an OutboundMessage event: the webhook intake gate sees events come back.
+    ghl_sandbox.configure(webhook_url=f"{live_server.url}/webhooks/ghl/", auto_events=["OutboundMessage"])
     make_campaign(ref="ramp-main")
     for i in range(30):
         make_lead(source=SOURCE, email=f"lead{i:02d}@company{i:02d}.example", tier="tier_1")
@@ -53,12 +54,13 @@ def world(ghl_sandbox, live_server, redis_conn, settings):
         yield {"sandbox": ghl_sandbox, "hos": make_user("hos", role=HEAD_OF_SALES), "operator": make_user("operator", role=OPERATOR)}
 
 
-def run_worker() -> None:
+def run_worker(world) -> None:
     connection = get_connection()
     try:
         SimpleWorker([Queue("dispatch", connection=connection)], connection=connection).work(burst=True)
     finally:
         connection.close()
+    world["sandbox"].sandbox.wait_for_outbox()  # the sends' echoes are in before the day goes on
 
 
 def approve_cards(world, n: int) -> None:
@@ -75,7 +77,7 @@ def first_cycle(world, *, cap: int, limit: int, date: dt.date = DATE) -> list[Pe
     with time_machine.travel(at(15, 0, date), tick=False):
         assert run_preflight(ran_by="operator").passed
         cycle = start_live_cycle(operator=world["operator"], limit=limit)
-        run_worker()
+        run_worker(world)
     sent = list(PendingEmail.objects.filter(pk__in=[line.pk for line in cycle.claimed], status=CardStatus.SENT).order_by("pk"))
     assert len(sent) == limit
     return sent
@@ -94,7 +96,7 @@ def second_cycle_is_refused(world) -> None:
     with time_machine.travel(at(15, 6), tick=False):
         with pytest.raises(DispatchRefused) as refused:
             start_live_cycle(operator=world["operator"])
-        run_worker()
+        run_worker(world)
     assert any("hold" in reason.lower() for reason in refused.value.reasons), refused.value.reasons
     assert PendingEmail.objects.filter(status=CardStatus.SENT).count() == sent_before
     assert not PendingEmail.objects.filter(status=CardStatus.QUEUED).exists()
@@ -106,7 +108,7 @@ def test_a_complaint_at_1505_refuses_the_cycle_at_1506(world):
         world["sandbox"].trigger("complained", email_message_id=sent[0].ghl_email_message_id)
 
     hold = Hold.objects.active().get()
-    delivery = WebhookDelivery.objects.get()
+    delivery = WebhookDelivery.objects.get(event_type="LCEmailStats")  # the sends' OutboundMessage echoes aside
     assert hold.source == "complaint_rate"
     assert f"GHL webhook delivery {delivery.pk} (complained)" in hold.reason
     assert hold.raised_at == at(15, 5)
