@@ -27,6 +27,11 @@ class OutreachConfig(AppConfig):
         from ramp.preflight import register_facts_provider
 
         register_facts_provider(queue_facts)
+        # A complaint a person enters on a ramp day is judged as it is saved, like one GHL delivers.
+        from outreach.inbound.evidence import judge_landed
+        from ramp.stop_conditions import register_evidence_hook
+
+        register_evidence_hook(judge_landed)
         # Compliance never imports outreach either: its rule preview asks outreach
         # which cards a rule hits, and every rule write (compliance.services) has
         # outreach refresh the open cards' snapshots.
