@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from outreach.reports import outcomes
 from ramp import stop_conditions
 from ramp.models import Hold, RampPolicy
 
@@ -30,8 +31,6 @@ def judge_landed(*, landed: str, now: dt.datetime | None = None, lead_id: int | 
     the last window's days). A person's entry in the admin calls it too
     (`ramp.stop_conditions.evidence_landed`).
     """
-    from outreach.reports import outcomes  # reports reads inbound's tables, not the reverse
-
     findings = stop_conditions.deliverability(outcomes.deliverability_facts(now=now), RampPolicy.get())
     holds = stop_conditions.apply([dataclasses.replace(f, reason=f"{f.reason} Raised as {landed} landed.") for f in findings])
     # The outcome belongs to the day its email was sent: that day's verdict (and its window's) is revised now.
