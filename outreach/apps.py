@@ -27,6 +27,11 @@ class OutreachConfig(AppConfig):
         from ramp.preflight import register_facts_provider
 
         register_facts_provider(queue_facts)
+        # A complaint a person enters on a ramp day is judged as it is saved, like one GHL delivers.
+        from outreach.inbound.evidence import judge_landed
+        from ramp.stop_conditions import register_evidence_hook
+
+        register_evidence_hook(judge_landed)
 
         # A saved lead or campaign takes back the approvals its change breaks.
         from django.db.models.signals import post_save

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
 from ramp import quality, services
+from ramp.clean import is_clean
 from ramp.cycles import LiveCycle
 from ramp.days import operating_date
 from ramp.models import LIMIT_FIELDS, Hold, PreflightRun, QueueTrace, RampDay, RampPolicy, RampPolicyChange
@@ -238,7 +240,14 @@ class RampDayAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="Clean")
     def clean(self, obj):
-        return obj.is_clean
+        return is_clean(obj)
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            held = services.signals_entered(obj, changed=form.changed_data, by=_who(request))
+        for hold in held:
+            self.message_user(request, f"Held: {hold.as_line()}", messages.WARNING)
 
     @admin.display(description="Report")
     def report_display(self, obj):

@@ -80,5 +80,18 @@ def claim_date(policy: RampPolicy, instant: dt.datetime | None = None) -> dt.dat
     return window_day(policy, instant) or operating_date(instant)
 
 
+def claim_bounds(policy: RampPolicy, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Return the [start, end) instants whose claims count against `date` (`claim_date` as a range a query can use).
+
+    The day's own hours, less the early hours a previous window crossing
+    midnight still holds, plus the early hours of the next day its own window
+    holds: 02:00 to 02:00 with a 22:00–02:00 window, midnight to midnight otherwise.
+    """
+    day_start, day_end = day_bounds(date)
+    start = max(day_start, window_bounds(policy, date - dt.timedelta(days=1))[1])
+    end = max(day_end, window_bounds(policy, date)[1])
+    return start, end
+
+
 def window_label(policy: RampPolicy) -> str:
     return f"{policy.window_start:%H:%M}–{policy.window_end:%H:%M} {settings.OPERATING_TIMEZONE}"

@@ -42,9 +42,13 @@ def is_covered(source: str, evidence: tuple[str, ...] | list[str]) -> bool:
     return set(evidence) <= seen
 
 
-def cleared_evidence(source: str) -> set[str]:
-    """The evidence cleared holds of `source` covered: a person looked at it, so it counts toward that rule no more."""
-    cleared = Hold.objects.filter(source=source, cleared_at__isnull=False).values_list("evidence", flat=True)
+def cleared_evidence(source: str, *, before=None) -> set[str]:
+    """The evidence cleared holds of `source` covered (cleared before the instant `before`, if given):
+    a person looked at it, so it counts toward that rule no more from then on."""
+    cleared = Hold.objects.filter(source=source, cleared_at__isnull=False)
+    if before is not None:
+        cleared = cleared.filter(cleared_at__lt=before)
+    cleared = cleared.values_list("evidence", flat=True)
     return {item for covered in cleared for item in covered or []}
 
 

@@ -75,10 +75,11 @@ def rate(count: int | None, sent: int) -> float | None:
 
 @dataclass(frozen=True)
 class Floor:
-    """One KPI limit of the ramp policy.
+    """One KPI limit of the ramp policy, judged over the window by `stop_verdicts`.
 
-    `kind` "max": the rate must not exceed the limit (a deliverability stop
-    condition); "min": the rate must not fall under it.
+    `kind` "max": a deliverability ceiling the rate must not be shown over (its
+    breach recommends a rollback); "min": a floor the rate must not be shown
+    under (its breach holds, and recommends a hold).
     """
 
     key: str
@@ -91,7 +92,7 @@ class Floor:
     counts_at_any_volume: bool = False
 
     @property
-    def stops_sending(self) -> bool:
+    def is_ceiling(self) -> bool:
         return self.kind == "max"
 
 
@@ -99,26 +100,11 @@ FLOORS: tuple[Floor, ...] = (
     Floor("bounce_rate", "bounce", "bounces", "max_bounce_rate", "max"),
     Floor("unsubscribe_rate", "unsubscribe", "unsubscribes", "max_unsubscribe_rate", "max"),
     Floor("complaint_rate", "complaint", "complaints", "max_complaint_rate", "max", counts_at_any_volume=True),
+    # Judged like the ceilings, over the window at the policy's confidence, with no count rule:
+    # 0 replies in 5 sends against a 2% floor is p=0.904, nothing shown. Replies belong to the
+    # day of the email they answer, so a slow reply still credits its send's day.
     Floor("reply_rate", "reply", "replies", "min_reply_rate", "min"),
 )
-
-
-@dataclass(frozen=True)
-class Breach:
-    """A floor the counts break, with the numbers that break it."""
-
-    floor: Floor
-    count: int
-    sent: int
-    limit: Decimal
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.sent
-
-    def as_line(self) -> str:
-        side = "over" if self.floor.kind == "max" else "under the floor"
-        return f"{self.floor.label} rate {self.rate:.1%} ({self.count} of {self.sent} sent) {side} {percent(self.limit)}"
 
 
 def percent(limit: Decimal) -> str:
@@ -127,24 +113,6 @@ def percent(limit: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return f"{text}%"
-
-
-def breaches(counts: KpiCounts, limits: dict[str, Decimal], *, floors: tuple[Floor, ...] = FLOORS) -> list[Breach]:
-    """Return every floor in `floors` the counts break; `limits` maps a floor's policy field to its value.
-
-    Nothing sent breaks nothing: there is no rate to judge.
-    """
-    if not counts.sent:
-        return []
-    found = []
-    for floor in floors:
-        count = getattr(counts, floor.count) or 0
-        limit = Decimal(limits[floor.policy_field])
-        observed = Fraction(count, counts.sent)
-        broken = observed > Fraction(limit) if floor.kind == "max" else observed < Fraction(limit)
-        if broken:
-            found.append(Breach(floor, count, counts.sent, limit))
-    return found
 
 
 # --- stop conditions: is the rate over its ceiling, or only unlucky? -------------
@@ -163,6 +131,12 @@ def binomial_tail(count: int, sent: int, limit: Decimal) -> Fraction:
     return 1 - below
 
 
+def binomial_head(count: int, sent: int, limit: Decimal) -> Fraction:
+    """Return P(X <= count) for X ~ Binomial(sent, limit), exactly: how likely so few events were if the
+    true rate were exactly the floor (small: the rate is under it)."""
+    return 1 - binomial_tail(count + 1, sent, limit)
+
+
 @dataclass(frozen=True)
 class StopVerdict:
     """How one deliverability ceiling judges a window's counts, with the numbers and the test."""
@@ -177,6 +151,9 @@ class StopVerdict:
 
     @property
     def over_by_test(self) -> bool:
+        """Shown past the limit at the policy's confidence: over a ceiling, or under a floor."""
+        if not self.floor.is_ceiling:
+            return self.sent > 0 and self.p_value <= float(1 - self.confidence)
         return self.count > 0 and self.p_value <= float(1 - self.confidence)
 
     @property
@@ -199,7 +176,9 @@ class StopVerdict:
 
     @property
     def warns(self) -> bool:
-        """Something came back but not enough to hold: shown, not stopped."""
+        """Something came back (or, under a floor, too little did) but not enough to hold: shown, not stopped."""
+        if not self.floor.is_ceiling:
+            return self.sent > 0 and Fraction(self.count, self.sent) < Fraction(self.limit) and not self.holds
         return self.count > 0 and not self.holds
 
     def as_line(self) -> str:
@@ -211,14 +190,15 @@ class StopVerdict:
             count_rule = f"hold at {self.hold_count}"
         else:
             count_rule = f"count rule off from {self.count_rule_cutoff} sends in the window"
+        side, limit_name = ("over", "ceiling") if self.floor.is_ceiling else ("under", "floor")
         if self.over_by_count:
             verdict = f"count {self.count} reaches the policy's {count_rule}"
         elif self.over_by_test:
-            verdict = f"over at {percent(self.confidence)} confidence"
+            verdict = f"{side} at {percent(self.confidence)} confidence"
         else:
-            verdict = f"not shown over at {percent(self.confidence)} confidence; {count_rule}"
+            verdict = f"not shown {side} at {percent(self.confidence)} confidence; {count_rule}"
         return (
-            f"{self.floor.label}s {self.count} of {self.sent} sent ({observed}) against a ceiling of {percent(self.limit)}: "
+            f"{self.floor.count} {self.count} of {self.sent} sent ({observed}) against a {limit_name} of {percent(self.limit)}: "
             f"one-sided exact binomial p={self.p_value:.3f}, {verdict}"
         )
 
@@ -231,8 +211,9 @@ class StopVerdict:
             count_rule = f"or when {self.floor.count} in the window reach {self.hold_count}, at any volume"
         else:
             count_rule = f"or when {self.floor.count} in the window reach {self.hold_count} while it holds fewer than {self.count_rule_cutoff} sends"
+        side, limit_name = ("over", "ceiling") if self.floor.is_ceiling else ("under", "floor")
         return (
-            f"{self.floor.label}s: ceiling {percent(self.limit)}; holds when the window shows the rate over it at "
+            f"{self.floor.count}: {limit_name} {percent(self.limit)}; holds when the window shows the rate {side} it at "
             f"{percent(self.confidence)} confidence (one-sided exact binomial), {count_rule}"
         )
 
@@ -266,23 +247,30 @@ def count_rule_in_force(hold_count: int, sent: int, limit: Decimal) -> bool:
 
 
 STOP_COUNT_FIELDS = {"bounces": "bounce_hold_count", "unsubscribes": "unsubscribe_hold_count", "complaints": "complaint_hold_count"}
+# The policy fields `stop_verdicts` reads.
+VERDICT_FIELDS = (*(floor.policy_field for floor in FLOORS), *STOP_COUNT_FIELDS.values(), "stop_confidence")
 
 
 def stop_verdicts(counts: KpiCounts, settings: dict) -> list[StopVerdict]:
-    """Judge each deliverability ceiling over a window's counts.
+    """Judge each KPI limit over a window's counts: the ceilings, then the reply floor.
 
-    `settings` maps the policy's fields (the ceilings, `stop_confidence` and
-    the `*_hold_count` fields) to their values. A count rule holds even with
-    nothing sent in the window (a complaint is a complaint), and stays in force
-    at every graduation level until the window holds `count_rule_limit` sends.
+    `settings` maps the policy's fields (`VERDICT_FIELDS`) to their values. A
+    count rule holds even with nothing sent in the window (a complaint is a
+    complaint), and stays in force at every graduation level until the window
+    holds `count_rule_limit` sends. The floor has no count rule: only the test
+    shows a rate under it.
     """
     confidence = Decimal(settings["stop_confidence"])
     found = []
     for floor in FLOORS:
-        if not floor.stops_sending:
-            continue
         count = getattr(counts, floor.count) or 0
         limit = Decimal(settings[floor.policy_field])
-        p_value = float(binomial_tail(count, counts.sent, limit)) if counts.sent else 1.0
-        found.append(StopVerdict(floor, count, counts.sent, limit, confidence, int(settings[STOP_COUNT_FIELDS[floor.count]]), p_value))
+        if not counts.sent:
+            p_value = 1.0
+        elif floor.is_ceiling:
+            p_value = float(binomial_tail(count, counts.sent, limit))
+        else:
+            p_value = float(binomial_head(count, counts.sent, limit))
+        hold_count = int(settings[STOP_COUNT_FIELDS[floor.count]]) if floor.count in STOP_COUNT_FIELDS else 0
+        found.append(StopVerdict(floor, count, counts.sent, limit, confidence, hold_count, p_value))
     return found

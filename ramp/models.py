@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ramp.kpis import FLOORS, STOP_COUNT_FIELDS, Breach, KpiCounts, StopVerdict, breaches, stop_verdicts
+from ramp.kpis import VERDICT_FIELDS, KpiCounts, StopVerdict, stop_verdicts
 
 
 def default_allowed_tiers() -> list[str]:
@@ -149,31 +149,19 @@ class RampPolicy(models.Model):
         """This policy's limits as plain JSON values (decimals as text at the field's places), as a change records them."""
         return {name: _plain(name, getattr(self, name)) for name in LIMIT_FIELDS}
 
-    def breached_floors(self, counts: KpiCounts, *, stops_only: bool = False) -> list[Breach]:
-        """Return every KPI floor of this policy that `counts` break, with the numbers.
-
-        The daily report, the stop conditions (`stops_only`: the deliverability
-        ceilings) and graduation all judge KPIs through this one method.
-        """
-        floors = tuple(f for f in FLOORS if f.stops_sending or not stops_only)
-        return breaches(counts, {f.policy_field: getattr(self, f.policy_field) for f in floors}, floors=floors)
-
-    def kpi_problems(self, counts: KpiCounts, window: KpiCounts | None = None) -> list[str]:
-        """What graduation reads on a day: a deliverability ceiling that holds over the day's window
-        (`stop_verdicts`, as the stop conditions and the report judge it) and any other floor the day broke."""
-        problems = [verdict.as_line() for verdict in self.stop_verdicts(window or counts) if verdict.holds]
-        problems += [breach.as_line() for breach in self.breached_floors(counts) if not breach.floor.stops_sending]
-        return problems
+    def kpi_problems(self, window: KpiCounts) -> list[str]:
+        """What graduation reads on a day: every KPI limit that holds over the day's window
+        (`stop_verdicts`, as the stop conditions and the report judge it)."""
+        return [verdict.as_line() for verdict in self.stop_verdicts(window) if verdict.holds]
 
     def stop_verdicts(self, counts: KpiCounts) -> list[StopVerdict]:
-        """Judge a window's deliverability counts by this policy's ceilings, confidence and hold counts.
+        """Judge a window's counts by this policy's ceilings, reply floor, confidence and hold counts.
 
         The one verdict: the stop conditions, the daily report's recommendation
         and graduation all call it, at every graduation level alike (the count
         rules follow the window's volume, not the level: `kpis.count_rule_limit`).
         """
-        names = [f.policy_field for f in FLOORS if f.stops_sending] + list(STOP_COUNT_FIELDS.values()) + ["stop_confidence"]
-        return stop_verdicts(counts, {name: getattr(self, name) for name in names})
+        return stop_verdicts(counts, {name: getattr(self, name) for name in VERDICT_FIELDS})
 
     def stop_settings(self) -> list[str]:
         """The stop conditions' settings in force now, one line a ceiling, read from the verdicts themselves."""
@@ -241,6 +229,7 @@ class RampDay(models.Model):
     dispatched_count = models.PositiveIntegerField(default=0, help_text="Cards claimed for sending today.")
     sent_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
+    # A record of the day's row; whether a hold marks the day is `ramp.clean.holds_in_window`.
     hold_was_active = models.BooleanField(default=False, help_text="A hold was active during the day.")
     owner = models.CharField(max_length=150, blank=True, help_text="Go/no-go owner of the day's live cycle.")
     decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
@@ -266,22 +255,7 @@ class RampDay(models.Model):
     def remaining(self) -> int:
         return max(self.cap - self.dispatched_count, 0)
 
-    def cycle_problems(self) -> list[str]:
-        """Return why the day's own run was not clean: a live run, no hold during the day, no send error, a send."""
-        problems = []
-        if not self.is_live:
-            problems.append("no live run")
-        if self.hold_was_active:
-            problems.append("a hold was active")
-        if self.error_count:
-            problems.append(f"{self.error_count} send error(s)")
-        if self.is_live and not self.sent_count:
-            problems.append("nothing was sent")
-        return problems
-
-    @property
-    def is_clean(self) -> bool:
-        return not self.cycle_problems()
+    # Whether the day is clean is `ramp.clean.day_problems`: it reads the holds and the policy's window.
 
 
 class HoldQuerySet(models.QuerySet):

@@ -2,9 +2,11 @@
 
 Outreach counts the day in its own tables and hands the counts in as a
 `DayActivity` (with the queue's stop-condition facts); this module judges the
-KPIs through `RampPolicy.breached_floors`, the same method graduation and the
-stop conditions use, so the recommendation and graduation cannot disagree on a
-floor. The report is stored on the RampDay as plain JSON and read back as lines
+KPIs through `RampPolicy.stop_verdicts` over the window, the same verdict
+graduation and the stop conditions use, so the recommendation and graduation
+cannot disagree on a limit. The day's outcomes are those of the emails it sent,
+whenever they arrived (`outreach.reports.outcomes`); what arrived on the day is
+shown beside them. The report is stored on the RampDay as plain JSON and read back as lines
 by `format_report` (the command and the admin page).
 """
 
@@ -15,15 +17,17 @@ from dataclasses import dataclass, field
 
 from ramp import stop_conditions
 from ramp.cycles import cycles_of
+from ramp.clean import WINDOW, day_problems
 from ramp.days import day_bounds, ramp_day
 from ramp.holds import active_holds
-from ramp.kpis import FLOORS, Breach, KpiCounts
+from ramp.kpis import FLOORS, KpiCounts
 from ramp.models import QueueTrace, RampDay, RampPolicy
 
 CONTINUE, HOLD, ROLLBACK = "continue", "hold", "rollback"
-# Where a stored day keeps the deliverability window its report judged.
-WINDOW = "window"
-STOP_SOURCES = tuple(floor.key for floor in FLOORS if floor.stops_sending)
+# The sources of the holds the KPI verdicts raise (reported through the verdicts, not as anomalies).
+STOP_SOURCES = tuple(floor.key for floor in FLOORS)
+# Where a stored day keeps what arrived on it, beside its send-day counts.
+ARRIVED = "arrived"
 
 
 @dataclass
@@ -37,10 +41,15 @@ class DayActivity:
     # The reviewers' top reasons (system tags left out): tag, label, count.
     top_rejection_reasons: list[dict] = field(default_factory=list)
     hygiene_rejected: int = 0
+    # The day's sends (by claim day) and what came back from them, whenever it arrived.
     sent: int = 0
     replies: int = 0
     bounces: int = 0
     unsubscribes: int = 0
+    # Complaints about the day's emails (GHL's events, or the operator's figure when larger); None: neither has any.
+    complaints: int | None = None
+    # What arrived on the day, whichever day's email it answers: replies, bounces, unsubscribes, complaints.
+    arrived: dict[str, int] = field(default_factory=dict)
     # GHL webhook events of the day by kind: opened, complained, meeting.
     events: dict[str, int] = field(default_factory=dict)
     # Claimed cards that failed that day without being sent, each with why: card id and reason.
@@ -65,8 +74,8 @@ def recommend(
     holds: int,
     errors: int,
     level: int,
-    other_breaches: list[Breach] = (),
     stop_lines: list[str] = (),
+    floor_lines: list[str] = (),
 ) -> tuple[str, list[str]]:
     """Return the recommended decision (continue / hold / rollback) and its reasons.
 
@@ -75,13 +84,14 @@ def recommend(
     or a lead reappeared after a send, and there is a lower
     cap to go back to (level 1 or more). At level 0 the same is a hold, and the
     reasons say why.
-    hold: another KPI floor (the reply rate) broke, a hold is active, sends
-    failed, or the queue showed another anomaly.
+    hold: the reply floor holds over the window (`floor_lines`, the same
+    verdict, which raises its hold too), a hold is active, sends failed, or the
+    queue showed another anomaly.
     continue: otherwise.
     """
     rollback = list(stop_lines)
     rollback += [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"]
-    hold = [b.as_line() for b in other_breaches]
+    hold = list(floor_lines)
     if holds:
         hold.append(f"{holds} hold(s) active")
     if errors:
@@ -103,7 +113,7 @@ def day_counts(activity: DayActivity, day: RampDay) -> KpiCounts:
         replies=activity.replies,
         bounces=activity.bounces,
         unsubscribes=activity.unsubscribes,
-        complaints=signal(activity.events.get("complained", 0), day.reported_complaints),
+        complaints=activity.complaints,
         opens=signal(activity.events.get("opened", 0), day.reported_opens),
         meetings=signal(activity.events.get("meeting", 0), day.reported_meetings),
     )
@@ -126,15 +136,18 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         anomalies.append(f"queue drift flagged by {drifted} trace(s)")
     stop_conditions.apply(findings)
     holds = list(active_holds())
+    holding = stop_conditions.holding_lines(facts, policy)
     decision, reasons = recommend(
         findings=findings,
         anomalies=anomalies,
         holds=len(holds),
         errors=day.error_count,
         level=policy.graduation_level,
-        other_breaches=[b for b in policy.breached_floors(counts) if not b.floor.stops_sending],
-        stop_lines=stop_conditions.holding_lines(facts, policy),
+        stop_lines=[line for floor, line in holding if floor.is_ceiling],
+        floor_lines=[line for floor, line in holding if not floor.is_ceiling],
     )
+    # The window's counts are kept beside the day's: graduation judges the day by the same verdict over the same window.
+    store_kpis(day, counts, window, arrived=activity.arrived)
     report = {
         "date": date.isoformat(),
         "generated_at": now.isoformat(),
@@ -147,7 +160,8 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "sent": counts.sent,
         "not_sent": activity.not_sent,
         "kpis": {**counts.as_stored(), **counts.rates()},
-        "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
+        ARRIVED: activity.arrived,
+        "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": not day_problems(day, policy)},
         "holds": [hold.as_line() for hold in holds],
         "cycles": [cycle.as_report() for cycle in cycles_of(date)],
         "anomalies": [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"] + anomalies,
@@ -155,10 +169,21 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "recommended_decision": {"decision": decision, "reasons": reasons},
     }
     day.report = report
-    # The window's counts are kept beside the day's: graduation judges the day by the same verdict over the same window.
-    day.kpis = {**counts.as_stored(), WINDOW: window.as_stored()}
     day.save(update_fields=["report", "kpis"])
     return report
+
+
+def store_kpis(day: RampDay, counts: KpiCounts, window: KpiCounts, *, arrived: dict[str, int]) -> None:
+    """Keep on `day` its send-day counts, the window its verdict reads and what arrived on it (saved by the caller)."""
+    day.kpis = {**counts.as_stored(), WINDOW: window.as_stored(), ARRIVED: dict(arrived)}
+
+
+def restate(day: RampDay, counts: KpiCounts, window: KpiCounts, *, arrived: dict[str, int]) -> None:
+    """Store a reported day's counts and window again as its emails' outcomes now stand (late evidence revises its verdict)."""
+    if KpiCounts.from_stored(day.kpis or {}) is None:
+        return
+    store_kpis(day, counts, window, arrived=arrived)
+    RampDay.objects.filter(pk=day.pk).update(kpis=day.kpis)
 
 
 def format_report(report: dict) -> list[str]:
@@ -174,6 +199,8 @@ def format_report(report: dict) -> list[str]:
         "KPIs of the day: "
         + ", ".join(counts.figure(name, over=" today") for name in ("opens", "replies", "bounces", "unsubscribes", "complaints"))
         + f", meetings {shown('meetings')}",
+        "Arrived today (whichever day's email they answer): "
+        + (", ".join(f"{name} {n}" for name, n in report.get(ARRIVED, {}).items()) or "nothing"),
         "Top rejection reasons: "
         + (", ".join(f"{r['label']} ({r['count']})" for r in report["top_rejection_reasons"]) or "none"),
     ]

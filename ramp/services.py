@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from ramp import quality
+from ramp import clean, quality, stop_conditions
+from ramp.cycles import LiveCycle
 from ramp.days import operating_date, ramp_day, window_label
 from ramp.gates import live_cycle_blockers
 from ramp.holds import HoldError, clear_hold, raise_hold
-from ramp.kpis import KpiCounts
 from ramp.limits import tier_caps
 from ramp.models import LIMIT_FIELDS, Hold, QueueTrace, RampDay, RampPolicy, RampPolicyChange
 from ramp.people import (
@@ -44,7 +44,6 @@ from ramp.people import (
     NotAllowed,
     person_with,
 )
-from ramp.report import WINDOW
 from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff
 
 
@@ -83,21 +82,17 @@ class GraduationReview:
 
 
 def day_problems(day: RampDay, policy: RampPolicy) -> list[str]:
-    """Return why `day` does not count toward graduation (empty: it counts)."""
-    problems = day.cycle_problems()
+    """Return why `day` does not count toward graduation (empty: it counts): it must be clean
+    (`ramp.clean.day_problems`, the one verdict on a day) and supervised (decided continue)."""
+    problems = clean.day_problems(day, policy)
     if day.decision != RampDay.Decision.CONTINUE:
         problems.append(f"decision is {day.decision or 'not recorded'}, not continue")
-    problems.extend(kpi_problems(day, policy))
     return problems
 
 
 def kpi_problems(day: RampDay, policy: RampPolicy) -> list[str]:
-    """Return the KPI floors the day's stored report breaks (the report must exist): the deliverability
-    ceilings judged over the window the report judged, by the same verdict, and the day's other floors."""
-    counts = KpiCounts.from_stored(day.kpis or {})
-    if counts is None:
-        return ["no daily report (run `manage.py daily_report --date %s`)" % day.date]
-    return policy.kpi_problems(counts, KpiCounts.from_stored((day.kpis or {}).get(WINDOW) or {}))
+    """The KPI limits that hold over the day's stored window (`ramp.clean.kpi_problems`)."""
+    return clean.kpi_problems(day, policy)
 
 
 def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None = None) -> GraduationReview:
@@ -143,11 +138,16 @@ def clean_run(*, policy: RampPolicy, today: dt.date) -> tuple[list[RampDay], tup
     The run's oldest day is the day the current streak began: a copy-quality
     confirmation counts for that streak only.
     """
-    live_days = RampDay.objects.filter(is_live=True, date__lte=today)
-    if policy.streak_starts_on:
-        live_days = live_days.filter(date__gte=policy.streak_starts_on)
+    since = policy.streak_starts_on or dt.date.min
+    dates = set(RampDay.objects.filter(is_live=True, date__gte=since, date__lte=today).values_list("date", flat=True))
+    # A day whose cycles a hold refused had no live run, but was stopped by the hold: it breaks the streak.
+    dates |= set(LiveCycle.objects.filter(date__gte=since, date__lte=today).values_list("date", flat=True))
+    stored = {day.date: day for day in RampDay.objects.filter(date__in=dates)}
     run: list[RampDay] = []
-    for day in live_days.order_by("-date"):
+    for date in sorted(dates, reverse=True):
+        day = stored.get(date) or RampDay(date=date)
+        if not clean.counts_toward_streak(day, policy):
+            continue
         problems = day_problems(day, policy)
         if problems:
             return run, (day, problems)
@@ -423,6 +423,19 @@ def decide(*, decision: str, by: str, reason: str = "", date: dt.date | None = N
     return day
 
 
+def signals_entered(day: RampDay, *, changed: list[str], by: str) -> list[Hold]:
+    """Judge the stop conditions on the figures a person just saved on `day` (saved in the caller's transaction).
+
+    A day's complaints copied from GHL's reporting are evidence like GHL's
+    webhook: judged now by the same function (`stop_conditions.evidence_landed`),
+    and the day's verdict restated; opens and meetings are not evidence.
+    """
+    if "reported_complaints" not in changed:
+        return []
+    landed = f"{by}'s entry of {day.reported_complaints} complaint(s) about {day.date}'s emails"
+    return stop_conditions.evidence_landed(landed=landed, send_day=day.date)
+
+
 def _day_to_decide(date: dt.date | None) -> RampDay:
     if date is not None:
         day = RampDay.objects.select_for_update().filter(date=date).first()
@@ -529,7 +542,7 @@ def day_summary(day: RampDay) -> dict:
         "errors": day.error_count,
         "remaining": day.remaining,
         "hold_was_active": day.hold_was_active,
-        "is_clean": day.is_clean,
+        "is_clean": clean.is_clean(day),
         "owner": day.owner,
         "decision": day.decision,
         "decided_by": day.decided_by,

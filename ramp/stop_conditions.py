@@ -2,7 +2,7 @@
 
 The caller gathers the facts and passes them in, so this module never reads
 outreach's tables; the rate conditions judge the window's counts through
-`RampPolicy.breached_floors`, like the daily report and graduation. Preflight
+`RampPolicy.stop_verdicts`, like the daily report and graduation. Preflight
 and the daily report both call `apply`.
 """
 
@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ramp.holds import STOP_CONDITION, is_covered, raise_hold
-from ramp.kpis import KpiCounts
+from ramp.kpis import Floor, KpiCounts
 from ramp.models import Hold, PreflightRun, RampPolicy
 
 
@@ -64,9 +64,10 @@ class QueueFacts:
     reappeared_leads: list[str] = field(default_factory=list)
     # Pending cards past the decision SLA (REVIEW_DECISION_SLA_MINUTES).
     sla_overdue: list[str] = field(default_factory=list)
-    # Deliverability over the recent window.
+    # The window's sends (by the day each was sent) and what came back from them, whenever it arrived.
     window_days: int = 7
     sent: int = 0
+    replies: int = 0
     bounces: int = 0
     unsubscribes: int = 0
     complaints: int = 0
@@ -75,11 +76,34 @@ class QueueFacts:
     bounce_evidence: list[str] = field(default_factory=list)
     unsubscribe_evidence: list[str] = field(default_factory=list)
     complaint_evidence: list[str] = field(default_factory=list)
+    # For the reply floor, the window's sends not answered ("unanswered:card:7"): a cleared
+    # reply-floor hold is raised again only when new sends go unanswered.
+    reply_evidence: list[str] = field(default_factory=list)
     # The webhook intake, when the provider gathers it.
     intake: IntakeFacts | None = None
 
     def evidence_for(self, count_name: str) -> list[str]:
-        return list(getattr(self, f"{count_name[:-1]}_evidence"))
+        return list(getattr(self, EVIDENCE_FIELDS[count_name]))
+
+
+EVIDENCE_FIELDS = {"bounces": "bounce_evidence", "unsubscribes": "unsubscribe_evidence", "complaints": "complaint_evidence", "replies": "reply_evidence"}
+
+
+# What outreach runs when evidence lands (`outreach.inbound.evidence.judge_landed`), registered from its
+# AppConfig: evidence a person enters in ramp's own pages is judged by the same function, imports running one way.
+_evidence_hook = None
+
+
+def register_evidence_hook(hook) -> None:
+    global _evidence_hook
+    _evidence_hook = hook
+
+
+def evidence_landed(*, landed: str, send_day=None) -> list[Hold]:
+    """Judge the stop conditions now on evidence a person entered (`landed` names it), and restate `send_day`'s verdict."""
+    if _evidence_hook is None:
+        raise RuntimeError("No evidence hook is registered: outreach registers it when it loads.")
+    return _evidence_hook(landed=landed, send_day=send_day)
 
 
 @dataclass(frozen=True)
@@ -141,15 +165,16 @@ def webhook_intake(intake: IntakeFacts | None) -> StopFinding | None:
 
 
 def window_counts(facts: QueueFacts) -> KpiCounts:
-    return KpiCounts(sent=facts.sent, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
+    return KpiCounts(sent=facts.sent, replies=facts.replies, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
 
 
 def deliverability(facts: QueueFacts, policy: RampPolicy) -> list[StopFinding]:
-    """One finding a deliverability ceiling that holds (source: the rate's key), with the numbers and the test.
+    """One finding a KPI limit that holds (source: the rate's key), with the numbers and the test.
 
     A ceiling holds when the window shows the rate over it at the policy's
-    confidence, or its count reaches the policy's hold count; evidence already
-    covered by a hold (even a cleared one) finds nothing again.
+    confidence, or its count reaches the policy's hold count; the reply floor
+    when the window shows the rate under it. Evidence already covered by a
+    hold (even a cleared one) finds nothing again.
     """
     findings = []
     for verdict in policy.stop_verdicts(window_counts(facts)):
@@ -167,10 +192,10 @@ def window_line(verdict, facts: QueueFacts) -> str:
     return f"{verdict.as_line()}, over the last {facts.window_days} days."
 
 
-def holding_lines(facts: QueueFacts, policy: RampPolicy) -> list[str]:
-    """Every deliverability ceiling that holds over the window, whether or not a hold already covers it:
+def holding_lines(facts: QueueFacts, policy: RampPolicy) -> list[tuple[Floor, str]]:
+    """Every KPI limit that holds over the window, with its line, whether or not a hold already covers it:
     what the daily report recommends on (and graduation reads from the stored window)."""
-    return [window_line(verdict, facts) for verdict in policy.stop_verdicts(window_counts(facts)) if verdict.holds]
+    return [(verdict.floor, window_line(verdict, facts)) for verdict in policy.stop_verdicts(window_counts(facts)) if verdict.holds]
 
 
 def deliverability_warnings(facts: QueueFacts, policy: RampPolicy) -> list[str]:

@@ -78,7 +78,7 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "", lande
             elif final == CardStatus.FAILED:
                 outcome.cards_failed.append(card.pk)
         if reason in evidence.EVIDENCE_REASONS:
-            evidence.judge_landed(landed=landed or source, now=now)
+            evidence.judge_landed(landed=landed or source, now=now, lead_id=lead.pk)
     logger.info(
         "Suppressed lead %s (%s via %s): %s enrollments stopped, %s cards rejected, %s failed",
         lead.pk, reason, source, stopped, len(outcome.cards_rejected), len(outcome.cards_failed),

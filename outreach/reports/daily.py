@@ -10,33 +10,20 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
-from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
+from outreach.models import CardStatus, CardTransition, EmailEvent, RejectionTag
+from outreach.reports import outcomes
 from outreach.reports.queue_facts import queue_facts
 from outreach.sending.cycles import settle_cycles
 from ramp import report
 from ramp.days import day_bounds, operating_date
 
 
-# The lead fields whose instant puts a reply, a bounce or an unsubscribe on a day.
-LEAD_OUTCOMES = {"replies": "replied_at", "bounces": "bounced_at", "unsubscribes": "unsubscribed_at"}
-
-
-def _sent_between(start: dt.datetime, end: dt.datetime) -> Q:
-    """The cards that count as sent in [start, end)."""
-    return Q(status=CardStatus.SENT, sent_at__gte=start, sent_at__lt=end)
-
-
-def _lead_outcome_between(field: str, start: dt.datetime, end: dt.datetime) -> Q:
-    """The leads whose `field` instant falls in [start, end)."""
-    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
-
-
 @dataclass(frozen=True)
 class DayTotals:
-    """The four figures the index charts for one operating day."""
+    """The four figures the index charts for one operating day: its sends and what came back from them."""
 
     date: dt.date
     sent: int
@@ -46,37 +33,19 @@ class DayTotals:
 
 
 def day_totals(dates: Sequence[dt.date]) -> list[DayTotals]:
-    """Return sent, replies, bounces and unsubscribes of each day in `dates`, as `day_activity` counts them.
-
-    Two queries whatever the number of days: one over the cards, one over the
-    leads, each counting every day's bounds (`ramp.days.day_bounds`, so a
-    daylight-saving day keeps its 23 or 25 hours) as a filtered aggregate.
-    """
+    """Return sent, replies, bounces and unsubscribes of each day in `dates`, as `day_activity` counts them
+    (each outcome on the day its email was sent, `outreach.reports.outcomes`)."""
     if not dates:
         return []
-    bounds = [day_bounds(date) for date in dates]
-    first, last = min(start for start, _ in bounds), max(end for _, end in bounds)
-    sent = PendingEmail.objects.filter(_sent_between(first, last)).aggregate(
-        **{f"d{n}": Count("pk", filter=_sent_between(start, end)) for n, (start, end) in enumerate(bounds)}
-    )
-    in_range = Q()
-    for field in LEAD_OUTCOMES.values():
-        in_range |= _lead_outcome_between(field, first, last)
-    outcomes = Lead.objects.filter(in_range).aggregate(
-        **{
-            f"{name}{n}": Count("pk", filter=_lead_outcome_between(field, start, end))
-            for name, field in LEAD_OUTCOMES.items()
-            for n, (start, end) in enumerate(bounds)
-        }
-    )
+    days = outcomes.by_send_day(min(dates), max(dates))
     return [
-        DayTotals(date=date, sent=sent[f"d{n}"], **{name: outcomes[f"{name}{n}"] for name in LEAD_OUTCOMES})
-        for n, date in enumerate(dates)
+        DayTotals(date=date, sent=len(days[date].sent), replies=len(days[date].replies), bounces=len(days[date].bounces), unsubscribes=len(days[date].unsubscribes))
+        for date in dates
     ]
 
 
 def day_activity(date: dt.date) -> report.DayActivity:
-    """Count the operating day `date`: reviews, rejections by tag, sends and what came back."""
+    """Count the operating day `date`: reviews, rejections by tag, sends and what came back from them."""
     start, end = day_bounds(date)
     moves = CardTransition.objects.filter(created_at__gte=start, created_at__lt=end)
     rejected_rows = (
@@ -87,9 +56,7 @@ def day_activity(date: dt.date) -> report.DayActivity:
     )
     rejected_by_tag = {(r["card__rejection_tag__slug"] or "untagged"): r["n"] for r in rejected_rows}
 
-    def leads_with(field: str) -> int:
-        return Lead.objects.filter(_lead_outcome_between(field, start, end)).count()
-
+    own = outcomes.send_counts(outcomes.day_outcomes(date))
     return report.DayActivity(
         date=date,
         approved=moves.filter(to_status=CardStatus.APPROVED).values("card").distinct().count(),
@@ -100,10 +67,9 @@ def day_activity(date: dt.date) -> report.DayActivity:
             if r["card__rejection_tag__slug"] and not r["card__rejection_tag__system"]
         ],
         hygiene_rejected=rejected_by_tag.get(RejectionTag.HYGIENE, 0),
-        sent=PendingEmail.objects.filter(_sent_between(start, end)).count(),
-        replies=leads_with(LEAD_OUTCOMES["replies"]),
-        bounces=leads_with(LEAD_OUTCOMES["bounces"]),
-        unsubscribes=leads_with(LEAD_OUTCOMES["unsubscribes"]),
+        # The day's sends by claim day, and their outcomes whenever they arrived; what arrived today beside them.
+        **own,
+        arrived=outcomes.arrived_on(date),
         events=dict(
             EmailEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
             .values_list("kind")

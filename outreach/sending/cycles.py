@@ -16,14 +16,19 @@ from django.utils import timezone
 
 from outreach.models import CardStatus, PendingEmail
 from ramp.cycles import LIVE_GATES, LiveCycle
-from ramp.days import operating_date
-from ramp.models import PreflightRun
+from ramp.days import claim_date
+from ramp.models import PreflightRun, RampPolicy
 
+
+
+def cycle_date(now: dt.datetime) -> dt.date:
+    """The operating day a cycle belongs to: the day its claims count against (a window crossing midnight is the day it started)."""
+    return claim_date(RampPolicy.objects.filter(pk=1).first() or RampPolicy(), now)
 
 
 def record_refused(*, operator: str, now: dt.datetime, reasons: list[str]) -> LiveCycle:
     return LiveCycle.objects.create(
-        date=operating_date(now),
+        date=cycle_date(now),
         operator=operator,
         started_at=now,
         ended_at=now,
@@ -43,7 +48,7 @@ def gates_passed(now: dt.datetime) -> list[str]:
 
 def record_claimed(*, operator: str, now: dt.datetime, card_ids: list[int], held_back_by_reason: dict[str, int]) -> LiveCycle:
     return LiveCycle.objects.create(
-        date=operating_date(now),
+        date=cycle_date(now),
         operator=operator,
         started_at=now,
         outcome=LiveCycle.Outcome.SENDING if card_ids else LiveCycle.Outcome.SETTLED,

@@ -26,7 +26,7 @@ from outreach.sending.claims import release
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import claim_date, day_bounds, ramp_day
+from ramp.days import claim_bounds, claim_date, ramp_day
 from ramp.limits import CAP_REACHED, Candidate, effective_cap, plan_claims, tier_caps
 from ramp.models import Hold, RampDay, RampPolicy
 
@@ -124,9 +124,10 @@ class DispatchPlan:
         }
 
 
-def _claimed_today(date: dt.date) -> tuple[Counter, Counter]:
-    """Count the cards claimed on `date` per lead domain and per tier (released cards excluded)."""
-    start, end = day_bounds(date)
+def _claimed_today(policy: RampPolicy, date: dt.date) -> tuple[Counter, Counter]:
+    """Count the cards claimed for the operating day `date` (its window's day, `ramp.days.claim_bounds`)
+    per lead domain and per tier (released cards excluded)."""
+    start, end = claim_bounds(policy, date)
     rows = PendingEmail.objects.filter(
         queued_at__gte=start,
         queued_at__lt=end,
@@ -150,7 +151,7 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
     cap = effective_cap(day.cap, policy)
     remaining = max(cap - day.dispatched_count, 0)
     budget = remaining if limit is None else min(remaining, max(limit, 0))
-    claimed_domains, claimed_tiers = _claimed_today(day.date)
+    claimed_domains, claimed_tiers = _claimed_today(policy, day.date)
 
     held_back: list[CardLine] = []
     eligible: dict[int, CardLine] = {}

@@ -14,7 +14,7 @@ from outreach.models import CardStatus, CardTransition, PendingEmail, Tier
 from ramp.days import operating_date
 from ramp.holds import raise_hold
 from ramp.models import PreflightRun, RampDay
-from tests.dispatch.helpers import approved_card, green_gates
+from tests.dispatch.helpers import approved_card, green_gates, queued_card
 from tests.factories import make_campaign, make_lead
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
@@ -195,3 +195,31 @@ def test_after_graduation_tier_2_gets_only_its_canary_share(redis_conn):
     assert chosen == {card.pk for card in tier2_cards[:2] + tier1_cards}
     held = {line.pk: line.reasons for line in plan.held_back}
     assert all("the tier_2 share (2/day) is used" in held[card.pk][0] for card in tier2_cards[2:])
+
+
+def test_a_window_crossing_midnight_counts_its_claims_by_the_window_day(redis_conn):
+    """22:00–02:00: a claim at 00:01 belongs to the day the window started, one at 00:30 the day before to that day."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests.ramp.helpers import NY
+
+    green_gates(daily_cap=5, per_company_daily_cap=1, window_start=dt.time(22, 0), window_end=dt.time(2, 0))
+    monday_window = dt.datetime(2026, 3, 3, 0, 30, tzinfo=NY)  # Tuesday's date, Monday's window
+    tuesday_window = dt.datetime(2026, 3, 4, 0, 1, tzinfo=NY)  # Wednesday's date, Tuesday's window
+    for at, email in ((monday_window, "ana@oldco.example"), (tuesday_window, "ana@bigco.example")):
+        with time_machine.travel(at, tick=False):
+            claimed = queued_card(lead=make_lead(email=email))
+        assert claimed.queued_at == at
+    with time_machine.travel(dt.datetime(2026, 3, 3, 23, 0, tzinfo=NY), tick=False):
+        oldco = approved_card(lead=make_lead(email="bob@oldco.example"))
+        bigco = approved_card(lead=make_lead(email="bob@bigco.example"))
+
+    plan = dry_run(dt.datetime(2026, 3, 4, 0, 5, tzinfo=NY), check_redis=False)
+
+    assert plan.date == dt.date(2026, 3, 3), plan.held_back
+    assert not [line.reasons for line in plan.held_back if line.pk != bigco.pk]
+    assert [line.pk for line in plan.selected] == [oldco.pk]
+    (held,) = plan.held_back
+    assert held.pk == bigco.pk and "per-company cap" in held.reasons[0]

@@ -11,8 +11,14 @@ streak and the day graduation happens.
 The Head of Sales' part of the exit criteria runs alongside: the HoS signs off
 the rubric and rejection tags on day 1 and confirms copy quality once in each
 streak; a day whose graduation waits only on the HoS says so (`waits_on`), and
-a rejection tag added on day 13 makes day 14's graduation wait for a new
-sign-off, after which the old confirmation no longer counts either.
+a rejection tag added on day 13 asks for a new sign-off (day 14), after which
+the old confirmation no longer counts either.
+
+The stop conditions tell the rest: at level 1 the second unsubscribe (day 4)
+and a complaint (day 11) hold as they land and the operator rolls back; a day
+whose window a hold covered (cleared at 10:00 on days 5 and 12, inside the
+09:00–18:00 window) is not clean, so each rollback is followed by a new
+streak and a new graduation.
 
 The module's world runs the twenty days once, in order, and records what each
 day did; each day is then its own test against its row, so a failure names its
@@ -84,26 +90,26 @@ class Day:
 # fmt: off
 #   day event       cleanup clear  sent raised                          warned                         recommended streak graduates taxonomy  hos          waits_on
 TABLE = [
-    Day(1,  "",            False, False, 5,  (),                          (),                            "continue", 1, False, "",          "signs off", ""),
-    Day(2,  "unsubscribe", False, False, 5,  (),                          ("unsubscribes",),             "continue", 2, False, "",          "",          ""),
-    Day(3,  "",            True,  False, 5,  (),                          ("unsubscribes",),             "continue", 3, True,  "",          "confirms",  "confirmation"),  # refused until the HoS confirms; level 1: 10 a day
-    Day(4,  "stop",        False, False, 10, (),                          ("unsubscribes",),             "continue", 1, False, "",          "",          ""),  # STOP: an unsubscribe (the test below), 2 of 25 a warning at level 1
-    Day(5,  "",            True,  False, 10, (),                          ("unsubscribes",),             "continue", 2, False, "",          "confirms",  ""),  # a confirmation during the streak counts
-    Day(6,  "bounce",      False, False, 10, (),                          ("bounces", "unsubscribes"),   "continue", 3, True,  "",          "",          ""),  # level 2: 20 a day
-    Day(7,  "",            False, False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 1, False, "",          "",          ""),  # day 2 left the window; day 4's STOP is in it
-    Day(8,  "",            True,  False, 20, (),                          ("bounces", "unsubscribes"),   "continue", 2, False, "",          "",          ""),
-    Day(9,  "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False, "",          "",          ""),  # STOP left the window; last step: no more graduation
-    Day(10, "",            False, False, 20, (),                          ("bounces",),                  "continue", 3, False, "",          "",          ""),
-    Day(11, "complaint",   False, False, 20, ("complaint_rate", "person"), (),                           "rollback", 0, False, "",          "",          ""),  # a complaint always holds
-    Day(12, "",            False, True,  10, (),                          (),                            "continue", 1, False, "",          "confirms",  ""),  # cleared; the same complaint raises nothing
-    Day(13, "",            True,  False, 10, (),                          (),                            "continue", 2, False, "tag added", "",          ""),  # the taxonomy changed: the day-1 sign-off no longer counts
-    Day(14, "",            False, False, 10, (),                          (),                            "continue", 3, False, "",          "signs off", "sign-off"),  # the new sign-off outdates day 12's confirmation
-    Day(15, "",            False, False, 10, (),                          (),                            "continue", 3, True,  "",          "confirms",  "confirmation"),  # back to level 2
-    Day(16, "",            True,  False, 20, (),                          (),                            "continue", 1, False, "",          "",          ""),
-    Day(17, "",            False, False, 20, (),                          (),                            "continue", 2, False, "",          "",          ""),
-    Day(18, "",            False, False, 20, (),                          (),                            "continue", 3, False, "",          "",          ""),
-    Day(19, "",            False, False, 20, (),                          (),                            "continue", 3, False, "",          "",          ""),
-    Day(20, "",            False, False, 20, (),                          (),                            "continue", 3, False, "",          "",          ""),
+    Day(1,  "",            False, False, 5,  (),                               (),              "continue", 1, False, "",          "signs off", ""),
+    Day(2,  "unsubscribe", False, False, 5,  (),                               ("unsubscribes",), "continue", 2, False, "",          "",          ""),
+    Day(3,  "",            True,  False, 5,  (),                               ("unsubscribes",), "continue", 3, True,  "",          "confirms",  "confirmation"),  # refused until the HoS confirms; level 1: 10 a day
+    Day(4,  "stop",        False, False, 10, ("unsubscribe_rate", "person"),   (),              "rollback", 0, False, "",          "",          ""),  # STOP: the 2nd unsubscribe in a 25-send window holds as it lands; back to 5 a day
+    Day(5,  "",            True,  True,  5,  (),                               (),              "continue", 0, False, "",          "",          ""),  # cleared at 10:00, inside the window: not clean; the cleared unsubscribes count no more
+    Day(6,  "bounce",      False, False, 5,  (),                               ("bounces",),    "continue", 1, False, "",          "",          ""),  # a new streak at level 0
+    Day(7,  "",            False, False, 5,  (),                               ("bounces",),    "continue", 2, False, "",          "confirms",  ""),  # a confirmation during the streak counts
+    Day(8,  "",            True,  False, 5,  (),                               ("bounces",),    "continue", 3, True,  "",          "",          ""),  # level 1 again: 10 a day
+    Day(9,  "",            False, False, 10, (),                               ("bounces",),    "continue", 1, False, "",          "",          ""),
+    Day(10, "",            False, False, 10, (),                               ("bounces",),    "continue", 2, False, "",          "",          ""),
+    Day(11, "complaint",   False, False, 10, ("complaint_rate", "person"),     (),              "rollback", 0, False, "",          "",          ""),  # a complaint always holds; back to 5 a day
+    Day(12, "",            False, True,  5,  (),                               (),              "continue", 0, False, "",          "",          ""),  # cleared inside the window: not clean; the same complaint raises nothing
+    Day(13, "",            True,  False, 5,  (),                               (),              "continue", 1, False, "tag added", "",          ""),  # the taxonomy changed: the day-1 sign-off no longer counts
+    Day(14, "",            False, False, 5,  (),                               (),              "continue", 2, False, "",          "signs off", ""),  # the new sign-off outdates day 7's confirmation
+    Day(15, "",            False, False, 5,  (),                               (),              "continue", 3, True,  "",          "confirms",  "confirmation"),  # level 1: 10 a day
+    Day(16, "",            True,  False, 10, (),                               (),              "continue", 1, False, "",          "",          ""),
+    Day(17, "",            False, False, 10, (),                               (),              "continue", 2, False, "",          "confirms",  ""),
+    Day(18, "",            False, False, 10, (),                               (),              "continue", 3, True,  "",          "",          ""),  # level 2: 20 a day, the last step
+    Day(19, "",            False, False, 20, (),                               (),              "continue", 1, False, "",          "",          ""),
+    Day(20, "",            False, False, 20, (),                               (),              "continue", 2, False, "",          "",          ""),  # no more graduation
 ]
 # fmt: on
 

@@ -14,7 +14,8 @@ from rq import Queue, Worker
 from caio.redis import get_connection
 from outreach.roles import HEAD_OF_SALES
 from ramp import services
-from ramp.models import PreflightRun, RampDay
+from ramp.days import window_bounds
+from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 from tests.factories import make_user
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -41,7 +42,14 @@ def passed_preflight(at: dt.datetime) -> PreflightRun:
 
 
 def live_day(date: dt.date, *, sent: int = 2, errors: int = 0, decision: str = "continue", hold: bool = False, kpis: dict | None = None) -> RampDay:
-    """A live ramp day as a finished cycle and its daily report leave it."""
+    """A live ramp day as a finished cycle and its daily report leave it (`hold`: a person's hold raised
+    and cleared inside its sending window)."""
+    if hold:
+        start, _ = window_bounds(RampPolicy.get(), date)
+        Hold.objects.create(
+            reason="checking a bounce", raised_by="pto", raised_at=start + dt.timedelta(minutes=5),
+            cleared_at=start + dt.timedelta(minutes=20), cleared_by="pto", clear_reason="a typo in the list",
+        )
     return RampDay.objects.create(
         date=date,
         is_live=True,

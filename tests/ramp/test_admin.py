@@ -94,3 +94,28 @@ def test_preflight_runs_and_traces_are_read_only(admin_client):
     assert admin_client.get("/admin/ramp/queuetrace/").status_code == 200
     assert admin_client.get("/admin/ramp/preflightrun/add/").status_code == 403
     assert RampDay.objects.count() == 0
+
+
+def test_a_complaint_entered_by_hand_holds_as_it_is_saved_and_once_with_ghls(admin_client):
+    """The operator copies GHL's reporting into the day: the stop conditions judge it on save, as a webhook's would be."""
+    import time_machine
+
+    from outreach.inbound.suppression import suppress_lead
+    from outreach.models import CardStatus, EmailEvent
+    from tests.factories import make_card
+    from tests.ramp.helpers import IN_WINDOW
+
+    with time_machine.travel(IN_WINDOW, tick=False):
+        cards = [make_card(status=CardStatus.SENT, queued_at=IN_WINDOW, sent_at=IN_WINDOW) for _ in range(2)]
+        day = live_day(IN_WINDOW.date(), decision="")
+        form = {"reported_opens": "", "reported_meetings": "", "reported_complaints": "1", "notes": ""}
+        response = admin_client.post(f"/admin/ramp/rampday/{day.pk}/change/", form, follow=True)
+
+        (hold,) = Hold.objects.active()
+        assert hold.source == "complaint_rate" and hold.evidence == [f"complaint:{day.date}:1"]
+        assert f"admin's entry of 1 complaint(s) about {day.date}'s emails" in hold.reason
+        assert any("Held: hold #" in m for m in messages_of(response))
+        # GHL's webhook for the same complaint: the same evidence, no second hold.
+        EmailEvent.objects.create(lead=cards[0].lead, card=cards[0], kind=EmailEvent.Kind.COMPLAINED, occurred_at=IN_WINDOW)
+        suppress_lead(cards[0].lead, reason="complained", source="ghl:LCEmailStats:complained")
+    assert Hold.objects.count() == 1 and Hold.objects.get().evidence == [f"complaint:{day.date}:1"]

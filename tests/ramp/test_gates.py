@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from ramp.gates import live_cycle_blockers
+from ramp.clean import day_problems, is_clean
 from ramp.holds import clear_hold, hold_banner_lines, raise_hold
 from ramp.limits import Candidate, plan_claims
 from ramp.models import PreflightRun, RampDay, RampPolicy
@@ -36,9 +37,10 @@ def test_a_hold_blocks_the_live_cycle_until_a_person_clears_it(green):
 
 def test_a_hold_marks_today_as_not_clean(green):
     day = RampDay.objects.create(date=IN_WINDOW.date(), is_live=True, sent_count=1, dispatched_count=1)
-    raise_hold(reason="x", raised_by="pto")
+    hold = raise_hold(reason="x", raised_by="pto")
     day.refresh_from_db()
-    assert day.hold_was_active and not day.is_clean
+    assert f"a hold was active during its sending window (#{hold.pk})" in day_problems(day)
+    assert not is_clean(day)
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from outreach.reports.daily import daily_report
 from outreach.models import CardStatus, EmailEvent
 from ramp import services
 from ramp.kpis import FLOORS, STOP_COUNT_FIELDS, KpiCounts
-from ramp.models import RampDay, RampPolicy
+from ramp.models import Hold, RampDay, RampPolicy
 from tests.factories import make_card, make_lead
 from tests.ramp.helpers import IN_WINDOW, head_of_sales_signs_off_and_confirms, live_day
 
@@ -37,12 +37,12 @@ def test_every_policy_floor_is_covered_here():
     assert {floor.key for floor in FLOORS} == {"bounce_rate", "unsubscribe_rate", "complaint_rate", "reply_rate"}
 
 
-def _send_the_day(floor_key: str, moment: dt.datetime) -> None:
+def _send_the_day(floor_key: str, moment: dt.datetime, *, replied: bool = True) -> None:
     """Four sends today; one of them bounced, unsubscribed, complained or replied, as the floor asks."""
     lead_fields = {
         "bounce_rate": {"bounced_at": moment},
         "unsubscribe_rate": {"unsubscribed_at": moment},
-        "reply_rate": {"replied_at": moment},
+        "reply_rate": {"replied_at": moment} if replied else {},
         "complaint_rate": {},
     }[floor_key]
     cards = [make_card(status=CardStatus.SENT, sent_at=moment, lead=make_lead(**(lead_fields if i == 0 else {}))) for i in range(SENT)]
@@ -58,25 +58,25 @@ def _policy(floor_key: str, *, limit: Decimal, hold_count: int) -> None:
     policy.min_reply_rate = Decimal("0")
     floor = next(f for f in FLOORS if f.key == floor_key)
     setattr(policy, floor.policy_field, limit)
-    if floor.stops_sending:
+    if floor.is_ceiling:
         setattr(policy, STOP_COUNT_FIELDS[floor.count], hold_count)
     policy.save()
 
 
-def _run_the_day(floor_key: str) -> tuple[dict, services.GraduationReview]:
+def _run_the_day(floor_key: str, **sends) -> tuple[dict, services.GraduationReview]:
     today = IN_WINDOW.date()
     for days_ago in (2, 1):
         live_day(today - dt.timedelta(days=days_ago), kpis=GOOD_DAY)
     head_of_sales_signs_off_and_confirms(today)
     with time_machine.travel(IN_WINDOW, tick=False):
         RampDay.objects.create(date=today, is_live=True, cap=5, dispatched_count=SENT, sent_count=SENT)
-        _send_the_day(floor_key, IN_WINDOW)
+        _send_the_day(floor_key, IN_WINDOW, **sends)
         report = daily_report(today)
         services.decide(decision="continue", by="pto", date=today)
         return report, services.graduation_review(today=today)
 
 
-@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS if floor.stops_sending])
+@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS if floor.is_ceiling])
 def test_one_event_in_four_sends_is_a_warning_not_a_stop(floor_key):
     """25% observed against a 24.99% ceiling proves nothing at four sends: shown, not held, graduation not blocked."""
     floor = next(f for f in FLOORS if f.key == floor_key)
@@ -90,7 +90,7 @@ def test_one_event_in_four_sends_is_a_warning_not_a_stop(floor_key):
     assert review.allowed, review.reasons
 
 
-@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS if floor.stops_sending])
+@pytest.mark.parametrize("floor_key", [floor.key for floor in FLOORS if floor.is_ceiling])
 def test_a_count_rule_holds_and_graduation_names_the_same_line(floor_key):
     floor = next(f for f in FLOORS if f.key == floor_key)
     _policy(floor_key, limit=PAST_LIMIT["max"], hold_count=1)
@@ -108,17 +108,25 @@ def test_a_count_rule_holds_and_graduation_names_the_same_line(floor_key):
     assert any(line in reason and str(IN_WINDOW.date()) in reason for reason in review.reasons), review.reasons
 
 
-@pytest.mark.parametrize("breached", [False, True], ids=["at-the-limit", "past-the-limit"])
-def test_the_reply_floor_agrees_between_the_report_and_graduation(breached):
-    _policy("reply_rate", limit=PAST_LIMIT["min"] if breached else AT_LIMIT, hold_count=0)
-    report, review = _run_the_day("reply_rate")
+@pytest.mark.parametrize(("floor", "holds"), [("0.5000", False), ("0.6000", True)], ids=["not-shown-under", "shown-under"])
+def test_the_reply_floor_is_judged_over_the_window_like_the_ceilings(floor, holds):
+    """0 replies in 4 sends: against a 50% floor p=0.0625, nothing shown (a warning); against 60%, p=0.026,
+    shown under at 95%: the stop conditions hold, the report recommends hold and graduation names the same line."""
+    _policy("reply_rate", limit=Decimal(floor), hold_count=0)
+    report, review = _run_the_day("reply_rate", replied=False)
     recommended = report["recommended_decision"]
-    if not breached:
+    p_value = "0.062" if not holds else "0.026"
+    shown = "under at 95% confidence" if holds else "not shown under at 95% confidence; no count rule"
+    line = f"replies 0 of 4 sent (0.0%) against a floor of {floor[2:4]}%: one-sided exact binomial p={p_value}, {shown}"
+    reply_holds = list(Hold.objects.filter(source="reply_rate"))
+    if not holds:
         assert recommended["decision"] == "continue", recommended
+        assert report["warnings"] == [f"warning: {line}, over the last 7 days."]
+        assert not reply_holds
         assert review.allowed, review.reasons
         return
-    line = "reply rate 25.0% (1 of 4 sent) under the floor 25.01%"
-    assert recommended["decision"] == "hold" and recommended["reasons"][0] == line, recommended
+    assert recommended["decision"] == "hold" and recommended["reasons"][0] == f"{line}, over the last 7 days.", recommended
+    assert len(reply_holds) == 1 and line in reply_holds[0].reason
     assert any(line in reason for reason in review.reasons), review.reasons
 
 

@@ -14,7 +14,7 @@ import pytest
 import time_machine
 
 from ramp import report, services, stop_conditions
-from ramp.models import RampPolicy
+from ramp.models import Hold, RampPolicy
 from tests.ramp.helpers import NY, live_day
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +91,44 @@ def test_stop_conditions_report_and_graduation_give_one_verdict(level, case):
     else:
         assert recommendation["decision"] == "continue", recommendation
         assert not streak_reasons
+
+
+# (window sends, replies, the policy's reply floor) -> whether the floor holds: shown under it at 95% confidence.
+# fmt: off
+REPLY_CASES = [
+    ((5,   0, "0.0200"), False),   # 0 replies in 5: p=0.904, nothing shown (the floor at 5 a day)
+    ((5,   0, "0.0000"), False),   # the default floor: no rate is under 0%
+    ((150, 1, "0.0200"), False),   # 1 in 150: p=0.195
+    ((150, 0, "0.0200"), True),    # 0 in 150: p=0.048, shown under 2%
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("level", "case"), list(itertools.product(LEVELS, REPLY_CASES)))
+def test_the_reply_floor_is_one_verdict_too(level, case):
+    """A floor the report recommends a hold on is a hold the stop conditions raise, and a day graduation refuses."""
+    (sent, replies, floor), holds = case
+    RampPolicy.objects.update_or_create(pk=1, defaults={"graduation_level": level, "clean_days_required": 1, "min_reply_rate": floor})
+    policy = RampPolicy.get()
+    day = live_day(DATE, sent=min(sent, 5), decision="")
+    facts = stop_conditions.QueueFacts(sent=sent, replies=replies, reply_evidence=[f"unanswered:card:{n}" for n in range(sent - replies)])
+
+    with time_machine.travel(EVENING, tick=False):
+        findings = stop_conditions.evaluate(facts, policy)
+        stored = report.daily_report(report.DayActivity(date=DATE, sent=day.sent_count), facts, now=EVENING)
+        services.decide(decision=stored["recommended_decision"]["decision"], by="pto", reason="as recommended", date=DATE)
+        day.refresh_from_db()
+        graduation = services.kpi_problems(day, policy)
+
+    recommendation = stored["recommended_decision"]
+    raised = list(Hold.objects.filter(source="reply_rate"))
+    if not holds:
+        assert (findings, graduation, raised) == ([], [], [])
+        assert recommendation["decision"] == "continue", recommendation
+        return
+    (finding,) = findings
+    assert finding.source == "reply_rate" and "under at 95% confidence" in finding.reason
+    # Hold, never rollback: the floor is about the copy, not the deliverability a lower cap protects.
+    assert recommendation["decision"] == "hold" and recommendation["reasons"][0] == finding.reason
+    assert len(raised) == 1 and raised[0].reason == finding.reason
+    assert graduation == [finding.reason.removesuffix(", over the last 7 days.")]
