@@ -205,7 +205,8 @@ def canonical_email(value: str) -> str:
         raise ValidationError(f"{value!r} has characters other than plain letters, digits and .-_+ before the @; we cannot send to it.")
     domain = _to_ascii_domain(host, value)
     try:
-        checked = validate_email(f"{local}@{domain}", check_deliverability=False, allow_smtputf8=False)
+        # test_environment: .test addresses (RFC 2606) are the demo's and the tests' own.
+        checked = validate_email(f"{local}@{domain}", check_deliverability=False, allow_smtputf8=False, test_environment=True)
     except EmailNotValidError as exc:
         raise ValidationError(f"{value!r} is not a valid email address: {exc}") from None
     return f"{checked.local_part.lower()}@{domain}"

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from compliance.checks import find_header_breaker
-from compliance.identity import canonical_domain, canonical_email, email_domain_of
+from compliance.identity import canonical_domain, canonical_email, email_domain_of, mailbox_key
 from compliance.rules import lead_domain_forms
 
 
@@ -29,9 +29,9 @@ class Tier(models.TextChoices):
 
 class LeadQuerySet(models.QuerySet):
     def with_email(self, email: str):
-        """The lead whose canonical address `email` spells, in any spelling; none when it is not an address."""
+        """The leads whose mailbox `email` reaches, in any spelling (compliance.identity.mailbox_key); none when it is not an address."""
         try:
-            return self.filter(email=canonical_email(email))
+            return self.filter(email_key=mailbox_key(canonical_email(email)))
         except ValidationError:
             return self.none()
 
@@ -51,6 +51,9 @@ class Lead(models.Model):
     # duplicate check compares them; the *_as_entered fields keep what was typed.
     email = models.EmailField(unique=True, help_text="Canonical form (compliance.identity.canonical_email); unique.")
     email_as_entered = models.CharField(max_length=320, blank=True, help_text="The address as typed or imported.")
+    # The mailbox the address reaches (plus tag and provider dots dropped): opt-outs, do-not-contact
+    # and duplicates compare it; sending uses `email`. Null only until the migration that added it ran.
+    email_key = models.CharField(max_length=254, null=True, blank=True, editable=False, db_index=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     company = models.CharField(max_length=200, blank=True)
@@ -115,6 +118,9 @@ class Lead(models.Model):
             if self.email != email or not self.email_as_entered or _canonical_or_none(canonical_email, self.email_as_entered) != email:
                 self.email_as_entered = self.email.strip()
             self.email = email
+            self.email_key = mailbox_key(email)
+            if self._state.adding:
+                self.apply_recorded_opt_outs()
         if self.domain:
             try:
                 domain = canonical_domain(self.domain)
@@ -130,8 +136,30 @@ class Lead(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def apply_recorded_opt_outs(self) -> None:
+        """Carry onto this new lead every opt-out already recorded for its mailbox, before it is stored.
+
+        An unsubscribe, bounce or complaint may arrive before the address is a lead
+        (compliance.Suppression without a lead); the lead enters suppressed.
+        """
+        from compliance.models import Suppression
+
+        for kind, when, source in Suppression.objects.filter(email_key=self.email_key).values_list("kind", "created_at", "source"):
+            if kind == Suppression.Kind.UNSUBSCRIBED:
+                self.unsubscribed_at = self.unsubscribed_at or when
+            elif kind == Suppression.Kind.BOUNCED:
+                self.bounced_at = self.bounced_at or when
+            elif not self.do_not_contact:
+                self.do_not_contact = True
+                self.do_not_contact_reason = ("spam complaint" if kind == Suppression.Kind.COMPLAINED else f"opt-out ({source})")[:255]
+
     def clean(self) -> None:
         self.canonicalise()
+        # Two spellings of one mailbox are one lead (the key has no unique index: the migration that added it
+        # keeps such pairs as identity collisions for a person to settle).
+        stored = Lead.objects.filter(email_key=self.email_key).exclude(pk=self.pk).values_list("email", flat=True).first()
+        if self.email_key and stored:
+            raise ValidationError({"email": f"Duplicate: a lead with {stored} already exists; it is left unchanged."})
 
     def save(self, *args, **kwargs) -> None:
         self.canonicalise()

@@ -59,7 +59,7 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
     now = timezone.now()
     with transaction.atomic():
         newly = _flag_lead(lead, reason, note or source, now)
-        Suppression.objects.create(lead_id=lead.pk, email=lead.email, kind=reason, source=source, note=note[:255], created_at=now)
+        Suppression.objects.create(lead_id=lead.pk, email=lead.email, email_key=lead.email_key, kind=reason, source=source, note=note[:255], created_at=now)
         stopped = Enrollment.objects.filter(lead_id=lead.pk, status=Enrollment.Status.ACTIVE).update(
             status=Enrollment.Status.STOPPED, stop_reason=reason, stopped_at=now
         )
