@@ -576,6 +576,7 @@ class WebhookRefusal(models.Model):
     class Reason(models.TextChoices):
         SIGNATURE = "signature", "Signature, freshness or form"
         LOCATION = "location", "Not our location or app"
+        SHAPE = "shape", "Too large or nested too deep"
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     reason = models.CharField(max_length=16, choices=Reason.choices)

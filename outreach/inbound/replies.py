@@ -339,6 +339,7 @@ def reclassify(reply: Reply, classification: str, *, by) -> str:
     Refuses an unknown classification with ValueError. Moving to opt-out
     suppresses the lead; moving away from it leaves the suppression standing.
     """
+    C = Reply.Classification
     if classification not in C.values:
         raise ValueError(f"Unknown classification {classification!r}; use one of {', '.join(C.values)}.")
     previous = reply.classification

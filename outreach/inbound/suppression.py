@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.identity import canonical_email, key_of
 from compliance.models import Suppression
 from outreach.models import CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
@@ -113,3 +114,50 @@ def _withdraw(card: PendingEmail, *, tag: RejectionTag, why: str, actor_label: s
                 return None
             card.status = exc.actual
     return card.status
+
+
+@dataclass
+class OptOutOutcome:
+    """What record_opt_out did: the key it stored, and the leads it suppressed (none: kept for a later lead)."""
+
+    key: str
+    kind: str
+    lead_ids: list[int] = field(default_factory=list)
+
+    @property
+    def describe(self) -> str:
+        if not self.lead_ids:
+            return f"suppression recorded for an address with no lead ({self.key}, {self.kind})"
+        return f"lead {', '.join(map(str, self.lead_ids))} {self.kind}"
+
+
+def record_opt_out(address: str, *, reason: str, source: str, note: str = "") -> OptOutOutcome | None:
+    """Store an opt-out of `address` by its mailbox key, then suppress every lead with that key.
+
+    Any opt-out, from any source, goes through here first: when no lead has the
+    key yet, the suppression row (without a lead) is kept, and a lead created
+    later with the key enters suppressed (Lead.apply_recorded_opt_outs).
+    Returns None when `address` is not an address we can read: the caller
+    still suppresses the lead it knows by another id.
+    """
+    if reason not in Suppression.Kind.values:
+        raise ValueError(f"Unknown suppression reason {reason!r}; use one of {', '.join(Suppression.Kind.values)}.")
+    key = key_of(address or "")
+    if key is None:
+        return None
+    outcome = OptOutOutcome(key=key, kind=reason)
+    with transaction.atomic():
+        leads = list(Lead.objects.filter(email_key=key).order_by("pk"))
+        if not leads:
+            Suppression.objects.create(
+                lead_id=None, email=canonical_email(address), email_key=key, kind=reason, source=source[:100], note=note[:255]
+            )
+        for lead in leads:
+            suppress_lead(lead, reason=reason, source=source, note=note)
+            outcome.lead_ids.append(lead.pk)
+    return outcome
+
+
+def opt_outs_without_lead() -> int:
+    """How many recorded opt-outs name a mailbox no lead has (yet): a figure operators watch."""
+    return Suppression.objects.filter(lead_id__isnull=True).exclude(email_key__in=Lead.objects.filter(email_key__isnull=False).values("email_key")).count()

@@ -51,4 +51,16 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=254, null=True),
         ),
         migrations.RunPython(rekey, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="webhookrefusal",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("signature", "Signature, freshness or form"),
+                    ("location", "Not our location or app"),
+                    ("shape", "Too large or nested too deep"),
+                ],
+                max_length=16,
+            ),
+        ),
     ]
