@@ -77,7 +77,7 @@ def test_a_card_claimed_meanwhile_is_skipped_and_counted(queue):
         return original(card, to_status, **kwargs)
 
     out = StringIO()
-    with mock.patch.object(ops, "transition", side_effect=claim_first):
+    with mock.patch.object(queue_facts, "transition", side_effect=claim_first):
         call_command("cleanup_queue", "--apply", "--json", stdout=out)
     document = json.loads(out.getvalue())
     assert [row["card"] for row in document["skipped"]] == [queue["stale_approved"].pk]
