@@ -36,9 +36,10 @@ class LeadQuerySet(models.QuerySet):
             return self.none()
 
     def suppressed(self):
-        return self.filter(
-            Q(do_not_contact=True) | Q(unsubscribed_at__isnull=False) | Q(bounced_at__isnull=False)
-        )
+        """The leads a lead rule of the eligibility module holds back now (outreach.eligibility.LEAD_RULES)."""
+        from outreach import eligibility  # it reads these models
+
+        return self.filter(eligibility.lead_held_q())
 
 
 def _domain_form(name: str) -> models.GeneratedField:

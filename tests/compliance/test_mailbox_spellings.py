@@ -50,7 +50,7 @@ def test_a_lead_spelled_otherwise_meets_the_do_not_contact_entry_or_is_refused(s
         return
     assert not result.has_validation_errors(), [row.error_dict for row in result.invalid_rows]
     report = run_pipeline(source="hostile", limit=10, campaign_ref=campaign.ref, apply=True)
-    assert report.skipped["on do-not-contact list"] == 1
+    assert report.skipped["do_not_contact"] == 1
     assert not PendingEmail.objects.exists()
 
 
@@ -73,7 +73,7 @@ def test_a_sharp_s_lead_is_stored_at_the_domain_typed_and_an_excluded_sharp_s_do
     assert ExcludedDomain.objects.get().domain == "xn--strae-kunde-y6a.example"
     campaign = make_campaign(ref="sharp-s")
     report = run_pipeline(source="hostile", limit=10, campaign_ref=campaign.ref, apply=True)
-    assert report.skipped["excluded domain"] == 1
+    assert report.skipped["excluded_domain"] == 1
 
 
 @pytest.mark.parametrize(
