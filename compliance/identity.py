@@ -235,6 +235,44 @@ def key_of(value: str) -> str | None:
         return None
 
 
+def opt_out_email(value: str) -> str | None:
+    """The canonical address an opt-out names, or None when it names none we can read.
+
+    As `canonical_email`, except that a local part quoted without need
+    ("jdoe"@, also with full-width quotes) is read as its plain spelling:
+    entry refuses such a spelling, but an opt-out is never lost to it.
+    """
+    try:
+        return canonical_email(value)
+    except ValidationError:
+        pass
+    try:
+        text = _fold(value, "The email address")
+        plain = validate_email(text, check_deliverability=False, allow_quoted_local=True, allow_smtputf8=False, test_environment=True)
+    except (ValidationError, EmailNotValidError):
+        return None
+    if plain.local_part.startswith('"'):
+        return None
+    try:
+        return canonical_email(plain.normalized)
+    except ValidationError:
+        return None
+
+
+def unicode_domain(domain: str) -> str:
+    """The Unicode form of a canonical domain (its punycode labels decoded), as a reader sees it."""
+    try:
+        return idna.decode(domain)
+    except (idna.IDNAError, UnicodeError):
+        return domain
+
+
+def both_forms(domain: str) -> str:
+    """A canonical domain as a person should see it: "аcme.example (xn--cme-5cd.example)" when the two differ."""
+    shown = unicode_domain(domain)
+    return domain if shown == domain else f"{shown} ({domain})"
+
+
 def email_domain_of(canonical: str) -> str:
     """Return the domain of an address already in canonical form."""
     return canonical.rpartition("@")[2]

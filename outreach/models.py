@@ -154,6 +154,23 @@ class Lead(models.Model):
                 self.do_not_contact = True
                 self.do_not_contact_reason = ("spam complaint" if kind == Suppression.Kind.COMPLAINED else f"opt-out ({source})")[:255]
 
+    def clean_fields(self, exclude=None) -> None:
+        # Canonical first, so the fields' own validators check what will be stored: an address typed
+        # with a full-width ＠ is read, and a refused one (a quoted local part) is refused with our reason
+        # rather than a generic "Enter a valid email address".
+        exclude = set(exclude or ())
+        errors: dict = {}
+        try:
+            self.canonicalise()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        try:
+            super().clean_fields(exclude=exclude | set(errors))
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def clean(self) -> None:
         self.canonicalise()
         # Two spellings of one mailbox are one lead (the key has no unique index: the migration that added it

@@ -13,6 +13,7 @@ webhooks do.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -46,6 +47,13 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [LeadResource]
     readonly_fields = ["email_as_entered", "domain_as_entered", *SUPPRESSION_FIELDS, "suppression_history"]
     actions = ["mark_do_not_contact", "redraft_fresh_copy"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "email":
+            # Typed as people type it: the model reads it (compliance.identity.canonical_email) and names
+            # what is wrong; the form's own address check would refuse "jdoe＠x.com" and say less.
+            return forms.CharField(label="Email", max_length=320, help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="suppression history")
     def suppression_history(self, lead: Lead) -> str:

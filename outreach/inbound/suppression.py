@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.identity import canonical_email, key_of
+from compliance.identity import mailbox_key, opt_out_email
 from compliance.models import Suppression
 from outreach.models import CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
@@ -137,20 +137,23 @@ def record_opt_out(address: str, *, reason: str, source: str, note: str = "") ->
     Any opt-out, from any source, goes through here first: when no lead has the
     key yet, the suppression row (without a lead) is kept, and a lead created
     later with the key enters suppressed (Lead.apply_recorded_opt_outs).
-    Returns None when `address` is not an address we can read: the caller
+    `address` is read as `compliance.identity.opt_out_email` reads it (a needlessly
+    quoted local part is its plain spelling). Returns None when it is not an
+    address we can read: the caller
     still suppresses the lead it knows by another id.
     """
     if reason not in Suppression.Kind.values:
         raise ValueError(f"Unknown suppression reason {reason!r}; use one of {', '.join(Suppression.Kind.values)}.")
-    key = key_of(address or "")
-    if key is None:
+    email = opt_out_email(address or "")
+    if email is None:
         return None
+    key = mailbox_key(email)
     outcome = OptOutOutcome(key=key, kind=reason)
     with transaction.atomic():
         leads = list(Lead.objects.filter(email_key=key).order_by("pk"))
         if not leads:
             Suppression.objects.create(
-                lead_id=None, email=canonical_email(address), email_key=key, kind=reason, source=source[:100], note=note[:255]
+                lead_id=None, email=email, email_key=key, kind=reason, source=source[:100], note=note[:255]
             )
         for lead in leads:
             suppress_lead(lead, reason=reason, source=source, note=note)

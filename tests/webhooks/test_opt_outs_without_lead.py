@@ -10,6 +10,8 @@ and recorded, never a 500.
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 import tablib
 
@@ -19,6 +21,7 @@ from outreach.drafting.pipeline import run_pipeline
 from outreach.inbound.webhooks import webhook_figures
 from outreach.leads.resources import LeadResource
 from outreach.models import Lead, PendingEmail, WebhookDelivery, WebhookRefusal
+from tests.compliance.test_mailbox_spellings import LEAD_SPELLINGS
 from tests.factories import make_campaign, make_lead
 from tests.webhooks.test_receive import SIGNER, URL, envelope, post, webhook_key  # noqa: F401  (the signing key)
 
@@ -150,3 +153,24 @@ def test_a_quarantined_delivery_carrying_an_opt_out_still_suppresses_and_raises_
     assert stored.quarantined_at is not None
     hold = Hold.objects.get()
     assert f"Webhook delivery {stored.pk} carries an opt-out" in hold.reason
+
+
+@pytest.mark.parametrize("name", ["STOP reply", "DND", "hard bounce"])
+@pytest.mark.parametrize("number, spelling", list(enumerate(LEAD_SPELLINGS)), ids=list(LEAD_SPELLINGS))
+def test_an_opt_out_spelled_as_in_the_table_suppresses_the_lead_at_its_plain_spelling(name, number, spelling, client):
+    """Entry refuses a quoted local part; an opt-out in that spelling still names the mailbox and is kept."""
+    plain, _ = LEAD_SPELLINGS[spelling]
+    delivery, kind = OPT_OUTS[name]
+    campaign = make_campaign(ref="table")
+    # The table is written as CSV cells; a webhook carries the cell's value.
+    (address,) = next(csv.reader([spelling]))
+
+    response = post(client, delivery(address, f"wh-table-{number}"))
+
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().outcome.startswith("suppression recorded for an address with no lead")
+    assert not import_lead(plain).has_validation_errors()
+    lead = Lead.objects.get(source="later")
+    assert lead in Lead.objects.suppressed()
+    run_pipeline(source="later", limit=10, campaign_ref=campaign.ref, apply=True)
+    assert not PendingEmail.objects.filter(lead=lead).exists()
