@@ -165,17 +165,21 @@ class LeadRule:
     """A reason the lead itself must not be emailed, whatever the card: the one list every path reads.
 
     `where(lead_prefix)` is the filter of rows whose lead it holds back ("" for
-    leads, "lead__" for cards and enrollments); `check` is the compliance check
-    that asks the same of one loaded card.
+    leads, "lead__" for cards and enrollments); `holds` asks the same of one
+    loaded card (mostly through the compliance check of the rule).
     """
 
     code: str
     message: str
     where: Callable[[str], Q]
-    check: Callable[[EmailFacts], compliance_checks.Finding]
+    # The detail when the rule holds the card's lead back, '' when not.
+    holds: Callable[[PendingEmail, Facts], str]
     # The lead will never be written to as it stands: its cards are rejected, its sequences stopped.
-    # Otherwise it waits for a person (a collision to resolve) and may go afterwards.
+    # Otherwise it waits for a person (a collision to resolve, a look-alike to confirm) and may go afterwards.
     never_sendable: bool
+    # No card is drafted while the rule holds the lead (the pipeline skips it, the cadence waits). A rule
+    # a person settles on the card's page lets the card be drafted, and holds it back there instead.
+    blocks_drafting: bool = True
 
 
 # The lead-level rules, in order; the card's RULES start with them. The pipeline (which
@@ -187,35 +191,35 @@ LEAD_RULES: tuple[LeadRule, ...] = (
         "do_not_contact",
         "the lead is do-not-contact",
         lambda p: Q(**{f"{p}do_not_contact": True}) | _if_any(DoNotContact.objects.all(), do_not_contact_q(lead_prefix=p)),
-        compliance_checks.check_not_do_not_contact,
+        lambda card, f: _failed(compliance_checks.check_not_do_not_contact, f),
         never_sendable=True,
     ),
     LeadRule(
         "unsubscribed",
         "the lead unsubscribed",
         lambda p: Q(**{f"{p}unsubscribed_at__isnull": False}),
-        compliance_checks.check_not_unsubscribed,
+        lambda card, f: _failed(compliance_checks.check_not_unsubscribed, f),
         never_sendable=True,
     ),
     LeadRule(
         "bounced",
         "the lead's address bounced",
         lambda p: Q(**{f"{p}bounced_at__isnull": False}),
-        compliance_checks.check_not_bounced,
+        lambda card, f: _failed(compliance_checks.check_not_bounced, f),
         never_sendable=True,
     ),
     LeadRule(
         "excluded_domain",
         "the lead's domain is excluded",
         lambda p: _if_any(ExcludedDomain.objects.all(), excluded_domain_q(lead_prefix=p)),
-        compliance_checks.check_domain_not_excluded,
+        lambda card, f: _failed(compliance_checks.check_domain_not_excluded, f),
         never_sendable=True,
     ),
     LeadRule(
         "identity_collision",
         "the lead's address collides with another lead or a rule: a person resolves it first",
         lambda p: _if_any(IdentityCollision.objects.filter(resolved_at__isnull=True), unresolved_collision_q(lead_prefix=p)),
-        compliance_checks.check_no_identity_collision,
+        lambda card, f: _failed(compliance_checks.check_no_identity_collision, f),
         # Waits rather than being rejected: once resolved, the card may go.
         never_sendable=False,
     ),
@@ -223,8 +227,17 @@ LEAD_RULES: tuple[LeadRule, ...] = (
         "replied",
         "the lead replied: a person answers now, not the sequence",
         lambda p: Q(**{f"{p}replied_at__isnull": False}),
-        compliance_checks.check_not_replied,
+        lambda card, f: _failed(compliance_checks.check_not_replied, f),
         never_sendable=True,
+    ),
+    LeadRule(
+        "lookalike_domain",
+        "the lead's domain is a look-alike: a person confirms the lead first",
+        lambda p: Q(**{f"{p}lookalike__isnull": False, f"{p}lookalike_confirmed_at__isnull": True}),
+        lambda card, f: (card.lead.lookalike or "") if card.lead.lookalike_confirmed_at is None else "",
+        never_sendable=False,
+        # The card is drafted and waits on the desk with its warning; one click on the lead confirms it.
+        blocks_drafting=False,
     ),
 )
 
@@ -241,10 +254,14 @@ def lead_held_q(lead_prefix: str = "", *, never_sendable: bool | None = None) ->
     return q
 
 
-def with_lead_reason(queryset: QuerySet, lead_prefix: str = "") -> QuerySet:
-    """Annotate each row with `lead_reason`: the code of the first lead rule that holds its lead back, or 'eligible'."""
+def with_lead_reason(queryset: QuerySet, lead_prefix: str = "", *, drafting: bool = False) -> QuerySet:
+    """Annotate each row with `lead_reason`: the code of the first lead rule that holds its lead back, or 'eligible'.
+
+    With `drafting`, only the rules under which no card is drafted (`blocks_drafting`).
+    """
+    rules = [each for each in LEAD_RULES if each.blocks_drafting or not drafting]
     reason = Case(
-        *(When(each.where(lead_prefix), then=Value(each.code)) for each in LEAD_RULES),
+        *(When(each.where(lead_prefix), then=Value(each.code)) for each in rules),
         default=Value(ELIGIBLE),
         output_field=CharField(),
     )
@@ -256,7 +273,7 @@ def _card_rule(lead_rule: LeadRule) -> Rule:
         lead_rule.code,
         lead_rule.message,
         lambda c: lead_rule.where("lead__"),
-        lambda card, f, c: _failed(lead_rule.check, f),
+        lambda card, f, c: lead_rule.holds(card, f),
         never_sendable=lead_rule.never_sendable,
     )
 

@@ -81,6 +81,15 @@ class Lead(models.Model):
     source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Where the lead came from, e.g. wpromote.")
     ghl_contact_id = models.CharField("GHL contact id", max_length=64, blank=True)
 
+    # A look-alike domain (compliance.lookalikes): why, and who confirmed the lead is who it seems, when.
+    # Until confirmed, its cards are held back (outreach.eligibility, "lookalike_domain"). Nullable so
+    # SQLite adds the columns in place (the lead table's triggers, migration 0019, stay).
+    lookalike = models.CharField(max_length=500, null=True, blank=True, editable=False)
+    lookalike_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lookalike_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
+
     # Suppression: any of these makes the lead uncontactable, everywhere.
     do_not_contact = models.BooleanField(default=False)
     do_not_contact_reason = models.CharField(max_length=255, blank=True)
@@ -136,6 +145,41 @@ class Lead(models.Model):
             self.domain_as_entered = ""
         if errors:
             raise ValidationError(errors)
+        self.note_lookalike()
+
+    def note_lookalike(self) -> None:
+        """Record whether the lead's domains are look-alikes (compliance.lookalikes); a new warning needs a new confirmation."""
+        from compliance.lookalikes import lead_lookalike
+
+        warning = lead_lookalike(self.domain, email_domain_of(self.email), lead_pk=self.pk)
+        if warning != self.lookalike:
+            self.lookalike, self.lookalike_confirmed_at, self.lookalike_confirmed_by = warning, None, None
+
+    def confirm_lookalike(self, *, by) -> bool:
+        """A person confirms the lead despite its look-alike domain; return whether this confirmed it now."""
+        if not self.lookalike or self.lookalike_confirmed_at:
+            return False
+        now = timezone.now()
+        confirmed = Lead.objects.filter(pk=self.pk, lookalike=self.lookalike, lookalike_confirmed_at__isnull=True).update(
+            lookalike_confirmed_at=now, lookalike_confirmed_by=by, updated_at=now
+        )
+        self.refresh_from_db(fields=["lookalike_confirmed_at", "lookalike_confirmed_by"])
+        return confirmed == 1
+
+    @property
+    def email_shown(self) -> str:
+        """The address as a person should read it: its domain in both forms when they differ."""
+        from compliance.identity import both_forms
+
+        local, _, domain = self.email.rpartition("@")
+        return f"{local}@{both_forms(domain)}"
+
+    @property
+    def domain_shown(self) -> str:
+        """The lead's domain as a person should read it: both forms when its punycode decodes to something else."""
+        from compliance.identity import both_forms
+
+        return both_forms(self.domain)
 
     def apply_recorded_opt_outs(self) -> None:
         """Carry onto this new lead every opt-out already recorded for its mailbox, before it is stored.

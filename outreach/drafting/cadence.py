@@ -6,8 +6,9 @@ Rules (each one is a test in tests/pipeline/test_cadence.py):
 - An enrollment stops when a never-sendable lead rule of the eligibility
   module holds its lead (`outreach.eligibility.LEAD_RULES`: do-not-contact,
   unsubscribed, bounced, excluded domain, replied), under that rule's code; it
-  waits, drafting nothing, while a rule that waits for a person holds it (an
-  identity collision). It also stops when its current step's card ended
+  waits, drafting nothing, while a rule that waits for a person and blocks
+  drafting holds it (an identity collision); under a look-alike domain it drafts,
+  and the card waits on the desk for the lead's confirmation. It also stops when its current step's card ended
   rejected or failed (the decision stands: the engine never redrafts on its own).
 - After the last step was sent the enrollment is completed.
 - A lead is never in two active enrollments of one campaign (DB constraint),
@@ -120,7 +121,7 @@ def cadence_tick(*, now: datetime | None = None, drafter: Drafter = DEFAULT_DRAF
         excluded = load_excluded_domains()
         active = list(
             eligibility.with_lead_reason(
-                with_current_step_card(Enrollment.objects.filter(status=Status.ACTIVE)), lead_prefix="lead__"
+                with_current_step_card(Enrollment.objects.filter(status=Status.ACTIVE)), lead_prefix="lead__", drafting=True
             ).select_related("lead", "campaign")
         )
         steps = _steps_by_campaign({enrollment.campaign_id for enrollment in active})

@@ -129,8 +129,8 @@ def is_canary_lane(campaign: Campaign, policy: RampPolicy) -> bool:
 def skip_reason(lead: Lead, campaign: Campaign, *, enrolled: bool) -> str:
     """Return why `lead` is not eligible for `campaign`, or '' when it is.
 
-    First the lead-level rule that holds it back (`eligibility.LEAD_RULES`, read
-    by `_pick_leads` as the `lead_reason` annotation), under its code.
+    First the lead-level rule under which no card is drafted (`eligibility.LEAD_RULES`,
+    read by `_pick_leads` as the `lead_reason` annotation), under its code.
     """
     reason = getattr(lead, eligibility.LEAD_REASON)
     if reason != eligibility.ELIGIBLE:
@@ -257,7 +257,8 @@ def _pick_leads(source: str, campaign: Campaign, *, limit: int, report: Pipeline
         Lead.objects.filter(source=source).annotate(
             is_enrolled=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), campaign=campaign)),
             tier_rank=Case(When(tier=campaign.tier, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        )
+        ),
+        drafting=True,
     ).order_by("tier_rank", "created_at", "pk")
     eligible: list[Lead] = []
     for lead in leads.iterator(chunk_size=2000):
@@ -463,7 +464,7 @@ def redraft(
 
 def _lead_never_sendable(card_ids: list[int]) -> dict[int, str]:
     """Return {card id: rule code} for the cards whose lead no new draft may reach (fresh copy changes no lead rule)."""
-    cards = eligibility.with_lead_reason(PendingEmail.objects.filter(pk__in=card_ids), lead_prefix="lead__")
+    cards = eligibility.with_lead_reason(PendingEmail.objects.filter(pk__in=card_ids), lead_prefix="lead__", drafting=True)
     return dict(cards.exclude(**{eligibility.LEAD_REASON: eligibility.ELIGIBLE}).values_list("pk", eligibility.LEAD_REASON))
 
 

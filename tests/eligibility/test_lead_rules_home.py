@@ -35,6 +35,13 @@ def _collide(lead: Lead) -> None:
     IdentityCollision.objects.create(kind="refused", lead_id=lead.pk, stored_value=lead.email, detail="its stored address is refused")
 
 
+def _move_to_a_lookalike_domain(lead: Lead) -> None:
+    # An address corrected on the lead page to one at a mixed-script domain (a Cyrillic о).
+    local, _, domain = lead.email.partition("@")
+    lead.email = f"{local}@\u043e{domain}"
+    lead.save()
+
+
 # How each rule comes to hold a lead, as the product gets there: a rule saved in the admin,
 # an opt-out through suppress_lead, a reply recorded by the inbound webhook, a collision.
 HOLD: dict[str, Callable[[Lead], object]] = {
@@ -44,6 +51,7 @@ HOLD: dict[str, Callable[[Lead], object]] = {
     "excluded_domain": lambda lead: ExcludedDomain.objects.get_or_create(domain=lead.email.split("@")[1]),
     "identity_collision": _collide,
     "replied": lambda lead: Lead.objects.filter(pk=lead.pk).update(replied_at=timezone.now()),
+    "lookalike_domain": _move_to_a_lookalike_domain,
 }
 
 
@@ -70,12 +78,18 @@ def test_the_pipeline_the_cadence_the_card_and_the_lead_name_the_same_rule(rule)
     assert eligibility.with_reason(PendingEmail.objects.filter(pk=card.pk), conditions).values_list(eligibility.REASON, flat=True).get() == rule.code
     # The lead itself.
     assert set(Lead.objects.suppressed()) == {drafted, waiting}
-    # The pipeline skips the lead under the rule's code.
     report = run_pipeline(source="later", limit=1, campaign_ref=campaign.ref, apply=True)
-    assert (report.skipped, report.drafted) == ({rule.code: 1}, [])
-    # The cadence stops the sequence under the code, or holds it while the rule waits for a person.
     tick = cadence_tick(apply=True)
     enrollment = Enrollment.objects.get(lead=drafted)
+    if not rule.blocks_drafting:
+        # Drafted, and the card waits on the desk under the rule, for a person's decision.
+        (later,) = PendingEmail.objects.filter(pk__in=report.drafted)
+        assert later.lead == waiting and eligibility.judge_one(later).reason == rule.code
+        assert tick.stopped == {} and rule.code not in tick.skipped
+        return
+    # The pipeline skips the lead under the rule's code.
+    assert (report.skipped, report.drafted) == ({rule.code: 1}, [])
+    # The cadence stops the sequence under the code, or holds it while the rule waits for a person.
     if rule.never_sendable:
         assert tick.stopped == {rule.code: 1}
         assert (enrollment.status, enrollment.stop_reason) == (Enrollment.Status.STOPPED, rule.code)
