@@ -40,7 +40,7 @@ from ghl.webhooks import (
 )
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
-from outreach.inbound.suppression import opt_outs_without_lead, record_opt_out, suppress_lead
+from outreach.inbound.suppression import OptOutOutcome, opt_outs_without_lead, record_opt_out, suppress_lead
 
 logger = logging.getLogger(__name__)
 
@@ -396,7 +396,7 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
         if target.lead_id is None:
             return recorded.describe if recorded else "ignored: unknown contact without a readable address"
         _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
+        _suppress_named_lead(target.lead_id, recorded, reason="unsubscribed", source="ghl:ContactDndUpdate")
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
         if target.lead_id is None:
@@ -404,6 +404,13 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
         _record(target.lead_id, target.card_id, EmailEvent.Kind.MEETING, delivery)
         return f"lead {target.lead_id} booked a meeting"
     return f"ignored: {event.type or 'untyped'} event"
+
+
+def _suppress_named_lead(lead_id: int, recorded: OptOutOutcome | None, *, reason: str, source: str) -> None:
+    """Suppress the lead an event names by its contact or card, unless `record_opt_out` already did by its
+    address: one opt-out, one suppression history row."""
+    if recorded is None or lead_id not in recorded.lead_ids or recorded.kind != reason:
+        suppress_lead(Lead.objects.get(pk=lead_id), reason=reason, source=source)
 
 
 def _card_for_email(event: EmailStatsEvent) -> tuple[int, int] | None:
@@ -447,9 +454,7 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
         kind, detail = EmailEvent.Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
-        suppress_lead(
-            Lead.objects.get(pk=lead_id), reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}"
-        )
+        _suppress_named_lead(lead_id, recorded, reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}")
         return f"lead {lead_id} {SUPPRESSING_KINDS[kind]}"
     return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
 
@@ -579,10 +584,11 @@ def _apply_opt_out_alone(delivery: WebhookDelivery, event: WebhookEvent | None) 
         if not reason:
             return ""
         with transaction.atomic():
-            record_opt_out(opt_out_address(event), reason=reason, source=f"ghl:{event.type}:delivery {delivery.pk}")
+            source = f"ghl:{event.type}:delivery {delivery.pk}"
+            recorded = record_opt_out(opt_out_address(event), reason=reason, source=source)
             lead_id = _lead_id_for(contact_id=getattr(event, "contact_id", ""))
             if lead_id is not None:
-                suppress_lead(Lead.objects.get(pk=lead_id), reason=reason, source=f"ghl:{event.type}:delivery {delivery.pk}")
+                _suppress_named_lead(lead_id, recorded, reason=reason, source=source)
         return reason
     except Exception:
         logger.exception("Applying the opt-out of webhook delivery %s alone failed too", delivery.pk)

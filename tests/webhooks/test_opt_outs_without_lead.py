@@ -174,3 +174,31 @@ def test_an_opt_out_spelled_as_in_the_table_suppresses_the_lead_at_its_plain_spe
     assert lead in Lead.objects.suppressed()
     run_pipeline(source="later", limit=10, campaign_ref=campaign.ref, apply=True)
     assert not PendingEmail.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.parametrize("name", ["DND", "complaint", "hard bounce"])
+def test_an_opt_out_for_a_known_lead_writes_one_suppression_row(name, client):
+    """record_opt_out suppresses the lead by its address; the lead the event names by its id is the same one."""
+    delivery, kind = OPT_OUTS[name]
+    lead = make_lead(email="jdoe@known.example", ghl_contact_id="contact-wh-known")
+    payload = delivery("JDoe+promo@known.example", "wh-known")
+    if name == "DND":
+        payload["id"] = lead.ghl_contact_id
+    else:
+        payload["contactId"] = lead.ghl_contact_id
+
+    assert post(client, payload).status_code == 200
+
+    assert WebhookDelivery.objects.get().outcome == f"lead {lead.pk} {kind}"
+    assert list(Suppression.objects.values_list("lead_id", "kind")) == [(lead.pk, kind)]
+
+
+def test_operators_see_how_many_opt_outs_wait_for_a_lead(client, operator):
+    post(client, dnd("nobody-yet@later.example", "wh-figure"))
+    client.force_login(operator)
+
+    page = client.get("/admin/outreach/webhookdelivery/").content.decode()
+
+    assert "Opt-outs kept for an address with no lead: 1" in page
+    make_lead(email="nobody-yet@later.example")
+    assert "Opt-outs kept for an address with no lead: 0" in client.get("/admin/outreach/webhookdelivery/").content.decode()
