@@ -36,7 +36,7 @@ from compliance.checks import EmailFacts
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 from compliance.rules import do_not_contact_q, excluded_domain_q, unresolved_collision_q
 from outreach.checks import CheckContext, build_facts
-from outreach.models import CardStatus, PendingEmail
+from outreach.models import CardStatus, Lead, PendingEmail
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
@@ -184,7 +184,7 @@ class LeadRule:
 
 # The lead-level rules, in order; the card's RULES start with them. The pipeline (which
 # leads to draft), the cadence (which sequences to stop or hold), redraft and
-# `Lead.objects.suppressed()` read this tuple; tests/eligibility/test_lead_rules_home.py
+# `held_leads()` read this tuple; tests/eligibility/test_lead_rules_home.py
 # fails if another module decides who must not be emailed.
 LEAD_RULES: tuple[LeadRule, ...] = (
     LeadRule(
@@ -252,6 +252,12 @@ def lead_held_q(lead_prefix: str = "", *, never_sendable: bool | None = None) ->
         if never_sendable is None or each.never_sendable == never_sendable:
             q |= each.where(lead_prefix)
     return q
+
+
+def held_leads(leads: QuerySet | None = None) -> QuerySet:
+    """The leads (of `leads`, else all) a lead rule holds back now: who must not be emailed."""
+    from_leads = leads if leads is not None else Lead.objects.all()
+    return from_leads.filter(lead_held_q())
 
 
 def with_lead_reason(queryset: QuerySet, lead_prefix: str = "", *, drafting: bool = False) -> QuerySet:

@@ -17,7 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from compliance.checks import find_header_breaker
-from compliance.identity import canonical_domain, canonical_email, email_domain_of, mailbox_key
+from compliance.identity import both_forms, canonical_domain, canonical_email, email_domain_of, mailbox_key
+from compliance.lookalikes import lead_lookalike
+from compliance.models import Suppression
 from compliance.rules import lead_domain_forms
 
 
@@ -34,12 +36,6 @@ class LeadQuerySet(models.QuerySet):
             return self.filter(email_key=mailbox_key(canonical_email(email)))
         except ValidationError:
             return self.none()
-
-    def suppressed(self):
-        """The leads a lead rule of the eligibility module holds back now (outreach.eligibility.LEAD_RULES)."""
-        from outreach import eligibility  # it reads these models
-
-        return self.filter(eligibility.lead_held_q())
 
 
 def _domain_form(name: str) -> models.GeneratedField:
@@ -129,8 +125,10 @@ class Lead(models.Model):
                 self.email_as_entered = self.email.strip()
             self.email = email
             self.email_key = mailbox_key(email)
-            if self._state.adding:
+            # Once per key: clean_fields, clean and save each canonicalise the same new lead.
+            if self._state.adding and getattr(self, "_opt_outs_applied_for", None) != self.email_key:
                 self.apply_recorded_opt_outs()
+                self._opt_outs_applied_for = self.email_key
         if self.domain:
             try:
                 domain = canonical_domain(self.domain)
@@ -149,9 +147,11 @@ class Lead(models.Model):
 
     def note_lookalike(self) -> None:
         """Record whether the lead's domains are look-alikes (compliance.lookalikes); a new warning needs a new confirmation."""
-        from compliance.lookalikes import lead_lookalike
-
-        warning = lead_lookalike(self.domain, email_domain_of(self.email), lead_pk=self.pk)
+        domains = (self.domain, email_domain_of(self.email))
+        if getattr(self, "_lookalike_read_for", None) == domains:
+            return
+        self._lookalike_read_for = domains
+        warning = lead_lookalike(*domains, lead_pk=self.pk)
         if warning != self.lookalike:
             self.lookalike, self.lookalike_confirmed_at, self.lookalike_confirmed_by = warning, None, None
 
@@ -169,16 +169,12 @@ class Lead(models.Model):
     @property
     def email_shown(self) -> str:
         """The address as a person should read it: its domain in both forms when they differ."""
-        from compliance.identity import both_forms
-
         local, _, domain = self.email.rpartition("@")
         return f"{local}@{both_forms(domain)}"
 
     @property
     def domain_shown(self) -> str:
         """The lead's domain as a person should read it: both forms when its punycode decodes to something else."""
-        from compliance.identity import both_forms
-
         return both_forms(self.domain)
 
     def apply_recorded_opt_outs(self) -> None:
@@ -187,8 +183,6 @@ class Lead(models.Model):
         An unsubscribe, bounce or complaint may arrive before the address is a lead
         (compliance.Suppression without a lead); the lead enters suppressed.
         """
-        from compliance.models import Suppression
-
         for kind, when, source in Suppression.objects.filter(email_key=self.email_key).values_list("kind", "created_at", "source"):
             if kind == Suppression.Kind.UNSUBSCRIBED:
                 self.unsubscribed_at = self.unsubscribed_at or when

@@ -41,6 +41,7 @@ from ghl.webhooks import (
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
 from outreach.inbound.suppression import OptOutOutcome, opt_outs_without_lead, record_opt_out, suppress_lead
+from ramp.holds import raise_hold
 
 logger = logging.getLogger(__name__)
 
@@ -279,8 +280,6 @@ def _apply_stored(
         ).update(quarantined_at=timezone.now())
         if quarantined and opt_out:
             # An opt-out nobody has applied in full must not wait for someone to open the quarantine.
-            from ramp.holds import raise_hold
-
             raise_hold(
                 reason=f"Webhook delivery {delivery.pk} carries an opt-out ({opt_out}) and is quarantined: {error[:200]}",
                 source="webhook_quarantine",

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_a_domain_in_one_script_that_reads_as_nothing_known_is_no_lookalike(address):
     lead = make_lead(email=address)
     assert lead.lookalike is None
-    assert lead not in Lead.objects.suppressed()
+    assert lead not in eligibility.held_leads()
 
 
 def test_a_mixed_script_domain_is_warned_in_both_forms():
@@ -61,7 +61,7 @@ def test_one_click_confirms_the_lead_and_records_who_and_when(client, operator):
     assert response.status_code == 302 and response["Location"] == reverse("admin:outreach_lead_change", args=[lead.pk])
     lead.refresh_from_db()
     assert lead.lookalike_confirmed_by == operator and lead.lookalike_confirmed_at is not None
-    assert lead not in Lead.objects.suppressed()
+    assert lead not in eligibility.held_leads()
     page = client.get(reverse("admin:outreach_lead_change", args=[lead.pk])).content.decode()
     assert 'id="lookalike-confirmed"' in page and "Confirmed by operator" in page
 
@@ -83,4 +83,4 @@ def test_a_new_lookalike_asks_for_a_new_confirmation(operator):
     lead.save()
 
     assert "\u0440aypal" in lead.lookalike and lead.lookalike_confirmed_at is None
-    assert lead in Lead.objects.suppressed()
+    assert lead in eligibility.held_leads()

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from compliance.admin import DoNotContactResource, ExcludedDomainResource
 from compliance.models import DoNotContact, ExcludedDomain
+from outreach import eligibility
 from outreach.drafting.pipeline import run_pipeline
 from outreach.leads.resources import LeadResource
 from outreach.models import Lead, PendingEmail
@@ -179,7 +180,7 @@ def test_a_do_not_contact_entry_typed_in_its_admin_form_is_stored_as_its_preview
 
     assert said in html.unescape(page)
     assert DoNotContact.objects.get().as_entered == typed
-    assert list(Lead.objects.suppressed()) == leads[:1]
+    assert list(eligibility.held_leads()) == leads[:1]
 
 
 # typed excluded domain -> (the lead it must hold, a lead it must leave alone, what the preview says, or the refusal)
@@ -209,4 +210,4 @@ def test_an_excluded_domain_typed_in_its_admin_form_is_stored_as_its_preview_say
     page = add_rule(client, url, {"domain": typed, "reason": "customer"})
 
     assert said in html.unescape(page)
-    assert list(Lead.objects.suppressed()) == leads[:1]
+    assert list(eligibility.held_leads()) == leads[:1]

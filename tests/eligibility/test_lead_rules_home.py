@@ -1,7 +1,7 @@
 """One list of reasons a lead must not be emailed: `outreach.eligibility.LEAD_RULES`.
 
 The pipeline (which leads to draft), the cadence (which sequences to stop or
-hold), a card's verdict and `Lead.objects.suppressed()` all read it, so for
+hold), a card's verdict and `eligibility.held_leads()` all read it, so for
 each rule in the list they name the same code. A syntax-tree scan fails when
 another product module decides the question itself: a filter on the lead's
 suppression fields, a call of the rule filters or of the lead checks, or a
@@ -77,7 +77,7 @@ def test_the_pipeline_the_cadence_the_card_and_the_lead_name_the_same_rule(rule)
     conditions = eligibility.Conditions.current()
     assert eligibility.with_reason(PendingEmail.objects.filter(pk=card.pk), conditions).values_list(eligibility.REASON, flat=True).get() == rule.code
     # The lead itself.
-    assert set(Lead.objects.suppressed()) == {drafted, waiting}
+    assert set(eligibility.held_leads()) == {drafted, waiting}
     report = run_pipeline(source="later", limit=1, campaign_ref=campaign.ref, apply=True)
     tick = cadence_tick(apply=True)
     enrollment = Enrollment.objects.get(lead=drafted)

@@ -17,6 +17,7 @@ import tablib
 
 from compliance.models import Suppression
 from ghl.webhooks import compact_json
+from outreach import eligibility
 from outreach.drafting.pipeline import run_pipeline
 from outreach.inbound.webhooks import webhook_figures
 from outreach.leads.resources import LeadResource
@@ -78,7 +79,7 @@ def test_an_opt_out_before_the_lead_exists_suppresses_it_at_import(name, opted_o
     result = import_lead(imported)
     assert not result.has_validation_errors()
     lead = Lead.objects.get(source="later")
-    assert lead in Lead.objects.suppressed()
+    assert lead in eligibility.held_leads()
     assert {"unsubscribed": lead.unsubscribed_at, "bounced": lead.bounced_at, "complained": lead.do_not_contact}[kind]
     run_pipeline(source="later", limit=10, campaign_ref=campaign.ref, apply=True)
     assert not PendingEmail.objects.filter(lead=lead).exists()
@@ -171,7 +172,7 @@ def test_an_opt_out_spelled_as_in_the_table_suppresses_the_lead_at_its_plain_spe
     assert WebhookDelivery.objects.get().outcome.startswith("suppression recorded for an address with no lead")
     assert not import_lead(plain).has_validation_errors()
     lead = Lead.objects.get(source="later")
-    assert lead in Lead.objects.suppressed()
+    assert lead in eligibility.held_leads()
     run_pipeline(source="later", limit=10, campaign_ref=campaign.ref, apply=True)
     assert not PendingEmail.objects.filter(lead=lead).exists()
 
