@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from compliance.identity import mailbox_key, opt_out_email
 from compliance.models import Suppression
+from outreach.inbound import evidence
 from outreach.models import CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 
@@ -43,7 +44,7 @@ class SuppressionOutcome:
     cards_failed: list[int] = field(default_factory=list)
 
 
-def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> SuppressionOutcome:
+def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "", landed: str = "") -> SuppressionOutcome:
     """Suppress `lead` for `reason` (unsubscribed, bounced, complained, do_not_contact).
 
     1. Refuse an unknown reason with ValueError (nothing changes).
@@ -53,6 +54,10 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
     5. Reject its pending/approved cards with the compliance_failure tag and
        fail its queued cards ("lead <reason>"), through transition(); a card
        someone else moved meanwhile is handled in its new state.
+    6. When the reason is deliverability evidence (bounced, complained,
+       unsubscribed), judge the stop conditions now, in this transaction
+       (`outreach.inbound.evidence`); `landed` names what brought it for the
+       hold's reason (default: `source`).
     Safe to call again: it only finishes what is left.
     """
     if reason not in Suppression.Kind.values:
@@ -73,6 +78,8 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
                 outcome.cards_rejected.append(card.pk)
             elif final == CardStatus.FAILED:
                 outcome.cards_failed.append(card.pk)
+        if reason in evidence.EVIDENCE_REASONS:
+            evidence.judge_landed(landed=landed or source, now=now)
     logger.info(
         "Suppressed lead %s (%s via %s): %s enrollments stopped, %s cards rejected, %s failed",
         lead.pk, reason, source, stopped, len(outcome.cards_rejected), len(outcome.cards_failed),
@@ -131,7 +138,7 @@ class OptOutOutcome:
         return f"lead {', '.join(map(str, self.lead_ids))} {self.kind}"
 
 
-def record_opt_out(address: str, *, reason: str, source: str, note: str = "") -> OptOutOutcome | None:
+def record_opt_out(address: str, *, reason: str, source: str, note: str = "", landed: str = "") -> OptOutOutcome | None:
     """Store an opt-out of `address` by its mailbox key, then suppress every lead with that key.
 
     Any opt-out, from any source, goes through here first: when no lead has the
@@ -139,8 +146,8 @@ def record_opt_out(address: str, *, reason: str, source: str, note: str = "") ->
     later with the key enters suppressed (Lead.apply_recorded_opt_outs).
     `address` is read as `compliance.identity.opt_out_email` reads it (a needlessly
     quoted local part is its plain spelling). Returns None when it is not an
-    address we can read: the caller
-    still suppresses the lead it knows by another id.
+    address we can read: the caller still suppresses the lead it knows by
+    another id. `landed` is handed to suppress_lead (what a hold names).
     """
     if reason not in Suppression.Kind.values:
         raise ValueError(f"Unknown suppression reason {reason!r}; use one of {', '.join(Suppression.Kind.values)}.")
@@ -156,7 +163,7 @@ def record_opt_out(address: str, *, reason: str, source: str, note: str = "") ->
                 lead_id=None, email=email, email_key=key, kind=reason, source=source[:100], note=note[:255]
             )
         for lead in leads:
-            suppress_lead(lead, reason=reason, source=source, note=note)
+            suppress_lead(lead, reason=reason, source=source, note=note, landed=landed)
             outcome.lead_ids.append(lead.pk)
     return outcome
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,12 +33,15 @@ from ghl.webhooks import (
     AppointmentEvent,
     Bounce,
     ContactDndEvent,
+    ContactUpdateEvent,
     EmailStatsEvent,
     MessageEvent,
     WebhookEvent,
     parse_event,
     verify_delivery,
 )
+from compliance.identity import canonical_email
+from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
 from outreach.inbound.suppression import OptOutOutcome, opt_outs_without_lead, record_opt_out, suppress_lead
@@ -361,6 +365,9 @@ def resolve(event: WebhookEvent) -> Target:
     if isinstance(event, AppointmentEvent):
         lead_id = _lead_id_for(contact_id=event.contact_id)
         return Target(lead_id, _last_sent_card_id(lead_id) if lead_id is not None else None)
+    if isinstance(event, ContactUpdateEvent):
+        # Only the stored contact id: the contact's address is what may have changed.
+        return Target(lead_id=_lead_id_for(contact_id=event.contact_id))
     return Target()
 
 
@@ -391,25 +398,51 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
         if not event.email_blocked:
             return "ignored: email not blocked"
         # The opt-out first, by address, whether or not the address is a lead yet.
-        recorded = record_opt_out(event.email, reason="unsubscribed", source="ghl:ContactDndUpdate")
+        recorded = record_opt_out(event.email, reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND"))
         if target.lead_id is None:
             return recorded.describe if recorded else "ignored: unknown contact without a readable address"
         _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
-        _suppress_named_lead(target.lead_id, recorded, reason="unsubscribed", source="ghl:ContactDndUpdate")
+        _suppress_named_lead(
+            target.lead_id, recorded, reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND")
+        )
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
         if target.lead_id is None:
             return "ignored: unknown contact"
         _record(target.lead_id, target.card_id, EmailEvent.Kind.MEETING, delivery)
         return f"lead {target.lead_id} booked a meeting"
+    if isinstance(event, ContactUpdateEvent):
+        if target.lead_id is None:
+            return "ignored: unknown contact"
+        return _apply_contact_update(event, target.lead_id)
     return f"ignored: {event.type or 'untyped'} event"
 
 
-def _suppress_named_lead(lead_id: int, recorded: OptOutOutcome | None, *, reason: str, source: str) -> None:
+def _suppress_named_lead(lead_id: int, recorded: OptOutOutcome | None, *, reason: str, source: str, landed: str = "") -> None:
     """Suppress the lead an event names by its contact or card, unless `record_opt_out` already did by its
     address: one opt-out, one suppression history row."""
     if recorded is None or lead_id not in recorded.lead_ids or recorded.kind != reason:
-        suppress_lead(Lead.objects.get(pk=lead_id), reason=reason, source=source)
+        suppress_lead(Lead.objects.get(pk=lead_id), reason=reason, source=source, landed=landed)
+
+
+def _apply_contact_update(event: ContactUpdateEvent, lead_id: int) -> str:
+    """A contact whose address changed in GHL is no longer the recipient the lead's approved cards name: back to review.
+
+    GHL sends to the contact, so an email approved to the lead's address would
+    reach the new one. The lead keeps its address; the send job refuses a
+    contact whose address is not the approved one.
+    """
+    lead = Lead.objects.get(pk=lead_id)
+    try:
+        same = canonical_email(event.email) == lead.email
+    except ValidationError:
+        same = False
+    if same:
+        return f"lead {lead_id}: address unchanged"
+    cards = standing_approvals(PendingEmail.objects.filter(lead_id=lead_id))
+    detail = f"GHL contact {event.contact_id} now has the address {event.email or '(none)'}"
+    reopened = [card.pk for card in cards if reopen(card, ["recipient"], actor_label="ghl:ContactUpdate", detail=detail)]
+    return f"lead {lead_id}: {detail}; {len(reopened)} approved card(s) back to review"
 
 
 def _card_for_email(event: EmailStatsEvent) -> tuple[int, int] | None:
@@ -430,7 +463,11 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
     lead_id, card_id = target.lead_id, target.card_id
     opt_out = opt_out_of(event)
     # The opt-out first, by the recipient's address, whether or not it is a lead yet.
-    recorded = record_opt_out(event.recipient, reason=opt_out, source=f"ghl:LCEmailStats:{event.event}") if opt_out else None
+    recorded = (
+        record_opt_out(event.recipient, reason=opt_out, source=f"ghl:LCEmailStats:{event.event}", landed=_landed(delivery, opt_out))
+        if opt_out
+        else None
+    )
     if lead_id is None:
         return recorded.describe if recorded else "ignored: unknown recipient"
     detail = ""
@@ -453,7 +490,13 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
         kind, detail = EmailEvent.Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
-        _suppress_named_lead(lead_id, recorded, reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}")
+        _suppress_named_lead(
+            lead_id,
+            recorded,
+            reason=SUPPRESSING_KINDS[kind],
+            source=f"ghl:LCEmailStats:{event.event}",
+            landed=_landed(delivery, SUPPRESSING_KINDS[kind]),
+        )
         return f"lead {lead_id} {SUPPRESSING_KINDS[kind]}"
     return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
 
@@ -508,6 +551,11 @@ def _card_replied_to(lead_id: int, event: MessageEvent) -> int | None:
             if conversation_id == event.conversation_id:
                 return card_id
     return sent[0][0] if sent else None
+
+
+def _landed(delivery: WebhookDelivery, what: str) -> str:
+    """How a hold raised by this delivery names it."""
+    return f"GHL webhook delivery {delivery.pk} ({what})"
 
 
 def _record(lead_id: int, card_id: int | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:

@@ -26,7 +26,7 @@ def mark_lookalikes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outreach', '0020_lead_mailbox_key'),
+        ('outreach', '0022_lead_mailbox_key'),
         ('compliance', '0006_mailbox_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

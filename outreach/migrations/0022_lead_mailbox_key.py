@@ -40,7 +40,7 @@ def rekey(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("outreach", "0019_lead_domain_forms"),
+        ("outreach", "0021_roles_change_the_ramp_in_two"),
         ("compliance", "0006_mailbox_keys"),
     ]
 
