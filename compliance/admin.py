@@ -18,7 +18,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.results import Result
 
 from caio.admin import ReadOnlyAdmin
-from compliance.identity import canonical_domain
+from compliance.identity import both_forms, canonical_domain, mailbox_key
 from compliance.impact import Impact, impact_of, impact_of_rules
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision, Suppression
 from compliance.services import RuleValues, remove_rule, remove_rules, rule_values, rules_changed, save_rule
@@ -208,6 +208,20 @@ class PreviewedRuleForm(forms.ModelForm):
         """Check and read the rule's own fields (before the preview)."""
         return cleaned
 
+    @property
+    def stored_as(self) -> str:
+        """What the previewed rule will be stored as, in words: what was typed may read otherwise."""
+        values = self.rule_values()
+        if values is None:
+            return ""
+        email, domain = values
+        if email:
+            local, _, at = email.rpartition("@")
+            key = mailbox_key(email)
+            same = "" if key == email else f", and every spelling of the mailbox {key}"
+            return f"the address {local}@{both_forms(at)}{same}"
+        return f"{self.rule_words} {both_forms(domain)} and its subdomains"
+
     def clean(self):
         cleaned = self.clean_rule(super().clean())
         values = None if self.errors else self.rule_values()
@@ -224,6 +238,8 @@ class PreviewedRuleForm(forms.ModelForm):
 
 
 class ExcludedDomainForm(PreviewedRuleForm):
+    rule_words = "the excluded domain"
+
     class Meta:
         model = ExcludedDomain
         fields = ["domain", "reason"]
@@ -257,6 +273,7 @@ class ExcludedDomainAdmin(RulePreviewAdmin):
 
 
 class DoNotContactForm(PreviewedRuleForm):
+    rule_words = "everyone at"
     entry = forms.CharField(
         max_length=2048, help_text="An address (ana@customer.com), or everyone at a domain and its subdomains (*@customer.com)."
     )

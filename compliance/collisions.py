@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from compliance.checks import covering_domain
-from compliance.identity import canonical_domain, canonical_email, email_domain_of
+from compliance.identity import canonical_domain, canonical_email, email_domain_of, mailbox_key
 
 COLLISION_CHECK = {"id": "compliance.C019", "name": "No unresolved identity collision", "passed": False}
 
@@ -57,6 +57,17 @@ def _try(function: Callable[[str], str], value: str) -> tuple[str, str]:
         return function(value), ""
     except ValidationError as exc:
         return "", " ".join(exc.messages)
+
+
+def _retyped(function: Callable[[str], str], stored: str, entered: str) -> tuple[str, str]:
+    """`_try` of what was typed when the stored value is what case folding before IDNA made of it (ß as ss,
+    ς as σ), else of what is stored."""
+    found = _try(function, stored)
+    if entered and found[0] and _try(function, entered.casefold())[0] == found[0]:
+        canonical, refusal = _try(function, entered)
+        if not refusal:
+            return canonical, ""
+    return found
 
 
 def _canonicalise_rules(model, key: str, function: Callable[[str], str], entered: str, report: CanonicalisationReport) -> None:
@@ -106,18 +117,30 @@ def canonicalise_stored(
     listed_domains = set(DoNotContact.objects.filter(email__isnull=True).values_list("domain", flat=True))
     excluded = set(ExcludedDomain.objects.values_list("domain", flat=True))
 
+    # Leads and address rules carry a matching key from compliance 0006 / outreach 0020 on; earlier
+    # migrations call this with models that have none, and compare canonical addresses.
+    keyed = any(f.name == "email_key" for f in Lead._meta.get_fields())
+    key_of = mailbox_key if keyed else (lambda email: email)
+    if keyed:
+        listed = {mailbox_key(email) for email in listed}
     leads = list(Lead.objects.order_by("pk"))
-    canonical_of: dict[int, tuple[str, str]] = {lead.pk: _try(canonical_email, lead.email) for lead in leads}
-    # The lead that keeps a canonical address: the one already storing it, else the oldest.
+    # With keys comes IDNA 2008: what was typed is read again, as a ß domain was once stored at its ss spelling.
+    canonical_of: dict[int, tuple[str, str]] = {
+        lead.pk: _retyped(canonical_email, lead.email, lead.email_as_entered if keyed else "") for lead in leads
+    }
+    # The lead that keeps a mailbox: the one already storing its canonical address, else the oldest.
     holder: dict[str, int] = {}
     for lead in leads:
         canonical, _ = canonical_of[lead.pk]
-        if canonical and (canonical not in holder or lead.email == canonical):
-            holder[canonical] = lead.pk
+        if canonical and (key_of(canonical) not in holder or lead.email == canonical):
+            holder[key_of(canonical)] = lead.pk
 
     collided: set[int] = set()
 
     def collide(lead, kind: str, stored: str, canonical: str, detail: str, other: int | None = None) -> None:
+        # Run again by a later migration: a collision already recorded (resolved or not) is not recorded twice.
+        if IdentityCollision.objects.filter(kind=kind, lead_id=lead.pk, other_lead_id=other, stored_value=stored).exists():
+            return
         IdentityCollision.objects.create(
             kind=kind, lead_id=lead.pk, other_lead_id=other, stored_value=stored, canonical_value=canonical, detail=detail
         )
@@ -128,14 +151,12 @@ def canonicalise_stored(
 
     for lead in leads:
         email, email_refusal = canonical_of[lead.pk]
-        domain, domain_refusal = _try(canonical_domain, lead.domain) if lead.domain else ("", "")
+        domain, domain_refusal = _retyped(canonical_domain, lead.domain, lead.domain_as_entered if keyed else "") if lead.domain else ("", "")
         if email_refusal:
             collide(lead, "refused", lead.email, "", f"its stored address is refused: {email_refusal}")
-        elif holder[email] != lead.pk:
-            collide(
-                lead, "duplicate", lead.email, email,
-                f"“{lead.email}” is the same address as lead {holder[email]}'s ({email}).", other=holder[email],
-            )
+        elif holder[key_of(email)] != lead.pk:
+            other = holder[key_of(email)]
+            collide(lead, "duplicate", lead.email, email, f"“{lead.email}” reaches the same mailbox as lead {other}'s.", other=other)
         if domain_refusal:
             collide(lead, "refused", lead.domain, "", f"its stored company domain is refused: {domain_refusal}")
         if email:
@@ -143,7 +164,7 @@ def canonicalise_stored(
             domains += [email_domain_of(email)] if email_domain_of(email) not in domains else []
             raw_domains = [(lead.domain or email_domain_of(lead.email)).lower(), email_domain_of(lead.email)]
             now = (
-                (f"the do-not-contact entry {email}" if email in listed else "")
+                (f"the do-not-contact entry {email}" if key_of(email) in listed else "")
                 or (f"the do-not-contact domain {hit}" if (hit := covering_domain(domains, listed_domains)) else "")
                 or (f"the excluded domain {hit}" if (hit := covering_domain(domains, excluded)) else "")
             )
@@ -152,8 +173,10 @@ def canonicalise_stored(
                 collide(lead, "matches_rule", lead.email, email, f"“{lead.email}” now matches {now}.")
         changed = {}
         # A duplicate or refused address stays as stored until a person decides.
-        if email and holder[email] == lead.pk and email != lead.email:
+        if email and holder[key_of(email)] == lead.pk and email != lead.email:
             changed.update(email=email)
+        if keyed and email:
+            changed.update(email_key=mailbox_key(email))
         if domain and domain != lead.domain:
             changed.update(domain=domain, domain_as_entered=lead.domain)
         elif not lead.domain and email:

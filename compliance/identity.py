@@ -1,8 +1,12 @@
-"""One canonical form for an email address and for a domain.
+"""One canonical form for an email address and for a domain, and one matching key per mailbox.
 
 Suppression compares identities, so two spellings of one mailbox or one
 domain must become one string before anything stores, compares or looks them
-up. Characters a reader cannot see (zero-width spaces and joiners, BOM, bidi
+up. Addresses are read by email-validator (quoted local parts, comments and
+obsolete syntax are refused, not guessed at); domains by IDNA 2008 with the
+UTS 46 mapping, non-transitional, the same way from Unicode and from
+punycode, so "straße" and "xn--strae-oqa" are one domain (never "strasse"),
+and a pasted URL by a WHATWG URL parser (ada). Characters a reader cannot see (zero-width spaces and joiners, BOM, bidi
 controls, other format and control characters) are refused, not removed:
 IDNA would silently drop some of them and deliver the mail to the very
 mailbox a rule names, and a person deserves to know their file carries them.
@@ -14,9 +18,10 @@ import functools
 import re
 import unicodedata
 
+import ada_url
 import idna
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from email_validator import EmailNotValidError, validate_email
 
 # Default-ignorable code points that are not in a "C" category yet show nothing
 # (Unicode's DerivedCoreProperties, Default_Ignorable_Code_Point).
@@ -33,7 +38,9 @@ _IGNORABLE_RANGES = (
 # Full stops IDNA treats as label separators; NFKC leaves the ideographic one alone.
 _DOT_LOOKALIKES = str.maketrans({"\u3002": ".", "\uff61": ".", "\uff0e": "."})
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*://")
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# Providers that deliver every dotted spelling of a local part to one mailbox, under either domain: one list.
+DOT_BLIND_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
 def is_invisible(char: str) -> bool:
@@ -69,7 +76,13 @@ def _refuse_invisible(value: str, what: str) -> None:
 
 
 def _to_ascii_domain(host: str, original: str) -> str:
-    """Return `host` (already NFKC and case-folded) in its IDNA (punycode) form, or refuse it."""
+    """Return `host` (already NFKC) in its IDNA (punycode) form, or refuse it.
+
+    UTS 46 maps case and compatibility forms but keeps ß and ς (non-transitional,
+    as IDNA 2008 has them): folding them to ss and σ would store, and send to,
+    another domain than the one typed. A punycode label is decoded and encoded
+    again, so it reaches the same form as its Unicode spelling.
+    """
     host = host.translate(_DOT_LOOKALIKES).rstrip(".")
     if not host:
         raise ValidationError(f"{original!r} has no domain name (expected something like customer.com).")
@@ -81,11 +94,11 @@ def _to_ascii_domain(host: str, original: str) -> str:
     ascii_labels = []
     for label in labels:
         try:
-            # uts46 maps what NFKC left (e.g. final sigma); a punycode label is checked by decoding it.
-            ascii_label = idna.encode(label, uts46=True).decode("ascii").lower()
-            if ascii_label.startswith("xn--"):
-                idna.decode(ascii_label)
-        except idna.IDNAError as exc:
+            mapped = idna.uts46_remap(label, std3_rules=True, transitional=False)
+            if mapped.startswith("xn--"):
+                mapped = idna.decode(mapped)
+            ascii_label = idna.encode(mapped).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
             raise ValidationError(f"{original!r} is not a valid domain name: the part “{label}” is refused ({exc}).") from None
         if not _LABEL_RE.match(ascii_label):
             raise ValidationError(f"{original!r} is not a valid domain name: the part “{label}” is not allowed.")
@@ -97,9 +110,11 @@ def _to_ascii_domain(host: str, original: str) -> str:
 
 
 def _fold(value: str, what: str) -> str:
+    """NFKC only: full-width letters and at signs become plain ones. Case is left to each
+    part's own rule (the domain's to UTS 46, which keeps ß; the local part's to lower())."""
     text = (value or "").strip()
     _refuse_invisible(text, what)
-    return unicodedata.normalize("NFKC", text).casefold()
+    return unicodedata.normalize("NFKC", text)
 
 
 # Pure functions of a string, called several times per row of a large import (the row, the model's
@@ -143,10 +158,23 @@ def canonical_domain(value: str) -> str:
     company is the domain, not its web server.
     """
     text = _fold(value, "The domain")
-    host = _SCHEME_RE.sub("", text)
-    host = re.split(r"[/?#]", host, maxsplit=1)[0]
-    host = host.rpartition("@")[2]  # "@customer.com" or a URL's user@host
-    host = re.sub(r":\d*$", "", host)  # a port
+    if "\\" in text:
+        # Browsers read a backslash as a slash in a URL and some parsers do not: such a paste names two hosts.
+        raise ValidationError(f"{value!r} contains a backslash; type the domain alone (e.g. customer.com).")
+    if _SCHEME_RE.match(text):
+        try:
+            url = ada_url.URL(text)
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a web address we can read; type the domain alone (e.g. customer.com).") from None
+        if url.username or url.password:
+            raise ValidationError(
+                f"{value!r} has a user name before its host (the part before @): type the domain alone (e.g. customer.com)."
+            )
+        host = url.hostname
+    else:
+        host = re.split(r"[/?#]", text, maxsplit=1)[0]
+        host = host.rpartition("@")[2]  # "@customer.com" or "*@customer.com"
+        host = re.sub(r":\d*$", "", host)  # a port
     host = host.lstrip(".")
     domain = _to_ascii_domain(host, value)
     if domain.startswith("www.") and domain.count(".") >= 2:
@@ -158,9 +186,12 @@ def canonical_domain(value: str) -> str:
 def canonical_email(value: str) -> str:
     """Return the canonical form of an email address, or raise ValidationError naming what is wrong.
 
-    NFKC, case folded, the domain in IDNA form without a trailing dot. The
-    local part is kept whole (no dot or plus-tag folding: that is one
-    provider's habit, not a rule of email).
+    NFKC, the domain in IDNA form (as canonical_domain reads it) without a
+    trailing dot, the local part checked by email-validator and lower-cased.
+    Quoted local parts, comments and other obsolete syntax are refused: they
+    are one more spelling of a plain mailbox, or not one we can send to. The
+    local part is kept whole here (the address we send to); `mailbox_key`
+    folds what providers ignore.
     """
     text = _fold(value, "The email address")
     if not text:
@@ -172,12 +203,74 @@ def canonical_email(value: str) -> str:
         raise ValidationError(f"{value!r} has a space in the part before the @.")
     if not local.isascii():
         raise ValidationError(f"{value!r} has characters other than plain letters, digits and .-_+ before the @; we cannot send to it.")
-    email = f"{local}@{_to_ascii_domain(host, value)}"
+    domain = _to_ascii_domain(host, value)
     try:
-        validate_email(email)
+        # test_environment: .test addresses (RFC 2606) are the demo's and the tests' own.
+        checked = validate_email(f"{local}@{domain}", check_deliverability=False, allow_smtputf8=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"{value!r} is not a valid email address: {exc}") from None
+    return f"{checked.local_part.lower()}@{domain}"
+
+
+def mailbox_key(canonical: str) -> str:
+    """Return the matching key of a canonical address: one string for every spelling that reaches one mailbox.
+
+    A plus tag is dropped (jdoe+promo@ is jdoe@); at a dot-blind provider
+    (DOT_BLIND_DOMAINS) the dots are dropped too and its domains are one.
+    Do-not-contact, opt-outs, bounces, complaints and duplicates compare keys;
+    sending uses the address as approved.
+    """
+    local, _, domain = canonical.rpartition("@")
+    untagged = local.split("+", 1)[0] or local
+    if domain in DOT_BLIND_DOMAINS:
+        return f"{untagged.replace('.', '') or untagged}@{DOT_BLIND_DOMAINS[domain]}"
+    return f"{untagged}@{domain}"
+
+
+def key_of(value: str) -> str | None:
+    """The matching key of any spelling of an address, or None when it is not one we accept."""
+    try:
+        return mailbox_key(canonical_email(value))
     except ValidationError:
-        raise ValidationError(f"{value!r} is not a valid email address.") from None
-    return email
+        return None
+
+
+def opt_out_email(value: str) -> str | None:
+    """The canonical address an opt-out names, or None when it names none we can read.
+
+    As `canonical_email`, except that a local part quoted without need
+    ("jdoe"@, also with full-width quotes) is read as its plain spelling:
+    entry refuses such a spelling, but an opt-out is never lost to it.
+    """
+    try:
+        return canonical_email(value)
+    except ValidationError:
+        pass
+    try:
+        text = _fold(value, "The email address")
+        plain = validate_email(text, check_deliverability=False, allow_quoted_local=True, allow_smtputf8=False, test_environment=True)
+    except (ValidationError, EmailNotValidError):
+        return None
+    if plain.local_part.startswith('"'):
+        return None
+    try:
+        return canonical_email(plain.normalized)
+    except ValidationError:
+        return None
+
+
+def unicode_domain(domain: str) -> str:
+    """The Unicode form of a canonical domain (its punycode labels decoded), as a reader sees it."""
+    try:
+        return idna.decode(domain)
+    except (idna.IDNAError, UnicodeError):
+        return domain
+
+
+def both_forms(domain: str) -> str:
+    """A canonical domain as a person should see it: "аcme.example (xn--cme-5cd.example)" when the two differ."""
+    shown = unicode_domain(domain)
+    return domain if shown == domain else f"{shown} ({domain})"
 
 
 def email_domain_of(canonical: str) -> str:

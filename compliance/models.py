@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from compliance.identity import canonical_domain, canonical_email
+from compliance.identity import canonical_domain, canonical_email, mailbox_key
 
 
 class ExcludedDomain(models.Model):
@@ -56,6 +58,8 @@ class DoNotContact(models.Model):
     """
 
     email = models.EmailField(unique=True, null=True, blank=True, help_text="Canonical address (address entries).")
+    # What leads are matched on: every spelling of the mailbox (compliance.identity.mailbox_key).
+    email_key = models.CharField(max_length=254, null=True, blank=True, editable=False, db_index=True)
     domain = models.CharField(max_length=253, blank=True, help_text="Canonical domain (whole-domain entries).")
     as_entered = models.CharField(max_length=2048, blank=True, help_text="The entry as typed or imported.")
     reason = models.CharField(max_length=255, blank=True)
@@ -89,7 +93,8 @@ class DoNotContact(models.Model):
     @staticmethod
     def parse_entry(value: str) -> tuple[str | None, str]:
         """Return (canonical email or None, canonical domain or '') for a typed entry, or raise ValidationError."""
-        text = (value or "").strip()
+        # NFKC first: a full-width ＠ is an at sign as typed, and an address stays an address.
+        text = unicodedata.normalize("NFKC", (value or "").strip())
         local = text.rpartition("@")[0]
         if local and local != "*":
             return canonical_email(text), ""
@@ -122,6 +127,7 @@ class DoNotContact(models.Model):
         if not still_spells_it:
             self.as_entered = typed.strip()
         self.email, self.domain = entry
+        self.email_key = mailbox_key(self.email) if self.email else None
 
     def clean(self) -> None:
         self.canonicalise()
@@ -132,11 +138,13 @@ class DoNotContact(models.Model):
 
 
 class Suppression(models.Model):
-    """History: one row each time a lead was suppressed (unsubscribe, bounce, complaint, do-not-contact).
+    """One opt-out of an address: unsubscribe, bounce, complaint, do-not-contact.
 
-    Written by outreach.inbound.suppression.suppress_lead in the same transaction as
-    the lead's flags; holds the lead's id and address as plain values so the
-    history outlives the lead row.
+    Written by outreach.inbound.suppression (suppress_lead, record_opt_out) in the
+    same transaction as the lead's flags; holds the lead's id and address as plain
+    values so the history outlives the lead row. An opt-out for an address that
+    is no lead yet has no lead id: it is kept by its matching key, and a lead
+    created later with that key is suppressed at entry (Lead.apply_recorded_opt_outs).
     """
 
     class Kind(models.TextChoices):
@@ -147,6 +155,8 @@ class Suppression(models.Model):
 
     lead_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     email = models.EmailField()
+    # The address's matching key (compliance.identity.mailbox_key); null only for a history row whose address was unreadable.
+    email_key = models.CharField(max_length=254, null=True, blank=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     source = models.CharField(max_length=100, help_text="Where it came from: unsubscribe_page, ghl_webhook, admin, ...")
     note = models.CharField(max_length=255, blank=True)

@@ -19,6 +19,7 @@ from django.db.models import CharField, Exists, F, Field, Func, IntegerField, Ou
 from django.db.models.functions import Concat, Greatest, Length, Replace, StrIndex, Substr
 from django.db.models.lookups import EndsWith, Exact, In
 
+from compliance.identity import mailbox_key
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 
 
@@ -134,8 +135,9 @@ def do_not_contact_q(lead_prefix: str = "lead__") -> Q:
     """Return a filter for rows whose lead's address is on the do-not-contact list, or at a domain listed whole."""
     # Whole-domain entries are those with a domain and address entries those with an
     # address (a check constraint keeps the two kinds apart).
-    addresses = DoNotContact.objects.filter(email__isnull=False).values("email")
-    return _among(F(f"{lead_prefix}email"), addresses) | _covering_rules(DoNotContact.objects.exclude(domain=""), lead_prefix)
+    # Address entries match by mailbox key: jdoe+promo@, and j.doe@googlemail.com for jdoe@gmail.com, are the entry.
+    addresses = DoNotContact.objects.filter(email_key__isnull=False).values("email_key")
+    return _among(F(f"{lead_prefix}email_key"), addresses) | _covering_rules(DoNotContact.objects.exclude(domain=""), lead_prefix)
 
 
 def excluded_domain_q(lead_prefix: str = "lead__") -> Q:
@@ -159,7 +161,7 @@ def rule_hits_q(*, email: str | None, domain: str, lead_prefix: str = "lead__") 
     the rule is saved.
     """
     if email:
-        return Q(**{f"{lead_prefix}email": email})
+        return Q(**{f"{lead_prefix}email_key": mailbox_key(email)})
     company, address = F(f"{lead_prefix}domain"), F(f"{lead_prefix}email")
     return Q(
         Exact(company, Value(domain))

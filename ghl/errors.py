@@ -145,3 +145,10 @@ class GhlSignatureError(GhlError):
     """A webhook delivery failed authentication (bad/missing signature, stale timestamp, bad key)."""
 
     permanent = True
+
+
+class GhlPayloadError(GhlSignatureError):
+    """A signed delivery whose JSON we refuse to store: too large or nested too deep (answered 413/422, recorded)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, status=status, permanent=True)

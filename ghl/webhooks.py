@@ -30,6 +30,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from django.conf import settings
 
 from ghl import keys
-from ghl.errors import GhlSignatureError
+from ghl.errors import GhlPayloadError, GhlSignatureError
 
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
@@ -126,6 +127,8 @@ def _candidate_bodies(body: bytes) -> Iterator[bytes]:
     try:
         compact = compact_json(json.loads(body))
     except (ValueError, RecursionError):  # a forged, absurdly nested body must get a 401, not a 500
+        return
+    except UnicodeEncodeError:  # a lone surrogate cannot be written as UTF-8: the raw bytes are all there is
         return
     if compact != body:
         yield compact
@@ -227,6 +230,54 @@ def check_freshness(
         raise GhlSignatureError(f"the delivery is stale ({age:.0f}s old, limit {max_age:.0f}s)")
     if age < -max_age:
         raise GhlSignatureError(f"the delivery timestamp is {-age:.0f}s in the future")
+
+
+# -- limits -------------------------------------------------------------------
+
+# Far above anything GHL documents (its events nest five or six levels, a few KiB), far below
+# what breaks a parser or a database: a body past either is refused with a 4xx and recorded.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean_json(value: Any) -> Any:
+    """Return `value` with every lone surrogate replaced by U+FFFD, or raise GhlPayloadError when nested too deep.
+
+    JavaScript emits a cut emoji as a lone "\\ud800" escape, which JSON allows
+    and UTF-8 cannot hold: stored as it is, it would fail every write of the
+    delivery. Walked with a stack, not recursion, so depth is measured without
+    the recursion limit that a deep body would hit.
+    """
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any, int]] = [(root, 0, value, 1)]
+    while stack:
+        parent, key, item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise GhlPayloadError(f"the delivery body is nested more than {MAX_JSON_DEPTH} levels deep", status=422)
+        if isinstance(item, str):
+            parent[key] = _LONE_SURROGATE.sub("\ufffd", item)
+        elif isinstance(item, list):
+            stack.extend((item, index, child, depth + 1) for index, child in enumerate(item))
+        elif isinstance(item, dict):
+            cleaned = {_LONE_SURROGATE.sub("\ufffd", name): child for name, child in item.items()}
+            item.clear()
+            item.update(cleaned)
+            stack.extend((item, name, child, depth + 1) for name, child in cleaned.items())
+    return root[0]
+
+
+def load_body(body: bytes) -> Any:
+    """Decode a delivery body within the limits above; raise GhlPayloadError (413/422) or GhlSignatureError (not JSON)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise GhlPayloadError(f"the delivery body is {len(body)} bytes, over the limit of {MAX_BODY_BYTES}", status=413)
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise GhlPayloadError(f"the delivery body is nested more than {MAX_JSON_DEPTH} levels deep", status=422) from None
+    except ValueError:
+        raise GhlSignatureError("the delivery body is not JSON") from None
+    return _clean_json(payload)
 
 
 # -- events -------------------------------------------------------------------
@@ -512,11 +563,10 @@ def verify_delivery(
     3. A `timestamp`, when there is one, must be readable and within the max
        age; without one the delivery is unstamped (see module docstring).
     """
+    if len(body) > MAX_BODY_BYTES:  # before the signature: verifying a huge body costs as much as reading it
+        raise GhlPayloadError(f"the delivery body is {len(body)} bytes, over the limit of {MAX_BODY_BYTES}", status=413)
     verify_signature(body, headers, ed25519_public_key=ed25519_public_key, rsa_public_key=rsa_public_key)
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        raise GhlSignatureError("the delivery body is not JSON") from None
+    payload = load_body(body)
     if not isinstance(payload, dict):
         raise GhlSignatureError("the delivery body is not a JSON object")
     check_freshness(payload, max_age_seconds=max_age_seconds, now=now, require_timestamp=require_timestamp)

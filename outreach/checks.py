@@ -75,6 +75,7 @@ class CheckContext:
     """The exclusion rules and contact history the checks need, loaded once for many cards."""
 
     excluded_domains: Collection[str] = frozenset()
+    # The matching keys (compliance.identity.mailbox_key) of the address entries.
     do_not_contact_emails: Collection[str] = frozenset()
     do_not_contact_domains: Collection[str] = frozenset()
     # lead_id -> what the lead's unresolved identity collisions say.
@@ -90,9 +91,9 @@ class CheckContext:
         """
         if excluded_domains is None:
             excluded_domains = load_excluded_domains()
-        emails = {card.lead.email for card in cards}
+        keys = {card.lead.email_key for card in cards if card.lead.email_key}
         lead_ids = {card.lead_id for card in cards if card.lead_id}
-        listed = DoNotContact.objects.filter(Q(email__in=emails) | Q(email__isnull=True)).values_list("email", "domain")
+        listed = DoNotContact.objects.filter(Q(email_key__in=keys) | Q(email__isnull=True)).values_list("email_key", "domain")
         do_not_contact = {"emails": set(), "domains": set()}
         for email, domain in listed:
             do_not_contact["emails" if email else "domains"].add(email or domain)
@@ -115,9 +116,9 @@ class CheckContext:
         """Load the context for one card with narrow queries (only the lead's candidate domains)."""
         candidates = _parent_domains(lead_domains(lead))
         excluded = frozenset(ExcludedDomain.objects.filter(domain__in=candidates).values_list("domain", flat=True))
-        listed = DoNotContact.objects.filter(Q(email=lead.email) | Q(email__isnull=True, domain__in=candidates)).values_list(
-            "email", "domain"
-        )
+        listed = DoNotContact.objects.filter(
+            Q(email_key=lead.email_key, email_key__isnull=False) | Q(email__isnull=True, domain__in=candidates)
+        ).values_list("email_key", "domain")
         listed_emails = frozenset(email for email, _ in listed if email)
         listed_domains = frozenset(domain for email, domain in listed if not email)
         contacted_pks = frozenset(
@@ -173,7 +174,7 @@ def build_facts(
         lead_tier=lead.tier,
         do_not_contact=lead.do_not_contact,
         do_not_contact_reason=lead.do_not_contact_reason,
-        on_do_not_contact_list=lead.email in context.do_not_contact_emails,
+        on_do_not_contact_list=lead.email_key in context.do_not_contact_emails,
         do_not_contact_domains=context.do_not_contact_domains,
         identity_collision=context.collisions.get(lead.pk, ""),
         unsubscribed=lead.unsubscribed_at is not None,

@@ -37,7 +37,7 @@ from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 from compliance.rules import do_not_contact_q, excluded_domain_q, unresolved_collision_q
 from outreach.checks import CheckContext, build_facts
 from outreach.approval import approval_changes, describe
-from outreach.models import CardStatus, PendingEmail
+from outreach.models import CardStatus, Lead, PendingEmail
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
@@ -162,53 +162,135 @@ def _within_undo_window(card: PendingEmail, facts: Facts, conditions: Conditions
     return ""
 
 
+@dataclass(frozen=True)
+class LeadRule:
+    """A reason the lead itself must not be emailed, whatever the card: the one list every path reads.
+
+    `where(lead_prefix)` is the filter of rows whose lead it holds back ("" for
+    leads, "lead__" for cards and enrollments); `holds` asks the same of one
+    loaded card (mostly through the compliance check of the rule).
+    """
+
+    code: str
+    message: str
+    where: Callable[[str], Q]
+    # The detail when the rule holds the card's lead back, '' when not.
+    holds: Callable[[PendingEmail, Facts], str]
+    # The lead will never be written to as it stands: its cards are rejected, its sequences stopped.
+    # Otherwise it waits for a person (a collision to resolve, a look-alike to confirm) and may go afterwards.
+    never_sendable: bool
+    # No card is drafted while the rule holds the lead (the pipeline skips it, the cadence waits). A rule
+    # a person settles on the card's page lets the card be drafted, and holds it back there instead.
+    blocks_drafting: bool = True
+
+
+# The lead-level rules, in order; the card's RULES start with them. The pipeline (which
+# leads to draft), the cadence (which sequences to stop or hold), redraft and
+# `held_leads()` read this tuple; tests/eligibility/test_lead_rules_home.py
+# fails if another module decides who must not be emailed.
+LEAD_RULES: tuple[LeadRule, ...] = (
+    LeadRule(
+        "do_not_contact",
+        "the lead is do-not-contact",
+        lambda p: Q(**{f"{p}do_not_contact": True}) | _if_any(DoNotContact.objects.all(), do_not_contact_q(lead_prefix=p)),
+        lambda card, f: _failed(compliance_checks.check_not_do_not_contact, f),
+        never_sendable=True,
+    ),
+    LeadRule(
+        "unsubscribed",
+        "the lead unsubscribed",
+        lambda p: Q(**{f"{p}unsubscribed_at__isnull": False}),
+        lambda card, f: _failed(compliance_checks.check_not_unsubscribed, f),
+        never_sendable=True,
+    ),
+    LeadRule(
+        "bounced",
+        "the lead's address bounced",
+        lambda p: Q(**{f"{p}bounced_at__isnull": False}),
+        lambda card, f: _failed(compliance_checks.check_not_bounced, f),
+        never_sendable=True,
+    ),
+    LeadRule(
+        "excluded_domain",
+        "the lead's domain is excluded",
+        lambda p: _if_any(ExcludedDomain.objects.all(), excluded_domain_q(lead_prefix=p)),
+        lambda card, f: _failed(compliance_checks.check_domain_not_excluded, f),
+        never_sendable=True,
+    ),
+    LeadRule(
+        "identity_collision",
+        "the lead's address collides with another lead or a rule: a person resolves it first",
+        lambda p: _if_any(IdentityCollision.objects.filter(resolved_at__isnull=True), unresolved_collision_q(lead_prefix=p)),
+        lambda card, f: _failed(compliance_checks.check_no_identity_collision, f),
+        # Waits rather than being rejected: once resolved, the card may go.
+        never_sendable=False,
+    ),
+    LeadRule(
+        "replied",
+        "the lead replied: a person answers now, not the sequence",
+        lambda p: Q(**{f"{p}replied_at__isnull": False}),
+        lambda card, f: _failed(compliance_checks.check_not_replied, f),
+        never_sendable=True,
+    ),
+    LeadRule(
+        "lookalike_domain",
+        "the lead's domain is a look-alike: a person confirms the lead first",
+        lambda p: Q(**{f"{p}lookalike__isnull": False, f"{p}lookalike_confirmed_at__isnull": True}),
+        lambda card, f: (card.lead.lookalike or "") if card.lead.lookalike_confirmed_at is None else "",
+        never_sendable=False,
+        # The card is drafted and waits on the desk with its warning; one click on the lead confirms it.
+        blocks_drafting=False,
+    ),
+)
+
+LEAD_CODES: tuple[str, ...] = tuple(each.code for each in LEAD_RULES)
+LEAD_REASON = "lead_reason"
+
+
+def lead_held_q(lead_prefix: str = "", *, never_sendable: bool | None = None) -> Q:
+    """The filter of rows whose lead a lead rule holds back (only the never-sendable ones, or only the waiting ones, if asked)."""
+    q = Q(pk__in=[])
+    for each in LEAD_RULES:
+        if never_sendable is None or each.never_sendable == never_sendable:
+            q |= each.where(lead_prefix)
+    return q
+
+
+def held_leads(leads: QuerySet | None = None) -> QuerySet:
+    """The leads (of `leads`, else all) a lead rule holds back now: who must not be emailed."""
+    from_leads = leads if leads is not None else Lead.objects.all()
+    return from_leads.filter(lead_held_q())
+
+
+def with_lead_reason(queryset: QuerySet, lead_prefix: str = "", *, drafting: bool = False) -> QuerySet:
+    """Annotate each row with `lead_reason`: the code of the first lead rule that holds its lead back, or 'eligible'.
+
+    With `drafting`, only the rules under which no card is drafted (`blocks_drafting`).
+    """
+    rules = [each for each in LEAD_RULES if each.blocks_drafting or not drafting]
+    reason = Case(
+        *(When(each.where(lead_prefix), then=Value(each.code)) for each in rules),
+        default=Value(ELIGIBLE),
+        output_field=CharField(),
+    )
+    return queryset.annotate(**{LEAD_REASON: reason})
+
+
+def _card_rule(lead_rule: LeadRule) -> Rule:
+    return Rule(
+        lead_rule.code,
+        lead_rule.message,
+        lambda c: lead_rule.where("lead__"),
+        lambda card, f, c: lead_rule.holds(card, f),
+        never_sendable=lead_rule.never_sendable,
+    )
+
+
 # In order: what makes a card never sendable (the lead, then the card's labels,
 # then its age), then what only makes it wait or go back to review. A card's
 # reason is the first rule that holds it, so every view names the same one.
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "do_not_contact",
-        "the lead is do-not-contact",
-        lambda c: Q(lead__do_not_contact=True) | _if_any(DoNotContact.objects.all(), do_not_contact_q()),
-        lambda card, f, c: _failed(compliance_checks.check_not_do_not_contact, f),
-        never_sendable=True,
-    ),
-    Rule(
-        "unsubscribed",
-        "the lead unsubscribed",
-        lambda c: Q(lead__unsubscribed_at__isnull=False),
-        lambda card, f, c: _failed(compliance_checks.check_not_unsubscribed, f),
-        never_sendable=True,
-    ),
-    Rule(
-        "bounced",
-        "the lead's address bounced",
-        lambda c: Q(lead__bounced_at__isnull=False),
-        lambda card, f, c: _failed(compliance_checks.check_not_bounced, f),
-        never_sendable=True,
-    ),
-    Rule(
-        "excluded_domain",
-        "the lead's domain is excluded",
-        lambda c: _if_any(ExcludedDomain.objects.all(), excluded_domain_q()),
-        lambda card, f, c: _failed(compliance_checks.check_domain_not_excluded, f),
-        never_sendable=True,
-    ),
-    Rule(
-        "identity_collision",
-        "the lead's address collides with another lead or a rule: a person resolves it first",
-        lambda c: _if_any(IdentityCollision.objects.filter(resolved_at__isnull=True), unresolved_collision_q()),
-        lambda card, f, c: _failed(compliance_checks.check_no_identity_collision, f),
-        # Waits rather than being rejected: once resolved, the card may go.
-        never_sendable=False,
-    ),
-    Rule(
-        "replied",
-        "the lead replied: a person answers now, not the sequence",
-        lambda c: Q(lead__replied_at__isnull=False),
-        lambda card, f, c: _failed(compliance_checks.check_not_replied, f),
-        never_sendable=True,
-    ),
+    *(_card_rule(each) for each in LEAD_RULES),
     Rule(
         "already_sent_step",
         "this campaign step (or a later one) was already sent to the lead",

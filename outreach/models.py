@@ -17,7 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from compliance.checks import find_header_breaker
-from compliance.identity import canonical_domain, canonical_email, email_domain_of
+from compliance.identity import both_forms, canonical_domain, canonical_email, email_domain_of, mailbox_key
+from compliance.lookalikes import lead_lookalike
+from compliance.models import Suppression
 from compliance.rules import lead_domain_forms
 from outreach.sending.headers import from_header
 
@@ -30,16 +32,11 @@ class Tier(models.TextChoices):
 
 class LeadQuerySet(models.QuerySet):
     def with_email(self, email: str):
-        """The lead whose canonical address `email` spells, in any spelling; none when it is not an address."""
+        """The leads whose mailbox `email` reaches, in any spelling (compliance.identity.mailbox_key); none when it is not an address."""
         try:
-            return self.filter(email=canonical_email(email))
+            return self.filter(email_key=mailbox_key(canonical_email(email)))
         except ValidationError:
             return self.none()
-
-    def suppressed(self):
-        return self.filter(
-            Q(do_not_contact=True) | Q(unsubscribed_at__isnull=False) | Q(bounced_at__isnull=False)
-        )
 
 
 def _domain_form(name: str) -> models.GeneratedField:
@@ -52,6 +49,9 @@ class Lead(models.Model):
     # duplicate check compares them; the *_as_entered fields keep what was typed.
     email = models.EmailField(unique=True, help_text="Canonical form (compliance.identity.canonical_email); unique.")
     email_as_entered = models.CharField(max_length=320, blank=True, help_text="The address as typed or imported.")
+    # The mailbox the address reaches (plus tag and provider dots dropped): opt-outs, do-not-contact
+    # and duplicates compare it; sending uses `email`. Null only until the migration that added it ran.
+    email_key = models.CharField(max_length=254, null=True, blank=True, editable=False, db_index=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     company = models.CharField(max_length=200, blank=True)
@@ -77,6 +77,15 @@ class Lead(models.Model):
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.TIER_3, db_index=True)
     source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Where the lead came from, e.g. wpromote.")
     ghl_contact_id = models.CharField("GHL contact id", max_length=64, blank=True)
+
+    # A look-alike domain (compliance.lookalikes): why, and who confirmed the lead is who it seems, when.
+    # Until confirmed, its cards are held back (outreach.eligibility, "lookalike_domain"). Nullable so
+    # SQLite adds the columns in place (the lead table's triggers, migration 0019, stay).
+    lookalike = models.CharField(max_length=500, null=True, blank=True, editable=False)
+    lookalike_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lookalike_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
 
     # Suppression: any of these makes the lead uncontactable, everywhere.
     do_not_contact = models.BooleanField(default=False)
@@ -116,6 +125,11 @@ class Lead(models.Model):
             if self.email != email or not self.email_as_entered or _canonical_or_none(canonical_email, self.email_as_entered) != email:
                 self.email_as_entered = self.email.strip()
             self.email = email
+            self.email_key = mailbox_key(email)
+            # Once per key: clean_fields, clean and save each canonicalise the same new lead.
+            if self._state.adding and getattr(self, "_opt_outs_applied_for", None) != self.email_key:
+                self.apply_recorded_opt_outs()
+                self._opt_outs_applied_for = self.email_key
         if self.domain:
             try:
                 domain = canonical_domain(self.domain)
@@ -130,9 +144,79 @@ class Lead(models.Model):
             self.domain_as_entered = ""
         if errors:
             raise ValidationError(errors)
+        self.note_lookalike()
+
+    def note_lookalike(self) -> None:
+        """Record whether the lead's domains are look-alikes (compliance.lookalikes); a new warning needs a new confirmation."""
+        domains = (self.domain, email_domain_of(self.email))
+        if getattr(self, "_lookalike_read_for", None) == domains:
+            return
+        self._lookalike_read_for = domains
+        warning = lead_lookalike(*domains, lead_pk=self.pk)
+        if warning != self.lookalike:
+            self.lookalike, self.lookalike_confirmed_at, self.lookalike_confirmed_by = warning, None, None
+
+    def confirm_lookalike(self, *, by) -> bool:
+        """A person confirms the lead despite its look-alike domain; return whether this confirmed it now."""
+        if not self.lookalike or self.lookalike_confirmed_at:
+            return False
+        now = timezone.now()
+        confirmed = Lead.objects.filter(pk=self.pk, lookalike=self.lookalike, lookalike_confirmed_at__isnull=True).update(
+            lookalike_confirmed_at=now, lookalike_confirmed_by=by, updated_at=now
+        )
+        self.refresh_from_db(fields=["lookalike_confirmed_at", "lookalike_confirmed_by"])
+        return confirmed == 1
+
+    @property
+    def email_shown(self) -> str:
+        """The address as a person should read it: its domain in both forms when they differ."""
+        local, _, domain = self.email.rpartition("@")
+        return f"{local}@{both_forms(domain)}"
+
+    @property
+    def domain_shown(self) -> str:
+        """The lead's domain as a person should read it: both forms when its punycode decodes to something else."""
+        return both_forms(self.domain)
+
+    def apply_recorded_opt_outs(self) -> None:
+        """Carry onto this new lead every opt-out already recorded for its mailbox, before it is stored.
+
+        An unsubscribe, bounce or complaint may arrive before the address is a lead
+        (compliance.Suppression without a lead); the lead enters suppressed.
+        """
+        for kind, when, source in Suppression.objects.filter(email_key=self.email_key).values_list("kind", "created_at", "source"):
+            if kind == Suppression.Kind.UNSUBSCRIBED:
+                self.unsubscribed_at = self.unsubscribed_at or when
+            elif kind == Suppression.Kind.BOUNCED:
+                self.bounced_at = self.bounced_at or when
+            elif not self.do_not_contact:
+                self.do_not_contact = True
+                self.do_not_contact_reason = ("spam complaint" if kind == Suppression.Kind.COMPLAINED else f"opt-out ({source})")[:255]
+
+    def clean_fields(self, exclude=None) -> None:
+        # Canonical first, so the fields' own validators check what will be stored: an address typed
+        # with a full-width ＠ is read, and a refused one (a quoted local part) is refused with our reason
+        # rather than a generic "Enter a valid email address".
+        exclude = set(exclude or ())
+        errors: dict = {}
+        try:
+            self.canonicalise()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        try:
+            super().clean_fields(exclude=exclude | set(errors))
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def clean(self) -> None:
         self.canonicalise()
+        # Two spellings of one mailbox are one lead (the key has no unique index: the migration that added it
+        # keeps such pairs as identity collisions for a person to settle).
+        stored = Lead.objects.filter(email_key=self.email_key).exclude(pk=self.pk).values_list("email", flat=True).first()
+        if self.email_key and stored:
+            raise ValidationError({"email": f"Duplicate: a lead with {stored} already exists; it is left unchanged."})
 
     def save(self, *args, **kwargs) -> None:
         self.canonicalise()
@@ -632,6 +716,7 @@ class WebhookRefusal(models.Model):
     class Reason(models.TextChoices):
         SIGNATURE = "signature", "Signature, freshness or form"
         LOCATION = "location", "Not our location or app"
+        SHAPE = "shape", "Too large or nested too deep"
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     reason = models.CharField(max_length=16, choices=Reason.choices)

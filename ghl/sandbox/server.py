@@ -39,7 +39,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 outcome = sandbox.handle_control(self.command, parts.path, query, raw_body)
             else:
                 outcome = sandbox.handle_api(self.command, parts.path, query, dict(self.headers.items()), raw_body)
-        except Exception as exc:  # a sandbox bug must show up as an answer, not as a dropped connection
+        except Exception:  # a sandbox bug must show up as an answer, not as a dropped connection
             logger.exception("sandbox failed on %s %s", self.command, parts.path)
             # GHL's own 500 body: the error itself goes to the sandbox's log, never into an answer.
             outcome = Outcome(status=500, body={"statusCode": 500, "message": "Internal server error"})

@@ -13,11 +13,13 @@ webhooks do.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 from django.utils.html import format_html, format_html_join
@@ -47,6 +49,13 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
     # ghl_contact_id is written only by the send job's resolve (upsert), never by a form: the job trusts it for nothing anyway.
     readonly_fields = ["email_as_entered", "domain_as_entered", "ghl_contact_id", *SUPPRESSION_FIELDS, "suppression_history"]
     actions = ["mark_do_not_contact", "redraft_fresh_copy"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "email":
+            # Typed as people type it: the model reads it (compliance.identity.canonical_email) and names
+            # what is wrong; the form's own address check would refuse "jdoe＠x.com" and say less.
+            return forms.CharField(label="Email", max_length=320, help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="suppression history")
     def suppression_history(self, lead: Lead) -> str:
@@ -117,6 +126,33 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/outreach/lead/suppress.html", context)
+
+    def get_urls(self):
+        urls = [
+            path("<int:lead_id>/confirm-lookalike/", self.admin_site.admin_view(self.confirm_lookalike_view), name="outreach_lead_confirm_lookalike"),
+        ]
+        return urls + super().get_urls()
+
+    @method_decorator(require_POST)
+    def confirm_lookalike_view(self, request, lead_id: int):
+        """One click: a person confirms a lead at a look-alike domain; who and when are kept on the lead."""
+        lead = get_object_or_404(Lead, pk=lead_id)
+        if not self.has_change_permission(request, lead):
+            raise PermissionDenied
+        if lead.confirm_lookalike(by=request.user):
+            self.log_change(request, lead, f"Confirmed despite its look-alike domain: {lead.lookalike}")
+            messages.success(request, f"Confirmed {lead.email_shown}: its cards are no longer held back for the look-alike domain.")
+        else:
+            messages.info(request, "Nothing to confirm: this lead has no unconfirmed look-alike domain.")
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            back = reverse("admin:outreach_lead_change", args=[lead.pk])
+        return redirect(back)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        lead = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "lookalike_lead": lead}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="email", ordering="email")
     def email_shown(self, lead: Lead) -> str:

@@ -3,10 +3,13 @@
 Rules (each one is a test in tests/pipeline/test_cadence.py):
 - Step n+1 is drafted only after step n was actually sent (a card of step n in
   status `sent`) and `sent_at + step(n+1).delay_days <= now`.
-- An enrollment stops when its lead replied, unsubscribed, bounced, is
-  do-not-contact (flag or list) or sits on an excluded domain; it also stops
-  when its current step's card ended rejected or failed (the decision stands:
-  the engine never redrafts on its own).
+- An enrollment stops when a never-sendable lead rule of the eligibility
+  module holds its lead (`outreach.eligibility.LEAD_RULES`: do-not-contact,
+  unsubscribed, bounced, excluded domain, replied), under that rule's code; it
+  waits, drafting nothing, while a rule that waits for a person and blocks
+  drafting holds it (an identity collision); under a look-alike domain it drafts,
+  and the card waits on the desk for the lead's confirmation. It also stops when its current step's card ended
+  rejected or failed (the decision stands: the engine never redrafts on its own).
 - After the last step was sent the enrollment is completed.
 - A lead is never in two active enrollments of one campaign (DB constraint),
   and the enrollment advances by compare-and-set, so two ticks at once draft
@@ -28,9 +31,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from compliance.checks import covering_excluded_domain
-from compliance.rules import do_not_contact_q
-from outreach.checks import lead_domains, load_excluded_domains
+from outreach import eligibility
+from outreach.checks import load_excluded_domains
 from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
 from outreach.drafting.pipeline import DraftStats, draft_cards, is_canary_lane
@@ -38,16 +40,6 @@ from ramp.days import day_bounds, operating_date
 from ramp.models import RampPolicy
 
 Status = Enrollment.Status
-
-# Stop reasons, checked in this order; each is one UPDATE over all active enrollments.
-LEAD_STOP_RULES: list[tuple[str, Q]] = [
-    ("replied", Q(lead__replied_at__isnull=False)),
-    ("unsubscribed", Q(lead__unsubscribed_at__isnull=False)),
-    ("bounced", Q(lead__bounced_at__isnull=False)),
-    ("do_not_contact", Q(lead__do_not_contact=True)),
-    ("do_not_contact", do_not_contact_q()),
-]
-
 
 @dataclass
 class TickReport(DraftStats):
@@ -83,10 +75,16 @@ def with_current_step_card(enrollments: QuerySet) -> QuerySet:
 
 
 def stop_enrollments_of_finished_leads(now: datetime) -> Counter:
-    """Stop active enrollments whose lead must not get another email; return counts by reason."""
+    """Stop active enrollments whose lead must never get another email; return counts by rule code.
+
+    The never-sendable lead rules of `eligibility.LEAD_RULES`, in their order; each is one UPDATE.
+    """
     stopped: Counter = Counter()
-    for reason, rule in LEAD_STOP_RULES:
-        ids = Enrollment.objects.filter(status=Status.ACTIVE).filter(rule).values("pk")
+    for rule in eligibility.LEAD_RULES:
+        if not rule.never_sendable:
+            continue
+        reason = rule.code
+        ids = Enrollment.objects.filter(status=Status.ACTIVE).filter(rule.where("lead__")).values("pk")
         count = Enrollment.objects.filter(pk__in=ids, status=Status.ACTIVE).update(
             status=Status.STOPPED, stop_reason=reason, stopped_at=now
         )
@@ -105,7 +103,7 @@ def _steps_by_campaign(campaign_ids) -> dict[int, dict[int, CadenceStep]]:
 def cadence_tick(*, now: datetime | None = None, drafter: Drafter = DEFAULT_DRAFTER, apply: bool = False) -> TickReport:
     """Advance every active enrollment that is due.
 
-    1. Stop enrollments of leads that replied, unsubscribed, bounced or are do-not-contact.
+    1. Stop enrollments of leads a never-sendable lead rule holds (eligibility.LEAD_RULES).
     2. For each active enrollment, look at its current step's card:
        sent and the next step's delay passed -> draft the next step;
        sent and no next step -> completed; sent but not yet due -> record next_due_at;
@@ -122,12 +120,14 @@ def cadence_tick(*, now: datetime | None = None, drafter: Drafter = DEFAULT_DRAF
         report.stopped.update(stop_enrollments_of_finished_leads(now))
         excluded = load_excluded_domains()
         active = list(
-            with_current_step_card(Enrollment.objects.filter(status=Status.ACTIVE)).select_related("lead", "campaign")
+            eligibility.with_lead_reason(
+                with_current_step_card(Enrollment.objects.filter(status=Status.ACTIVE)), lead_prefix="lead__", drafting=True
+            ).select_related("lead", "campaign")
         )
         steps = _steps_by_campaign({enrollment.campaign_id for enrollment in active})
         due: dict[tuple[int, int], list[Enrollment]] = defaultdict(list)
         for enrollment in active:
-            next_step = _classify(enrollment, steps[enrollment.campaign_id], now=now, excluded=excluded, report=report)
+            next_step = _classify(enrollment, steps[enrollment.campaign_id], now=now, report=report)
             if next_step is not None:
                 due[(enrollment.campaign_id, next_step.number)].append(enrollment)
         for (campaign_id, number), enrollments in due.items():
@@ -146,11 +146,13 @@ def _stop(enrollment: Enrollment, reason: str, now: datetime, report: TickReport
         report.stopped[reason] += 1
 
 
-def _classify(enrollment: Enrollment, steps: dict[int, CadenceStep], *, now: datetime, excluded, report: TickReport):
+def _classify(enrollment: Enrollment, steps: dict[int, CadenceStep], *, now: datetime, report: TickReport):
     """Return the step to draft now for `enrollment`, or None (after recording why not)."""
     current = enrollment.current_step
-    if covering_excluded_domain(lead_domains(enrollment.lead), excluded):
-        _stop(enrollment, "excluded_domain", now, report)
+    held = getattr(enrollment, eligibility.LEAD_REASON)
+    if held != eligibility.ELIGIBLE:
+        # A rule that waits for a person (the never-sendable ones stopped the enrollment above).
+        report.skipped[held] += 1
         return None
     if current == 0:
         return steps.get(1)

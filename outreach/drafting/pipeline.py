@@ -21,12 +21,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, IntegerField, OuterRef, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
-from compliance.checks import covering_excluded_domain
-from compliance.rules import do_not_contact_q
-from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_domains
+from outreach.checks import CheckContext, evaluate, load_excluded_domains
 from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
 from outreach import eligibility
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
@@ -128,20 +126,15 @@ def is_canary_lane(campaign: Campaign, policy: RampPolicy) -> bool:
     return campaign.tier not in policy.allowed_tiers
 
 
-def skip_reason(lead: Lead, campaign: Campaign, *, enrolled: bool, listed: bool, excluded: Collection[str]) -> str:
-    """Return why `lead` is not eligible for `campaign`, or '' when it is."""
-    if lead.do_not_contact:
-        return "do-not-contact"
-    if listed:
-        return "on do-not-contact list"
-    if lead.unsubscribed_at:
-        return "unsubscribed"
-    if lead.bounced_at:
-        return "bounced"
-    if lead.replied_at:
-        return "replied"
-    if covering_excluded_domain(lead_domains(lead), excluded):
-        return "excluded domain"
+def skip_reason(lead: Lead, campaign: Campaign, *, enrolled: bool) -> str:
+    """Return why `lead` is not eligible for `campaign`, or '' when it is.
+
+    First the lead-level rule under which no card is drafted (`eligibility.LEAD_RULES`,
+    read by `_pick_leads` as the `lead_reason` annotation), under its code.
+    """
+    reason = getattr(lead, eligibility.LEAD_REASON)
+    if reason != eligibility.ELIGIBLE:
+        return reason
     if enrolled:
         return "already enrolled"
     if lead.tier != campaign.tier:
@@ -239,7 +232,7 @@ def run_pipeline(
     rollback = contextlib.nullcontext() if apply else transaction.atomic()
     with rollback:
         excluded = load_excluded_domains()
-        eligible = _pick_leads(source, campaign, limit=limit, excluded=excluded, report=report)
+        eligible = _pick_leads(source, campaign, limit=limit, report=report)
         for start in range(0, len(eligible), batch_size):
             batch = eligible[start : start + batch_size]
             cards = draft_cards(
@@ -259,19 +252,17 @@ def run_pipeline(
     return report
 
 
-def _pick_leads(source: str, campaign: Campaign, *, limit: int, excluded: Collection[str], report: PipelineReport) -> list[Lead]:
-    leads = (
-        Lead.objects.filter(source=source)
-        .annotate(
+def _pick_leads(source: str, campaign: Campaign, *, limit: int, report: PipelineReport) -> list[Lead]:
+    leads = eligibility.with_lead_reason(
+        Lead.objects.filter(source=source).annotate(
             is_enrolled=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), campaign=campaign)),
-            is_listed=ExpressionWrapper(do_not_contact_q(lead_prefix=""), output_field=BooleanField()),
             tier_rank=Case(When(tier=campaign.tier, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        )
-        .order_by("tier_rank", "created_at", "pk")
-    )
+        ),
+        drafting=True,
+    ).order_by("tier_rank", "created_at", "pk")
     eligible: list[Lead] = []
     for lead in leads.iterator(chunk_size=2000):
-        reason = skip_reason(lead, campaign, enrolled=lead.is_enrolled, listed=lead.is_listed, excluded=excluded)
+        reason = skip_reason(lead, campaign, enrolled=lead.is_enrolled)
         if reason:
             report.skipped[reason] += 1
             continue
@@ -471,19 +462,10 @@ def redraft(
     return report
 
 
-# The eligibility rules about the lead itself: fresh copy changes none of them.
-LEAD_RULES = ("do_not_contact", "unsubscribed", "bounced", "excluded_domain", "replied")
-
-
 def _lead_never_sendable(card_ids: list[int]) -> dict[int, str]:
-    """Return {card id: rule code} for the cards whose lead no new draft may reach."""
-    conditions = eligibility.Conditions.current()
-    blocked: dict[int, str] = {}
-    for code in LEAD_RULES:
-        hit = PendingEmail.objects.filter(pk__in=card_ids).filter(eligibility.rule(code).where(conditions))
-        for pk in hit.values_list("pk", flat=True):
-            blocked.setdefault(pk, code)
-    return blocked
+    """Return {card id: rule code} for the cards whose lead no new draft may reach (fresh copy changes no lead rule)."""
+    cards = eligibility.with_lead_reason(PendingEmail.objects.filter(pk__in=card_ids), lead_prefix="lead__", drafting=True)
+    return dict(cards.exclude(**{eligibility.LEAD_REASON: eligibility.ELIGIBLE}).values_list("pk", eligibility.LEAD_REASON))
 
 
 def _enrollment_for_redraft(old: PendingEmail) -> Enrollment:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.identity import mailbox_key, opt_out_email
 from compliance.models import Suppression
 from outreach.inbound import evidence
 from outreach.models import CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
@@ -64,7 +65,7 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "", lande
     now = timezone.now()
     with transaction.atomic():
         newly = _flag_lead(lead, reason, note or source, now)
-        Suppression.objects.create(lead_id=lead.pk, email=lead.email, kind=reason, source=source, note=note[:255], created_at=now)
+        Suppression.objects.create(lead_id=lead.pk, email=lead.email, email_key=lead.email_key, kind=reason, source=source, note=note[:255], created_at=now)
         stopped = Enrollment.objects.filter(lead_id=lead.pk, status=Enrollment.Status.ACTIVE).update(
             status=Enrollment.Status.STOPPED, stop_reason=reason, stopped_at=now
         )
@@ -120,3 +121,53 @@ def _withdraw(card: PendingEmail, *, tag: RejectionTag, why: str, actor_label: s
                 return None
             card.status = exc.actual
     return card.status
+
+
+@dataclass
+class OptOutOutcome:
+    """What record_opt_out did: the key it stored, and the leads it suppressed (none: kept for a later lead)."""
+
+    key: str
+    kind: str
+    lead_ids: list[int] = field(default_factory=list)
+
+    @property
+    def describe(self) -> str:
+        if not self.lead_ids:
+            return f"suppression recorded for an address with no lead ({self.key}, {self.kind})"
+        return f"lead {', '.join(map(str, self.lead_ids))} {self.kind}"
+
+
+def record_opt_out(address: str, *, reason: str, source: str, note: str = "", landed: str = "") -> OptOutOutcome | None:
+    """Store an opt-out of `address` by its mailbox key, then suppress every lead with that key.
+
+    Any opt-out, from any source, goes through here first: when no lead has the
+    key yet, the suppression row (without a lead) is kept, and a lead created
+    later with the key enters suppressed (Lead.apply_recorded_opt_outs).
+    `address` is read as `compliance.identity.opt_out_email` reads it (a needlessly
+    quoted local part is its plain spelling). Returns None when it is not an
+    address we can read: the caller still suppresses the lead it knows by
+    another id. `landed` is handed to suppress_lead (what a hold names).
+    """
+    if reason not in Suppression.Kind.values:
+        raise ValueError(f"Unknown suppression reason {reason!r}; use one of {', '.join(Suppression.Kind.values)}.")
+    email = opt_out_email(address or "")
+    if email is None:
+        return None
+    key = mailbox_key(email)
+    outcome = OptOutOutcome(key=key, kind=reason)
+    with transaction.atomic():
+        leads = list(Lead.objects.filter(email_key=key).order_by("pk"))
+        if not leads:
+            Suppression.objects.create(
+                lead_id=None, email=email, email_key=key, kind=reason, source=source[:100], note=note[:255]
+            )
+        for lead in leads:
+            suppress_lead(lead, reason=reason, source=source, note=note, landed=landed)
+            outcome.lead_ids.append(lead.pk)
+    return outcome
+
+
+def opt_outs_without_lead() -> int:
+    """How many recorded opt-outs name a mailbox no lead has (yet): a figure operators watch."""
+    return Suppression.objects.filter(lead_id__isnull=True).exclude(email_key__in=Lead.objects.filter(email_key__isnull=False).values("email_key")).count()

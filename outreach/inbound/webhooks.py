@@ -13,6 +13,7 @@ error, shown in the admin, and no longer retried.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import fcntl
 import hashlib
 import logging
@@ -27,7 +28,7 @@ from django.db import DatabaseError, IntegrityError, connections, router, transa
 from django.db.models import F
 from django.utils import timezone
 
-from ghl.errors import GhlSignatureError
+from ghl.errors import GhlPayloadError, GhlSignatureError
 from ghl.webhooks import (
     AppointmentEvent,
     Bounce,
@@ -43,7 +44,8 @@ from compliance.identity import canonical_email
 from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
-from outreach.inbound.suppression import suppress_lead
+from outreach.inbound.suppression import OptOutOutcome, opt_outs_without_lead, record_opt_out, suppress_lead
+from ramp.holds import raise_hold
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,11 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
             max_age_seconds=settings.GHL_WEBHOOK_MAX_AGE_SECONDS,
             require_timestamp=False,
         )
+    except GhlPayloadError as exc:
+        # Signed, but too large or too deep to store safely: a 4xx naming why, and a record for operators.
+        logger.warning("Refused a GHL webhook delivery: %s", exc.message)
+        record_refusal(WebhookRefusal.Reason.SHAPE, exc.message, body, headers)
+        return Receipt(exc.status, f"refused: {exc.message}")
     except GhlSignatureError as exc:
         logger.warning("Refused a GHL webhook delivery: %s", exc)
         record_refusal(WebhookRefusal.Reason.SIGNATURE, str(exc), body, headers)
@@ -305,10 +312,18 @@ def _apply_stored(
             outcome = apply_event(event, delivery, target) if target is not None else apply_event(event, delivery)
     except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        opt_out = _apply_opt_out_alone(delivery, event)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(error=error, attempts=F("attempts") + 1)
-        WebhookDelivery.objects.filter(
+        quarantined = WebhookDelivery.objects.filter(
             pk=delivery.pk, attempts__gte=WebhookDelivery.MAX_ATTEMPTS, quarantined_at__isnull=True
         ).update(quarantined_at=timezone.now())
+        if quarantined and opt_out:
+            # An opt-out nobody has applied in full must not wait for someone to open the quarantine.
+            raise_hold(
+                reason=f"Webhook delivery {delivery.pk} carries an opt-out ({opt_out}) and is quarantined: {error[:200]}",
+                source="webhook_quarantine",
+                evidence=[f"delivery:{delivery.pk}"],
+            )
         return "", exc
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         processed_at=timezone.now(), outcome=outcome[:255], error="", attempts=F("attempts") + 1
@@ -352,6 +367,7 @@ def webhook_figures() -> dict[str, int]:
         "refused": WebhookRefusal.objects.count(),
         "quarantined": deliveries.filter(quarantined_at__isnull=False, processed_at__isnull=True).count(),
         "waiting": deliveries.filter(processed_at__isnull=True, quarantined_at__isnull=True).count(),
+        "opt_outs_without_lead": opt_outs_without_lead(),
     }
 
 
@@ -416,11 +432,13 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
     if isinstance(event, ContactDndEvent):
         if not event.email_blocked:
             return "ignored: email not blocked"
+        # The opt-out first, by address, whether or not the address is a lead yet.
+        recorded = record_opt_out(event.email, reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND"))
         if target.lead_id is None:
-            return "ignored: unknown contact"
+            return recorded.describe if recorded else "ignored: unknown contact without a readable address"
         _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(
-            Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND")
+        _suppress_named_lead(
+            target.lead_id, recorded, reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND")
         )
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
@@ -433,6 +451,13 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
             return "ignored: unknown contact"
         return _apply_contact_update(event, target.lead_id)
     return f"ignored: {event.type or 'untyped'} event"
+
+
+def _suppress_named_lead(lead_id: int, recorded: OptOutOutcome | None, *, reason: str, source: str, landed: str = "") -> None:
+    """Suppress the lead an event names by its contact or card, unless `record_opt_out` already did by its
+    address: one opt-out, one suppression history row."""
+    if recorded is None or lead_id not in recorded.lead_ids or recorded.kind != reason:
+        suppress_lead(Lead.objects.get(pk=lead_id), reason=reason, source=source, landed=landed)
 
 
 def _apply_contact_update(event: ContactUpdateEvent, lead_id: int) -> str:
@@ -471,8 +496,15 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
     if event.event in QUIET_STATS_EVENTS:
         return f"ignored: {event.event} event"
     lead_id, card_id = target.lead_id, target.card_id
+    opt_out = opt_out_of(event)
+    # The opt-out first, by the recipient's address, whether or not it is a lead yet.
+    recorded = (
+        record_opt_out(event.recipient, reason=opt_out, source=f"ghl:LCEmailStats:{event.event}", landed=_landed(delivery, opt_out))
+        if opt_out
+        else None
+    )
     if lead_id is None:
-        return "ignored: unknown recipient"
+        return recorded.describe if recorded else "ignored: unknown recipient"
     detail = ""
     if event.event == "failed":
         kind = BOUNCE_KINDS[event.bounce]
@@ -493,8 +525,9 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
         kind, detail = EmailEvent.Kind.UNCLASSIFIED, f"event {event.event or '(empty)'}"
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
-        suppress_lead(
-            Lead.objects.get(pk=lead_id),
+        _suppress_named_lead(
+            lead_id,
+            recorded,
             reason=SUPPRESSING_KINDS[kind],
             source=f"ghl:LCEmailStats:{event.event}",
             landed=_landed(delivery, SUPPRESSING_KINDS[kind]),
@@ -506,6 +539,10 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
 def _apply_reply(event: MessageEvent, delivery: WebhookDelivery, target: Target) -> str:
     lead_id = target.lead_id
     if lead_id is None:
+        if opt_out_of(event):
+            recorded = record_opt_out(_address(event.sender), reason="unsubscribed", source="ghl:InboundMessage")
+            if recorded:
+                return recorded.describe
         return "ignored: reply from an unknown contact"
     ghl_id = (event.message_id or event.email_message_id or delivery.dedupe_key)[:128]
     reply = Reply(
@@ -582,7 +619,59 @@ def _last_sent_card_id(lead_id: int) -> int | None:
 
 
 def _address(sender: str) -> str:
-    """Return the address of 'Name <a@b>' or 'a@b'."""
-    if "<" in sender and ">" in sender:
-        return sender[sender.index("<") + 1 : sender.index(">")]
-    return sender
+    """Return the address of a From value ('"Jane <Sales>" <a@b>', 'Name <a@b>' or 'a@b'), or ''.
+
+    Read by the standard library's header parser: a display name may hold '<'
+    or quotes, and the address is the one the header's grammar says it is.
+    """
+    try:
+        addresses = email.policy.default.header_factory("from", sender.replace("\r", " ").replace("\n", " ")).addresses
+    except (ValueError, IndexError, TypeError):
+        return ""
+    return addresses[0].addr_spec if addresses else ""
+
+
+def opt_out_of(event: WebhookEvent) -> str:
+    """The suppression reason an event carries ('' when none): a STOP-like reply, a DND, a complaint, an unsubscribe, a hard bounce."""
+    if isinstance(event, ContactDndEvent):
+        return "unsubscribed" if event.email_blocked else ""
+    if isinstance(event, EmailStatsEvent):
+        kind = BOUNCE_KINDS[event.bounce] if event.event == "failed" else STATS_KINDS.get(event.event)
+        return SUPPRESSING_KINDS.get(kind, "")
+    if isinstance(event, MessageEvent) and event.type == "InboundMessage":
+        verdict = replies.classify(event.body, event.subject)
+        return "unsubscribed" if verdict.classification == Reply.Classification.OPT_OUT else ""
+    return ""
+
+
+def opt_out_address(event: WebhookEvent) -> str:
+    """The address an opt-out event names."""
+    if isinstance(event, ContactDndEvent):
+        return event.email
+    if isinstance(event, EmailStatsEvent):
+        return event.recipient
+    if isinstance(event, MessageEvent):
+        return _address(event.sender)
+    return ""
+
+
+def _apply_opt_out_alone(delivery: WebhookDelivery, event: WebhookEvent | None) -> str:
+    """When applying a delivery failed, apply its opt-out part alone, in a transaction of its own; return the reason or ''.
+
+    The rest of the delivery waits for process_webhooks; an opt-out must not wait with it.
+    """
+    try:
+        event = event if event is not None else parse_event(delivery.payload)
+        reason = opt_out_of(event)
+        if not reason:
+            return ""
+        with transaction.atomic():
+            source = f"ghl:{event.type}:delivery {delivery.pk}"
+            recorded = record_opt_out(opt_out_address(event), reason=reason, source=source)
+            lead_id = _lead_id_for(contact_id=getattr(event, "contact_id", ""))
+            if lead_id is not None:
+                _suppress_named_lead(lead_id, recorded, reason=reason, source=source)
+        return reason
+    except Exception:
+        logger.exception("Applying the opt-out of webhook delivery %s alone failed too", delivery.pk)
+        return reason if "reason" in locals() else ""

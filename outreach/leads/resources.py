@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields
 from import_export.instance_loaders import BaseInstanceLoader
 
-from compliance.identity import canonical_email
+from compliance.identity import canonical_email, mailbox_key
 from compliance.spreadsheet import SafeResource, control_character_problem, looks_like_formula
 from outreach.models import CardTransition, EmailEvent, Lead, PendingEmail, Tier
 
@@ -34,8 +34,14 @@ def canonical_or_none(value) -> str | None:
         return None
 
 
+def key_or_none(value) -> str | None:
+    """The matching key of a cell's address (compliance.identity.mailbox_key): what duplicates compare."""
+    email = canonical_or_none(value)
+    return mailbox_key(email) if email else None
+
+
 class CanonicalEmailLoader(BaseInstanceLoader):
-    """Finds each row's stored lead by canonical email from one query per LOOKUP_BATCH rows, not one per row.
+    """Finds each row's stored lead by mailbox key from one query per LOOKUP_BATCH rows, not one per row.
 
     The rows it is asked about have been through `LeadResource.before_import_row`,
     so their "email" is already canonical.
@@ -43,16 +49,19 @@ class CanonicalEmailLoader(BaseInstanceLoader):
 
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
-        emails: set[str] = set()
+        keys: set[str] = set()
         if dataset is not None and "email" in (dataset.headers or []):
-            emails = {email for email in map(canonical_or_none, dataset["email"]) if email}
-        ordered = sorted(emails)
+            keys = {key for key in map(key_or_none, dataset["email"]) if key}
+        ordered = sorted(keys)
         self.leads: dict[str, Lead] = {}
         for start in range(0, len(ordered), LOOKUP_BATCH):
-            self.leads.update((lead.email, lead) for lead in Lead.objects.filter(email__in=ordered[start : start + LOOKUP_BATCH]))
+            self.leads.update((lead.email_key, lead) for lead in Lead.objects.filter(email_key__in=ordered[start : start + LOOKUP_BATCH]))
 
     def get_instance(self, row):
-        return self.leads.get(row.get("email"))
+        lead = self.leads.get(row.get("email_key"))
+        if lead is not None:
+            row["stored_email"] = lead.email
+        return lead
 
 
 class LeadResource(SafeResource):
@@ -76,15 +85,15 @@ class LeadResource(SafeResource):
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
-        # canonical email -> the first row number that carried it, to report duplicates inside the file.
+        # mailbox key -> the first row number that carried it, to report duplicates inside the file.
         self._first_row_of_email: dict[str, int] = {}
 
     def remember_rows(self, rows) -> None:
         """Count `rows` (the first rows of the file, already imported) as read, for duplicates within the file."""
         for number, row in enumerate(rows, start=1):
-            email = canonical_or_none(row.get("email"))
-            if email:
-                self._first_row_of_email.setdefault(email, number)
+            key = key_or_none(row.get("email"))
+            if key:
+                self._first_row_of_email.setdefault(key, number)
 
     def before_import_row(self, row, **kwargs):
         # Canonical first, so "Celia@X.com" or "celia@x.com." finds the stored "celia@x.com" as a duplicate.
@@ -92,6 +101,7 @@ class LeadResource(SafeResource):
         row["email_as_entered"] = entered
         try:
             row["email"] = canonical_email(entered)
+            row["email_key"] = mailbox_key(row["email"])
             row["email_refusal"] = ""
         except ValidationError as exc:
             row["email"] = entered
@@ -124,17 +134,18 @@ class LeadResource(SafeResource):
 
     def row_problems(self, instance: Lead, row, row_number: int | None) -> list[tuple[str, str]]:
         problems = []
-        email = row.get("email", "")
+        key = row.get("email_key", "")
         if row.get("email_refusal"):
             problems.append(("email", row["email_refusal"]))
-        elif email:
+        elif key:
             # An earlier row of the file first: within the import's transaction it is already "stored".
-            if email in self._first_row_of_email:
-                problems.append(("email", f"Duplicate of row {self._first_row_of_email[email]} in this file."))
+            if key in self._first_row_of_email:
+                problems.append(("email", f"Duplicate of row {self._first_row_of_email[key]} in this file."))
             elif instance.pk is not None:
-                problems.append(("email", f"Duplicate: a lead with {email} already exists; it is left unchanged."))
+                stored = row.get("stored_email") or row.get("email", "")
+                problems.append(("email", f"Duplicate: a lead with {stored} already exists; it is left unchanged."))
             else:
-                self._first_row_of_email[email] = row_number
+                self._first_row_of_email[key] = row_number
         tier = row.get("tier", "")
         if tier not in Tier.values:
             known = ", ".join(Tier.values)

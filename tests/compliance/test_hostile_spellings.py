@@ -96,7 +96,7 @@ def test_the_do_not_contact_list_matches_every_spelling(name, address, campaign)
     lead = Lead.objects.get(source="hostile")
     assert Lead.objects.filter(do_not_contact_q(lead_prefix="")).get() == lead
     report = run_pipeline(source="hostile", limit=10, campaign_ref=campaign.ref, apply=True)
-    assert report.skipped["on do-not-contact list"] == 1
+    assert report.skipped["do_not_contact"] == 1
     assert sendable_cards([lead.pk]) == []
 
 
@@ -115,7 +115,7 @@ def test_the_excluded_domains_and_their_subdomains_match_every_spelling(name, ad
     lead = Lead.objects.get(source="hostile")
     assert Lead.objects.filter(excluded_domain_q(lead_prefix="")).get() == lead
     report = run_pipeline(source="hostile", limit=10, campaign_ref=campaign.ref, apply=True)
-    assert report.skipped["excluded domain"] == 1
+    assert report.skipped["excluded_domain"] == 1
     assert sendable_cards([lead.pk]) == []
 
 
@@ -184,7 +184,7 @@ def test_a_pasted_customer_website_excludes_the_customers_addresses(campaign):
     report = run_pipeline(source="hostile", limit=10, campaign_ref=campaign.ref, apply=True)
 
     assert ExcludedDomain.objects.get().domain == "customer-two.com"
-    assert report.skipped["excluded domain"] == 1
+    assert report.skipped["excluded_domain"] == 1
     assert sendable_cards([lead.pk]) == []
 
 

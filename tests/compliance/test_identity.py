@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from compliance.identity import canonical_domain, canonical_email
+from compliance.identity import canonical_domain, canonical_email, mailbox_key
 
 FULL_WIDTH = str.maketrans({chr(c): chr(c - 0x21 + 0xFF01) for c in range(0x21, 0x7F)})
 
@@ -25,6 +25,9 @@ FULL_WIDTH = str.maketrans({chr(c): chr(c - 0x21 + 0xFF01) for c in range(0x21, 
         ("\u212aim@x.example", "kim@x.example"),
         # An address's host is where mail goes: www. is kept in an address.
         ("a@www.x.example", "a@www.x.example"),
+        ("jdoe@straße.example", "jdoe@xn--strae-oqa.example"),
+        ("jdoe@xn--strae-oqa.example", "jdoe@xn--strae-oqa.example"),
+        ("jdoe@ΣΊΣΥΦΟΣ.example", "jdoe@xn--kxa6akbbkh.example"),
     ],
 )
 def test_it_gives_every_spelling_of_an_address_one_form(spelling, canonical):
@@ -41,7 +44,12 @@ def test_it_gives_every_spelling_of_an_address_one_form(spelling, canonical):
         (".customer.example.", "customer.example"),
         ("www.customer.example", "customer.example"),
         ("https://www.customer-two.com/path", "customer-two.com"),
-        ("HTTP://user@WWW.Customer-Two.com:8080/a?b#c", "customer-two.com"),
+        ("HTTP://WWW.Customer-Two.com:8080/a?b#c", "customer-two.com"),
+        # IDNA 2008, non-transitional: ß and final ς are letters of their own, from either side.
+        ("Straße.example", "xn--strae-oqa.example"),
+        ("xn--strae-oqa.example", "xn--strae-oqa.example"),
+        ("σίσυφος.example", "xn--kxa6ajbbmh.example"),
+        ("XN--KXA6AJBBMH.example", "xn--kxa6ajbbmh.example"),
         ("bücher-kunde.example", "xn--bcher-kunde-thb.example"),
         ("xn--bcher-kunde-thb.example", "xn--bcher-kunde-thb.example"),
         ("customer.example".translate(FULL_WIDTH), "customer.example"),
@@ -99,3 +107,52 @@ def test_it_refuses_what_is_not_an_address_saying_why(value, words):
         canonical_email(value)
     assert words in refused.value.messages[0]
 
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ('"jdoe"@e2e-q.example', "Quoting the part before the @-sign is not allowed"),
+        ("\uff02jdoe\uff02@e2e-q.example", "Quoting the part before the @-sign is not allowed"),
+        ("jdoe(comment)@x.example", "invalid characters before the @-sign"),
+        ("j..doe@x.example", "two periods in a row"),
+    ],
+)
+def test_it_refuses_quoted_commented_and_obsolete_local_parts(value, words):
+    with pytest.raises(ValidationError) as refused:
+        canonical_email(value)
+    assert words in refused.value.messages[0]
+
+
+def test_a_sharp_s_domain_is_never_the_ss_domain():
+    assert canonical_domain("straße.example") != canonical_domain("strasse.example")
+    assert canonical_email("a@straße.example") != canonical_email("a@strasse.example")
+
+
+@pytest.mark.parametrize(
+    "value, refusal",
+    [
+        ("https://acme.example\\@other.example/", "backslash"),
+        ("https://user:pw@acme.example/", "user name before its host"),
+        ("https://acme.example@other.example/", "user name before its host"),
+    ],
+)
+def test_a_pasted_url_with_userinfo_or_a_backslash_is_refused(value, refusal):
+    with pytest.raises(ValidationError) as refused:
+        canonical_domain(value)
+    assert refusal in refused.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    "spelling, key",
+    [
+        ("jdoe@x.example", "jdoe@x.example"),
+        ("JDoe+promo@x.example", "jdoe@x.example"),
+        ("j.doe@x.example", "j.doe@x.example"),
+        ("j.doe@gmail.com", "jdoe@gmail.com"),
+        ("J.Doe+news@googlemail.com", "jdoe@gmail.com"),
+        ("jdoe@googlemail.com", "jdoe@gmail.com"),
+    ],
+)
+def test_the_matching_key_folds_plus_tags_and_dot_blind_providers(spelling, key):
+    assert mailbox_key(canonical_email(spelling)) == key

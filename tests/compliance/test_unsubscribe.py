@@ -9,6 +9,7 @@ from django.test import Client
 
 from compliance.footer import unsubscribe_token, unsubscribe_url
 from compliance.models import Suppression
+from outreach import eligibility
 from outreach.checks import evaluate
 from outreach.models import CardStatus, CardTransition, Enrollment, Lead, PendingEmail
 from outreach.inbound.suppression import suppress_lead
@@ -104,7 +105,7 @@ def test_a_forged_token_gets_a_clear_400_and_changes_nothing(client, method, tok
 
     assert response.status_code == 400
     assert b"not valid" in response.content
-    assert Lead.objects.suppressed().count() == 0
+    assert eligibility.held_leads().count() == 0
     assert not Suppression.objects.exists()
     assert not CardTransition.objects.exists()
 
@@ -149,7 +150,7 @@ def test_it_refuses_an_unknown_reason_and_changes_nothing():
     with pytest.raises(ValueError, match="Unknown suppression reason 'gone'"):
         suppress_lead(lead, reason="gone", source="test")
 
-    assert not Lead.objects.suppressed().exists()
+    assert not eligibility.held_leads().exists()
     assert not Suppression.objects.exists()
 
 

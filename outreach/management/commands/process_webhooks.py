@@ -25,7 +25,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{run.applied} deliveries applied, {len(run.failing)} still failing, "
             f"{len(run.quarantined)} quarantined now. In all: {figures['quarantined']} quarantined, "
-            f"{figures['unstamped']} unstamped, {figures['refused']} refused."
+            f"{figures['unstamped']} unstamped, {figures['refused']} refused, "
+            f"{figures['opt_outs_without_lead']} opt-out(s) kept for an address with no lead."
         )
         if run.failing:
             ids = ", ".join(str(pk) for pk, _ in run.failing)
