@@ -18,7 +18,7 @@ template engine:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
@@ -37,10 +37,20 @@ ALLOWED_TAGS = frozenset({"if", "elif", "else", "endif", "firstof", "with", "end
 class Draft:
     subject: str
     body: str
+    # A model draft's claims ({"text", "fact"}) and what drafting it took (DraftingMeta.as_card_fields).
+    claims: tuple = ()
+    meta: dict = field(default_factory=dict)
 
 
 class DraftingError(Exception):
-    """The step cannot be drafted for this lead; the message says what to fix."""
+    """The step cannot be drafted for this lead; the message says what to fix.
+
+    `meta` carries what a model drafting spent before it failed (it is counted too).
+    """
+
+    def __init__(self, message: str, *, meta: dict | None = None) -> None:
+        super().__init__(message)
+        self.meta = meta or {}
 
 
 class Drafter(Protocol):
@@ -66,6 +76,8 @@ def card_from_draft(draft: Draft, *, lead: Lead, campaign: Campaign, step: Caden
         route=campaign.route,
         template_version=template_version_label(campaign, step),
         drafter=drafter_name,
+        claims=list(draft.claims),
+        **draft.meta.get("card", {}),
         **fields,
     )
     # bulk inserts skip save(): set the marker the same way PendingEmail.save does.
@@ -161,6 +173,15 @@ class TemplateDrafter:
 
 
 DEFAULT_DRAFTER: Drafter = TemplateDrafter()
+
+
+def drafter_for(step: CadenceStep, default: Drafter = DEFAULT_DRAFTER) -> Drafter:
+    """Return the drafter `step` chose: the model drafter for a model step, else `default`."""
+    if step.drafter == "model":
+        from outreach.drafting.model import ModelDrafter
+
+        return ModelDrafter()
+    return default
 
 
 def sample_lead(tier: str = Tier.TIER_1) -> Lead:
