@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from outreach import checks, eligibility
+from outreach.drafting.contract import card_grounding_failures
 from outreach.eligibility import ELIGIBLE, Conditions
 from outreach.models import CardStatus, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
@@ -224,8 +225,10 @@ def approval_blockers(
        or excluded lead, stale, mislabelled, already sent...) blocks it, read
        live from the rule tables. Rules that only say "not yet" (shadow,
        canary, tier) do not: the card waits approved until they lift.
-    3. Four eyes: the card's last editor may not approve it.
-    4. With `compliance` (the card page), its failing checks that no
+    3. A model-drafted card whose text is not grounded in its cited facts
+       (outreach.drafting.contract: the same rule as the drafting check).
+    4. Four eyes: the card's last editor may not approve it.
+    5. With `compliance` (the card page), its failing checks that no
        eligibility rule already names; `approve` runs and records them itself.
     Pass the card's `verdict` when the caller has just judged it.
     """
@@ -243,6 +246,10 @@ def approval_blockers(
             )
         else:
             blockers.append(f"Held back ({code}): {detail}")
+    # The drafting check's own rule, judged on the card as it is now (edited text, withdrawn facts).
+    ungrounded = card_grounding_failures(card)
+    if ungrounded:
+        blockers.append("An ungrounded claim: " + "; ".join(ungrounded) + ".")
     if user is not None and card.last_edited_by_id is not None and card.last_edited_by_id == user.pk:
         blockers.append("You edited this card, so someone else must approve it (four eyes).")
     if compliance is not None and card.status == CardStatus.PENDING:

@@ -12,8 +12,10 @@ Sales, one a line, each with its kind:
   proof:  a proof point        -> citable
   tone:   how to write         -> guidance, not evidence
   forbidden: a claim never to make -> guidance, and the phrase is banned
-Fact ids are stable for a sheet: `lead.company`, `sender.name`, `C1`, `C2`...
-(the campaign's lines in order, numbered only among citable and guidance lines).
+Fact ids: `lead.company`, `sender.name`, and for a campaign line its kind and
+a digest of its text (`proof-3fa2c1`): not its position, so deleting or
+editing one line never lets a stored claim point at another fact; an edited
+line is a new fact, and claims on the old one are no longer grounded.
 
 Grounding, deterministic: the text is cut into the tokens that carry a
 checkable fact, and each must appear in a cited fact.
@@ -36,6 +38,7 @@ mark it) and cite a citable fact that contains the claim's own checked tokens.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,8 +118,12 @@ def campaign_facts(text: str) -> list[Fact]:
         kind = kind.strip().lower()
         if not sep or kind not in CAMPAIGN_KINDS or not rest.strip():
             continue
-        facts.append(Fact(f"C{len(facts) + 1}", kind, rest.strip()))
+        facts.append(Fact(campaign_fact_id(kind, rest.strip()), kind, rest.strip()))
     return facts
+
+
+def campaign_fact_id(kind: str, text: str) -> str:
+    return f"{kind}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:6]}"
 
 
 def fact_sheet(lead_values: Mapping[str, str], sender_name: str, campaign_text: str) -> list[Fact]:
@@ -144,7 +151,8 @@ def checked_tokens(text: str) -> list[str]:
     tokens = [_number(match.group(0)) for match in _NUMBER_RE.finditer(text or "")]
     for match in _WORD_RE.finditer(text or ""):
         word = match.group(0).strip("'’-&")
-        if not word or not word[0].isupper():
+        # A unit after digits ("$2M", "3x") is part of the number token already.
+        if not word or not word[0].isupper() or (match.start() and text[match.start() - 1].isdigit()):
             continue
         at_start = bool(_SENTENCE_START_RE.search(text[: match.start()]))
         lowered = word.lower()
@@ -234,3 +242,45 @@ def contract_failures(
     )
     failures += grounding_failures(subject, body, claims, facts)
     return failures
+
+
+# --- a card's evidence ----------------------------------------------------------
+
+
+def card_facts(card) -> list[Fact]:
+    """Return the fact sheet a card is judged against now: its lead's fields, sender and campaign facts as they stand.
+
+    Read live, as compliance is: a fact the Head of Sales withdrew since drafting no longer grounds a claim.
+    """
+    lead, campaign = card.lead, card.campaign
+    values = {name: str(getattr(lead, name) or "") for name in LEAD_FACT_FIELDS}
+    return fact_sheet(values, campaign.from_name, campaign.facts)
+
+
+def card_grounding_failures(card) -> list[str]:
+    """Return why a model-drafted card's text is not grounded (empty for template cards: people wrote those)."""
+    if card.drafter != "model":
+        return []
+    return grounding_failures(card.subject, card.body, card.claims or [], card_facts(card))
+
+
+def marked_segments(text: str, claims: Sequence[Mapping], facts: Sequence[Fact]) -> list[dict]:
+    """Cut `text` into segments, each claim's first quote marked with the fact it cites (for the card page)."""
+    by_id = {fact.id: fact for fact in facts}
+    spans = []
+    for claim in claims:
+        quote = str(claim.get("text", ""))
+        start = text.find(quote) if quote else -1
+        if start < 0 or any(start < end and start + len(quote) > begin for begin, end, _ in spans):
+            continue
+        spans.append((start, start + len(quote), claim))
+    segments, position = [], 0
+    for begin, end, claim in sorted(spans, key=lambda span: span[0]):
+        if begin > position:
+            segments.append({"text": text[position:begin]})
+        fact = by_id.get(str(claim.get("fact", "")))
+        segments.append({"text": text[begin:end], "fact_id": claim.get("fact", ""), "fact": fact.text if fact else "(no such fact now)"})
+        position = end
+    if position < len(text):
+        segments.append({"text": text[position:]})
+    return segments

@@ -24,6 +24,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -138,7 +139,7 @@ class ModelDrafter:
     def draft_many(self, leads: Sequence[Lead], step: CadenceStep) -> list[Draft | DraftingError]:
         """Draft `step` for each lead, at most `concurrency` at once; a Draft or a DraftingError per lead, in order."""
         prompt = self.prepare(step)
-        return asyncio.run(self._draft_all(list(leads), step, prompt))
+        return _run_to_end(lambda: self._draft_all(list(leads), step, prompt))
 
     async def _draft_all(self, leads: list[Lead], step: CadenceStep, prompt: Prompt) -> list[Draft | DraftingError]:
         from openai import AsyncOpenAI
@@ -250,6 +251,17 @@ class ModelDrafter:
                 "draft_attempts": attempts,
             },
         }
+
+
+def _run_to_end(make_coroutine):
+    """Run the coroutine on a loop of its own: in this thread, or in a helper thread when this one already
+    runs an event loop (an async caller), where asyncio.run is not allowed."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 def _account(messages, spent: dict, reasons: list[str]) -> None:

@@ -35,3 +35,16 @@ def make_model_campaign(**fields):
     step.prompt = "Introduce the pilot in under 120 words."
     step.save()
     return campaign
+
+
+def fact_id(text: str) -> str:
+    """The id of the campaign fact line `kind: text` (a digest of its text, stable across edits of other lines)."""
+    from outreach.drafting.contract import campaign_fact_id
+
+    kind, _, rest = text.partition(":")
+    return campaign_fact_id(kind.strip(), rest.strip())
+
+
+OFFER = fact_id(FACTS.splitlines()[0])
+PROOF = fact_id(FACTS.splitlines()[1])
+TONE = fact_id(FACTS.splitlines()[2])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from outreach.drafting.contract import checked_tokens, contract_failures, fact_sheet, grounding_failures
-from tests.model_drafting.conftest import FACTS
+from tests.model_drafting.conftest import FACTS, OFFER, PROOF, TONE, fact_id
 
 LEAD = {"first_name": "Celia", "last_name": "Kettering", "full_name": "Celia Kettering", "company": "Wpromote", "title": "VP Marketing"}
 SHEET = fact_sheet(LEAD, "Alex Rivera", FACTS)
@@ -11,13 +11,14 @@ BODY = (
     "Hi Celia,\n\nI am writing because Wpromote looks like a team we could help. "
     "Northwind cut review time by 40% in its first month.\n\nWould a short call next week be useful?\n\nBest,\nAlex Rivera"
 )
-CLAIMS = [{"text": "Wpromote", "fact": "lead.company"}, {"text": "Northwind cut review time by 40% in its first month", "fact": "C2"}]
+CLAIMS = [{"text": "Wpromote", "fact": "lead.company"}, {"text": "Northwind cut review time by 40% in its first month", "fact": PROOF}]
 
 
 def test_the_sheet_numbers_campaign_facts_and_keeps_lead_fields():
     ids = {fact.id: fact.kind for fact in SHEET}
     assert ids["lead.company"] == "lead" and ids["sender.name"] == "sender"
-    assert (ids["C1"], ids["C2"], ids["C3"], ids["C4"]) == ("offer", "proof", "tone", "forbidden")
+    assert [ids[fact_id(line)] for line in FACTS.splitlines()] == ["offer", "proof", "tone", "forbidden"]
+    assert PROOF.startswith("proof-") and fact_id("proof: another line") != PROOF
 
 
 def test_a_grounded_draft_passes():
@@ -36,13 +37,13 @@ def test_an_invented_number_or_name_is_ungrounded():
 
 
 def test_a_claim_must_rest_on_the_fact_it_cites():
-    claims = [CLAIMS[0], {"text": "Northwind cut review time by 40% in its first month", "fact": "C1"}]
+    claims = [CLAIMS[0], {"text": "Northwind cut review time by 40% in its first month", "fact": OFFER}]
     failures = grounding_failures("A question for Wpromote", BODY, claims, SHEET)
-    assert any("is not in its fact C1" in failure for failure in failures)
+    assert any(f"is not in its fact {OFFER}" in failure for failure in failures)
 
 
 def test_a_claim_citing_guidance_or_nothing_is_refused():
-    for fact in ("C3", "C9"):
+    for fact in (TONE, "C9"):
         claims = [CLAIMS[0], {"text": "Northwind cut review time by 40% in its first month", "fact": fact}]
         assert any("not a fact on the sheet" in f for f in grounding_failures("A question for Wpromote", BODY, claims, SHEET))
 
@@ -58,7 +59,7 @@ def test_a_discount_is_refused_unless_a_cited_fact_states_it():
     body = BODY.replace("Would", "We can offer a discount. Would")
     assert any("price or discount promise" in f for f in contract_failures("A question for Wpromote", body, CLAIMS, facts=SHEET))
     sheet = fact_sheet(LEAD, "Alex Rivera", FACTS + "\noffer: a discount for the first quarter")
-    claims = CLAIMS + [{"text": "a discount", "fact": "C5"}]
+    claims = CLAIMS + [{"text": "a discount", "fact": fact_id("offer: a discount for the first quarter")}]
     assert not any("price or discount" in f for f in contract_failures("A question for Wpromote", body, claims, facts=sheet))
 
 

@@ -8,7 +8,7 @@ import pytest
 from outreach.drafting.pipeline import run_pipeline
 from outreach.models import ModelCall, PendingEmail
 from tests.factories import make_lead
-from tests.model_drafting.conftest import make_model_campaign
+from tests.model_drafting.conftest import OFFER, PROOF, make_model_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_a_retry_that_fixes_it_makes_a_card(model_sandbox, kind):
     assert card.drafter == "model" and card.compliance_passed
     assert card.draft_attempts == 2 and card.tokens_in > 0 and card.cost > 0
     assert card.prompt_version == f"{campaign.ref}:s1:p1" and card.model_name == "caio-sandbox-1"
-    assert {claim["fact"] for claim in card.claims} == {"lead.company", "C1", "C2"}
+    assert {claim["fact"] for claim in card.claims} == {"lead.company", OFFER, PROOF}
     assert "Globex" not in card.body and "{{" not in card.body
 
 
