@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
+from django.db import transaction
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, Template, TokenType
 
@@ -205,16 +206,28 @@ def preview(step: CadenceStep, lead: Lead | None = None, drafter: Drafter = DEFA
         return exc
 
 
-def save_step(step: CadenceStep) -> bool:
-    """Save `step`; a changed subject or body template makes it a new version. Return whether it did.
+def save_step(step: CadenceStep, *, user=None) -> bool:
+    """Save `step`; a changed subject or body template makes it a new version, and so does a changed
+    model prompt (a new PromptVersion, in use at once). Return whether the templates changed.
 
     Compared with the stored row, not with what a form says changed, so every
     caller (the campaign admin, a command, a data fix) versions the same way
     and cards keep naming the template they were drafted from.
     """
-    stored = CadenceStep.objects.filter(pk=step.pk).values_list("subject_template", "body_template").first() if step.pk else None
-    changed = stored is not None and stored != (step.subject_template, step.body_template)
+    stored = (
+        CadenceStep.objects.filter(pk=step.pk).values_list("subject_template", "body_template", "prompt").first() if step.pk else None
+    )
+    changed = stored is not None and stored[:2] != (step.subject_template, step.body_template)
     if changed:
         step.template_version += 1
-    step.save()
+    prompt_changed = stored is not None and stored[2] != step.prompt
+    with transaction.atomic():
+        if prompt_changed:
+            from outreach.drafting.prompts import current_version_before_edit, new_prompt_version
+
+            # Keep the version in use as it stands before the edited prompt is saved over it.
+            current_version_before_edit(step)
+        step.save()
+        if prompt_changed:
+            new_prompt_version(step, instructions=step.prompt, user=user, note="prompt edited")
     return changed
