@@ -181,8 +181,9 @@ def drafter_for(step: CadenceStep, default: Drafter = DEFAULT_DRAFTER) -> Drafte
     if step.drafter == "model":
         from outreach.drafting.model import ModelDrafter
 
-        return ModelDrafter()
-    return default
+        # A caller's own model drafter (a run's concurrency, the shadow lane's version) is kept.
+        return default if isinstance(default, ModelDrafter) else ModelDrafter()
+    return default if getattr(default, "name", "") != "model" else DEFAULT_DRAFTER
 
 
 def sample_lead(tier: str = Tier.TIER_1) -> Lead:

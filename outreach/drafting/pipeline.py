@@ -255,6 +255,7 @@ def run_pipeline(
     drafter: Drafter = DEFAULT_DRAFTER,
     apply: bool = False,
     batch_size: int = BATCH_SIZE,
+    exclude_lead_ids: Collection[int] = (),
 ) -> PipelineReport:
     """Enroll up to `limit` eligible leads of `source` and draft their step-1 cards.
 
@@ -283,7 +284,7 @@ def run_pipeline(
     rollback = contextlib.nullcontext() if apply else transaction.atomic()
     with rollback:
         excluded = load_excluded_domains()
-        eligible = _pick_leads(source, campaign, limit=limit, excluded=excluded, report=report)
+        eligible = _pick_leads(source, campaign, limit=limit, excluded=excluded, report=report, exclude_lead_ids=exclude_lead_ids)
         for start in range(0, len(eligible), batch_size):
             batch = eligible[start : start + batch_size]
             cards = draft_cards(
@@ -303,9 +304,12 @@ def run_pipeline(
     return report
 
 
-def _pick_leads(source: str, campaign: Campaign, *, limit: int, excluded: Collection[str], report: PipelineReport) -> list[Lead]:
+def _pick_leads(
+    source: str, campaign: Campaign, *, limit: int, excluded: Collection[str], report: PipelineReport, exclude_lead_ids: Collection[int] = ()
+) -> list[Lead]:
     leads = (
         Lead.objects.filter(source=source)
+        .exclude(pk__in=list(exclude_lead_ids))
         .annotate(
             is_enrolled=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), campaign=campaign)),
             is_listed=ExpressionWrapper(do_not_contact_q(lead_prefix=""), output_field=BooleanField()),
