@@ -2,8 +2,8 @@
 
 Counted from ModelCall rows, failed draftings included (their tokens were
 paid for), over the current day in the project's time zone. The check runs
-before each group of model requests, so a run overshoots by at most one
-group's cost (MODEL_CONCURRENCY drafts).
+before each group of model requests, so a day overshoots by at most one
+group's cost (4 x the run's concurrency drafts: pipeline.MODEL_GROUP_FACTOR).
 """
 
 from __future__ import annotations

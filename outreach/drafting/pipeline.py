@@ -36,6 +36,7 @@ from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
 MODES = ("shadow", "production")
+MODEL_GROUP_FACTOR = 4
 BATCH_SIZE = 1000
 
 
@@ -220,7 +221,9 @@ def draft_all(drafter: Drafter, leads: Sequence[Lead], step: CadenceStep) -> lis
                 results.append(exc)
         return results
     drafter.prepare(step)
-    group = max(1, drafter.concurrency)
+    # Several requests' worth a group, so `concurrency` stay in flight while the slowest of a group finishes;
+    # the budget is checked between groups, so a day overshoots it by at most one group.
+    group = max(1, drafter.concurrency) * MODEL_GROUP_FACTOR
     results = []
     for start in range(0, len(leads), group):
         chunk = leads[start : start + group]

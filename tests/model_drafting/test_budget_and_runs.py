@@ -17,22 +17,23 @@ from tests.model_drafting.conftest import make_model_campaign
 def test_the_daily_budget_stops_drafting_at_the_limit_with_a_clear_message(model_sandbox, settings):
     settings.MODEL_CONCURRENCY = 1
     campaign = make_model_campaign()
-    leads = [make_lead(source="wpromote", company=f"Company{n}") for n in range(3)]
-    # The first card's cost spends it: the budget is checked before each request group.
+    leads = [make_lead(source="wpromote", company=f"Company{n}") for n in range(6)]
+    # The first group's cost spends it: the budget is checked before each group (4 leads at concurrency 1).
     settings.MODEL_DAILY_BUDGET = 0.000001
 
-    report = run_pipeline(source="wpromote", limit=3, campaign_ref=campaign.ref, apply=True)
+    report = run_pipeline(source="wpromote", limit=6, campaign_ref=campaign.ref, apply=True)
 
-    assert len(report.drafted) == 1 and ModelCall.objects.count() == 1
-    assert [error.lead_id for error in report.errors] == [lead.pk for lead in leads[1:]]
+    assert len(report.drafted) == 4 and ModelCall.objects.count() == 4
+    assert [error.lead_id for error in report.errors] == [lead.pk for lead in leads[4:]]
+    spent = sum(call.cost for call in ModelCall.objects.all())
     for error in report.errors:
-        assert "The daily model budget is reached: $0.0001" in error.message and "of $0.00 today" in error.message
-    assert sum(model_sandbox.stats.values()) == 1  # nothing was asked of the model past the limit
+        assert f"The daily model budget is reached: ${spent:.4f} spent of $0.00 today" in error.message
+    assert sum(model_sandbox.stats.values()) == 4  # nothing was asked of the model past the limit
 
     # A new day's budget, or a raised one, lets drafting go on.
     settings.MODEL_DAILY_BUDGET = 1.0
-    report = run_pipeline(source="wpromote", limit=3, campaign_ref=campaign.ref, apply=True)
-    assert len(report.drafted) == 2 and PendingEmail.objects.count() == 3
+    report = run_pipeline(source="wpromote", limit=6, campaign_ref=campaign.ref, apply=True)
+    assert len(report.drafted) == 2 and PendingEmail.objects.count() == 6
 
 
 @pytest.mark.django_db(transaction=True)
