@@ -27,7 +27,7 @@ from compliance.models import Suppression
 from compliance.spreadsheet import SafeExportMixin
 from outreach import checks, eligibility, review
 from outreach.eligibility import ELIGIBLE, Conditions
-from outreach.models import CardStatus, EmailEvent, PendingEmail, Reply
+from outreach.models import CardStatus, EmailEvent, ModelCall, PendingEmail, Reply
 from outreach.drafting.contract import card_facts, card_grounding_failures, marked_segments
 from outreach.sending.render import render
 from outreach.leads.resources import CardResource
@@ -148,6 +148,10 @@ def evidence(card: PendingEmail) -> dict | None:
         "segments": marked_segments(card.body, card.claims or [], facts),
         "facts": [fact for fact in facts if fact.id in cited],
         "ungrounded": card_grounding_failures(card),
+        # What the output contract caught in earlier attempts at this card, sent back to the model.
+        "caught": ModelCall.objects.filter(lead_id=card.lead_id, step_id=card.step_id, ok=True, created_at__lte=card.created_at)
+        .values_list("reasons", flat=True)
+        .first(),
     }
 
 

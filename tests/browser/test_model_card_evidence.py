@@ -39,6 +39,7 @@ def test_a_model_card_shows_claims_marked_with_facts_and_an_ungrounded_one_block
     assert page.locator("#evidence-model").inner_text() == "caio-sandbox-1"
     assert page.locator("#evidence-cost").inner_text() == f"${grounded.cost:.6f}"
     assert page.locator("#evidence-drafter").inner_text() == "model"
+    assert "ungrounded: 40m, globex, series, b appear in no cited fact" in page.locator("#evidence-caught").inner_text()
     assert page.locator("#approval-blockers").count() == 0
     assert page.locator("#approve-button").is_enabled()
     page.screenshot(path=str(screenshots / "model-card-evidence.png"), full_page=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outreach.drafting.sandbox import ModelSandbox, ModelSandboxServer
+from tests.dispatch.conftest import _roles  # noqa: F401 - role groups back after a transactional test's flush
 from tests.factories import make_campaign
 
 FACTS = """offer: A 30-day pilot of CAIO for one sales team
@@ -17,11 +18,12 @@ forbidden: guaranteed results"""
 def model_sandbox(settings):
     """The model sandbox in a thread of this process, on a free loopback port; the drafter points at it.
 
-    A short client timeout so the timeout kind is quick; the sandbox holds longer than it.
+    A client timeout short enough that the timeout kind is quick, long enough that a loaded machine still
+    answers an ordinary request within it; the sandbox holds a "timeout" longer than it.
     """
     server = ModelSandboxServer(ModelSandbox(timeout_seconds=5)).start()
     settings.MODEL_BASE_URL = server.base_url
-    settings.MODEL_TIMEOUT = 0.5
+    settings.MODEL_TIMEOUT = 1.5
     settings.MODEL_MAX_RETRIES = 2
     yield server.sandbox
     server.stop()
