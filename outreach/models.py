@@ -425,6 +425,8 @@ class PendingEmail(models.Model):
     draft_attempts = models.PositiveSmallIntegerField(default=0)
     # [{"text": quoted span of the body or subject, "fact": fact id}]: each claim and the fact it rests on.
     claims = models.JSONField(default=list, blank=True)
+    # Each edit a person made before a decision, as a unified diff of subject and body (the desk's lessons).
+    edits = models.JSONField(default=list, blank=True)
     is_shadow = models.BooleanField(default=False, help_text="Shadow cards can be reviewed but never dispatched.")
     is_canary = models.BooleanField(default=False)
 

@@ -14,6 +14,7 @@ commands and the API can never disagree about a card.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 
@@ -407,6 +408,13 @@ def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, no
     return card
 
 
+def edit_diff(card: PendingEmail, subject: str, body: str) -> str:
+    """Return the unified diff from the card's text to the edited text."""
+    before = f"Subject: {card.subject}\n{card.body}".splitlines()
+    after = f"Subject: {subject}\n{body}".splitlines()
+    return "\n".join(difflib.unified_diff(before, after, "drafted", "edited", lineterm="", n=0))
+
+
 def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
     """Change a card's subject and body; an approved card goes back to review.
 
@@ -424,7 +432,11 @@ def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
         if current.subject == subject and current.body == body:
             return card
         now = timezone.now()
-        content = {"subject": subject, "body": body, "last_edited_by": user, "edited_at": now}
+        content = {
+            "subject": subject, "body": body, "last_edited_by": user, "edited_at": now,
+            # Kept as a diff: what the reviewer changed is what the drafter should learn (outreach.drafting.learning).
+            "edits": [*current.edits, edit_diff(current, subject, body)],
+        }
         if current.status == CardStatus.APPROVED:
             transition(
                 current,

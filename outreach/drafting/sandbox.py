@@ -94,7 +94,9 @@ class ModelSandbox:
         sheet = _fact_sheet(request.get("messages", []))
         if sheet is None:
             return 400, {"error": {"message": "no FACT SHEET (JSON) in the request", "type": "invalid_request_error"}}, self.latency
-        arguments = json.dumps(_draft(sheet, kind)) if kind != "malformed" else '{"subject": "Quick question", "claims": "none"}'
+        # A prompt whose style rules forbid the usual opener gets drafts without it: candidates differ.
+        plain = any("open with a line like “I am writing because" in str(m.get("content") or "") for m in request.get("messages", []))
+        arguments = json.dumps(_draft(sheet, kind, plain_opener=plain)) if kind != "malformed" else '{"subject": "Quick question", "claims": "none"}'
         tools = request.get("tools") or []
         tool_name = tools[0]["function"]["name"] if tools else ""
         message: dict = {"role": "assistant", "content": None}
@@ -127,7 +129,7 @@ def _fact_sheet(messages: list) -> dict | None:
     return None
 
 
-def _draft(sheet: dict, kind: str) -> dict:
+def _draft(sheet: dict, kind: str, *, plain_opener: bool = False) -> dict:
     """A plausible grounded draft from the sheet, spoiled the way `kind` says."""
     facts = {fact["id"]: fact for fact in sheet.get("facts", [])}
     first = facts.get("lead.first_name", {}).get("text", "there")
@@ -137,7 +139,8 @@ def _draft(sheet: dict, kind: str) -> dict:
     proofs = [f for f in sheet.get("facts", []) if f["kind"] == "proof"]
     claims, sentences = [], []
     if company:
-        sentences.append(f"I am writing because {company} looks like a team we could help.")
+        lead_in = "" if plain_opener else "I am writing because "
+        sentences.append(f"{lead_in}{company} looks like a team we could help.")
         claims.append({"text": company, "fact": "lead.company"})
     for fact in (offers[:1] + proofs[:1]):
         sentence = fact["text"].rstrip(".")
