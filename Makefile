@@ -1,4 +1,4 @@
-.PHONY: demo test check bench scale-test
+.PHONY: demo test check bench scale-test image deploy-test
 
 # Start the whole product with demo data: web, Redis, an RQ worker and the GHL sandbox.
 demo:
@@ -25,3 +25,13 @@ bench:
 scale-test:
 	bin/setup test
 	bin/scale-test
+
+# The deployable image (Containerfile), built with podman.
+image:
+	bin/image
+
+# Optional: the image deployed as staging and production on this machine, the
+# smoke matrix against both, and a worker stopped with SIGTERM mid-send.
+deploy-test: image
+	bin/setup test
+	bin/deploy-test

@@ -19,6 +19,12 @@ config = Config(BASE_DIR / ".env")
 
 DEBUG = config.bool("DEBUG", default=False)
 
+# Keys with no default in production (DEBUG false). Checked together first,
+# so a new deployment learns every missing one at once.
+PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID")
+if not DEBUG:
+    config.require(*PRODUCTION_REQUIRED)
+
 # Environment name shown in the admin banner (e.g. demo, staging, production).
 CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
 
@@ -59,6 +65,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS and JS) from the web process itself: no
+    # separate file server to deploy. Right after SecurityMiddleware, as its docs say.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # GHL's webhook deliveries skip the browser layers below (see its docstring).
     "outreach.inbound.views.WebhookPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,12 +139,22 @@ USE_I18N = True
 USE_TZ = True
 # The operating day (ramp days, sending window, reports) follows this zone.
 OPERATING_TIMEZONE = config.timezone("OPERATING_TIMEZONE", default="America/New_York")
+# Changing the zone once operating days exist moves the window and "today": start-up refuses
+# it unless this names the new zone (ramp.zone records the change; existing days keep their dates).
+OPERATING_TIMEZONE_CONFIRMED = config.str("OPERATING_TIMEZONE_CONFIRMED", default="")
 
 STATIC_URL = "static/"
 STATIC_ROOT = config.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production posture: files named by their content's hash and compressed,
+    # so browsers may cache them for ever. It needs `collectstatic` first (the
+    # image runs it when built); a DEBUG checkout serves the app's files as they are.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 LOGIN_URL = "admin:login"
@@ -148,6 +167,9 @@ SECURE_HSTS_SECONDS = config.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A platform's health check calls the process over plain HTTP, without the
+# proxy's X-Forwarded-Proto: a redirect there would fail every deploy.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True

@@ -397,6 +397,16 @@ class ContactDndEvent(WebhookEvent):
 
 
 @dataclass(frozen=True)
+class ContactUpdateEvent(WebhookEvent):
+    """ContactUpdate: a contact's fields changed in GHL (its address among them)."""
+
+    contact_id: str = ""
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+@dataclass(frozen=True)
 class AppointmentEvent(WebhookEvent):
     """AppointmentCreate: a meeting was booked with a contact."""
 
@@ -484,6 +494,14 @@ def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
             email=_str(payload.get("email")),
             dnd=payload.get("dnd") is True,
             email_dnd_status=_str(email_dnd.get("status")),
+        )
+    if event_type == "ContactUpdate":
+        return ContactUpdateEvent(
+            **common,
+            contact_id=_str(payload.get("id")),
+            email=_str(payload.get("email")),
+            first_name=_str(payload.get("firstName")),
+            last_name=_str(payload.get("lastName")),
         )
     if event_type == "AppointmentCreate":
         appointment = _obj(payload.get("appointment"))

@@ -34,20 +34,51 @@ def ramp_day(date: dt.date | None = None) -> RampDay:
     of it, so it cannot count as clean.
     """
     date = date or operating_date()
+    day = RampDay.objects.filter(date=date).first()
+    if day is not None:
+        return day
+    policy = RampPolicy.get()
+    # The days are counted in this zone from now on (a change was confirmed at start-up, or this is the first day).
+    from ramp import zone
+
+    zone.record(policy)
     day, _ = RampDay.objects.get_or_create(
         date=date,
-        defaults={"cap": RampPolicy.get().current_cap(), "hold_was_active": Hold.objects.active().exists()},
+        defaults={"cap": policy.current_cap(), "hold_was_active": Hold.objects.active().exists()},
     )
     return day
 
 
 def in_window(policy: RampPolicy, now: dt.datetime | None = None) -> bool:
     """Return whether `now` is inside the policy's sending window (a window may cross midnight)."""
-    local = (now or timezone.now()).astimezone(operating_tz()).time()
-    start, end = policy.window_start, policy.window_end
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end
+    return window_day(policy, now) is not None
+
+
+def window_bounds(policy: RampPolicy, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Return the [start, end) instants of `date`'s sending window; a window crossing midnight ends the next day."""
+    tz = operating_tz()
+    end_date = date if policy.window_start < policy.window_end else date + dt.timedelta(days=1)
+    return dt.datetime.combine(date, policy.window_start, tzinfo=tz), dt.datetime.combine(end_date, policy.window_end, tzinfo=tz)
+
+
+def window_day(policy: RampPolicy, now: dt.datetime | None = None) -> dt.date | None:
+    """Return the operating day whose sending window `now` is in, or None outside every window.
+
+    A window crossing midnight belongs to the day it started: 00:02 in a
+    22:00–02:00 window is the previous day's, under that day's cap.
+    """
+    now = now or timezone.now()
+    today = operating_date(now)
+    for date in (today, today - dt.timedelta(days=1)):
+        start, end = window_bounds(policy, date)
+        if start <= now < end:
+            return date
+    return None
+
+
+def claim_date(policy: RampPolicy, instant: dt.datetime | None = None) -> dt.date:
+    """The operating day a claim at `instant` counts against: its window's day, else its own date."""
+    return window_day(policy, instant) or operating_date(instant)
 
 
 def window_label(policy: RampPolicy) -> str:

@@ -42,6 +42,12 @@ def is_covered(source: str, evidence: tuple[str, ...] | list[str]) -> bool:
     return set(evidence) <= seen
 
 
+def cleared_evidence(source: str) -> set[str]:
+    """The evidence cleared holds of `source` covered: a person looked at it, so it counts toward that rule no more."""
+    cleared = Hold.objects.filter(source=source, cleared_at__isnull=False).values_list("evidence", flat=True)
+    return {item for covered in cleared for item in covered or []}
+
+
 def raise_hold(*, reason: str, source: str = "person", raised_by: str = "", evidence: list[str] | None = None) -> Hold | None:
     """Raise a hold, recording the evidence it covers.
 

@@ -58,9 +58,15 @@ class RampPolicy(models.Model):
     stop_confidence = models.DecimalField(
         max_digits=5, decimal_places=4, default=Decimal("0.9500"), help_text="Confidence a rate must be shown over its ceiling at."
     )
-    bounce_hold_count = models.PositiveIntegerField(default=3, help_text="While ramping (level 0): hard bounces in the window that hold whatever the test says (0: none).")
-    unsubscribe_hold_count = models.PositiveIntegerField(default=2, help_text="While ramping (level 0): unsubscribes in the window that hold whatever the test says (0: none).")
+    bounce_hold_count = models.PositiveIntegerField(default=3, help_text="Hard bounces in the window that hold whatever the test says, while the window is too small for the test (0: none).")
+    unsubscribe_hold_count = models.PositiveIntegerField(default=2, help_text="Unsubscribes in the window that hold whatever the test says, while the window is too small for the test (0: none).")
     complaint_hold_count = models.PositiveIntegerField(default=1, help_text="Complaints in the window that hold (1: every complaint).")
+    operating_timezone = models.CharField(
+        max_length=64, blank=True, help_text="The OPERATING_TIMEZONE the operating days were counted in (set on the first day)."
+    )
+    timezone_changes = models.JSONField(
+        default=list, blank=True, help_text="Each confirmed change of OPERATING_TIMEZONE: from, to, when."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -90,22 +96,22 @@ class RampPolicy(models.Model):
         floors = tuple(f for f in FLOORS if f.stops_sending or not stops_only)
         return breaches(counts, {f.policy_field: getattr(self, f.policy_field) for f in floors}, floors=floors)
 
-    def kpi_problems(self, counts: KpiCounts) -> list[str]:
-        """What graduation reads on a day's counts: a deliverability ceiling that holds
-        (by the test or the count, as the stop conditions judge it) and any other floor broken."""
-        problems = [verdict.as_line() for verdict in self.stop_verdicts(counts) if verdict.holds]
+    def kpi_problems(self, counts: KpiCounts, window: KpiCounts | None = None) -> list[str]:
+        """What graduation reads on a day: a deliverability ceiling that holds over the day's window
+        (`stop_verdicts`, as the stop conditions and the report judge it) and any other floor the day broke."""
+        problems = [verdict.as_line() for verdict in self.stop_verdicts(window or counts) if verdict.holds]
         problems += [breach.as_line() for breach in self.breached_floors(counts) if not breach.floor.stops_sending]
         return problems
 
     def stop_verdicts(self, counts: KpiCounts) -> list[StopVerdict]:
-        """Judge a window's deliverability counts by this policy's ceilings, confidence and hold counts."""
+        """Judge a window's deliverability counts by this policy's ceilings, confidence and hold counts.
+
+        The one verdict: the stop conditions, the daily report's recommendation
+        and graduation all call it, at every graduation level alike (the count
+        rules follow the window's volume, not the level: `kpis.count_rule_limit`).
+        """
         names = [f.policy_field for f in FLOORS if f.stops_sending] + list(STOP_COUNT_FIELDS.values()) + ["stop_confidence"]
-        settings = {name: getattr(self, name) for name in names}
-        if self.graduation_level > 0:
-            # Past the ramp the window holds enough sends for the test to speak;
-            # a handful of bounces or unsubscribes among thousands is no stop. A complaint still is.
-            settings["bounce_hold_count"] = settings["unsubscribe_hold_count"] = 0
-        return stop_verdicts(counts, settings)
+        return stop_verdicts(counts, {name: getattr(self, name) for name in names})
 
     def stop_settings(self) -> list[str]:
         """The stop conditions' settings in force now, one line a ceiling, read from the verdicts themselves."""

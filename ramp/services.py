@@ -32,6 +32,7 @@ from ramp.kpis import KpiCounts
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
 from ramp.people import CHANGE_POLICY, CLEAR_HOLD, DECIDE_DAY, RAISE_HOLD, SIGN_OFF_QUALITY, WRITE_RUBRIC, NotAllowed, person_with
+from ramp.report import WINDOW
 from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff
 
 
@@ -79,11 +80,12 @@ def day_problems(day: RampDay, policy: RampPolicy) -> list[str]:
 
 
 def kpi_problems(day: RampDay, policy: RampPolicy) -> list[str]:
-    """Return the KPI floors the day's stored report breaks (the report must exist)."""
+    """Return the KPI floors the day's stored report breaks (the report must exist): the deliverability
+    ceilings judged over the window the report judged, by the same verdict, and the day's other floors."""
     counts = KpiCounts.from_stored(day.kpis or {})
     if counts is None:
         return ["no daily report (run `manage.py daily_report --date %s`)" % day.date]
-    return policy.kpi_problems(counts)
+    return policy.kpi_problems(counts, KpiCounts.from_stored((day.kpis or {}).get(WINDOW) or {}))
 
 
 def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None = None) -> GraduationReview:

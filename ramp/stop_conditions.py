@@ -84,7 +84,7 @@ def lead_reappeared(facts: QueueFacts) -> StopFinding | None:
     )
 
 
-def _window_counts(facts: QueueFacts) -> KpiCounts:
+def window_counts(facts: QueueFacts) -> KpiCounts:
     return KpiCounts(sent=facts.sent, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
 
 
@@ -96,21 +96,32 @@ def deliverability(facts: QueueFacts, policy: RampPolicy) -> list[StopFinding]:
     covered by a hold (even a cleared one) finds nothing again.
     """
     findings = []
-    for verdict in policy.stop_verdicts(_window_counts(facts)):
+    for verdict in policy.stop_verdicts(window_counts(facts)):
         if not verdict.holds:
             continue
         evidence = tuple(facts.evidence_for(verdict.floor.count))
         if is_covered(verdict.floor.key, evidence):
             continue
-        findings.append(StopFinding(verdict.floor.key, f"{verdict.as_line()}, over the last {facts.window_days} days.", evidence))
+        findings.append(StopFinding(verdict.floor.key, window_line(verdict, facts), evidence))
     return findings
+
+
+def window_line(verdict, facts: QueueFacts) -> str:
+    """A ceiling's verdict over the window, written the same in a hold, the report and its warnings."""
+    return f"{verdict.as_line()}, over the last {facts.window_days} days."
+
+
+def holding_lines(facts: QueueFacts, policy: RampPolicy) -> list[str]:
+    """Every deliverability ceiling that holds over the window, whether or not a hold already covers it:
+    what the daily report recommends on (and graduation reads from the stored window)."""
+    return [window_line(verdict, facts) for verdict in policy.stop_verdicts(window_counts(facts)) if verdict.holds]
 
 
 def deliverability_warnings(facts: QueueFacts, policy: RampPolicy) -> list[str]:
     """The window's events that are shown, not held on: too few to show a rate over its ceiling."""
     return [
-        f"warning: {verdict.as_line()}, over the last {facts.window_days} days."
-        for verdict in policy.stop_verdicts(_window_counts(facts))
+        f"warning: {window_line(verdict, facts)}"
+        for verdict in policy.stop_verdicts(window_counts(facts))
         if verdict.warns
     ]
 

@@ -1,7 +1,7 @@
 """Learning from the desk: what the Head of Sales did to a step's model cards, and style rules proposed from it.
 
 `evaluation_set(step)` gathers, per prompt version, the rejections (tag and
-note), the edits made before a decision (kept on the card as diffs) and the
+note), the edits made before a decision (each CardEdit keeps its diff) and the
 reply outcomes. `propose_style_rules(step)` turns them into plain-language
 rules, deterministically (the same desk history proposes the same rules):
 - an opening line a reviewer deleted or rewrote -> never open like it;
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 
 from outreach.drafting.prompts import current_version, new_candidate
-from outreach.models import CadenceStep, CardStatus, PendingEmail, PromptVersion
+from outreach.models import CadenceStep, CardEdit, CardStatus, PendingEmail, PromptVersion
 
 MAX_PROPOSALS = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -42,9 +42,10 @@ def evaluation_set(step: CadenceStep) -> dict[str, VersionLessons]:
     """Return, per prompt version of `step`, what the desk and the replies said of its cards."""
     lessons: dict[str, VersionLessons] = {}
     cards = PendingEmail.objects.filter(step=step, drafter="model").exclude(rejection_tag__system=True)
-    rows = cards.values("prompt_version", "status", "rejection_tag__slug", "rejection_note", "edits").annotate(
-        replies=Count("replies")
-    )
+    diffs: dict[int, list[str]] = {}
+    for card_id, diff in CardEdit.objects.filter(card__in=cards).exclude(diff="").order_by("pk").values_list("card_id", "diff"):
+        diffs.setdefault(card_id, []).append(diff)
+    rows = cards.values("pk", "prompt_version", "status", "rejection_tag__slug", "rejection_note").annotate(replies=Count("replies"))
     for row in rows.order_by("prompt_version", "pk"):
         entry = lessons.setdefault(row["prompt_version"], VersionLessons(row["prompt_version"]))
         entry.drafted += 1
@@ -52,7 +53,7 @@ def evaluation_set(step: CadenceStep) -> dict[str, VersionLessons]:
             entry.rejected[row["rejection_tag__slug"] or "untagged"] += 1
             if row["rejection_note"].strip():
                 entry.notes.append(row["rejection_note"].strip())
-        entry.edits += row["edits"] or []
+        entry.edits += diffs.get(row["pk"], [])
         if row["status"] == CardStatus.SENT:
             entry.sent += 1
             entry.replied += 1 if row["replies"] else 0
@@ -82,7 +83,7 @@ def _rules_from_diff(diff: str) -> list[str]:
     added = set(_sentences([line[1:] for line in lines if line.startswith("+") and not line.startswith("+++")]))
     rules = []
     for sentence in removed:
-        if sentence in added or sentence.startswith("Subject:"):
+        if sentence in added:
             continue
         if _is_opening(sentence):
             rules.append(f"Never open with a line like “{sentence}”")

@@ -292,7 +292,8 @@ def apply_classification(reply: Reply, *, source: str, previous: str | None = No
             )
             Reply.objects.filter(pk=reply.pk).update(event=reply.event)
         if reply.classification == Reply.Classification.OPT_OUT:
-            suppress_lead(reply.lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100])
+            landed = f"reply {reply.pk} (STOP" + (f", GHL webhook delivery {reply.delivery_id})" if reply.delivery_id else ")")
+            suppress_lead(reply.lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100], landed=landed)
         if counts_as_reply(reply.classification):
             Lead.objects.filter(pk=lead_id, replied_at__isnull=True).update(replied_at=now, updated_at=now)
             # A reply ends the sequence: no further step goes to someone talking to us.
@@ -339,17 +340,17 @@ def reclassify(reply: Reply, classification: str, *, by) -> str:
     Refuses an unknown classification with ValueError. Moving to opt-out
     suppresses the lead; moving away from it leaves the suppression standing.
     """
-    if classification not in C.values:
-        raise ValueError(f"Unknown classification {classification!r}; use one of {', '.join(C.values)}.")
+    if classification not in Reply.Classification.values:
+        raise ValueError(f"Unknown classification {classification!r}; use one of {', '.join(Reply.Classification.values)}.")
     previous = reply.classification
     with transaction.atomic():
         reply.classification = classification
-        reply.classification_reason = f"set by {by.get_username()} (was {C(previous).label.lower()})"[:255]
+        reply.classification_reason = f"set by {by.get_username()} (was {Reply.Classification(previous).label.lower()})"[:255]
         reply.classified_by = by
         reply.classified_at = timezone.now()
         reply.save(update_fields=["classification", "classification_reason", "classified_by", "classified_at"])
         apply_classification(reply, source=by.get_username(), previous=previous)
-    said = f"Reply {reply.pk} is now {C(classification).label.lower()} (was {C(previous).label.lower()})."
+    said = f"Reply {reply.pk} is now {Reply.Classification(classification).label.lower()} (was {Reply.Classification(previous).label.lower()})."
     if classification == Reply.Classification.OPT_OUT:
         said += " The lead is suppressed everywhere, as by the unsubscribe link."
     elif previous == Reply.Classification.OPT_OUT and reply.lead.unsubscribed_at is not None:

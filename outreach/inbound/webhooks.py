@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,12 +32,15 @@ from ghl.webhooks import (
     AppointmentEvent,
     Bounce,
     ContactDndEvent,
+    ContactUpdateEvent,
     EmailStatsEvent,
     MessageEvent,
     WebhookEvent,
     parse_event,
     verify_delivery,
 )
+from compliance.identity import canonical_email
+from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
 from outreach.inbound.suppression import suppress_lead
@@ -345,6 +349,9 @@ def resolve(event: WebhookEvent) -> Target:
     if isinstance(event, AppointmentEvent):
         lead_id = _lead_id_for(contact_id=event.contact_id)
         return Target(lead_id, _last_sent_card_id(lead_id) if lead_id is not None else None)
+    if isinstance(event, ContactUpdateEvent):
+        # Only the stored contact id: the contact's address is what may have changed.
+        return Target(lead_id=_lead_id_for(contact_id=event.contact_id))
     return Target()
 
 
@@ -377,14 +384,40 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
         if target.lead_id is None:
             return "ignored: unknown contact"
         _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
+        suppress_lead(
+            Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND")
+        )
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
         if target.lead_id is None:
             return "ignored: unknown contact"
         _record(target.lead_id, target.card_id, EmailEvent.Kind.MEETING, delivery)
         return f"lead {target.lead_id} booked a meeting"
+    if isinstance(event, ContactUpdateEvent):
+        if target.lead_id is None:
+            return "ignored: unknown contact"
+        return _apply_contact_update(event, target.lead_id)
     return f"ignored: {event.type or 'untyped'} event"
+
+
+def _apply_contact_update(event: ContactUpdateEvent, lead_id: int) -> str:
+    """A contact whose address changed in GHL is no longer the recipient the lead's approved cards name: back to review.
+
+    GHL sends to the contact, so an email approved to the lead's address would
+    reach the new one. The lead keeps its address; the send job refuses a
+    contact whose address is not the approved one.
+    """
+    lead = Lead.objects.get(pk=lead_id)
+    try:
+        same = canonical_email(event.email) == lead.email
+    except ValidationError:
+        same = False
+    if same:
+        return f"lead {lead_id}: address unchanged"
+    cards = standing_approvals(PendingEmail.objects.filter(lead_id=lead_id))
+    detail = f"GHL contact {event.contact_id} now has the address {event.email or '(none)'}"
+    reopened = [card.pk for card in cards if reopen(card, ["recipient"], actor_label="ghl:ContactUpdate", detail=detail)]
+    return f"lead {lead_id}: {detail}; {len(reopened)} approved card(s) back to review"
 
 
 def _card_for_email(event: EmailStatsEvent) -> tuple[int, int] | None:
@@ -426,7 +459,10 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
         suppress_lead(
-            Lead.objects.get(pk=lead_id), reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}"
+            Lead.objects.get(pk=lead_id),
+            reason=SUPPRESSING_KINDS[kind],
+            source=f"ghl:LCEmailStats:{event.event}",
+            landed=_landed(delivery, SUPPRESSING_KINDS[kind]),
         )
         return f"lead {lead_id} {SUPPRESSING_KINDS[kind]}"
     return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
@@ -478,6 +514,11 @@ def _card_replied_to(lead_id: int, event: MessageEvent) -> int | None:
             if conversation_id == event.conversation_id:
                 return card_id
     return sent[0][0] if sent else None
+
+
+def _landed(delivery: WebhookDelivery, what: str) -> str:
+    """How a hold raised by this delivery names it."""
+    return f"GHL webhook delivery {delivery.pk} ({what})"
 
 
 def _record(lead_id: int, card_id: int | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:

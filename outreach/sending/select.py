@@ -25,7 +25,7 @@ from outreach.sending.gates import DispatchRefused, gate_blockers
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import day_bounds, operating_date, ramp_day
+from ramp.days import claim_date, day_bounds, operating_date, ramp_day
 from ramp.limits import CAP_REACHED, Candidate, plan_claims, tier_caps
 from ramp.models import Hold, RampDay, RampPolicy
 
@@ -204,8 +204,8 @@ def dry_run(now: dt.datetime | None = None, *, limit: int | None = None, check_r
     Reads only: today's RampDay and the policy are not created if missing.
     """
     now = now or timezone.now()
-    date = operating_date(now)
     policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
+    date = claim_date(policy, now)
     day = RampDay.objects.filter(date=date).first() or RampDay(date=date, cap=policy.current_cap())
     blockers = gate_blockers(now=now, check_redis=check_redis)
     return plan(day=day, policy=policy, now=now, limit=limit, blockers=blockers)
@@ -283,7 +283,7 @@ def start_live_cycle(*, operator, limit: int | None = None, now: dt.datetime | N
 
 def _claim(*, operator, username: str, limit: int | None, now: dt.datetime) -> CycleResult:
     with transaction.atomic():
-        day = ramp_day(operating_date(now))
+        day = ramp_day(claim_date(RampPolicy.get(), now))
         # The lock serializes concurrent cycles on PostgreSQL; on SQLite the
         # IMMEDIATE transaction already holds the database write lock.
         day = RampDay.objects.select_for_update().get(pk=day.pk)
@@ -337,16 +337,22 @@ def _enqueue_claimed(claimed: list[tuple[int, str]], result: CycleResult) -> Non
     result.enqueue_failed, result.enqueue_error = failed, error
 
 
-def release(pk: int, expected: str, to_status: str, *, reason: str) -> bool:
-    """Give a claimed card back (not sent) and return its slot to the day it was claimed on."""
+def claim_day_of(card: PendingEmail) -> dt.date:
+    """The operating day a claimed card counts against (its claim's window day)."""
+    policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
+    return claim_date(policy, card.queued_at) if card.queued_at else operating_date()
+
+
+def release(pk: int, expected: str, to_status: str, *, reason: str, actor=None, actor_label: str = WORKER_LABEL, **fields) -> bool:
+    """Give a claimed card back (not sent) and return its slot to the day it was claimed on; `fields` are stored with it."""
     card = PendingEmail.objects.filter(pk=pk).only("pk", "status", "queued_at").first()
     if card is None:
         return False
-    claim_date = operating_date(card.queued_at) if card.queued_at else operating_date()
+    claimed_on = claim_day_of(card)
     try:
         with transaction.atomic():
-            transition(card, to_status, expected=expected, actor_label=WORKER_LABEL, reason=reason, queued_at=None)
-            counters.release_claim(claim_date)
+            transition(card, to_status, expected=expected, actor=actor, actor_label=actor_label, reason=reason, queued_at=None, **fields)
+            counters.release_claim(claimed_on)
     except StateChanged:
         return False
     return True

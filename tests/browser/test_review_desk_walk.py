@@ -15,7 +15,7 @@ from outreach.sending.select import start_live_cycle
 from tests.dispatch.helpers import green_gates
 from tests.factories import make_campaign, make_card, make_lead, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 UNDO_SECONDS = 60
 

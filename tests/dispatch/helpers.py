@@ -17,10 +17,7 @@ from tests.factories import make_card
 
 def approved_card(**fields) -> PendingEmail:
     """An approved card whose approval covers exactly its current content."""
-    card = make_card(status=CardStatus.APPROVED, **fields)
-    card.approved_content_hash = card.content_hash()
-    PendingEmail.objects.filter(pk=card.pk).update(approved_content_hash=card.approved_content_hash)
-    return card
+    return make_card(status=CardStatus.APPROVED, **fields)
 
 
 def queued_card(**fields) -> PendingEmail:

@@ -23,15 +23,23 @@ from ghl.sandbox.testing import SandboxProcess, SandboxThread
 from tests.ghl.contract import ContractRecorder
 
 
-def _point_settings_at(settings, *, base_url: str, token: str, location_id: str, public_key: str) -> None:
-    settings.GHL_BASE_URL = base_url
-    settings.GHL_TOKEN = token
-    settings.GHL_LOCATION_ID = location_id
-    settings.GHL_CONNECT_TIMEOUT = 1.0
-    settings.GHL_READ_TIMEOUT = 2.0
-    # Tests make many calls in a few seconds; the shared limiter must not slow them down.
-    settings.GHL_RATE_LIMIT_REQUESTS = 10_000
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = public_key
+def sandbox_settings(*, base_url: str, token: str, location_id: str, public_key: str) -> dict:
+    """The Django settings that point `ghl.client.get_client()` and webhook verification at a sandbox."""
+    return {
+        "GHL_BASE_URL": base_url,
+        "GHL_TOKEN": token,
+        "GHL_LOCATION_ID": location_id,
+        "GHL_CONNECT_TIMEOUT": 1.0,
+        "GHL_READ_TIMEOUT": 2.0,
+        # Tests make many calls in a few seconds; the shared limiter must not slow them down.
+        "GHL_RATE_LIMIT_REQUESTS": 10_000,
+        "GHL_WEBHOOK_ED25519_PUBLIC_KEY": public_key,
+    }
+
+
+def _point_settings_at(settings, **sandbox) -> None:
+    for name, value in sandbox_settings(**sandbox).items():
+        setattr(settings, name, value)
 
 
 def _fail_on_contract_violations(recorder: ContractRecorder) -> None:

@@ -22,6 +22,7 @@ from caio.models import ApiToken
 from compliance.models import DoNotContact, ExcludedDomain
 from compliance.services import add_rule_if_missing
 from outreach import checks
+from outreach.approval import approval_record
 from outreach.drafting.drafters import DEFAULT_DRAFTER, card_from_draft
 from outreach.drafting.pipeline import run_pipeline
 from outreach.models import (
@@ -247,7 +248,7 @@ class Command(BaseCommand):
         reviewed_at = card.created_at + timedelta(minutes=10)
         queued_at = card.created_at + timedelta(minutes=20)
         extra_fields = {
-            CardStatus.APPROVED: {"reviewed_at": reviewed_at, "approved_content_hash": card.content_hash()},
+            CardStatus.APPROVED: {"reviewed_by": self._demo_reviewer(), "reviewed_at": reviewed_at, **approval_record(card)},
             CardStatus.QUEUED: {"queued_at": queued_at},
             CardStatus.REJECTED: {"reviewed_at": reviewed_at, "rejection_tag": tag, "rejection_note": "Reads like a template."},
             CardStatus.SENDING: {"dispatch_attempts": 1},
@@ -270,6 +271,18 @@ class Command(BaseCommand):
         if status in CardStatus.SEND_ERROR:
             counters["error_count"] = F("error_count") + 1
         RampDay.objects.filter(pk=day.pk).update(is_live=True, owner=day.owner or "operator", **counters)
+
+    def _demo_reviewer(self) -> User:
+        """The Head of Sales who approved the demo cards (an approved card always names its reviewer).
+
+        Without --users the account has no usable password; --users gives it one.
+        """
+        user, created = User.objects.get_or_create(username="hos", defaults={"is_staff": True})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            user.groups.set([Group.objects.get(name=HEAD_OF_SALES)])
+        return user
 
     def _users(self) -> None:
         self.stdout.write("\nDemo logins (passwords are new on every run):")
