@@ -1,8 +1,8 @@
 """The shadow lane: a candidate prompt version earns its promotion on past leads, never sending anything.
 
 1. `frozen_set(step)`: a stratified set of the step's past model cards
-   (approved or sent, rejected, still pending: up to CASES_PER_STRATUM of
-   each, oldest first), so each run of a candidate sees the same leads.
+   (per status the desk left them in: up to CASES_PER_STRATUM of each,
+   oldest first), so each run of a candidate sees the same leads.
 2. `run_shadow(candidate)`: drafts each case's lead with the version in use
    and with the candidate, with the same inputs (the lead and the facts as
    they are); the outputs are recorded on ShadowPair rows, so a rerun reads
@@ -36,11 +36,7 @@ from outreach.drafting.drafters import DraftingError
 from outreach.models import CardStatus, Lead, PendingEmail, PromptVersion, RejectionTag, ShadowPair
 
 CASES_PER_STRATUM = 4
-STRATA = {
-    "approved": (CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.SENT),
-    "rejected": (CardStatus.REJECTED,),
-    "pending": (CardStatus.PENDING,),
-}
+
 
 
 class PromotionRefused(Exception):
@@ -52,9 +48,12 @@ class PromotionRefused(Exception):
 def frozen_set(step) -> list[tuple[str, Lead]]:
     """Return the stratified cases of `step`: (case name, lead), the same on every run."""
     cases = []
-    for stratum, statuses in STRATA.items():
+    # Each status the step's cards are in (what the desk did with them) is a stratum, so a set never holds
+    # only the easy cases; in the order of the statuses' definition, so every run sees the same set.
+    present = set(PendingEmail.objects.filter(step=step, is_shadow=False).values_list("status", flat=True).distinct())
+    for stratum in [status for status in CardStatus.values if status in present]:
         cards = (
-            PendingEmail.objects.filter(step=step, status__in=statuses, is_shadow=False)
+            PendingEmail.objects.filter(step=step, status=stratum, is_shadow=False)
             .exclude(rejection_tag__system=True)
             .select_related("lead")
             .order_by("created_at", "pk")[:CASES_PER_STRATUM]
