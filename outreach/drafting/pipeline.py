@@ -244,7 +244,7 @@ def _model_call(lead: Lead, step: CadenceStep, draft: Draft | DraftingError) -> 
         step=step,
         ok=isinstance(draft, Draft),
         # For a card, what the contract caught and sent back before it passed; for an error, why there is no card.
-        reasons="; ".join(draft.meta.get("reasons", [])) if isinstance(draft, Draft) else str(draft),
+        reasons="; ".join(dict.fromkeys(draft.meta.get("reasons", []))) if isinstance(draft, Draft) else str(draft),
         attempts=card_fields.get("draft_attempts", 0),
         **{name: card_fields[name] for name in ("prompt_version", "model_name", "tokens_in", "tokens_out", "cost", "latency_ms") if name in card_fields},
     )
