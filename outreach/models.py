@@ -308,6 +308,8 @@ class PromptVersion(models.Model):
     class Meta:
         ordering = ["step", "number"]
         constraints = [models.UniqueConstraint(fields=["step", "number"], name="unique_prompt_version_per_step")]
+        # No permissions of its own: whoever reviews cards runs the shadow lane (outreach.admin.prompts).
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"{self.step} prompt v{self.number}"
@@ -893,7 +895,8 @@ class ModelCall(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        default_permissions = ("view",)
+        # Written by drafting only; read through the budget, the runs and the card page.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"model drafting of lead {self.lead_id}: {'ok' if self.ok else 'error'}"

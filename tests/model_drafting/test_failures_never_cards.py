@@ -105,3 +105,19 @@ def test_manage_py_model_sandbox_serves_on_loopback_with_the_rates_given(setting
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_key_is_never_in_an_error_a_record_or_the_logs(model_sandbox, settings, caplog):
+    settings.MODEL_API_KEY = "sk-test-never-shown-0123456789"
+    campaign = make_model_campaign()
+    make_lead(source="wpromote", company="Wpromote")
+    model_sandbox.configure({"script": ["timeout", "malformed", "placeholder", "malformed", "placeholder", "malformed"] * 2})
+
+    with caplog.at_level("DEBUG"):
+        report = draft_one(campaign)
+
+    from outreach.drafting.model import ModelDrafter
+
+    texts = [error.message for error in report.errors] + [call.reasons for call in ModelCall.objects.all()]
+    texts += [caplog.text, repr(ModelDrafter())]
+    assert report.errors and not any(settings.MODEL_API_KEY in text for text in texts)

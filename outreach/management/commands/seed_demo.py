@@ -25,6 +25,7 @@ from outreach import checks
 from outreach.approval import approval_record
 from outreach.drafting.drafters import DEFAULT_DRAFTER, card_from_draft
 from outreach.drafting.pipeline import run_pipeline
+from outreach.drafting.prompts import current_version
 from outreach.models import (
     CadenceStep,
     Campaign,
@@ -175,6 +176,8 @@ class Command(BaseCommand):
         (seed_demo run on its own), each lead is a drafting error and stays
         undrafted; the rest of the demo data does not depend on it.
         """
+        # The prompt version in use gets its row, so its page (the shadow lane's entrance) is there from the start.
+        current_version(campaign.steps.get(number=1))
         if PendingEmail.objects.filter(campaign=campaign, drafter="model").exists():
             return "Model-drafted cards: already seeded."
         report = run_pipeline(source="wpromote", limit=MODEL_CARDS, campaign_ref=campaign.ref, apply=True)
