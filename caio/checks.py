@@ -27,18 +27,3 @@ def check_timezone(app_configs, **kwargs):
     if settings.TIME_ZONE != "UTC":
         return [Error("TIME_ZONE must be UTC; the operating day uses OPERATING_TIMEZONE.", id="caio.E002")]
     return []
-
-
-@register()
-def check_operating_zone(app_configs, **kwargs):
-    """Refuse to start on an OPERATING_TIMEZONE other than the one the days were counted in, unless confirmed."""
-    from django.db import DatabaseError
-
-    from ramp import zone
-
-    try:
-        sentence = zone.problem()
-    except DatabaseError:
-        # No database yet (before `migrate`): there are no days to move.
-        return []
-    return [Error(sentence, id="caio.E003")] if sentence else []

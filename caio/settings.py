@@ -7,8 +7,11 @@ that says what to fix.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 from caio.config import Config
 from ghl.published import GHL_RSA_PUBLIC_KEY
@@ -51,7 +54,8 @@ INSTALLED_APPS = [
     "compliance",
     "ramp",
     "ghl",
-    "django.contrib.admin",
+    # Django's admin on our site, which checks every changelist's query parameters (caio.admin_site).
+    "caio.apps.CaioAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "import_export",
+    # Failed logins, counted per account (see AXES_* below).
+    "axes",
     # Serves the API docs' Swagger UI from our static files, not a CDN (no traffic off this host).
     "ninja",
 ]
@@ -76,6 +82,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Axes checks a login before Django's own backend, and refuses a locked-out account.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "caio.urls"
@@ -174,6 +189,41 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Messages wait in the server-side session, never in a cookie: a new API token's
+# raw value is shown once in one, and a secret must not travel in any cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Only our own files run and style the pages: no inline script or style, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Login throttling: 20 wrong passwords for one account lock it for a while,
+# from any address (guessing from many addresses must not reset the count).
+AXES_FAILURE_LIMIT = config.int("AXES_FAILURE_LIMIT", default=20, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=config.int("AXES_COOLOFF_MINUTES", default=30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address too, against rotating user agents or cookies; a
+# count kept per account alone cannot be reset by either, and an address-wide
+# lock would let one person's typos lock out everyone behind the same proxy.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# Unlocked with `manage.py axes_reset_username NAME` (the lockout page says so), not from admin pages of its own.
+AXES_ENABLE_ADMIN = False
+# Quiet: its start-up line would land in every command's output, `--json` ones included.
+AXES_VERBOSE = False
+# Never log or store the password tried.
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 # Redis and RQ.
 REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")

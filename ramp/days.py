@@ -8,6 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone
 
+from ramp import zone
 from ramp.models import Hold, RampDay, RampPolicy
 
 
@@ -39,8 +40,6 @@ def ramp_day(date: dt.date | None = None) -> RampDay:
         return day
     policy = RampPolicy.get()
     # The days are counted in this zone from now on (a change was confirmed at start-up, or this is the first day).
-    from ramp import zone
-
     zone.record(policy)
     day, _ = RampDay.objects.get_or_create(
         date=date,

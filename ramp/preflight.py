@@ -26,6 +26,7 @@ from ghl.client import GhlClient, get_client
 from ghl.errors import GhlAuthError, GhlError
 from ramp import stop_conditions
 from ramp.days import operating_date
+from ramp.limits import effective_cap
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 from ramp.notify import notify
 
@@ -205,6 +206,10 @@ def check_ramp(ctx: Context) -> tuple[bool, str]:
     day = RampDay.objects.filter(date=operating_date(ctx.now)).first()
     if day is not None and day.dispatched_count > day.cap:
         problems.append(f"today dispatched {day.dispatched_count}, over its cap {day.cap}")
+    if day is not None and day.cap > effective_cap(day.cap, policy):
+        problems.append(
+            f"today's cap {day.cap} is over the {policy.current_cap()}/day of graduation level {policy.graduation_level}"
+        )
     if problems:
         return False, "; ".join(problems)
     return True, f"cap {policy.current_cap()}/day, tiers {', '.join(policy.allowed_tiers)}, level {policy.graduation_level}"

@@ -68,6 +68,11 @@ def reviewer() -> User:
     return User.objects.get_or_create(username="factory-reviewer", defaults={"is_staff": True})[0]
 
 
+def approval_fields(card: PendingEmail) -> dict:
+    """What an approval stores with the move to approved (as outreach.review.approve does), by the factory's reviewer."""
+    return {"reviewed_by": reviewer(), "reviewed_at": timezone.now(), **approval_record(card)}
+
+
 def a_rejection_tag() -> RejectionTag:
     """A tag a reviewer may choose, for cards a test builds rejected."""
     tag, _ = RejectionTag.objects.get_or_create(slug="test-off-target", defaults={"label": "Off target (test)"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from outreach.reports.queue_facts import deliverability_facts
 from ramp import stop_conditions
 from ramp.models import Hold, RampPolicy
 
@@ -27,7 +28,5 @@ def judge_landed(*, landed: str, now: dt.datetime | None = None) -> list[Hold]:
     `landed` names what just arrived ("GHL webhook delivery 17 (complained)"):
     it is written into a new hold's reason.
     """
-    from outreach.reports.queue_facts import deliverability_facts  # reports reads inbound's tables, not the reverse
-
     findings = stop_conditions.deliverability(deliverability_facts(now=now), RampPolicy.get())
     return stop_conditions.apply([dataclasses.replace(f, reason=f"{f.reason} Raised as {landed} landed.") for f in findings])

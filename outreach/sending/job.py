@@ -32,7 +32,7 @@ from outreach.approval import approval_changes, describe, reopen
 from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.sending.render import render
-from outreach.sending.select import WORKER_LABEL, claim_day_of, release
+from outreach.sending.claims import WORKER_LABEL, claim_day_of, release
 from outreach.transitions import StateChanged, transition
 from ramp import counters
 from ramp.days import operating_tz, window_bounds, window_label

@@ -22,16 +22,16 @@ from outreach import eligibility
 from outreach.models import CardStatus, PendingEmail
 from outreach.sending import cycles
 from outreach.sending.gates import DispatchRefused, gate_blockers
+from outreach.sending.claims import release
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import claim_date, day_bounds, operating_date, ramp_day
-from ramp.limits import CAP_REACHED, Candidate, plan_claims, tier_caps
+from ramp.days import claim_date, day_bounds, ramp_day
+from ramp.limits import CAP_REACHED, Candidate, effective_cap, plan_claims, tier_caps
 from ramp.models import Hold, RampDay, RampPolicy
 
 logger = logging.getLogger(__name__)
 
-WORKER_LABEL = "dispatch worker"
 # The verdict of an eligible card the day's caps leave for another cycle.
 RAMP_LIMIT = "ramp_limit"
 # The verdict of a selected card someone else moved before the claim.
@@ -147,7 +147,8 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
     (daily cap, tier_2 canary share, per-company cap) from ramp.limits.plan_claims,
     which the replay harness applies too.
     """
-    remaining = max(day.cap - day.dispatched_count, 0)
+    cap = effective_cap(day.cap, policy)
+    remaining = max(cap - day.dispatched_count, 0)
     budget = remaining if limit is None else min(remaining, max(limit, 0))
     claimed_domains, claimed_tiers = _claimed_today(day.date)
 
@@ -180,7 +181,7 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
         if why == CAP_REACHED and budget < remaining:
             why = f"beyond --limit {limit}"
         elif why == CAP_REACHED:
-            why = f"over today's cap: {day.dispatched_count} of {day.cap} already claimed"
+            why = f"over today's cap: {day.dispatched_count} of {cap} already claimed"
         line.reasons.append(why)
         line.verdict = RAMP_LIMIT
         held_back.append(line)
@@ -189,7 +190,7 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
             line.reasons = [f"blocked: {blocker}" for blocker in blockers]
     return DispatchPlan(
         date=day.date,
-        cap=day.cap,
+        cap=cap,
         dispatched_count=day.dispatched_count,
         limit=limit,
         selected=selected,
@@ -291,7 +292,7 @@ def _claim(*, operator, username: str, limit: int | None, now: dt.datetime) -> C
             raise DispatchRefused(["A hold was raised while the cycle was starting."])
         chosen = plan(day=day, policy=RampPolicy.get(), now=now, limit=limit, blockers=[])
         result = CycleResult(
-            date=day.date, cap=day.cap, dispatched_before=day.dispatched_count, claimed=[], held_back=chosen.held_back
+            date=day.date, cap=chosen.cap, dispatched_before=day.dispatched_count, claimed=[], held_back=chosen.held_back
         )
         for line in chosen.selected:
             card = PendingEmail(pk=line.pk, status=CardStatus.APPROVED)
@@ -337,24 +338,5 @@ def _enqueue_claimed(claimed: list[tuple[int, str]], result: CycleResult) -> Non
     result.enqueue_failed, result.enqueue_error = failed, error
 
 
-def claim_day_of(card: PendingEmail) -> dt.date:
-    """The operating day a claimed card counts against (its claim's window day)."""
-    policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
-    return claim_date(policy, card.queued_at) if card.queued_at else operating_date()
-
-
-def release(pk: int, expected: str, to_status: str, *, reason: str, actor=None, actor_label: str = WORKER_LABEL, **fields) -> bool:
-    """Give a claimed card back (not sent) and return its slot to the day it was claimed on; `fields` are stored with it."""
-    card = PendingEmail.objects.filter(pk=pk).only("pk", "status", "queued_at").first()
-    if card is None:
-        return False
-    claimed_on = claim_day_of(card)
-    try:
-        with transaction.atomic():
-            transition(card, to_status, expected=expected, actor=actor, actor_label=actor_label, reason=reason, queued_at=None, **fields)
-            counters.release_claim(claimed_on)
-    except StateChanged:
-        return False
-    return True
 
 

@@ -12,7 +12,7 @@ from compliance.models import Suppression
 from outreach.checks import evaluate
 from outreach.models import CardStatus, CardTransition, Enrollment, Lead, PendingEmail
 from outreach.inbound.suppression import suppress_lead
-from tests.factories import make_campaign, make_card, make_lead
+from tests.factories import approval_fields, make_campaign, make_card, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -164,7 +164,7 @@ def test_it_handles_a_card_someone_else_moved_meanwhile(monkeypatch):
         # The reviewer approves the card between our read and our update.
         if not raced:
             raced.append(True)
-            PendingEmail.objects.filter(pk=target.pk).update(status=CardStatus.APPROVED)
+            PendingEmail.objects.filter(pk=target.pk).update(status=CardStatus.APPROVED, **approval_fields(target))
         return real_transition(target, to_status, **kwargs)
 
     monkeypatch.setattr(unsubscribe, "transition", reviewer_acts_first)

@@ -24,7 +24,7 @@ def test_a_changed_zone_without_confirmation_stops_start_up_with_one_sentence(se
     with pytest.raises(SystemCheckError) as stopped:
         call_command("check")
 
-    (line,) = [line for line in str(stopped.value).splitlines() if "caio.E003" in line]
+    (line,) = [line for line in str(stopped.value).splitlines() if "ramp.E001" in line]
     assert line.endswith(
         "OPERATING_TIMEZONE changed from America/New_York to Europe/London after operating days were counted in "
         "America/New_York: set OPERATING_TIMEZONE_CONFIRMED=Europe/London to confirm the move, or set "
