@@ -124,7 +124,7 @@ class Config:
 # Commands that make the database, need none, or run on a database of their own.
 COMMANDS_WITHOUT_DATABASE = {
     "migrate", "makemigrations", "squashmigrations", "sqlmigrate", "help", "version", "check", "test",
-    "collectstatic", "findstatic", "diffsettings", "startapp", "startproject", "ghl_sandbox", "compilemessages", "makemessages",
+    "collectstatic", "findstatic", "diffsettings", "startapp", "startproject", "ghl_sandbox", "model_sandbox", "compilemessages", "makemessages",
     # An HTTP client of deployed instances, run from an operator's shell or a CI job without a database.
     "smoke",
 }

@@ -313,7 +313,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": config.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    "loggers": {"urllib3": {"level": "WARNING"}, "httpx2": {"level": "WARNING"}},
 }
 
 # django-import-export lets any staff user export or import any list unless it
@@ -329,3 +329,28 @@ LEAD_IMPORT_BACKGROUND_ROWS = config.int("LEAD_IMPORT_BACKGROUND_ROWS", default=
 LEAD_IMPORT_QUEUE = "default"
 # Rows written per transaction, and so per progress update.
 LEAD_IMPORT_CHUNK_ROWS = config.int("LEAD_IMPORT_CHUNK_ROWS", default=500, minimum=1)
+
+# The model drafter (outreach.drafting.model): any OpenAI-compatible chat
+# endpoint, hosted or self-hosted. The default is the local model sandbox
+# (`manage.py model_sandbox`), so nothing is sent off this machine unless an
+# operator points MODEL_BASE_URL elsewhere on purpose. The key comes from the
+# environment only and is never logged or shown.
+MODEL_SANDBOX_PORT = config.int("MODEL_SANDBOX_PORT", default=8766, minimum=1)
+MODEL_BASE_URL = config.url("MODEL_BASE_URL", default=f"http://127.0.0.1:{MODEL_SANDBOX_PORT}/v1")
+MODEL_NAME = config.str("MODEL_NAME", default="caio-sandbox-1")
+MODEL_API_KEY = config.str("MODEL_API_KEY", default="sandbox-key")
+# Seconds one model request may take before it counts as an outage for that lead.
+MODEL_TIMEOUT = config.float("MODEL_TIMEOUT", default=30.0)
+# Retries of a draft that breaks the output contract, each told the reasons (then a drafting error).
+MODEL_MAX_RETRIES = config.int("MODEL_MAX_RETRIES", default=2, minimum=0)
+# Prices in USD per million tokens; the cost recorded on each card and counted against the budget.
+MODEL_PRICE_INPUT_PER_MTOK = config.float("MODEL_PRICE_INPUT_PER_MTOK", default=0.15)
+MODEL_PRICE_OUTPUT_PER_MTOK = config.float("MODEL_PRICE_OUTPUT_PER_MTOK", default=0.60)
+# USD a day of model drafting may cost (0: no model drafting); reached, drafting stops with a message.
+MODEL_DAILY_BUDGET = config.float("MODEL_DAILY_BUDGET", default=5.0)
+# Model requests in flight at once for one drafting run.
+MODEL_CONCURRENCY = config.int("MODEL_CONCURRENCY", default=4, minimum=1)
+# A model-drafted body longer than this many words is refused (a cold email is read in seconds).
+MODEL_BODY_MAX_WORDS = config.int("MODEL_BODY_MAX_WORDS", default=180, minimum=20)
+# Drafting runs (outreach.drafting.runs) go to this queue, one the demo's worker listens to.
+DRAFTING_QUEUE = "default"

@@ -399,3 +399,24 @@ SUPPRESSION_CHECK_IDS = frozenset({"compliance.C011", "compliance.C012", "compli
 def run_all(facts: EmailFacts) -> list[Finding]:
     """Return the findings of every check, in id order."""
     return [check(facts) for check in CHECKS]
+
+
+# The checks that judge only the written text (not the footer, the lead or the
+# labels): what a drafter can fix by writing again. The model drafter runs
+# these on each draft and sends their reasons back with a retry.
+TEXT_CHECKS: list[Callable[[EmailFacts], Finding]] = [
+    check_placeholders,
+    check_signature,
+    check_call_to_action,
+    check_body_complete,
+    check_subject_present,
+    check_subject_single_line,
+    check_subject_not_reply,
+    check_subject_length,
+]
+
+
+def text_failures(subject: str, body: str, *, step_number: int = 1) -> list[str]:
+    """Return 'name: reason' for each text check the subject and body fail."""
+    facts = EmailFacts(subject=subject, body=body, footer="", step_number=step_number)
+    return [f"{finding.name}: {finding.reason}" for finding in (check(facts) for check in TEXT_CHECKS) if not finding.passed]

@@ -7,6 +7,7 @@ twice and never imports a chunk twice.
 
   dispatch_card      queue `dispatch`: send one queued card (outreach.sending.job)
   import_leads       LEAD_IMPORT_QUEUE: a large lead file, chunk by chunk (outreach.leads.imports)
+  draft_run          DRAFTING_QUEUE: a drafting run, group by group (outreach.drafting.runs)
   cadence_tick_job   queue `low`, every 15 minutes: draft the steps that fell due (outreach.drafting.cadence)
 
 The scheduler reads the schedule from this module: `manage.py rqcron outreach.jobs`
@@ -22,6 +23,7 @@ import sys
 from django.db import close_old_connections, connection
 from rq import cron
 
+from outreach.drafting import runs
 from outreach.drafting.cadence import cadence_tick
 from outreach.leads import imports
 from outreach.sending.job import send_card
@@ -54,6 +56,15 @@ def dispatch_card(card_pk: int) -> str:
 def import_leads(import_id: int) -> str:
     """Import a lead file's rows not yet done (see outreach.leads.imports.run_import); return the final state."""
     return imports.run_import(import_id)
+
+
+def draft_run(run_id: int) -> str:
+    """Draft a run's leads not yet done (see outreach.drafting.runs.run_drafting); return the final state."""
+    _drop_stale_connections()
+    try:
+        return runs.run_drafting(run_id)
+    finally:
+        _drop_stale_connections()
 
 
 def cadence_tick_job() -> dict:

@@ -290,6 +290,16 @@ class Campaign(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # What the model drafter may say, written by the Head of Sales (outreach.drafting.contract).
+    facts = models.TextField(
+        blank=True,
+        help_text="One fact a line, each starting with its kind: 'offer:', 'proof:', 'tone:' or 'forbidden:'. "
+        "A model-drafted email may state only what a lead field or an offer or proof line says; "
+        "tone lines guide it; forbidden lines are claims it must never make.",
+    )
+    banned_phrases = models.TextField(
+        blank=True, help_text="One phrase a line that no model-drafted email of this campaign may contain (besides the global list)."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -324,6 +334,14 @@ class CadenceStep(models.Model):
     subject_template = models.CharField(max_length=255)
     body_template = models.TextField()
     template_version = models.PositiveIntegerField(default=1, help_text="Bumped when the templates change.")
+    drafter = models.CharField(
+        max_length=16,
+        choices=[("template", "Template"), ("model", "Model")],
+        default="template",
+        help_text="Who drafts this step: the templates above, or the model from the campaign's facts and the prompt below.",
+    )
+    prompt = models.TextField(blank=True, help_text="The model drafter's instructions for this step; each saved change is a new prompt version.")
+    prompt_version = models.PositiveIntegerField(default=1, help_text="The prompt version in use (see its history).")
 
     class Meta:
         ordering = ["campaign", "number"]
@@ -331,6 +349,43 @@ class CadenceStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign.ref} step {self.number}"
+
+
+class PromptVersion(models.Model):
+    """One version of a step's model prompt: the instructions and the accepted style rules.
+
+    The step's `prompt` and `prompt_version` name the version in use. A saved
+    change makes a new version in use at once; a candidate (from accepted
+    style rules) waits for the shadow lane to promote it, with the evidence
+    kept here. Rolling back puts the previous version back in use.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "In use"
+        CANDIDATE = "candidate", "Candidate"
+        RETIRED = "retired", "Retired"
+
+    step = models.ForeignKey(CadenceStep, on_delete=models.CASCADE, related_name="prompt_versions")
+    number = models.PositiveIntegerField()
+    instructions = models.TextField(blank=True)
+    style_rules = models.TextField(blank=True, help_text="Accepted style rules, one a line; the model is told to follow them.")
+    model_name = models.CharField(max_length=100, blank=True, help_text="The model this version runs on (blank: MODEL_NAME).")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    note = models.CharField(max_length=255, blank=True, help_text="Why this version exists.")
+    # The shadow lane's verdict, stored when a promotion is asked for (refused or granted).
+    evidence = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["step", "number"]
+        constraints = [models.UniqueConstraint(fields=["step", "number"], name="unique_prompt_version_per_step")]
+        # No permissions of its own: whoever reviews cards runs the shadow lane (outreach.admin.prompts).
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.step} prompt v{self.number}"
 
 
 class Enrollment(models.Model):
@@ -490,6 +545,16 @@ class PendingEmail(models.Model):
     route = models.CharField(max_length=64, default="ghl_email", db_index=True)
     template_version = models.CharField(max_length=64, blank=True)
     drafter = models.CharField(max_length=64, default="template")
+    # What the model drafter used and spent (empty for template cards): outreach.drafting.model.
+    prompt_version = models.CharField(max_length=64, blank=True, help_text="e.g. spring-2026:s1:p3")
+    model_name = models.CharField(max_length=100, blank=True)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0, help_text="USD")
+    latency_ms = models.PositiveIntegerField(default=0)
+    draft_attempts = models.PositiveSmallIntegerField(default=0)
+    # [{"text": quoted span of the body or subject, "fact": fact id}]: each claim and the fact it rests on.
+    claims = models.JSONField(default=list, blank=True)
     is_shadow = models.BooleanField(default=False, help_text="Shadow cards can be reviewed but never dispatched.")
     is_canary = models.BooleanField(default=False)
 
@@ -633,6 +698,8 @@ class CardEdit(models.Model):
     part = models.CharField(max_length=16, choices=Part.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # What the person changed, as a unified diff: the lessons the model drafter learns from (outreach.drafting.learning).
+    diff = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -879,3 +946,91 @@ class LeadImport(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (LeadImportState.DONE, LeadImportState.FAILED)
+
+
+class ModelCall(models.Model):
+    """One lead drafted by the model: a card or a drafting error, with what it cost.
+
+    Written for every model drafting, failed ones too (they spent tokens), so
+    the daily budget and the per-day figures count everything that was spent.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    step = models.ForeignKey(CadenceStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    prompt_version = models.CharField(max_length=64, blank=True)
+    model_name = models.CharField(max_length=100, blank=True)
+    ok = models.BooleanField(default=False)
+    reasons = models.TextField(blank=True, help_text="Why the draft was refused, each attempt's reasons.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        # Written by drafting only; read through the budget, the runs and the card page.
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"model drafting of lead {self.lead_id}: {'ok' if self.ok else 'error'}"
+
+
+class DraftingRun(models.Model):
+    """A drafting run done by an RQ job (outreach.drafting.runs), with its progress, like a lead import."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="drafting_runs")
+    source = models.CharField(max_length=100)
+    mode = models.CharField(max_length=16, default="production")
+    limit = models.PositiveIntegerField()
+    concurrency = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=16, choices=LeadImportState.choices, default=LeadImportState.QUEUED)
+    leads_total = models.PositiveIntegerField(default=0)
+    leads_done = models.PositiveIntegerField(default=0)
+    drafted = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"drafting {self.campaign_id} ({self.state}, {self.leads_done} of {self.leads_total})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (LeadImportState.DONE, LeadImportState.FAILED)
+
+
+class ShadowPair(models.Model):
+    """Two drafts for one lead, shown blind on the desk: the version in use and a candidate. Never sent."""
+
+    class Choice(models.TextChoices):
+        UNDECIDED = "", "Undecided"
+        BASELINE = "baseline", "Version in use"
+        CANDIDATE = "candidate", "Candidate"
+        NEITHER = "neither", "Neither"
+
+    candidate = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="pairs")
+    baseline = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    case = models.CharField(max_length=100, help_text="The frozen case it comes from (outreach.reports.shadow).")
+    baseline_draft = models.JSONField(default=dict)
+    candidate_draft = models.JSONField(default=dict)
+    # Which draft is shown on the left, drawn when the pair is made so the reviewer cannot tell.
+    candidate_left = models.BooleanField(default=False)
+    choice = models.CharField(max_length=16, choices=Choice.choices, default="", blank=True)
+    rejection_tag = models.ForeignKey(RejectionTag, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        default_permissions = ()

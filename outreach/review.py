@@ -14,6 +14,7 @@ commands and the API can never disagree about a card.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 
@@ -24,6 +25,7 @@ from django.utils import formats, timezone
 from django.utils.timesince import timesince
 
 from outreach import checks, eligibility
+from outreach.drafting.contract import card_grounding_failures
 from outreach.approval import CLEARED_APPROVAL, approval_record, reopen
 from outreach.eligibility import ELIGIBLE, Conditions
 from outreach.models import CardEdit, CardStatus, PendingEmail, RejectionTag
@@ -225,8 +227,10 @@ def approval_blockers(
        or excluded lead, stale, mislabelled, already sent...) blocks it, read
        live from the rule tables. Rules that only say "not yet" (shadow,
        canary, tier) do not: the card waits approved until they lift.
-    3. Four eyes: the card's last editor may not approve it.
-    4. With `compliance` (the card page), its failing checks that no
+    3. A model-drafted card whose text is not grounded in its cited facts
+       (outreach.drafting.contract: the same rule as the drafting check).
+    4. Four eyes: the card's last editor may not approve it.
+    5. With `compliance` (the card page), its failing checks that no
        eligibility rule already names; `approve` runs and records them itself.
     Pass the card's `verdict` when the caller has just judged it.
     """
@@ -244,6 +248,10 @@ def approval_blockers(
             )
         else:
             blockers.append(f"Held back ({code}): {detail}")
+    # The drafting check's own rule, judged on the card as it is now (edited text, withdrawn facts).
+    ungrounded = card_grounding_failures(card)
+    if ungrounded:
+        blockers.append("An ungrounded claim: " + "; ".join(ungrounded) + ".")
     if user is not None and (refusal := four_eyes_refusal(card, user=user)):
         blockers.append(refusal)
     if compliance is not None and card.status == CardStatus.PENDING:
@@ -436,6 +444,11 @@ def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, no
     return card
 
 
+def edit_diff(before: str, after: str) -> str:
+    """Return the unified diff from a part's text to its edited text."""
+    return "\n".join(difflib.unified_diff(before.splitlines(), after.splitlines(), "drafted", "edited", lineterm="", n=0))
+
+
 def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
     """Change a card's subject and body; an approved card goes back to review.
 
@@ -455,7 +468,11 @@ def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
             return card
         now = timezone.now()
         parts = [part for part, old, new in ((CardEdit.Part.SUBJECT, current.subject, subject), (CardEdit.Part.BODY, current.body, body)) if old != new]
-        CardEdit.objects.bulk_create([CardEdit(card_id=current.pk, part=part, author=user, created_at=now) for part in parts])
+        # Each part's change kept as a diff: what the reviewer changed is what the drafter learns from.
+        texts = {CardEdit.Part.SUBJECT: (current.subject, subject), CardEdit.Part.BODY: (current.body, body)}
+        CardEdit.objects.bulk_create(
+            [CardEdit(card_id=current.pk, part=part, author=user, created_at=now, diff=edit_diff(*texts[part])) for part in parts]
+        )
         content = {"subject": subject, "body": body, "last_edited_by": user, "edited_at": now}
         if current.status == CardStatus.APPROVED:
             reopen(current, parts, actor=user, detail=f"edited by {user}", **content)

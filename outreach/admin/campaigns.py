@@ -20,8 +20,8 @@ RECENT_ENROLLMENTS = 10
 class CadenceStepInline(admin.StackedInline):
     model = CadenceStep
     extra = 0
-    fields = [("number", "delay_days", "template_version"), "subject_template", "body_template", "preview"]
-    readonly_fields = ["template_version", "preview"]
+    fields = [("number", "delay_days", "template_version"), "subject_template", "body_template", "preview", ("drafter", "prompt_version"), "prompt"]
+    readonly_fields = ["template_version", "preview", "prompt_version"]
 
     @admin.display(description="Preview (sample lead)")
     def preview(self, step: CadenceStep | None) -> str:
@@ -49,6 +49,8 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Targeting and labels", {"fields": ["tier", "classifier", "route"]}),
         # The name is refused here when it could add mail headers (Campaign.sender_name's validator).
         ("Sender", {"fields": ["sender_name", "sender_email", "from_as_sent"]}),
+        # What a model-drafted email may say: the grounding check reads these (outreach.drafting.contract).
+        ("Facts for the model drafter", {"fields": ["facts", "banned_phrases"]}),
         ("Progress", {"fields": ["step_counts", "enrollments", "created_at"]}),
     ]
 
@@ -131,7 +133,7 @@ class CampaignAdmin(admin.ModelAdmin):
             return super().save_formset(request, form, formset, change)
         # Steps are saved through the drafting service, which versions changed templates.
         for step in formset.save(commit=False):
-            save_step(step)
+            save_step(step, user=request.user)
         for step in formset.deleted_objects:
             step.delete()
         formset.save_m2m()

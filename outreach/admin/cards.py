@@ -27,7 +27,8 @@ from compliance.models import Suppression
 from compliance.spreadsheet import SafeExportMixin
 from outreach import checks, eligibility, review
 from outreach.eligibility import ELIGIBLE, Conditions
-from outreach.models import CardStatus, EmailEvent, PendingEmail, Reply
+from outreach.models import CardStatus, EmailEvent, ModelCall, PendingEmail, Reply
+from outreach.drafting.contract import card_facts, card_grounding_failures, marked_segments
 from outreach.sending.render import render
 from outreach.leads.resources import CardResource
 from outreach.review import ReviewRefused
@@ -135,6 +136,23 @@ class SlaFilter(admin.SimpleListFilter):
         if self.value() == "ok":
             return queryset.filter(status=CardStatus.PENDING).exclude(review.sla_breach_q("any"))
         return queryset
+
+
+def evidence(card: PendingEmail) -> dict | None:
+    """What a model-drafted card rests on: its body with each claim marked with its fact, and what drafting it cost."""
+    if card.drafter != "model":
+        return None
+    facts = card_facts(card)
+    cited = {str(claim.get("fact", "")) for claim in card.claims or []}
+    return {
+        "segments": marked_segments(card.body, card.claims or [], facts),
+        "facts": [fact for fact in facts if fact.id in cited],
+        "ungrounded": card_grounding_failures(card),
+        # What the output contract caught in earlier attempts at this card, sent back to the model.
+        "caught": ModelCall.objects.filter(lead_id=card.lead_id, step_id=card.step_id, ok=True, created_at__lte=card.created_at)
+        .values_list("reasons", flat=True)
+        .first(),
+    }
 
 
 def snippet(body: str) -> str:
@@ -349,6 +367,7 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             "title": "Review email card" if may_review and card.status == CardStatus.PENDING else "Email card",
             "card": card,
             "email": render(card),
+            "evidence": evidence(card),
             "findings": findings,
             "failing_findings": [finding for finding in findings if not finding.get("passed")],
             "compliance": compliance_summary(findings if snapshot else None),

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from outreach import eligibility
 from outreach.checks import load_excluded_domains
-from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter, drafter_for
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
 from outreach.drafting.pipeline import DraftStats, draft_cards, is_canary_lane
 from ramp.days import day_bounds, operating_date
@@ -192,7 +192,7 @@ def _draft_step(enrollments: list[Enrollment], step: CadenceStep, *, drafter: Dr
                 [(enrollment.lead, enrollment) for enrollment in lane],
                 campaign=step.campaign,
                 step=step,
-                drafter=drafter,
+                drafter=drafter_for(step, drafter),
                 shadow=shadow,
                 excluded_domains=excluded,
                 stats=report,

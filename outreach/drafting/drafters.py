@@ -18,10 +18,11 @@ template engine:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
+from django.db import transaction
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, Template, TokenType
 
@@ -37,10 +38,20 @@ ALLOWED_TAGS = frozenset({"if", "elif", "else", "endif", "firstof", "with", "end
 class Draft:
     subject: str
     body: str
+    # A model draft's claims ({"text", "fact"}) and what drafting it took (DraftingMeta.as_card_fields).
+    claims: tuple = ()
+    meta: dict = field(default_factory=dict)
 
 
 class DraftingError(Exception):
-    """The step cannot be drafted for this lead; the message says what to fix."""
+    """The step cannot be drafted for this lead; the message says what to fix.
+
+    `meta` carries what a model drafting spent before it failed (it is counted too).
+    """
+
+    def __init__(self, message: str, *, meta: dict | None = None) -> None:
+        super().__init__(message)
+        self.meta = meta or {}
 
 
 class Drafter(Protocol):
@@ -66,6 +77,8 @@ def card_from_draft(draft: Draft, *, lead: Lead, campaign: Campaign, step: Caden
         route=campaign.route,
         template_version=template_version_label(campaign, step),
         drafter=drafter_name,
+        claims=list(draft.claims),
+        **draft.meta.get("card", {}),
         **fields,
     )
     # bulk inserts skip save(): set the marker the same way PendingEmail.save does.
@@ -163,6 +176,16 @@ class TemplateDrafter:
 DEFAULT_DRAFTER: Drafter = TemplateDrafter()
 
 
+def drafter_for(step: CadenceStep, default: Drafter = DEFAULT_DRAFTER) -> Drafter:
+    """Return the drafter `step` chose: the model drafter for a model step, else `default`."""
+    if step.drafter == "model":
+        from outreach.drafting.model import ModelDrafter
+
+        # A caller's own model drafter (a run's concurrency, the shadow lane's version) is kept.
+        return default if isinstance(default, ModelDrafter) else ModelDrafter()
+    return default if getattr(default, "name", "") != "model" else DEFAULT_DRAFTER
+
+
 def sample_lead(tier: str = Tier.TIER_1) -> Lead:
     """Return an unsaved lead with every field filled, for previews."""
     return Lead(
@@ -184,16 +207,28 @@ def preview(step: CadenceStep, lead: Lead | None = None, drafter: Drafter = DEFA
         return exc
 
 
-def save_step(step: CadenceStep) -> bool:
-    """Save `step`; a changed subject or body template makes it a new version. Return whether it did.
+def save_step(step: CadenceStep, *, user=None) -> bool:
+    """Save `step`; a changed subject or body template makes it a new version, and so does a changed
+    model prompt (a new PromptVersion, in use at once). Return whether the templates changed.
 
     Compared with the stored row, not with what a form says changed, so every
     caller (the campaign admin, a command, a data fix) versions the same way
     and cards keep naming the template they were drafted from.
     """
-    stored = CadenceStep.objects.filter(pk=step.pk).values_list("subject_template", "body_template").first() if step.pk else None
-    changed = stored is not None and stored != (step.subject_template, step.body_template)
+    stored = (
+        CadenceStep.objects.filter(pk=step.pk).values_list("subject_template", "body_template", "prompt").first() if step.pk else None
+    )
+    changed = stored is not None and stored[:2] != (step.subject_template, step.body_template)
     if changed:
         step.template_version += 1
-    step.save()
+    prompt_changed = stored is not None and stored[2] != step.prompt
+    with transaction.atomic():
+        if prompt_changed:
+            from outreach.drafting.prompts import current_version_before_edit, new_prompt_version
+
+            # Keep the version in use as it stands before the edited prompt is saved over it.
+            current_version_before_edit(step)
+        step.save()
+        if prompt_changed:
+            new_prompt_version(step, instructions=step.prompt, user=user, note="prompt edited")
     return changed

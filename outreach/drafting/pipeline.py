@@ -25,14 +25,16 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
 from outreach.checks import CheckContext, evaluate, load_excluded_domains
-from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
+from outreach.drafting.budget import budget_reached
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Draft, Drafter, DraftingError, card_from_draft, drafter_for
 from outreach import eligibility
-from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
+from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, ModelCall, PendingEmail, RejectionTag
 from outreach.transitions import TransitionError, transition
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
 MODES = ("shadow", "production")
+MODEL_GROUP_FACTOR = 4
 BATCH_SIZE = 1000
 
 
@@ -162,11 +164,9 @@ def draft_cards(
     """
     started = time.perf_counter()
     cards: list[tuple[PendingEmail, Enrollment | None]] = []
-    for lead, enrollment in items:
-        try:
-            draft = drafter.draft(lead, step)
-        except DraftingError as exc:
-            stats.errors.append(LeadError(lead.pk, lead.email, "drafting", str(exc)))
+    for (lead, enrollment), draft in zip(items, draft_all(drafter, [lead for lead, _ in items], step)):
+        if isinstance(draft, DraftingError):
+            stats.errors.append(LeadError(lead.pk, lead.email, "drafting", str(draft)))
             continue
         card = card_from_draft(
             draft,
@@ -197,6 +197,52 @@ def draft_cards(
     return passing
 
 
+def draft_all(drafter: Drafter, leads: Sequence[Lead], step: CadenceStep) -> list[Draft | DraftingError]:
+    """Draft `step` for each lead: a Draft or the DraftingError, in order.
+
+    A drafter with `draft_many` (the model drafter) drafts a group at once,
+    concurrently; the daily model budget is checked before each group, and
+    once it is reached every lead left gets the budget's message as its
+    error. Each model drafting, card or error, is recorded as a ModelCall.
+    """
+    if not hasattr(drafter, "draft_many"):
+        results: list[Draft | DraftingError] = []
+        for lead in leads:
+            try:
+                results.append(drafter.draft(lead, step))
+            except DraftingError as exc:
+                results.append(exc)
+        return results
+    drafter.prepare(step)
+    # Several requests' worth a group, so `concurrency` stay in flight while the slowest of a group finishes;
+    # the budget is checked between groups, so a day overshoots it by at most one group.
+    group = max(1, drafter.concurrency) * MODEL_GROUP_FACTOR
+    results = []
+    for start in range(0, len(leads), group):
+        chunk = leads[start : start + group]
+        stop = budget_reached()
+        if stop:
+            results += [DraftingError(stop) for _ in chunk]
+            continue
+        drafts = drafter.draft_many(chunk, step)
+        ModelCall.objects.bulk_create([_model_call(lead, step, draft) for lead, draft in zip(chunk, drafts)])
+        results += drafts
+    return results
+
+
+def _model_call(lead: Lead, step: CadenceStep, draft: Draft | DraftingError) -> ModelCall:
+    card_fields = draft.meta.get("card", {})
+    return ModelCall(
+        lead=lead,
+        step=step,
+        ok=isinstance(draft, Draft),
+        # For a card, what the contract caught and sent back before it passed; for an error, why there is no card.
+        reasons="; ".join(dict.fromkeys(draft.meta.get("reasons", []))) if isinstance(draft, Draft) else str(draft),
+        attempts=card_fields.get("draft_attempts", 0),
+        **{name: card_fields[name] for name in ("prompt_version", "model_name", "tokens_in", "tokens_out", "cost", "latency_ms") if name in card_fields},
+    )
+
+
 def run_pipeline(
     *,
     source: str,
@@ -206,6 +252,7 @@ def run_pipeline(
     drafter: Drafter = DEFAULT_DRAFTER,
     apply: bool = False,
     batch_size: int = BATCH_SIZE,
+    exclude_lead_ids: Collection[int] = (),
 ) -> PipelineReport:
     """Enroll up to `limit` eligible leads of `source` and draft their step-1 cards.
 
@@ -227,12 +274,14 @@ def run_pipeline(
     step = campaign.steps.filter(number=1).first()
     if step is None:
         raise PipelineError(f"Campaign {campaign.ref} has no step 1.")
+    # The step chooses its drafter: a model step drafts with the model whatever the caller's default.
+    drafter = drafter_for(step, drafter)
     report = PipelineReport(source=source, campaign_ref=campaign.ref, mode=mode, applied=apply)
 
     rollback = contextlib.nullcontext() if apply else transaction.atomic()
     with rollback:
         excluded = load_excluded_domains()
-        eligible = _pick_leads(source, campaign, limit=limit, report=report)
+        eligible = _pick_leads(source, campaign, limit=limit, report=report, exclude_lead_ids=exclude_lead_ids)
         for start in range(0, len(eligible), batch_size):
             batch = eligible[start : start + batch_size]
             cards = draft_cards(
@@ -252,9 +301,11 @@ def run_pipeline(
     return report
 
 
-def _pick_leads(source: str, campaign: Campaign, *, limit: int, report: PipelineReport) -> list[Lead]:
+def _pick_leads(
+    source: str, campaign: Campaign, *, limit: int, report: PipelineReport, exclude_lead_ids: Collection[int] = ()
+) -> list[Lead]:
     leads = eligibility.with_lead_reason(
-        Lead.objects.filter(source=source).annotate(
+        Lead.objects.filter(source=source).exclude(pk__in=list(exclude_lead_ids)).annotate(
             is_enrolled=Exists(Enrollment.objects.filter(lead=OuterRef("pk"), campaign=campaign)),
             tier_rank=Case(When(tier=campaign.tier, then=Value(0)), default=Value(1), output_field=IntegerField()),
         ),
@@ -432,7 +483,7 @@ def redraft(
                 [(old.lead, old.enrollment)],
                 campaign=old.campaign,
                 step=old.step,
-                drafter=drafter,
+                drafter=drafter_for(old.step, drafter),
                 shadow=old.is_shadow,
                 excluded_domains=excluded,
                 stats=report,

@@ -1,5 +1,7 @@
 """The weekly tuning report: how each template version of each cadence step did, for the runbook's
-"prompt/template tuning based on rejection reasons and reply outcomes".
+"prompt/template tuning based on rejection reasons and reply outcomes". A
+model-drafted card counts under its prompt version (spring:s1:p3) as a
+template card does under its template version (spring:s1:v2).
 
 A week is seven operating days (`ramp.days`) ending on a given date. The
 review columns count what happened in the week, as the daily report counts it
@@ -17,7 +19,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from compliance.spreadsheet import neutralise_formula
 from outreach.models import CardStatus, CardTransition, EmailEvent, PendingEmail, Reply
@@ -132,8 +134,13 @@ class TuningReport:
         return [(rows[0].campaign, rows[0].step, rows) for rows in grouped.values()]
 
 
+def _version(values: dict) -> str:
+    """The version a card was drafted from: its prompt version when the model drafted it, else its template version."""
+    return values["prompt_version"] or values["template_version"] or "(none)"
+
+
 def _key(values: dict) -> tuple[int, int, str]:
-    return (values["campaign_id"], values["step_id"], values["template_version"])
+    return (values["campaign_id"], values["step_id"], _version(values))
 
 
 def tuning_report(week: Week | None = None) -> TuningReport:
@@ -150,11 +157,11 @@ def tuning_report(week: Week | None = None) -> TuningReport:
                 campaign=values["campaign__name"],
                 step_id=values["step_id"],
                 step=f"step {values['step__number']}",
-                version=values["template_version"] or "(none)",
+                version=_version(values),
             )
         return rows[key]
 
-    group = ("campaign_id", "campaign__name", "step_id", "step__number", "template_version")
+    group = ("campaign_id", "campaign__name", "step_id", "step__number", "template_version", "prompt_version")
     for values in PendingEmail.objects.filter(created_at__gte=start, created_at__lt=end).values(*group).annotate(n=Count("pk")).order_by():
         row(values).drafted = values["n"]
 
@@ -223,10 +230,10 @@ def top_rejection_reasons(week: Week, *, limit: int = 5) -> list[dict]:
 def example_cards(week: Week, *, campaign_id: int, step_id: int, version: str, tag: str, limit: int = 10):
     """The cards rejected in the week with `tag` for one version: the examples behind a count."""
     start, end = week.bounds
-    cards = PendingEmail.objects.filter(
+    label = "" if version == "(none)" else version
+    cards = PendingEmail.objects.filter(Q(prompt_version=label) | Q(prompt_version="", template_version=label)).filter(
         campaign_id=campaign_id,
         step_id=step_id,
-        template_version="" if version == "(none)" else version,
         status=CardStatus.REJECTED,
         transitions__to_status=CardStatus.REJECTED,
         transitions__created_at__gte=start,

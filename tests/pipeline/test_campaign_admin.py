@@ -65,6 +65,7 @@ def test_editing_a_template_bumps_its_version(admin_client):
             f"steps-{index}-id": str(step.pk), f"steps-{index}-campaign": str(campaign.pk),
             f"steps-{index}-number": str(step.number), f"steps-{index}-delay_days": str(step.delay_days),
             f"steps-{index}-subject_template": step.subject_template, f"steps-{index}-body_template": step.body_template,
+            f"steps-{index}-drafter": step.drafter, f"steps-{index}-prompt": step.prompt,
         })
     data["steps-1-body_template"] = steps[1].body_template + "\n\nP.S. New line?"
 

@@ -24,6 +24,8 @@ from compliance.services import add_rule_if_missing
 from outreach import checks
 from outreach.approval import approval_record
 from outreach.drafting.drafters import DEFAULT_DRAFTER, card_from_draft
+from outreach.drafting.pipeline import run_pipeline
+from outreach.drafting.prompts import current_version
 from outreach.models import (
     CadenceStep,
     Campaign,
@@ -40,6 +42,14 @@ from ramp.days import operating_date, ramp_day
 from ramp.models import RampDay, RampPolicy
 
 CAMPAIGN_REF = "wpromote-tier1-q1"
+# What the model drafter may say for the main campaign (its step 1 is model-drafted in the demo).
+CAMPAIGN_FACTS = """offer: A 15-minute walkthrough of how weekly paid media reporting can take under an hour
+proof: Northwind Media cut its weekly paid media reporting from a full day to under an hour
+tone: Plain and short, one question, no flattery
+forbidden: guaranteed ROI"""
+MODEL_PROMPT = "Write a first email of at most 90 words about weekly paid media reporting time."
+# Leads drafted by the model while seeding (the model sandbox that bin/demo starts answers).
+MODEL_CARDS = 3
 CANARY_CAMPAIGN_REF = "wpromote-tier2-canary"
 
 STEPS = [
@@ -85,7 +95,7 @@ EXCLUDED_CUSTOMER_DOMAIN = "brightcustomer.example"
 
 
 def _lead_specs() -> list[dict]:
-    """Return the demo leads: 45 tier_1 (5 not drafted yet, for run_pipeline), 10 tier_2,
+    """Return the demo leads: 45 tier_1 (5 not drafted yet: the model drafts 3 while seeding, 2 are left for run_pipeline), 10 tier_2,
     7 tier_3 (3 do-not-contact, 2 on a customer domain)."""
     specs = []
     tiers = [Tier.TIER_1] * 45 + [Tier.TIER_2] * 10 + [Tier.TIER_3] * 7
@@ -131,10 +141,11 @@ class Command(BaseCommand):
         add_rule_if_missing(ExcludedDomain(domain=EXCLUDED_CUSTOMER_DOMAIN, reason="current customer"))
         add_rule_if_missing(DoNotContact(email="legal@competitor.example", reason="legal request"))
         created = self._cards(campaign, canary, leads)
+        model_line = self._model_cards(campaign)
         self.stdout.write(
             f"Demo data ready: {Lead.objects.count()} leads, {PendingEmail.objects.count()} cards "
             f"({created} new), campaign {campaign.ref}, ramp cap {policy.current_cap()}/day, "
-            f"sending window {policy.window_start:%H:%M}-{policy.window_end:%H:%M} {settings.OPERATING_TIMEZONE}."
+            f"sending window {policy.window_start:%H:%M}-{policy.window_end:%H:%M} {settings.OPERATING_TIMEZONE}. {model_line}"
         )
         if options["users"]:
             self._users()
@@ -147,11 +158,31 @@ class Command(BaseCommand):
                 "sender_name": "Alex Rivera", "sender_email": "alex.rivera@caio.example",
             }
         )
+        if ref == CAMPAIGN_REF and not campaign.facts:
+            campaign.facts = CAMPAIGN_FACTS
+            campaign.save(update_fields=["facts"])
         for number, delay, subject, body in STEPS:
-            CadenceStep.objects.get_or_create(
-                campaign=campaign, number=number, defaults={"delay_days": delay, "subject_template": subject, "body_template": body}
-            )
+            defaults = {"delay_days": delay, "subject_template": subject, "body_template": body}
+            if ref == CAMPAIGN_REF and number == 1:
+                # One step the model drafts, from the facts above, behind the output contract.
+                defaults.update(drafter="model", prompt=MODEL_PROMPT)
+            CadenceStep.objects.get_or_create(campaign=campaign, number=number, defaults=defaults)
         return campaign
+
+    def _model_cards(self, campaign: Campaign) -> str:
+        """Draft a few step-1 cards with the model drafter, as run_pipeline does; say what happened.
+
+        Against the model sandbox bin/demo starts (loopback, no key). Not there
+        (seed_demo run on its own), each lead is a drafting error and stays
+        undrafted; the rest of the demo data does not depend on it.
+        """
+        # The prompt version in use gets its row, so its page (the shadow lane's entrance) is there from the start.
+        current_version(campaign.steps.get(number=1))
+        if PendingEmail.objects.filter(campaign=campaign, drafter="model").exists():
+            return "Model-drafted cards: already seeded."
+        report = run_pipeline(source="wpromote", limit=MODEL_CARDS, campaign_ref=campaign.ref, apply=True)
+        caught = "; ".join(error.message for error in report.errors[:2])
+        return f"Model-drafted cards: {len(report.drafted)}, drafting errors: {len(report.errors)}{' (' + caught + ')' if caught else ''}."
 
     def _lead(self, spec: dict) -> Lead:
         lead = Lead.objects.filter(email=spec["email"]).first()
