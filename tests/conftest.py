@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import pytest
+import time_machine
+from time_machine import escape_hatch
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
@@ -25,6 +30,35 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
         if used & PROCESS_FIXTURES:
             item.add_marker(pytest.mark.slow)
+
+
+# The clock each in-process test starts on: a Wednesday late morning in the
+# operating time zone, inside the sending window, ticking as the test runs.
+# Tests never depend on the day or the time of day they are run at: "today" is
+# this day unless a test moves the clock itself. CAIO_TEST_CLOCK (ISO 8601)
+# starts every test elsewhere, e.g. two seconds before midnight, to find a test
+# that breaks when its run crosses a day.
+TEST_CLOCK = dt.datetime.fromisoformat(os.environ.get("CAIO_TEST_CLOCK") or "2026-03-04T11:00:00-05:00")
+# Worlds shared by a module (the demo's data, for one) are built before their tests, on this clock.
+WORLD_CLOCK = TEST_CLOCK - dt.timedelta(hours=1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def world_clock():
+    with time_machine.travel(WORLD_CLOCK, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def test_clock(request):
+    """Start each test on TEST_CLOCK; tests with real processes or a browser on the real clock instead:
+    the workers, the sandbox process and Chromium cannot share a moved one."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("browser"):
+        start = escape_hatch.datetime.datetime.now(tz=dt.UTC)
+    else:
+        start = TEST_CLOCK
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

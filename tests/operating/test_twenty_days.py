@@ -145,7 +145,9 @@ def world(django_db_setup, django_db_blocker, live_server):
             base_url=running.base_url, token=running.sandbox.token,
             location_id=running.sandbox.location_id, public_key=running.sandbox.public_key_pem(),
         )
-        with override_settings(**strict, **sandbox), live_server._live_server_modified_settings:
+        # The program is set up the Friday before its first operating day; each day then moves the clock itself.
+        set_up_at = dt.datetime.combine(FIRST_DAY - dt.timedelta(days=3), dt.time(16, 0), tzinfo=NY)
+        with override_settings(**strict, **sandbox), live_server._live_server_modified_settings, time_machine.travel(set_up_at):
             importlib.import_module("outreach.migrations.0002_seed_tags_and_roles").seed(apps, None)
             importlib.import_module("ramp.migrations.0006_quality_rubric_and_signoffs").seed_rubric(apps, None)
             # GHL echoes each send as an OutboundMessage event: the webhook intake gate sees events come back.

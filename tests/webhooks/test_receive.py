@@ -215,15 +215,17 @@ def _no_server_error(client, body: bytes, headers: dict) -> int:
 
 @pytest.mark.parametrize(
     "payload",
+    # Built when the test runs, not when it is collected: each delivery is stamped with the test's clock.
     [
-        stats("opened", "em123", "w10") | {"webhookPayload": "not an object"},
-        stats("opened", "em123", "w11") | {"webhookPayload": {"event": "opened", "id": "e11", "lc-operations": ["x"]}},
-        envelope("ContactDndUpdate", "w12", id="c9", email="x@y.example", dndSettings=["Email"]),
-        envelope("ContactDndUpdate", "w13", id="c9", email="x@y.example", dndSettings={"Email": "active"}),
+        lambda: stats("opened", "em123", "w10") | {"webhookPayload": "not an object"},
+        lambda: stats("opened", "em123", "w11") | {"webhookPayload": {"event": "opened", "id": "e11", "lc-operations": ["x"]}},
+        lambda: envelope("ContactDndUpdate", "w12", id="c9", email="x@y.example", dndSettings=["Email"]),
+        lambda: envelope("ContactDndUpdate", "w13", id="c9", email="x@y.example", dndSettings={"Email": "active"}),
     ],
     ids=["stats-payload-a-string", "lc-operations-a-list", "dnd-settings-a-list", "dnd-email-a-string"],
 )
 def test_a_signed_delivery_of_an_unexpected_shape_is_stored_not_answered_with_a_5xx(db, client, payload):
+    payload = payload()
     body = compact_json(payload)
 
     assert _no_server_error(client, body, SIGNER.headers(body)) == 200
