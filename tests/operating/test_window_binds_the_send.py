@@ -51,7 +51,7 @@ def test_a_job_reached_after_the_window_closes_sends_nothing_and_releases_its_sl
     assert RampDay.objects.get(date=DATE).dispatched_count == 1
 
     with time_machine.travel(at(DATE, 18, 0, 10), tick=False):
-        run_worker()
+        run_worker(world)
 
     card.refresh_from_db()
     assert (card.status, card.queued_at) == (CardStatus.APPROVED, None)
@@ -71,7 +71,7 @@ def test_a_card_claimed_inside_its_age_limit_is_sent_by_its_job_after_it(world):
 
     # 20 seconds later the card is 72 h 0 m 10 s old: still the claim's to send, inside the window.
     with time_machine.travel(claim_at + dt.timedelta(seconds=20), tick=False):
-        run_worker()
+        run_worker(world)
 
     card.refresh_from_db()
     assert card.status == CardStatus.SENT and card.ghl_message_id
