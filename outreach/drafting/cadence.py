@@ -33,7 +33,8 @@ from django.utils import timezone
 
 from outreach import eligibility
 from outreach.checks import load_excluded_domains
-from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter, drafter_for
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter
+from outreach.drafting.model import drafter_for
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
 from outreach.drafting.pipeline import DraftStats, draft_cards, is_canary_lane
 from ramp.days import day_bounds, operating_date

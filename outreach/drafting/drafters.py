@@ -27,6 +27,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, Template, TokenType
 
 from compliance.footer import footer_for_lead
+from outreach.drafting.prompts import current_version_before_edit, new_prompt_version
 from outreach.models import CadenceStep, Campaign, Lead, PendingEmail, Tier
 
 # The lead fields a template may use.
@@ -176,16 +177,6 @@ class TemplateDrafter:
 DEFAULT_DRAFTER: Drafter = TemplateDrafter()
 
 
-def drafter_for(step: CadenceStep, default: Drafter = DEFAULT_DRAFTER) -> Drafter:
-    """Return the drafter `step` chose: the model drafter for a model step, else `default`."""
-    if step.drafter == "model":
-        from outreach.drafting.model import ModelDrafter
-
-        # A caller's own model drafter (a run's concurrency, the shadow lane's version) is kept.
-        return default if isinstance(default, ModelDrafter) else ModelDrafter()
-    return default if getattr(default, "name", "") != "model" else DEFAULT_DRAFTER
-
-
 def sample_lead(tier: str = Tier.TIER_1) -> Lead:
     """Return an unsaved lead with every field filled, for previews."""
     return Lead(
@@ -224,8 +215,6 @@ def save_step(step: CadenceStep, *, user=None) -> bool:
     prompt_changed = stored is not None and stored[2] != step.prompt
     with transaction.atomic():
         if prompt_changed:
-            from outreach.drafting.prompts import current_version_before_edit, new_prompt_version
-
             # Keep the version in use as it stands before the edited prompt is saved over it.
             current_version_before_edit(step)
         step.save()

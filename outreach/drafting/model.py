@@ -32,7 +32,7 @@ from django.conf import settings
 from pydantic import BaseModel, Field
 
 from outreach.drafting.contract import Fact, contract_failures, fact_sheet, phrase_list
-from outreach.drafting.drafters import Draft, DraftingError, lead_fields
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Draft, Drafter, DraftingError, lead_fields
 from outreach.models import CadenceStep, Lead, PromptVersion
 
 # What every prompt says, before the step's own instructions.
@@ -311,3 +311,11 @@ def _outage(exc: BaseException, timeout: float) -> str:
     if "Timeout" in name or isinstance(exc, asyncio.TimeoutError):
         return f"model timeout (no answer within {timeout:g} s)"
     return f"model unavailable ({name})"
+
+
+def drafter_for(step: CadenceStep, default: Drafter = DEFAULT_DRAFTER) -> Drafter:
+    """Return the drafter `step` chose: the model drafter for a model step, else `default`."""
+    if step.drafter == "model":
+        # A caller's own model drafter (a run's concurrency, the shadow lane's version) is kept.
+        return default if isinstance(default, ModelDrafter) else ModelDrafter()
+    return default if getattr(default, "name", "") != "model" else DEFAULT_DRAFTER

@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from outreach.checks import CheckContext, evaluate, load_excluded_domains
 from outreach.drafting.budget import budget_reached
-from outreach.drafting.drafters import DEFAULT_DRAFTER, Draft, Drafter, DraftingError, card_from_draft, drafter_for
+from outreach.drafting.drafters import DEFAULT_DRAFTER, Draft, Drafter, DraftingError, card_from_draft
+from outreach.drafting.model import drafter_for
 from outreach import eligibility
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, ModelCall, PendingEmail, RejectionTag
 from outreach.transitions import TransitionError, transition
