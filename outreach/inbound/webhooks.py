@@ -43,7 +43,7 @@ from ghl.webhooks import (
 from compliance.identity import canonical_email
 from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
-from outreach.inbound import replies
+from outreach.inbound import evidence, replies
 from outreach.inbound.suppression import OptOutOutcome, opt_outs_without_lead, record_opt_out, suppress_lead
 from ramp.holds import raise_hold
 
@@ -458,6 +458,10 @@ def _suppress_named_lead(lead_id: int, recorded: OptOutOutcome | None, *, reason
     address: one opt-out, one suppression history row."""
     if recorded is None or lead_id not in recorded.lead_ids or recorded.kind != reason:
         suppress_lead(Lead.objects.get(pk=lead_id), reason=reason, source=source, landed=landed)
+    else:
+        # The opt-out was applied first, before this delivery's event was recorded: judge again now
+        # that it is, so evidence counted from the events (a complaint) holds when it lands too.
+        evidence.judge_landed(landed=landed or source, lead_id=lead_id)
 
 
 def _apply_contact_update(event: ContactUpdateEvent, lead_id: int) -> str:
