@@ -370,9 +370,10 @@ def check_campaign_ref(facts: EmailFacts) -> Finding:
     return _pass("compliance.C017", name)
 
 
-CHECKS: list[Callable[[EmailFacts], Finding]] = [
-    check_opt_out,
-    check_footer,
+# The checks that judge only the written text (not the footer, the lead or the
+# labels): what a drafter can fix by writing again. The model drafter runs
+# these on each draft and sends their reasons back with a retry.
+TEXT_CHECKS: list[Callable[[EmailFacts], Finding]] = [
     check_placeholders,
     check_signature,
     check_call_to_action,
@@ -381,6 +382,12 @@ CHECKS: list[Callable[[EmailFacts], Finding]] = [
     check_subject_single_line,
     check_subject_not_reply,
     check_subject_length,
+]
+
+CHECKS: list[Callable[[EmailFacts], Finding]] = [
+    check_opt_out,
+    check_footer,
+    *TEXT_CHECKS,
     check_not_do_not_contact,
     check_not_unsubscribed,
     check_not_bounced,
@@ -399,21 +406,6 @@ SUPPRESSION_CHECK_IDS = frozenset({"compliance.C011", "compliance.C012", "compli
 def run_all(facts: EmailFacts) -> list[Finding]:
     """Return the findings of every check, in id order."""
     return [check(facts) for check in CHECKS]
-
-
-# The checks that judge only the written text (not the footer, the lead or the
-# labels): what a drafter can fix by writing again. The model drafter runs
-# these on each draft and sends their reasons back with a retry.
-TEXT_CHECKS: list[Callable[[EmailFacts], Finding]] = [
-    check_placeholders,
-    check_signature,
-    check_call_to_action,
-    check_body_complete,
-    check_subject_present,
-    check_subject_single_line,
-    check_subject_not_reply,
-    check_subject_length,
-]
 
 
 def text_failures(subject: str, body: str, *, step_number: int = 1) -> list[str]:

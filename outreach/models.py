@@ -909,7 +909,27 @@ class LeadImportState(models.TextChoices):
     FAILED = "failed", "failed"
 
 
-class LeadImport(models.Model):
+class BackgroundRun(models.Model):
+    """What every piece of work a job does in the background shows while it runs: its state and times.
+
+    A lead import and a drafting run alike; the admin's progress pages read these.
+    """
+
+    state = models.CharField(max_length=16, choices=LeadImportState.choices, default=LeadImportState.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (LeadImportState.DONE, LeadImportState.FAILED)
+
+
+class LeadImport(BackgroundRun):
     """A confirmed lead file imported by a background job (outreach.leads.imports), with its progress and result.
 
     The file's text is kept here, not in a temporary file of the web process,
@@ -925,15 +945,10 @@ class LeadImport(models.Model):
     # The temporary upload the confirmation named: a second confirmation of the same upload finds this row.
     upload_key = models.CharField(max_length=255, unique=True)
     content = models.TextField(help_text="The file's text, as decoded when it was confirmed.")
-    state = models.CharField(max_length=16, choices=LeadImportState.choices, default=LeadImportState.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True, help_text="compliance.spreadsheet.ImportSummary of the rows done.")
     error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -942,10 +957,6 @@ class LeadImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.state}, {self.rows_done} of {self.rows_total} rows)"
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (LeadImportState.DONE, LeadImportState.FAILED)
 
 
 class ModelCall(models.Model):
@@ -977,7 +988,7 @@ class ModelCall(models.Model):
         return f"model drafting of lead {self.lead_id}: {'ok' if self.ok else 'error'}"
 
 
-class DraftingRun(models.Model):
+class DraftingRun(BackgroundRun):
     """A drafting run done by an RQ job (outreach.drafting.runs), with its progress, like a lead import."""
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -986,16 +997,11 @@ class DraftingRun(models.Model):
     mode = models.CharField(max_length=16, default="production")
     limit = models.PositiveIntegerField()
     concurrency = models.PositiveSmallIntegerField(default=1)
-    state = models.CharField(max_length=16, choices=LeadImportState.choices, default=LeadImportState.QUEUED)
     leads_total = models.PositiveIntegerField(default=0)
     leads_done = models.PositiveIntegerField(default=0)
     drafted = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -1003,10 +1009,6 @@ class DraftingRun(models.Model):
 
     def __str__(self) -> str:
         return f"drafting {self.campaign_id} ({self.state}, {self.leads_done} of {self.leads_total})"
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (LeadImportState.DONE, LeadImportState.FAILED)
 
 
 class ShadowPair(models.Model):
