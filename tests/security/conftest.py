@@ -53,11 +53,16 @@ def _rows_seed_demo_leaves_out() -> None:
 
     from caio.models import ApiToken
     from compliance.models import IdentityCollision, Suppression
-    from outreach.models import CardStatus, DispatchAttempt, EmailEvent, Lead, LeadImport, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
+    from outreach.models import (
+        Campaign, CardStatus, DispatchAttempt, DraftingRun, EmailEvent, Lead, LeadImport, PendingEmail, PromptVersion, Reply, WebhookDelivery,
+        WebhookRefusal,
+    )
+    from outreach.drafting.runs import start_run
     from outreach.leads.imports import start_import
     from outreach.reports.queue_facts import take_trace
     from outreach.sending.cycles import record_refused
     from outreach.inbound.suppression import suppress_lead
+    from outreach.roles import OPERATOR
     from ramp.holds import raise_hold
     from ramp.models import QueueTrace
     from ramp.preflight import run_preflight
@@ -77,11 +82,16 @@ def _rows_seed_demo_leaves_out() -> None:
 
     sign_off_quality(by=make_user("matrix-signer", role=HEAD_OF_SALES).get_username())
     QualityConfirmation.objects.create(confirmed_by="matrix-signer", graduation_level=0, streak_began=timezone.now().date())
-    from outreach.roles import OPERATOR
     from ramp.services import propose_policy_change
 
     propose_policy_change(by=make_user("matrix-proposer", role=OPERATOR).get_username(), values={"daily_cap": 6}, reason="matrix")
     start_import(text="email,tier\nmatrix@x.example,tier_1\n", file_name="matrix.csv", upload_key="matrix", rows_total=1)
+    # A lead at a look-alike domain ("аcme", a Cyrillic а): saving it records the warning its confirmation URL acts on.
+    lookalike = Lead.objects.create(email="matrix@\u0430cme.example", first_name="Matrix", company="Acme", source="matrix")
+    assert lookalike.lookalike, "a mixed-script domain should be recorded as a look-alike"
+    # A drafting run, as the admin's start form writes it (its job is enqueued on a commit the test never makes).
+    drafter = make_user("matrix-drafter", role=OPERATOR)
+    start_run(campaign=Campaign.objects.filter(is_active=True).first(), source="matrix", limit=1, mode="shadow", user=drafter)
     # Rows only GHL or the identity migration write; no product function makes them on demand.
     Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")
     WebhookRefusal.objects.create(
@@ -90,7 +100,7 @@ def _rows_seed_demo_leaves_out() -> None:
     IdentityCollision.objects.create(
         kind=IdentityCollision.Kind.values[0], lead_id=sent.lead_id, stored_value=sent.lead.email, detail="matrix"
     )
-    for model in (LeadImport, Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision):
+    for model in (LeadImport, Suppression, WebhookDelivery, EmailEvent, QueueTrace, Reply, WebhookRefusal, IdentityCollision, DraftingRun, PromptVersion):
         assert model.objects.exists(), model
 
 

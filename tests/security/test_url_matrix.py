@@ -145,6 +145,23 @@ login  403    200    200    200    /admin/outreach/lead/<path:object_id>/history
 login  403    403    403    200    /admin/outreach/lead/<path:object_id>/delete/
 login  403    200    200    200    /admin/outreach/lead/<path:object_id>/change/
 login  302    302    302    302    /admin/outreach/lead/<path:object_id>/
+# Confirming a look-alike lead is a POST by whoever may change leads (both roles); a GET is refused.
+login  405    405    405    405    /admin/outreach/lead/<int:lead_id>/confirm-lookalike/
+# Drafting runs write cards for a campaign: whoever may change campaigns (operators) starts and follows them; nobody edits or deletes one.
+login  403    403    200    200    /admin/outreach/draftingrun/
+login  403    403    200    200    /admin/outreach/draftingrun/add/
+login  403    403    200    200    /admin/outreach/draftingrun/<path:object_id>/history/
+login  403    403    403    403    /admin/outreach/draftingrun/<path:object_id>/delete/
+login  403    403    200    200    /admin/outreach/draftingrun/<path:object_id>/change/
+login  302    302    302    302    /admin/outreach/draftingrun/<path:object_id>/
+# Prompt versions: a version's page is the shadow lane (blind pairs, promotion, rollback, style rules), the reviewers'
+# (both roles review cards); versions are made by saving a prompt or accepting a style rule, never added or deleted here.
+login  403    200    200    200    /admin/outreach/promptversion/
+login  403    403    403    403    /admin/outreach/promptversion/add/
+login  403    200    200    200    /admin/outreach/promptversion/<path:object_id>/history/
+login  403    403    403    403    /admin/outreach/promptversion/<path:object_id>/delete/
+login  403    200    200    200    /admin/outreach/promptversion/<path:object_id>/change/
+login  302    302    302    302    /admin/outreach/promptversion/<path:object_id>/
 # Background lead imports: whoever may import leads follows them (the page is the progress); nobody edits their record.
 login  403    200    200    200    /admin/outreach/leadimport/
 login  403    403    403    403    /admin/outreach/leadimport/add/

@@ -147,6 +147,9 @@ def values_for(world: dict) -> Callable[[Route, str], str]:
             model = model_of(route)
             row = model._default_manager.order_by("pk").first() if model and model._meta.managed else None
             return str(row.pk) if row else "1"
+        if name == "lead_id":
+            # The look-alike confirmation: a lead with an unconfirmed look-alike domain (the world makes one).
+            return str(Lead.objects.filter(lookalike__gt="", lookalike_confirmed_at=None).order_by("pk").first().pk)
         if name == "content_type_id":
             return str(ContentType.objects.get_for_model(Lead).pk)
         if name == "id":
