@@ -5,12 +5,17 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from outreach.roles import sync_roles_migration
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('caio', '0002_operator_opens_rq_dashboard'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        # The roles' permission lists name models of every app up to here.
+        ('outreach', '0019_lead_domain_forms'),
+        ('ramp', '0006_quality_rubric_and_signoffs'),
     ]
 
     operations = [
@@ -46,4 +51,6 @@ class Migration(migrations.Migration):
             name='user',
             field=models.ForeignKey(blank=True, help_text='The person this token stands for (empty: a service token, which acts for nobody).', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL),
         ),
+        # Operators read the deploys and gate runs graduation relies on.
+        migrations.RunPython(sync_roles_migration, migrations.RunPython.noop),
     ]

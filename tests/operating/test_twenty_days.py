@@ -48,7 +48,7 @@ from outreach.sending.select import start_live_cycle
 from ramp import services
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 from ramp.preflight import run_preflight
-from tests.factories import make_campaign, make_lead, make_user
+from tests.factories import make_campaign, make_lead, make_user, personal_token
 from tests.ghl.contract import ContractRecorder
 from tests.ghl.fixtures import sandbox_settings
 from tests.ramp.helpers import dispatch_worker, strict_settings
@@ -148,6 +148,7 @@ def world(django_db_setup, django_db_blocker, live_server):
             for i in range(400):
                 make_lead(source=SOURCE, email=f"lead{i:03d}@company{i:03d}.example", tier="tier_1")
             people = {"sandbox": running.control, "hos": make_user("hos", role=HEAD_OF_SALES), "operator": make_user("operator", role=OPERATOR)}
+            people["hos_token"] = personal_token("hos")
             with dispatch_worker():
                 for row in TABLE:
                     try:
@@ -247,9 +248,9 @@ def run_day(world: dict, row: Day) -> dict:
         services.decide(decision=recommended, by="operator", reason="" if recommended == "continue" else "as recommended", date=date)
         waited_on = waits_on(services.graduation_review(today=date).reasons)
         if row.hos == "signs off":
-            call_command("ramp", "signoff", "--apply", "--by", "hos", stdout=StringIO())
+            call_command("ramp", "signoff", "--apply", "--token", world["hos_token"], stdout=StringIO())
         elif row.hos == "confirms":
-            call_command("ramp", "confirm-quality", "--apply", "--by", "hos", stdout=StringIO())
+            call_command("ramp", "confirm-quality", "--apply", "--token", world["hos_token"], stdout=StringIO())
         review_now = services.graduation_review(today=date)
         if review_now.allowed:
             services.graduate(by="operator", today=date)

@@ -12,6 +12,7 @@ from ramp import services
 from ramp.holds import raise_hold
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
+from tests.factories import personal_token
 from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, live_day
 
 TODAY = dt.date(2026, 2, 20)
@@ -122,20 +123,21 @@ def test_the_ramp_command_holds_clears_decides_and_graduates():
     out = StringIO()
     call_command("ramp", "hold", "--reason", "HoS flagged formatting", "--by", "pto", stdout=out)
     assert "ON HOLD" in out.getvalue()
+    token = personal_token("pto")
     with pytest.raises(CommandError, match="needs a reason"):
-        call_command("ramp", "clear", "--all", "--reason", " ", "--by", "pto", stdout=StringIO())
-    call_command("ramp", "clear", "--all", "--reason", "copy fixed", "--by", "pto", stdout=out)
+        call_command("ramp", "clear", "--all", "--reason", " ", "--token", token, stdout=StringIO())
+    call_command("ramp", "clear", "--all", "--reason", "copy fixed", "--token", token, stdout=out)
     assert not Hold.objects.active().exists()
     assert Hold.objects.get().clear_reason == "copy fixed"
 
     live_day(TODAY, decision="")
-    call_command("ramp", "decide", "continue", "--by", "pto", "--date", str(TODAY), stdout=out)
+    call_command("ramp", "decide", "continue", "--by", "pto", "--token", token, "--date", str(TODAY), stdout=out)
     assert RampDay.objects.get(date=TODAY).decision == "continue"
 
     with pytest.raises(CommandError, match="Graduation refused: 1 of 3"):
         call_command("ramp", "graduate", stdout=StringIO())
     with pytest.raises(CommandError, match="--date must look like"):
-        call_command("ramp", "decide", "hold", "--by", "pto", "--reason", "x", "--date", "19/02", stdout=StringIO())
+        call_command("ramp", "decide", "hold", "--token", token, "--reason", "x", "--date", "19/02", stdout=StringIO())
 
 
 @pytest.mark.django_db
