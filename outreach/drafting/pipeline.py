@@ -30,12 +30,14 @@ from outreach.checks import CheckContext, evaluate, lead_domains, load_excluded_
 from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter, DraftingError, card_from_draft
 from outreach import eligibility
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
-from outreach.transitions import TransitionError, transition
+from outreach.transitions import TransitionError, record_drafted, transition
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
 MODES = ("shadow", "production")
 BATCH_SIZE = 1000
+# Who the creation of a card is recorded under (outreach.transitions.record_drafted).
+PIPELINE_LABEL = "run_pipeline"
 
 
 class PipelineError(Exception):
@@ -308,6 +310,7 @@ def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campai
             pks = dict(PendingEmail.objects.filter(code__in=[card.code for card, _ in cards]).values_list("code", "pk"))
             for card, _ in cards:
                 _loaded(card, pks[card.code])
+            record_drafted([card for card, _ in cards], actor_label=PIPELINE_LABEL)
         report.drafted.extend(card.pk for card, _ in cards)
     except IntegrityError:
         for card, _ in cards:
@@ -316,6 +319,7 @@ def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campai
                     card.enrollment = Enrollment.objects.create(lead=card.lead, campaign=campaign, current_step=1, enrolled_at=now)
                     card.pk = None
                     card.save()
+                    record_drafted([card], actor_label=PIPELINE_LABEL)
                 report.drafted.append(card.pk)
             except IntegrityError:
                 report.skipped["already enrolled"] += 1
@@ -460,6 +464,7 @@ def redraft(
                         )
                     new.enrollment = _enrollment_for_redraft(old)
                     new.save()
+                    record_drafted([new], actor=actor, actor_label=REDRAFT_LABEL, reason=f"fresh copy of card {old.pk}")
             except (IntegrityError, TransitionError) as exc:
                 report.skipped[f"changed meanwhile: {exc.__class__.__name__}"] += 1
                 continue

@@ -191,7 +191,7 @@ def live_day(world, row_n: int, date: dt.date, *, event: str = "", cleanup: bool
             services.clear(hold_id=None, by="operator", reason="looked into it: the complaint came from a test address")
             assert not Hold.objects.active().exists()
         run = run_preflight(ran_by="operator")
-        call_command("trace_queue", "--by", "operator", "--drift-threshold", "25", stdout=StringIO())
+        call_command("trace_queue", "--by", "operator", stdout=StringIO())
         if cleanup:
             call_command("cleanup_queue", "--apply", stdout=StringIO())
         cap = RampPolicy.get().current_cap()

@@ -34,7 +34,7 @@ from outreach.models import (
     Tier,
 )
 from outreach.roles import HEAD_OF_SALES, OPERATOR
-from outreach.transitions import transition
+from outreach.transitions import record_drafted, transition
 from ramp.days import operating_date, ramp_day
 from ramp.models import RampDay, RampPolicy
 
@@ -190,6 +190,7 @@ class Command(BaseCommand):
             card.is_canary = extra.get("is_canary", False)
             card.is_shadow = extra.get("is_shadow", False)
             card.save()
+            record_drafted([card], actor_label="demo data")
             checks.record(card)
             self._set_demo_state(card, status, now, reviewer_tag)
             Enrollment.objects.get_or_create(
