@@ -9,7 +9,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from outreach import eligibility, review
@@ -130,6 +130,8 @@ def drift_between(previous: dict, current: dict, *, threshold: int) -> tuple[dic
 # A stored trace keeps each open card's place in the counts under this key, so the
 # next trace can tell what recorded operations moved from what nothing explains.
 OPEN_CARDS = "open_cards"
+# ... and the last card transition it had seen: the next trace explains by the ones after it.
+TRANSITIONS_SEEN = "transitions_seen"
 
 
 def _row(verdict: eligibility.Verdict) -> list[str]:
@@ -169,7 +171,9 @@ def _shift(counts: dict, place: dict, sign: int) -> None:
             counts[group] = counts.get(group, 0) + sign * value
 
 
-def explained_by_operations(previous: QueueTrace, verdicts: list[eligibility.Verdict], conditions: eligibility.Conditions) -> tuple[dict, list[str]]:
+def explained_by_operations(
+    previous: QueueTrace, verdicts: list[eligibility.Verdict], conditions: eligibility.Conditions, *, seen: int
+) -> tuple[dict, list[str]]:
     """Return the previous trace's counts moved by every change recorded or derivable since, and one line per cause.
 
     1. Recorded changes: every status change goes through transition() and
@@ -188,17 +192,22 @@ def explained_by_operations(previous: QueueTrace, verdicts: list[eligibility.Ver
     place, or a trace stored before places were kept, is placed by judging
     it now in the status it left, so a change nothing recorded stays unexplained.
     """
-    moves = (
-        CardTransition.objects.filter(created_at__gt=previous.taken_at, created_at__lte=conditions.now)
-        .order_by("created_at", "pk")
-        .values_list("card_id", "from_status", "to_status", "actor_label", "actor__username")
-    )
+    if TRANSITIONS_SEEN in previous.counts:
+        # By row, not by time: a change made in the same instant as a trace is still after it.
+        since = CardTransition.objects.filter(pk__gt=previous.counts[TRANSITIONS_SEEN], pk__lte=seen)
+    else:
+        since = CardTransition.objects.filter(created_at__gt=previous.taken_at, created_at__lte=conditions.now)
+    moves = since.order_by("pk").values_list("card_id", "from_status", "to_status", "actor_label", "actor__username")
     left_from: dict[int, str] = {}
     operations: Counter = Counter()
     for card_id, from_status, to_status, label, username in moves:
         left_from.setdefault(card_id, from_status)
         operations[(username or label or "unnamed", from_status or "drafted", to_status)] += 1
-    counts = {group: (dict(value) if isinstance(value, dict) else value) for group, value in previous.counts.items() if group != OPEN_CARDS}
+    counts = {
+        group: (dict(value) if isinstance(value, dict) else value)
+        for group, value in previous.counts.items()
+        if group not in (OPEN_CARDS, TRANSITIONS_SEEN)
+    }
     placed = previous.counts.get(OPEN_CARDS, {})
     now_rows = {v.card.pk: _row(v) for v in verdicts}
     now_status = dict(PendingEmail.objects.filter(pk__in=list(left_from)).values_list("pk", "status"))
@@ -278,6 +287,8 @@ def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: d
     recorded operations since the previous trace do not explain.
     """
     conditions = eligibility.Conditions.current(now)
+    # Read before the queue: a transition written while it is judged is explained by the next trace.
+    seen = CardTransition.objects.aggregate(last=Max("pk"))["last"] or 0
     verdicts = eligibility.judge_queue(conditions)
     counts = trace_counts(verdicts)
     previous = QueueTrace.objects.order_by("-taken_at", "-pk").first()
@@ -286,14 +297,14 @@ def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: d
     explained: list[str] = []
     if previous:
         changes, _ = drift_between(previous.counts, counts, threshold=threshold)
-        expected, explained = explained_by_operations(previous, verdicts, conditions)
+        expected, explained = explained_by_operations(previous, verdicts, conditions, seen=seen)
         _, flags = drift_between(expected, counts, threshold=threshold)
     trace = Trace(counts, previous.taken_at if previous else None, changes, flags, verdicts, explained=explained)
     if store:
         trace.stored = QueueTrace.objects.create(
             taken_at=conditions.now,
             taken_by=taken_by,
-            counts={**counts, OPEN_CARDS: {str(v.card.pk): _row(v) for v in verdicts}},
+            counts={**counts, OPEN_CARDS: {str(v.card.pk): _row(v) for v in verdicts}, TRANSITIONS_SEEN: seen},
             drift={"changes": changes, "explained": explained, "flags": flags},
             drift_flagged=bool(flags),
         )
