@@ -77,6 +77,12 @@ def _latest(kind: str, **filters) -> GateRun | None:
     return GateRun.objects.filter(kind=kind, this_instance=True, **filters).order_by("-ran_at", "-pk").first()
 
 
+def latest_gate_run(kind: str) -> GateRun | None:
+    """Return the latest run of `kind` on this instance since the last deploy (any run when none is recorded)."""
+    deploy = last_deploy()
+    return _latest(kind, **({"ran_at__gte": deploy.started_at} if deploy else {}))
+
+
 def smoke_blocker() -> str:
     """Return why the last smoke of this instance blocks live cycles ('' when it does not: it passed, or none ran)."""
     last = _latest(GateRun.Kind.SMOKE)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from caio.releases import gates_since_deploy
 from ramp import quality
 from ramp.days import operating_date, ramp_day, window_label
 from ramp.gates import live_cycle_blockers
@@ -99,6 +100,8 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
        name their current versions, and the Head of Sales must have confirmed
        copy quality stable during this clean streak at this level, after that
        sign-off (ramp.quality says when each stops counting).
+    6. Replay and a smoke of this instance must have passed since the last
+       deploy (caio.releases): the runbook's "green after the latest deploy".
     """
     policy = policy or RampPolicy.get()
     today = today or operating_date()
@@ -120,6 +123,7 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
     elif QueueTrace.objects.filter(drift_flagged=True, taken_at__date__gte=streak[-1].date, taken_at__date__lte=today).exists():
         reasons.append("a queue trace flagged drift during the clean days")
     reasons.extend(quality_problems(policy=policy, run=run))
+    reasons.extend(gates_since_deploy())
     return GraduationReview(reasons=reasons, streak=streak)
 
 

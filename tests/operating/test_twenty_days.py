@@ -51,7 +51,7 @@ from ramp.preflight import run_preflight
 from tests.factories import make_campaign, make_lead, make_user, personal_token
 from tests.ghl.contract import ContractRecorder
 from tests.ghl.fixtures import sandbox_settings
-from tests.ramp.helpers import dispatch_worker, strict_settings
+from tests.ramp.helpers import dispatch_worker, replay_and_smoke_passed, strict_settings
 
 # Transactional: the webhooks reach a live server in another thread, which must see committed rows.
 # The world runs all days before the first test; the flush after that test empties the tables.
@@ -149,6 +149,8 @@ def world(django_db_setup, django_db_blocker, live_server):
                 make_lead(source=SOURCE, email=f"lead{i:03d}@company{i:03d}.example", tier="tier_1")
             people = {"sandbox": running.control, "hos": make_user("hos", role=HEAD_OF_SALES), "operator": make_user("operator", role=OPERATOR)}
             people["hos_token"] = personal_token("hos")
+            # Replay and smoke passed after the deploy under test, as the runbook asks before graduating.
+            replay_and_smoke_passed()
             with dispatch_worker():
                 for row in TABLE:
                     try:

@@ -22,7 +22,7 @@ from ramp.models import QualityConfirmation, QualityRubric, QualitySignoff, Ramp
 from ramp.quality import current_taxonomy
 from tests.dispatch.helpers import approved_card
 from tests.factories import make_user, personal_token
-from tests.ramp.helpers import IN_WINDOW, live_day
+from tests.ramp.helpers import IN_WINDOW, live_day, replay_and_smoke_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,11 @@ TODAY = dt.date(2026, 2, 20)
 
 
 def three_clean_days() -> list[dt.date]:
+    """Three clean days, and replay and smoke green: all graduation needs but the Head of Sales' records."""
     dates = [TODAY - dt.timedelta(days=n) for n in (2, 1, 0)]
     for date in dates:
         live_day(date)
+    replay_and_smoke_passed()
     return dates
 
 

@@ -13,7 +13,7 @@ from ramp.holds import raise_hold
 from ramp.limits import tier_caps
 from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
 from tests.factories import personal_token
-from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, live_day
+from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, live_day, replay_and_smoke_passed
 
 TODAY = dt.date(2026, 2, 20)
 
@@ -38,6 +38,7 @@ def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
     for date in days_before(3):
         live_day(date)
     head_of_sales_signs_off_and_confirms(TODAY)
+    replay_and_smoke_passed()
     policy = services.graduate(by="pto", today=TODAY)
     assert policy.graduation_level == 1
     assert policy.current_cap() == 10
@@ -78,6 +79,7 @@ def test_days_without_a_live_run_neither_count_nor_break_the_streak():
     live_day(TODAY - dt.timedelta(days=3))
     live_day(TODAY)
     head_of_sales_signs_off_and_confirms(TODAY)
+    replay_and_smoke_passed()
     assert services.graduation_review(today=TODAY).allowed
 
 
@@ -149,3 +151,29 @@ def test_ramp_status_prints_json_and_text():
     out = StringIO()
     call_command("ramp", "status", stdout=out)
     assert "cap 5/day (per company 1)" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_graduation_needs_replay_and_smoke_passed_since_the_last_deploy():
+    from caio.models import GateRun
+    from caio.releases import record_gate_run, record_start
+
+    for date in days_before(3):
+        live_day(date)
+    head_of_sales_signs_off_and_confirms(TODAY)
+    assert services.graduation_review(today=TODAY).reasons == [
+        "no replay has run (run `manage.py replay`)",
+        "no smoke has run (run `manage.py smoke --base-url URL`)",
+    ]
+    replay_and_smoke_passed()
+    assert services.graduation_review(today=TODAY).allowed
+    # A new deploy asks for both again; a failed smoke since it is named as such.
+    record_start("v2")
+    record_gate_run(GateRun.Kind.SMOKE, passed=False, target="http://127.0.0.1:8000", summary="8 of 9 checks passed")
+    reasons = services.graduation_review(today=TODAY).reasons
+    assert reasons[0].startswith("no replay has run since the deploy of v2 (")
+    assert reasons[1].startswith("the last smoke since the deploy of v2 (") and "failed" in reasons[1]
+    # A restart of the same code is no new deploy.
+    replay_and_smoke_passed()
+    assert record_start("v2")[1] is False
+    assert services.graduation_review(today=TODAY).allowed
