@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from ramp.days import operating_date
+from ramp.days import operating_date, ramp_day
 from ramp.models import Hold, RampDay
 from ramp.notify import notify
 
@@ -65,8 +65,9 @@ def raise_hold(*, reason: str, source: str = "person", raised_by: str = "", evid
             if evidence and is_covered(source, evidence):
                 return None
         hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by, evidence=evidence)
-        # The day a hold covers cannot count as a clean day.
-        RampDay.objects.filter(date=operating_date()).update(hold_was_active=True)
+        # The day a hold covers cannot count as a clean day, even when it is raised and cleared
+        # before the day's first cycle made its ramp day.
+        RampDay.objects.filter(pk=ramp_day().pk).update(hold_was_active=True)
     logger.warning("Hold raised (%s): %s", source, reason)
     transaction.on_commit(lambda: _notify(hold))
     return hold

@@ -199,9 +199,12 @@ def explained_by_operations(
         since = CardTransition.objects.filter(created_at__gt=previous.taken_at, created_at__lte=conditions.now)
     moves = since.order_by("pk").values_list("card_id", "from_status", "to_status", "actor_label", "actor__username")
     left_from: dict[int, str] = {}
+    # Where the records leave each card: a status written since with no record is not explained by them.
+    recorded_to: dict[int, str] = {}
     operations: Counter = Counter()
     for card_id, from_status, to_status, label, username in moves:
         left_from.setdefault(card_id, from_status)
+        recorded_to[card_id] = to_status
         operations[(username or label or "unnamed", from_status or "drafted", to_status)] += 1
     counts = {
         group: (dict(value) if isinstance(value, dict) else value)
@@ -216,21 +219,32 @@ def explained_by_operations(
         for pk, status in left_from.items()
         if status in CardStatus.OPEN and str(pk) not in placed and pk in now_status
     ]
-    judged: dict[int, list[str]] = {}
-    if unplaced:
-        cards = list(eligibility.open_cards(CardStatus.values).filter(pk__in=unplaced))
-        for card in cards:
-            card.status = left_from[card.pk]
-        judged = {v.card.pk: _row(v) for v in eligibility.judge(cards, conditions)}
+    judged = _judged_in(unplaced, left_from, conditions)
+    # Cards that are not where their last record left them: judged there, since that is all the records explain.
+    elsewhere = [
+        pk for pk, status in recorded_to.items() if pk in now_status and now_status[pk] != status and status in CardStatus.OPEN
+    ]
+    judged_after = _judged_in(elsewhere, recorded_to, conditions)
     for pk, before_status in left_from.items():
         if pk not in now_status:
             continue
         if before_status != DRAFTED:
             _shift(counts, _place(before_status, placed.get(str(pk)) or judged.get(pk)), -1)
-        _shift(counts, _place(now_status[pk], now_rows.get(pk)), +1)
+        after = recorded_to[pk]
+        _shift(counts, _place(after, now_rows.get(pk) if now_status[pk] == after else judged_after.get(pk)), +1)
     lines = [f"{who}: {n} card(s) {before} -> {after}" for (who, before, after), n in sorted(operations.items())]
     lines += _moved_by_rules(counts, placed, now_rows, left_from, since=previous.taken_at)
     return counts, lines
+
+
+def _judged_in(ids: list[int], statuses: dict[int, str], conditions: eligibility.Conditions) -> dict[int, list[str]]:
+    """Return the rows of the cards `ids` as they would be judged in the given statuses."""
+    if not ids:
+        return {}
+    cards = list(eligibility.open_cards(CardStatus.values).filter(pk__in=ids))
+    for card in cards:
+        card.status = statuses[card.pk]
+    return {v.card.pk: _row(v) for v in eligibility.judge(cards, conditions)}
 
 
 # The place of a card's verdict in a stored row (see _row): tier, classifier, campaign, route, reason.

@@ -136,3 +136,18 @@ def test_a_tier_changed_by_a_lead_edit_is_explained_and_one_written_behind_its_b
     drift = QueueTrace.objects.order_by("-pk").first().drift
     assert "lead edits: 1 card(s) tier tier_1 -> tier tier_2" in drift["explained"]
     assert drift["flags"][:2] == ["by_tier tier_1: -1 (threshold 1)", "by_tier tier_2: +1 (threshold 1)"]
+
+
+def test_a_status_written_after_a_cards_recorded_drafting_is_still_drift(clock):
+    make_campaign(ref="seq")
+    make_lead(source="wpromote")
+    trace()
+    clock.shift(dt.timedelta(minutes=5))
+    run("run_pipeline", "--source", "wpromote", "--limit", "1", "--apply")
+    # Its drafting is recorded; its rejection is not.
+    PendingEmail.objects.update(status=CardStatus.REJECTED)
+    with pytest.raises(CommandError):
+        run("trace_queue")
+    drift = QueueTrace.objects.order_by("-pk").first().drift
+    assert drift["explained"] == ["run_pipeline: 1 card(s) drafted -> pending"]
+    assert "by_status rejected: +1 (threshold 1)" in drift["flags"] and "by_status pending: -1 (threshold 1)" in drift["flags"]

@@ -56,8 +56,8 @@ def test_it_graduates_after_three_clean_days_and_opens_the_tier2_canary():
         ({"errors": 1}, "1 send error(s)"),
         ({"hold": True}, "a hold was active"),
         ({"sent": 0}, "nothing was sent"),
-        ({"decision": ""}, "decision is not recorded"),
-        ({"kpis": {}}, "no daily report"),
+        ({"decision": ""}, "counts toward graduation once it is decided continue"),
+        ({"kpis": {}}, "counts toward graduation once its daily report is run"),
         ({"kpis": {"sent": 5, "bounces": 3}}, "bounces 3 of 5 sent (60.0%) against a ceiling of 5%: one-sided exact binomial p=0.001"),
         ({"kpis": {"sent": 2, "unsubscribes": 2}}, "count 2 reaches the policy's hold at 2"),
     ],
@@ -70,6 +70,9 @@ def test_it_names_the_day_that_breaks_the_streak(spoiler, expected):
     review = services.graduation_review(today=TODAY)
     assert not review.allowed
     assert any(expected in reason and str(second) in reason for reason in review.reasons), review.reasons
+    # The refusal says what clears it: the missing record, or clean days after it.
+    clears = "`)" if "once" in expected else "2 more clean live day(s) after it clear it"
+    assert any(str(second) in reason and reason.endswith(clears) for reason in review.reasons), review.reasons
 
 
 @pytest.mark.django_db
@@ -87,11 +90,18 @@ def test_days_without_a_live_run_neither_count_nor_break_the_streak():
 def test_it_refuses_graduation_while_a_hold_is_active_or_drift_was_flagged():
     for date in days_before(3):
         live_day(date)
-    QueueTrace.objects.create(counts={}, drift_flagged=True, taken_at=dt.datetime(2026, 2, 19, 20, tzinfo=dt.UTC))
+    QueueTrace.objects.create(
+        counts={}, drift={"flags": ["by_status pending: -1 (threshold 1)"]}, drift_flagged=True,
+        taken_at=dt.datetime(2026, 2, 19, 20, tzinfo=dt.UTC),
+    )
     raise_hold(reason="checking", raised_by="pto")
     reasons = services.graduation_review(today=TODAY).reasons
     assert "a hold is active" in reasons
-    assert "a queue trace flagged drift during the clean days" in reasons
+    # It names the day, the flags and what clears it.
+    assert (
+        "a queue trace flagged drift on 2026-02-19 (20:00 UTC: by_status pending: -1 (threshold 1)): "
+        "find what changed the queue, then 3 clean live days after 2026-02-19 clear it"
+    ) in reasons
 
 
 @pytest.mark.django_db

@@ -117,10 +117,13 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Today {today['date']}: no live cycle yet")
+        self.stdout.write("Live days toward graduation (newest first):")
+        for line in grad["days"] or ["none since the streak start"]:
+            self.stdout.write(f"  - {line}")
         self.stdout.write("Stop conditions:")
         for line in state["stop_settings"]:
             self.stdout.write(f"  - {line}")
-        self.stdout.write(f"Clean days counted: {', '.join(grad['clean_days']) or 'none'}")
+        self.stdout.write(f"Clean days in the streak: {len(grad['clean_days'])} ({', '.join(grad['clean_days']) or 'none'})")
         self._write_quality(state["quality"])
         if grad["allowed"]:
             self.stdout.write(self.style.SUCCESS("Graduation: allowed (`ramp graduate --apply --token T`)"))
