@@ -22,8 +22,10 @@ def _table(caption: str, columns: Sequence[str], rows: Sequence[tuple[str, Seque
         "<tr><th>" + escape(label) + "</th>" + "".join(f"<td>{escape(v)}</td>" for v in values) + "</tr>" for label, values in rows
     )
     return (
-        f'<table class="chart-data visually-hidden"><caption>{escape(caption)}</caption>'
-        f"<tr><th></th>{head}</tr>{body}</table>"
+        # In a hidden box, not a hidden table: a table grows to its content whatever its width,
+        # and thirty columns made the whole index scroll sideways.
+        f'<div class="visually-hidden"><table class="chart-data"><caption>{escape(caption)}</caption>'
+        f"<tr><th></th>{head}</tr>{body}</table></div>"
     )
 
 

@@ -33,7 +33,7 @@ from compliance.rules import do_not_contact_q
 from outreach.checks import lead_domains, load_excluded_domains
 from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
-from outreach.drafting.pipeline import DraftStats, draft_cards, is_canary_lane
+from outreach.drafting.pipeline import DraftStats, draft_cards, drafted_line, is_canary_lane
 from outreach.transitions import record_drafted
 from ramp.days import day_bounds, operating_date
 from ramp.models import RampPolicy
@@ -214,6 +214,7 @@ def _draft_step(enrollments: list[Enrollment], step: CadenceStep, *, drafter: Dr
                 card.save()
                 record_drafted([card], actor_label=CADENCE_LABEL)
             report.drafted.append(card.pk)
+            report.drafted_for.append(drafted_line(card))
         except IntegrityError:
             report.skipped["card already drafted"] += 1
     report.seconds_writing += time.perf_counter() - started

@@ -57,6 +57,8 @@ class DraftStats:
     """What happened to a batch of leads; shared by the pipeline and the cadence engine."""
 
     drafted: list[int] = field(default_factory=list)
+    # One line per card drafted (or, in a dry run, that would be): the lead and the step.
+    drafted_for: list[str] = field(default_factory=list)
     errors: list[LeadError] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
     seconds_drafting: float = 0.0
@@ -312,6 +314,7 @@ def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campai
                 _loaded(card, pks[card.code])
             record_drafted([card for card, _ in cards], actor_label=PIPELINE_LABEL)
         report.drafted.extend(card.pk for card, _ in cards)
+        report.drafted_for.extend(drafted_line(card) for card, _ in cards)
     except IntegrityError:
         for card, _ in cards:
             try:
@@ -321,9 +324,15 @@ def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campai
                     card.save()
                     record_drafted([card], actor_label=PIPELINE_LABEL)
                 report.drafted.append(card.pk)
+                report.drafted_for.append(drafted_line(card))
             except IntegrityError:
                 report.skipped["already enrolled"] += 1
     report.seconds_writing += time.perf_counter() - started
+
+
+def drafted_line(card: PendingEmail) -> str:
+    """The line a drafting report prints for one card: whom it is for, and which step."""
+    return f"{card.lead.email} ({card.campaign_ref} step {card.step.number}{', shadow' if card.is_shadow else ''})"
 
 
 def insert_rows(model, objs: list) -> None:
@@ -469,6 +478,7 @@ def redraft(
                 report.skipped[f"changed meanwhile: {exc.__class__.__name__}"] += 1
                 continue
             report.drafted.append(new.pk)
+            report.drafted_for.append(drafted_line(new))
             report.replaced[new.pk] = old.pk
         if not apply:
             transaction.set_rollback(True)
