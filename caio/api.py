@@ -16,6 +16,7 @@ from pydantic import Field
 from caio import redis as caio_redis
 from caio.auth import AUTH_FLAG_HEADER, NOT_ENFORCED, TokenAuth, auth_not_enforced
 from outreach import eligibility
+from outreach.reports.queue_facts import intake_facts
 from outreach.models import RejectionTag
 from ramp.holds import hold_banner_lines
 from ramp.services import status
@@ -134,6 +135,9 @@ class RampOut(Schema):
     graduation: dict[str, Any]
     quality: dict[str, Any]
     live_cycle_blockers: list[str]
+    webhook_intake: dict[str, Any] = Field(
+        description="ok, the problems preflight's P11 names (refused deliveries, sends with no event back) and their counts."
+    )
 
 
 def _flag_unenforced(request, response: HttpResponse) -> None:
@@ -205,4 +209,18 @@ def rejection_tags(request, response: HttpResponse):
 def ramp_state(request, response: HttpResponse):
     """The ramp policy, today's ramp day, active holds, stop settings, graduation review, the HoS's quality records and live-cycle blockers."""
     _flag_unenforced(request, response)
-    return status()
+    intake = intake_facts()
+    return {
+        **status(),
+        "webhook_intake": {
+            "ok": not intake.problems(),
+            "problems": intake.problems(),
+            "since": intake.since.isoformat(),
+            "refusals": intake.refusals,
+            "refusals_not_recorded": intake.dropped,
+            "first_refusal": intake.first_refusal,
+            "silent_sends": intake.silent_sends,
+            "silence_minutes": intake.silence_minutes,
+            "last_delivery_at": intake.last_delivery_at.isoformat() if intake.last_delivery_at else None,
+        },
+    }

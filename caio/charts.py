@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+# outreach/static/outreach/charts.css repeats these as .swatch-0 … .swatch-7 for the legends.
 PALETTE = ("#417690", "#2e7d32", "#c62828", "#ef6c00", "#6a1b9a", "#00838f", "#8d6e63", "#546e7a")
 
 
@@ -71,7 +72,7 @@ def line_chart(
                 )
     parts.append("</svg>")
     legend = "".join(
-        format_html('<span class="legend-item"><span class="swatch" style="background:{}"></span>{} {}</span>', PALETTE[i % len(PALETTE)], name, sum(values))
+        format_html('<span class="legend-item"><span class="swatch swatch-{}"></span>{} {}</span>', i % len(PALETTE), name, sum(values))
         for i, (name, values) in enumerate(series)
     )
     table = _table(title, list(labels), [(name, list(values)) for name, values in series])
@@ -112,7 +113,7 @@ def bar_chart(
                 parts.append(f'<text x="{label_w + w + 3:.1f}" y="{y + bar_height - 3}" font-size="10">{value}</text>')
     parts.append("</svg>")
     legend = "".join(
-        format_html('<span class="legend-item"><span class="swatch" style="background:{}"></span>{}</span>', PALETTE[i % len(PALETTE)], name)
+        format_html('<span class="legend-item"><span class="swatch swatch-{}"></span>{}</span>', i % len(PALETTE), name)
         for i, (name, _) in enumerate(series)
     )
     table = _table(title, list(categories), [(name, list(values)) for name, values in series])

@@ -7,11 +7,15 @@ that says what to fix.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from pathlib import Path
 
+from csp.constants import NONE, SELF
+
 from caio.config import Config
-from ghl.published import GHL_RSA_PUBLIC_KEY
+from ghl import keys as ghl_keys
+from ghl.sandbox.keys import ed25519_key as sandbox_ed25519_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,7 +25,7 @@ DEBUG = config.bool("DEBUG", default=False)
 
 # Keys with no default in production (DEBUG false). Checked together first,
 # so a new deployment learns every missing one at once.
-PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID", "GHL_WEBHOOK_ED25519_PUBLIC_KEY")
 if not DEBUG:
     config.require(*PRODUCTION_REQUIRED)
 
@@ -53,7 +57,8 @@ INSTALLED_APPS = [
     "compliance",
     "ramp",
     "ghl",
-    "django.contrib.admin",
+    # Django's admin on our site, which checks every changelist's query parameters (caio.admin_site).
+    "caio.apps.CaioAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "import_export",
+    # Failed logins, counted per account (see AXES_* below).
+    "axes",
     # Serves the API docs' Swagger UI from our static files, not a CDN (no traffic off this host).
     "ninja",
 ]
@@ -78,6 +85,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Axes checks a login before Django's own backend, and refuses a locked-out account.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "caio.urls"
@@ -141,6 +157,9 @@ USE_I18N = True
 USE_TZ = True
 # The operating day (ramp days, sending window, reports) follows this zone.
 OPERATING_TIMEZONE = config.timezone("OPERATING_TIMEZONE", default="America/New_York")
+# Changing the zone once operating days exist moves the window and "today": start-up refuses
+# it unless this names the new zone (ramp.zone records the change; existing days keep their dates).
+OPERATING_TIMEZONE_CONFIRMED = config.str("OPERATING_TIMEZONE_CONFIRMED", default="")
 
 STATIC_URL = "static/"
 STATIC_ROOT = config.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
@@ -173,6 +192,41 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Messages wait in the server-side session, never in a cookie: a new API token's
+# raw value is shown once in one, and a secret must not travel in any cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Only our own files run and style the pages: no inline script or style, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Login throttling: 20 wrong passwords for one account lock it for a while,
+# from any address (guessing from many addresses must not reset the count).
+AXES_FAILURE_LIMIT = config.int("AXES_FAILURE_LIMIT", default=20, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=config.int("AXES_COOLOFF_MINUTES", default=30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address too, against rotating user agents or cookies; a
+# count kept per account alone cannot be reset by either, and an address-wide
+# lock would let one person's typos lock out everyone behind the same proxy.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# Unlocked with `manage.py axes_reset_username NAME` (the lockout page says so), not from admin pages of its own.
+AXES_ENABLE_ADMIN = False
+# Quiet: its start-up line would land in every command's output, `--json` ones included.
+AXES_VERBOSE = False
+# Never log or store the password tried.
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 # Redis and RQ.
 REDIS_URL = config.url("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -207,14 +261,38 @@ GHL_READ_TIMEOUT = config.float("GHL_READ_TIMEOUT", default=15.0)
 # GHL's published limit is 100 requests / 10 s per location; we keep headroom.
 GHL_RATE_LIMIT_REQUESTS = config.int("GHL_RATE_LIMIT_REQUESTS", default=90, minimum=1)
 GHL_RATE_LIMIT_WINDOW_SECONDS = config.float("GHL_RATE_LIMIT_WINDOW_SECONDS", default=10.0)
-GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
-# GHL's published x-wh-signature key by default, so real deliveries verify out of the box.
-GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default=GHL_RSA_PUBLIC_KEY)
+# GHL signs webhooks with Ed25519 only (x-ghl-signature) since July 2026: without
+# this key every delivery is refused and GHL drops it, so production cannot start
+# without it. PEM, or the raw 32-byte key in base64 or hex (as GHL's SDK takes it).
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = config.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="" if DEBUG else None)
+if GHL_WEBHOOK_ED25519_PUBLIC_KEY.strip():
+    try:
+        _webhook_key = ghl_keys.load_ed25519_public_key(GHL_WEBHOOK_ED25519_PUBLIC_KEY)
+    except ghl_keys.PublicKeyError as exc:
+        config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", str(exc))
+    # The sandbox's key is public (derived from a seed written in the code): anyone could sign with it.
+    if not DEBUG and ghl_keys.raw_ed25519(_webhook_key) == ghl_keys.raw_ed25519(sandbox_ed25519_key().public_key()):
+        config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "is the GHL sandbox's public key, which production may not use")
+elif not DEBUG:
+    config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "is empty; production needs the key of your GHL app (see .env.example)")
+# Legacy x-wh-signature (RSA), which GHL no longer sends: accepted only when a key is set here, never by default.
+GHL_WEBHOOK_RSA_PUBLIC_KEY = config.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+if GHL_WEBHOOK_RSA_PUBLIC_KEY.strip():
+    try:
+        ghl_keys.load_rsa_public_key(GHL_WEBHOOK_RSA_PUBLIC_KEY)
+    except ghl_keys.PublicKeyError as exc:
+        config.fail("GHL_WEBHOOK_RSA_PUBLIC_KEY", str(exc))
 # GHL redelivers the same signed body only after a 429, up to 6 times ~10 minutes
 # apart (~70 minutes in all): the window must outlast that schedule, or the
 # redelivery we asked for is refused as stale and the event is lost. Replays
 # inside it are stopped by the webhookId dedupe.
 GHL_WEBHOOK_MAX_AGE_SECONDS = config.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=90 * 60, minimum=1)
+
+# The webhook intake gate (preflight P11): sends with no webhook event at all back within
+# this many minutes mean GHL's events are not reaching us (a wrong key, a wrong URL).
+WEBHOOK_SILENCE_MINUTES = config.int("WEBHOOK_SILENCE_MINUTES", default=180, minimum=1)
+# Refused deliveries recorded per minute; the rest of a flood is only counted.
+WEBHOOK_REFUSALS_PER_MINUTE = config.int("WEBHOOK_REFUSALS_PER_MINUTE", default=60, minimum=1)
 
 # Sender identity and the canonical footer (CAN-SPAM needs a postal address).
 SENDER_NAME = config.str("SENDER_NAME", default="The CAIO team")

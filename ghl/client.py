@@ -37,6 +37,7 @@ from ghl.errors import (
     GhlRateLimited,
     GhlServerError,
     GhlTimeout,
+    GhlUnreadableAnswer,
     GhlUnsafeField,
     GhlValidationError,
 )
@@ -87,8 +88,9 @@ class Message:
     date_added: str
     body: str | None = None
     subject: str = ""
-    # Every email record id GHL lists for this message (meta.email.messageIds).
+    # Every email record id GHL names for this message (see email_ids_of).
     email_message_ids: tuple[str, ...] = ()
+    contact_id: str = ""
 
 
 def refuse_control_characters(field: str, value: str) -> str:
@@ -115,9 +117,34 @@ def _contact_from(data: dict[str, Any], *, new: bool = False) -> Contact:
     )
 
 
+def email_ids_of(data: dict[str, Any]) -> tuple[str, ...]:
+    """Return every email record id a message names, from each place GHL's documents put them.
+
+    1. `meta.email.messageIds`: where the spec's description of MessageMeta
+       puts them ("messageIds is list of all email message ids under the
+       message thread"), and where integrations read them.
+    2. `meta.email.email.messageIds`: where the spec's own example of
+       MessageMeta puts them. The documents contradict each other; the safer
+       reading is to read both.
+    3. `emailMessageId` at the top: how GHL's OutboundMessage and
+       InboundMessage events name a message's email record.
+    Empty when none of them holds a string id: the caller must then treat the
+    message as unread, never as "not the one we look for".
+    """
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    meta_email = meta.get("email") if isinstance(meta.get("email"), dict) else {}
+    nested = meta_email.get("email") if isinstance(meta_email.get("email"), dict) else {}
+    found: list[str] = []
+    for ids in (meta_email.get("messageIds"), nested.get("messageIds")):
+        if isinstance(ids, list):
+            found.extend(i for i in ids if isinstance(i, str) and i)
+    if isinstance(data.get("emailMessageId"), str) and data["emailMessageId"]:
+        found.append(data["emailMessageId"])
+    return tuple(dict.fromkeys(found))
+
+
 def _message_from(data: dict[str, Any]) -> Message:
-    meta_email = ((data.get("meta") or {}).get("email") or {})
-    email_ids = tuple(str(i) for i in (meta_email.get("messageIds") or []) if i)
+    email_ids = email_ids_of(data)
     message_type = data.get("messageType") or data.get("type") or ""
     if message_type == 3:  # numeric type 3 is email
         message_type = "TYPE_EMAIL"
@@ -133,6 +160,7 @@ def _message_from(data: dict[str, Any]) -> Message:
         body=body if isinstance(body, str) else None,
         subject=str(data.get("subject") or ""),
         email_message_ids=email_ids,
+        contact_id=str(data.get("contactId") or ""),
     )
 
 
@@ -256,9 +284,14 @@ class GhlClient:
             params={"locationId": self.location_id, "email": refuse_control_characters("email", email)},
             endpoint="contacts.search_duplicate",
         )
-        contact = payload.get("contact") if isinstance(payload, dict) else None
-        if not contact or not contact.get("id"):
+        if not isinstance(payload, dict) or "contact" not in payload:
+            # A 200 that says nothing is not "no such contact" (GHL answers {"contact": null} then).
+            raise GhlUnreadableAnswer("GHL's duplicate search answered without a contact field")
+        contact = payload["contact"]
+        if contact is None:
             return None
+        if not isinstance(contact, dict) or not contact.get("id"):
+            raise GhlUnreadableAnswer("GHL's duplicate search answered a contact without an id")
         return _contact_from(contact)
 
     def upsert_contact(
@@ -288,7 +321,7 @@ class GhlClient:
         )
         contact = payload.get("contact") if isinstance(payload, dict) else None
         if not contact or not contact.get("id"):
-            raise GhlServerError("GHL upsert answered without a contact id")
+            raise GhlUnreadableAnswer("GHL upsert answered without a contact id")
         return _contact_from(contact, new=bool(payload.get("new")))
 
     def get_contact(self, contact_id: str) -> Contact:
@@ -296,8 +329,8 @@ class GhlClient:
             "GET", f"/contacts/{quote(contact_id, safe='')}", version=CONTACTS_VERSION, endpoint="contacts.get"
         )
         contact = payload.get("contact") if isinstance(payload, dict) else None
-        if not contact:
-            raise GhlNotFound(f"Contact with id {contact_id} not found")
+        if not isinstance(contact, dict) or not contact.get("id"):
+            raise GhlUnreadableAnswer(f"GHL answered the read of contact {contact_id} without the contact")
         return _contact_from(contact)
 
     def resolve_contact(self, *, email: str, **fields: str) -> Contact:
@@ -345,7 +378,7 @@ class GhlClient:
         )
         if not isinstance(payload, dict) or not payload.get("messageId"):
             # A 2xx without ids: GHL got the request, we cannot tell what it did.
-            raise GhlServerError("GHL accepted the send but returned no messageId")
+            raise GhlUnreadableAnswer("GHL accepted the send but returned no messageId")
         return SentMessage(
             conversation_id=str(payload.get("conversationId") or ""),
             message_id=str(payload["messageId"]),
@@ -444,7 +477,7 @@ class GhlClient:
         )
         data = payload.get("message") if isinstance(payload, dict) and isinstance(payload.get("message"), dict) else payload
         if not isinstance(data, dict) or not data.get("id"):
-            raise GhlNotFound(f"Message {message_id} not found")
+            raise GhlUnreadableAnswer(f"GHL answered the read of message {message_id} without the message")
         return _message_from(data)
 
     def get_email(self, email_message_id: str) -> Message:
@@ -459,7 +492,7 @@ class GhlClient:
         if isinstance(payload, dict) and isinstance(payload.get("emailMessage"), dict):
             data = payload["emailMessage"]
         if not isinstance(data, dict) or not data.get("id"):
-            raise GhlNotFound(f"Email message {email_message_id} not found")
+            raise GhlUnreadableAnswer(f"GHL answered the read of email {email_message_id} without the email")
         return _email_from(data)
 
     def find_sent_email_containing(self, contact_id: str, marker: str) -> SentMessage | None:
@@ -467,7 +500,9 @@ class GhlClient:
 
         The reconcile helper: None means GHL has no such email for the contact,
         so a resend cannot duplicate it. Any error propagates - an incomplete
-        look is never reported as "absent".
+        look is never reported as "absent". An outbound email message whose
+        email ids cannot be read (`email_ids_of`) and whose body does not show
+        the marker makes the look incomplete: GhlIncompleteRead.
         """
         if not marker:
             raise ValueError("marker must not be empty")
@@ -479,11 +514,38 @@ class GhlClient:
                     continue
                 if message.body and marker in message.body:
                     return SentMessage(conversation_id, message.id, message.email_message_id)
+                if not message.email_message_ids:
+                    raise GhlIncompleteRead(
+                        f"Messages of GHL conversation {conversation_id}",
+                        page=None,
+                        reason=f"outbound email {message.id or '(no id)'} names no email id we can read",
+                    )
                 for email_id in message.email_message_ids:
                     email = self.get_email(email_id)
                     if marker in (email.body or "") or marker in email.subject:
                         return SentMessage(conversation_id, message.id, email_id)
         return None
+
+    def find_sent_email(self, contact_id: str, marker: str, *, message_id: str = "") -> SentMessage | None:
+        """Return the contact's outbound email carrying `marker`: by its stored id first, else by the listing.
+
+        1. With a `message_id`, read that message (one request). It is the one
+           when it is outbound, of this contact, and its body, when GHL gives
+           one, contains the marker.
+        2. Only when that read fails (an error, another contact's message, a
+           body without the marker) look through the conversation listing
+           (`find_sent_email_containing`), which alone may answer None.
+        """
+        if message_id:
+            try:
+                message = self.get_message(message_id)
+            except GhlError as exc:
+                logger.info("ghl message %s not read by id (%s); reading the conversation", message_id, type(exc).__name__)
+            else:
+                ours = message.direction == "outbound" and message.contact_id in ("", contact_id)
+                if ours and (message.body is None or marker in message.body):
+                    return SentMessage(message.conversation_id, message.id, message.email_message_id)
+        return self.find_sent_email_containing(contact_id, marker)
 
     # -- transport ------------------------------------------------------------
 
@@ -566,7 +628,7 @@ class GhlClient:
 
         self.limiter.record_response(response.status_code, response.headers)
         try:
-            payload: Any = response.json() if response.content else {}
+            payload: Any = response.json() if response.content.strip() else None
         except ValueError:
             payload = None
         trace_id = None
@@ -578,7 +640,9 @@ class GhlClient:
         status = response.status_code
         if 200 <= status < 300:
             if payload is None:
-                raise GhlServerError("GHL answered with a body that is not JSON", status=status, trace_id=trace_id)
+                # Every call we make documents a JSON body: an empty or garbled 200 is no answer at all.
+                what = "an empty body" if not response.content.strip() else "a body that is not JSON"
+                raise GhlUnreadableAnswer(f"GHL answered {status} with {what}", status=status, trace_id=trace_id)
             return payload
         self._raise_for(status, payload, response, trace_id)
 

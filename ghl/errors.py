@@ -87,8 +87,10 @@ class GhlIncompleteRead(GhlError):
     caller looking for something in the listing must not conclude "absent".
     """
 
-    def __init__(self, message: str, *, page: int, reason: str, **kwargs) -> None:
-        super().__init__(f"{message}: page {page} unread ({reason})", **kwargs)
+    def __init__(self, message: str, *, page: int | None, reason: str, **kwargs) -> None:
+        # page None: every page was read, but something on one could not be.
+        where = f"page {page} unread" if page is not None else "not read in full"
+        super().__init__(f"{message}: {where} ({reason})", **kwargs)
         self.page = page
         self.reason = reason
 
@@ -109,6 +111,14 @@ class GhlServerError(GhlError):
     """5xx (or an unreadable 2xx body): the request reached GHL, the outcome is unknown."""
 
     ambiguous = True
+
+
+class GhlUnreadableAnswer(GhlServerError):
+    """GHL answered 2xx with a body we cannot read: empty, not JSON, or without the fields its documents promise.
+
+    Not an answer: a 200 with an empty body must never read as "no contact"
+    or "no message". Ambiguous like any 5xx (for a send, reconcile first).
+    """
 
 
 class GhlTimeout(GhlError):

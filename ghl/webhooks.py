@@ -2,16 +2,17 @@
 
 GHL signs the raw JSON body of each delivery:
 
-* `x-ghl-signature` - base64 Ed25519 signature (the current scheme);
-* `x-wh-signature` - base64 RSA PKCS#1 v1.5 / SHA-256 signature (legacy,
-  announced as deprecated on 2026-07-01).
+* `x-ghl-signature` - base64 Ed25519 signature, and since 1 July 2026 the only
+  header GHL sends (its SDK 3.1.0: the RSA header "is no longer sent");
+* `x-wh-signature` - base64 RSA PKCS#1 v1.5 / SHA-256 signature (legacy).
 
 We follow the official SDK's order: when `x-ghl-signature` is present and an
 Ed25519 key is configured, it alone decides (no fallback to the legacy header,
 so a forged Ed25519 header cannot be "rescued" by a weaker check); otherwise
-`x-wh-signature` is checked with the RSA key, which defaults to the one GHL
-publishes; a delivery that neither check can prove is rejected. Keys are
-configurable PEM text because GHL rotates them.
+`x-wh-signature` is checked, but only with an RSA key configured explicitly:
+there is no default key, as GHL no longer signs with one. A delivery that
+neither check can prove is rejected. Keys are configurable (PEM, or the raw
+32-byte Ed25519 key in base64 or hex, see `ghl.keys`) because GHL rotates them.
 
 Replay: GHL's authentication guide describes a top-level `timestamp` and
 `webhookId`, but none of its event documents' examples carries them. The safer
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from django.conf import settings
 
+from ghl import keys
 from ghl.errors import GhlSignatureError
 
 ED25519_HEADER = "x-ghl-signature"
@@ -52,31 +53,11 @@ RSA_HEADER = "x-wh-signature"
 
 
 def load_public_key(text: str) -> Ed25519PublicKey | RSAPublicKey:
-    """Parse a public key from PEM (also with literal "\\n" as env files carry it) or base64 SPKI DER.
-
-    A bare base64 string of 32 bytes is taken as a raw Ed25519 key. The
-    configured key is parsed once per process, not once per delivery.
-    """
-    return _parsed_public_key(text or "")
-
-
-@functools.lru_cache(maxsize=8)
-def _parsed_public_key(text: str) -> Ed25519PublicKey | RSAPublicKey:
-    # A key that cannot be parsed raises, and lru_cache keeps no entry for it.
-    text = (text or "").strip().replace("\\n", "\n")
-    if not text:
-        raise GhlSignatureError("webhook public key is empty")
+    """Parse a configured public key (see `ghl.keys`); raise GhlSignatureError naming what is wrong."""
     try:
-        if "-----BEGIN" in text:
-            key = serialization.load_pem_public_key(text.encode())
-        else:
-            raw = base64.b64decode("".join(text.split()), validate=True)
-            key = Ed25519PublicKey.from_public_bytes(raw) if len(raw) == 32 else serialization.load_der_public_key(raw)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise GhlSignatureError(f"webhook public key cannot be parsed ({type(exc).__name__})") from None
-    if not isinstance(key, (Ed25519PublicKey, RSAPublicKey)):
-        raise GhlSignatureError(f"webhook public key has an unsupported type ({type(key).__name__})")
-    return key
+        return keys.load_public_key(text)
+    except keys.PublicKeyError as exc:
+        raise GhlSignatureError(f"webhook public key {exc}") from None
 
 
 def public_key_pem(key: Ed25519PrivateKey | RSAPrivateKey | Ed25519PublicKey | RSAPublicKey) -> str:
@@ -397,6 +378,16 @@ class ContactDndEvent(WebhookEvent):
 
 
 @dataclass(frozen=True)
+class ContactUpdateEvent(WebhookEvent):
+    """ContactUpdate: a contact's fields changed in GHL (its address among them)."""
+
+    contact_id: str = ""
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+@dataclass(frozen=True)
 class AppointmentEvent(WebhookEvent):
     """AppointmentCreate: a meeting was booked with a contact."""
 
@@ -484,6 +475,14 @@ def parse_event(payload: Mapping[str, Any]) -> WebhookEvent:
             email=_str(payload.get("email")),
             dnd=payload.get("dnd") is True,
             email_dnd_status=_str(email_dnd.get("status")),
+        )
+    if event_type == "ContactUpdate":
+        return ContactUpdateEvent(
+            **common,
+            contact_id=_str(payload.get("id")),
+            email=_str(payload.get("email")),
+            first_name=_str(payload.get("firstName")),
+            last_name=_str(payload.get("lastName")),
         )
     if event_type == "AppointmentCreate":
         appointment = _obj(payload.get("appointment"))

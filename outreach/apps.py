@@ -27,6 +27,15 @@ class OutreachConfig(AppConfig):
         from ramp.preflight import register_facts_provider
 
         register_facts_provider(queue_facts)
+
+        # A saved lead or campaign takes back the approvals its change breaks.
+        from django.db.models.signals import post_save
+
+        from outreach.approval import reopen_after_save
+        from outreach.models import Campaign, Lead
+
+        post_save.connect(reopen_after_save, sender=Lead, dispatch_uid="approval-lead")
+        post_save.connect(reopen_after_save, sender=Campaign, dispatch_uid="approval-campaign")
         # Compliance never imports outreach either: its rule preview asks outreach
         # which cards a rule hits, and every rule write (compliance.services) has
         # outreach refresh the open cards' snapshots.

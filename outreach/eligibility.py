@@ -36,6 +36,7 @@ from compliance.checks import EmailFacts
 from compliance.models import DoNotContact, ExcludedDomain, IdentityCollision
 from compliance.rules import do_not_contact_q, excluded_domain_q, unresolved_collision_q
 from outreach.checks import CheckContext, build_facts
+from outreach.approval import approval_changes, describe
 from outreach.models import CardStatus, PendingEmail
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
@@ -57,13 +58,14 @@ class Conditions:
     undo_cutoff: dt.datetime
 
     @classmethod
-    def current(cls, now: dt.datetime | None = None, *, max_age_hours: int | None = None) -> Conditions:
+    def current(cls, now: dt.datetime | None = None, *, max_age_hours: int | None = None, stale_at: dt.datetime | None = None) -> Conditions:
+        """The conditions as of `now`; a card's age is measured at `stale_at` when given (a claimed card: its claim)."""
         now = now or timezone.now()
         hours = settings.PENDING_QUEUE_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
         policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
         return cls(
             now=now,
-            stale_cutoff=now - dt.timedelta(hours=hours),
+            stale_cutoff=(stale_at or now) - dt.timedelta(hours=hours),
             max_age_hours=hours,
             sendable_tiers=tuple(sendable_tiers(policy)),
             canary_open=policy.graduation_level > 0,
@@ -140,8 +142,8 @@ def _already_sent(card: PendingEmail, facts: Facts, conditions: Conditions) -> s
 
 
 def _edited_after_approval(card: PendingEmail, facts: Facts, conditions: Conditions) -> str:
-    if card.status == CardStatus.APPROVED and card.approved_content_hash != card.content_hash():
-        return "the text changed since it was approved: it must be reviewed again"
+    if card.status == CardStatus.APPROVED and (changes := approval_changes(card)):
+        return f"{describe(changes)}: it must be reviewed again"
     return ""
 
 
@@ -271,8 +273,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "edited_after_approval",
-        "the text changed since it was approved",
-        # SQL cannot hash the text: it sees only an approval without a hash. The
+        "the send changed since it was approved",
+        # SQL cannot hash the send: it sees only an approval without a hash. The
         # claim and the job run the predicate on every card they would send.
         lambda c: Q(status=CardStatus.APPROVED, approved_content_hash=""),
         _edited_after_approval,

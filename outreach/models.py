@@ -19,6 +19,7 @@ from django.utils import timezone
 from compliance.checks import find_header_breaker
 from compliance.identity import canonical_domain, canonical_email, email_domain_of
 from compliance.rules import lead_domain_forms
+from outreach.sending.headers import from_header
 
 
 class Tier(models.TextChoices):
@@ -332,6 +333,49 @@ CardStatus.DECIDED = frozenset({CardStatus.APPROVED, CardStatus.REJECTED})
 CardStatus.ENDED_UNSENT = (CardStatus.REJECTED, CardStatus.FAILED)
 # The way a card walks to GHL, in order (then sent, failed or unknown).
 CardStatus.ROUTE_TO_GHL = (CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING)
+# On its way to GHL or sent on an approval: it names its reviewer and the hash
+# of what was approved (a database constraint, CARD_INVARIANTS).
+CardStatus.APPROVAL_HELD = frozenset(CardStatus.ROUTE_TO_GHL) | {CardStatus.SENT}
+
+
+# What one approval covers: the whole send. Any change to one of these after
+# approval returns the card to review (outreach.approval), and the job refuses
+# to send when their hash differs from the approved one.
+APPROVAL_PARTS = ("recipient", "GHL contact", "sender", "subject", "body", "footer", "campaign step")
+
+
+def approval_hash(parts: dict[str, str]) -> str:
+    """Return the hash of an approval's parts: each name and value, in APPROVAL_PARTS order."""
+    if set(parts) != set(APPROVAL_PARTS):
+        raise ValueError(f"An approval covers exactly {', '.join(APPROVAL_PARTS)}; got {', '.join(parts)}.")
+    digest = hashlib.sha256()
+    for name in APPROVAL_PARTS:
+        for text in (name, parts[name]):
+            digest.update(str(text).encode("utf-8"))
+            digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+# The card states the product can never reach, refused by the database
+# (CheckConstraints) and, with these messages, by outreach.transitions.transition.
+CARD_INVARIANTS = (
+    (
+        "rejected_card_has_tag",
+        ~Q(status=CardStatus.REJECTED) | Q(rejection_tag__isnull=False),
+        "A rejected card carries the rejection tag saying why.",
+    ),
+    (
+        "sent_card_has_time_and_message",
+        ~Q(status=CardStatus.SENT) | (Q(sent_at__isnull=False) & ~Q(ghl_message_id="")),
+        "A sent card carries when it was sent and GHL's message id.",
+    ),
+    (
+        "approved_card_has_reviewer_and_hash",
+        ~Q(status__in=sorted(CardStatus.APPROVAL_HELD))
+        | (Q(reviewed_by__isnull=False) & ~Q(approved_content_hash="")),
+        "An approved, queued, sending or sent card names its reviewer and the hash of what was approved.",
+    ),
+)
 
 
 class PendingEmail(models.Model):
@@ -377,9 +421,14 @@ class PendingEmail(models.Model):
     )
     last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     edited_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # PROTECT: an approved or sent card always names its reviewer (a constraint below), so a
+    # reviewer is deactivated, never deleted.
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     approved_content_hash = models.CharField(max_length=64, blank=True)
+    # What the approval covered, part by part (APPROVAL_PARTS): the card page shows it and a
+    # change is named by comparing against it. `approved_content_hash` is its hash.
+    approved_parts = models.JSONField(default=dict, blank=True, editable=False)
     rejection_tag = models.ForeignKey(RejectionTag, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
     rejection_note = models.TextField(blank=True)
 
@@ -423,7 +472,11 @@ class PendingEmail(models.Model):
                 fields=["lead", "campaign", "step"],
                 condition=~Q(status__in=list(CardStatus.ENDED_UNSENT)),
                 name="one_live_card_per_lead_step",
-            )
+            ),
+            *(
+                models.CheckConstraint(condition=condition, name=name, violation_error_message=message)
+                for name, condition, message in CARD_INVARIANTS
+            ),
         ]
 
     def __str__(self) -> str:
@@ -434,13 +487,22 @@ class PendingEmail(models.Model):
             self.idempotency_key = f"caio-{self.code.hex}"
         super().save(*args, **kwargs)
 
-    def content_hash(self) -> str:
-        """Return the hash of exactly what the contact will receive."""
-        digest = hashlib.sha256()
-        for part in (self.subject, self.body, self.footer):
-            digest.update(part.encode("utf-8"))
-            digest.update(b"\x00")
-        return digest.hexdigest()
+    def approval_parts(self) -> dict[str, str]:
+        """Return what an approval of this card covers, part by part, as the send would use it (APPROVAL_PARTS)."""
+        lead, campaign, step = self.lead, self.campaign, self.step
+        return {
+            "recipient": f"{lead.full_name} <{lead.email}>" if lead.full_name else lead.email,
+            "GHL contact": lead.ghl_contact_id,
+            "sender": from_header(campaign.from_name, campaign.from_email),
+            "subject": self.subject,
+            "body": self.body,
+            "footer": self.footer,
+            "campaign step": f"{campaign.ref} step {step.number}",
+        }
+
+    def content_hash(self, parts: dict[str, str] | None = None) -> str:
+        """Return the hash an approval stores: over every part of APPROVAL_PARTS, named, in order."""
+        return approval_hash(parts if parts is not None else self.approval_parts())
 
     @property
     def full_text(self) -> str:
@@ -473,6 +535,28 @@ class CardTransition(models.Model):
     @property
     def who(self) -> str:
         return str(self.actor) if self.actor_id else (self.actor_label or "system")
+
+
+class CardEdit(models.Model):
+    """Who wrote a part of a card's text, and when: the four-eyes rule reads the whole history (outreach.review)."""
+
+    class Part(models.TextChoices):
+        SUBJECT = "subject", "the subject"
+        BODY = "body", "the body"
+        # Edits made before the part was recorded: the subject, the body or both.
+        TEXT = "text", "the text"
+
+    card = models.ForeignKey(PendingEmail, on_delete=models.CASCADE, related_name="edits")
+    part = models.CharField(max_length=16, choices=Part.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.author} wrote {self.get_part_display()} of card {self.card_id}"
 
 
 class DispatchAttempt(models.Model):
@@ -558,6 +642,9 @@ class WebhookRefusal(models.Model):
     headers = models.JSONField(default=dict)
     size = models.PositiveIntegerField()
     body_sha256 = models.CharField(max_length=64)
+    # Refusals of the same minute past WEBHOOK_REFUSALS_PER_MINUTE are counted here, on that
+    # minute's last row, instead of each writing a row: a flood costs one counter, not megabytes.
+    dropped = models.PositiveIntegerField(default=0, help_text="Later refusals of the same minute counted, not recorded.")
 
     class Meta:
         ordering = ["-received_at"]

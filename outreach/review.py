@@ -20,12 +20,13 @@ import json
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.timesince import timesince
 
 from outreach import checks, eligibility
+from outreach.approval import CLEARED_APPROVAL, approval_record, reopen
 from outreach.eligibility import ELIGIBLE, Conditions
-from outreach.models import CardStatus, PendingEmail, RejectionTag
+from outreach.models import CardEdit, CardStatus, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 from ramp.quality import Taxonomy
 
@@ -243,8 +244,8 @@ def approval_blockers(
             )
         else:
             blockers.append(f"Held back ({code}): {detail}")
-    if user is not None and card.last_edited_by_id is not None and card.last_edited_by_id == user.pk:
-        blockers.append("You edited this card, so someone else must approve it (four eyes).")
+    if user is not None and (refusal := four_eyes_refusal(card, user=user)):
+        blockers.append(refusal)
     if compliance is not None and card.status == CardStatus.PENDING:
         failing = [
             f"{finding.name}: {finding.reason}"
@@ -254,6 +255,40 @@ def approval_blockers(
         if failing:
             blockers.append("It fails compliance: " + "; ".join(failing))
     return blockers
+
+
+def current_authors(card: PendingEmail) -> list[CardEdit]:
+    """Return, for each part of the card's current text a person wrote, the edit that wrote it (oldest first).
+
+    A later edit of the same part replaces the earlier writer's words, so only
+    the last edit of each part counts; an edit recorded without its part (before
+    parts were recorded) counts for the whole text until both parts are rewritten.
+    """
+    latest: dict[str, CardEdit] = {}
+    for edit_row in CardEdit.objects.filter(card_id=card.pk).select_related("author").order_by("created_at", "id"):
+        if edit_row.part == CardEdit.Part.TEXT:
+            latest = {CardEdit.Part.TEXT: edit_row}
+        else:
+            latest[edit_row.part] = edit_row
+            if {CardEdit.Part.SUBJECT, CardEdit.Part.BODY} <= set(latest):
+                latest.pop(CardEdit.Part.TEXT, None)
+    return sorted(latest.values(), key=lambda row: (row.created_at, row.pk))
+
+
+def four_eyes_refusal(card: PendingEmail, *, user) -> str:
+    """Return why `user` may not approve `card` because they wrote part of its current text; "" when they did not.
+
+    The refusal names every writer of the current text: "You edited the body on …; operator edited the subject on …".
+    """
+    authors = current_authors(card)
+    if not any(row.author_id == user.pk for row in authors):
+        return ""
+    said = "; ".join(
+        f"{'You' if row.author_id == user.pk else row.author} edited {row.get_part_display()} on "
+        f"{formats.date_format(timezone.localtime(row.created_at), 'DATETIME_FORMAT')}"
+        for row in authors
+    )
+    return f"{said}. Someone who wrote none of it must approve it (four eyes)."
 
 
 def _record_decision(current: PendingEmail, to_status: str, *, user, reason: str, **fields) -> None:
@@ -279,10 +314,12 @@ def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> Pending
     2. Under a row lock, the card must still be in the state the caller saw
        (two reviewers at once: the second is refused, nothing is overwritten),
        and pending.
-    3. Refuse a stale card, a suppressed lead, the card's own editor, and
-       content that changed since the caller read it (`seen_content_hash`).
+    3. Refuse a stale card, a suppressed lead, anyone who wrote part of its
+       current text, and a send that changed since the caller read it
+       (`seen_content_hash`: the hash of every part the approval covers).
     4. Re-run compliance and store the snapshot; refuse if any check fails.
-    5. Move it to approved, storing the content hash, reviewer and time.
+    5. Move it to approved, storing what the approval covers and its hash
+       (outreach.approval), the reviewer and the time.
     Shadow cards may be approved: the dispatcher never sends them.
     """
     _require(user, REVIEW_PERMISSION, "approve cards")
@@ -294,12 +331,13 @@ def approve(card: PendingEmail, *, user, seen_content_hash: str = "") -> Pending
             raise ReviewRefused(" ".join(blockers), code="blocked")
         if seen_content_hash and seen_content_hash != current.content_hash():
             raise ReviewRefused(
-                "The email changed since you opened it; read the new version before approving.", code="content_changed"
+                "The email or its recipient changed since you opened it; read the new version before approving.",
+                code="content_changed",
             )
         result = checks.record(current)
         if result.passed:
             _record_decision(
-                current, CardStatus.APPROVED, user=user, reason="Approved in review.", approved_content_hash=current.content_hash()
+                current, CardStatus.APPROVED, user=user, reason="Approved in review.", **approval_record(current)
             )
         else:
             # Leave the block normally so the failing snapshot is kept for the page to show.
@@ -356,9 +394,7 @@ def _undo_locked(card: PendingEmail, *, user) -> None:
             expected=current.status,
             actor=user,
             reason=f"Undid the {current.status} decision.",
-            approved_content_hash="",
-            reviewed_by=None,
-            reviewed_at=None,
+            **CLEARED_APPROVAL,
             rejection_tag=None,
             rejection_note="",
         )
@@ -404,7 +440,8 @@ def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
     """Change a card's subject and body; an approved card goes back to review.
 
     1. The user must hold the change permission; the card must be pending or approved.
-    2. Store the new content with who edited it and when (that person may not approve it).
+    2. Store the new content with who edited it and when, and a CardEdit row per
+       part changed (no writer of the current text may approve it).
     3. An approved card returns to pending through transition(), clearing its approval.
     4. Re-run compliance on the new content.
     """
@@ -417,19 +454,11 @@ def edit(card: PendingEmail, *, user, subject: str, body: str) -> PendingEmail:
         if current.subject == subject and current.body == body:
             return card
         now = timezone.now()
+        parts = [part for part, old, new in ((CardEdit.Part.SUBJECT, current.subject, subject), (CardEdit.Part.BODY, current.body, body)) if old != new]
+        CardEdit.objects.bulk_create([CardEdit(card_id=current.pk, part=part, author=user, created_at=now) for part in parts])
         content = {"subject": subject, "body": body, "last_edited_by": user, "edited_at": now}
         if current.status == CardStatus.APPROVED:
-            transition(
-                current,
-                CardStatus.PENDING,
-                expected=CardStatus.APPROVED,
-                actor=user,
-                reason="Content edited after approval: back to review.",
-                approved_content_hash="",
-                reviewed_by=None,
-                reviewed_at=None,
-                **content,
-            )
+            reopen(current, parts, actor=user, detail=f"edited by {user}", **content)
         else:
             # Compare-and-set on status: an approval that slipped in would be a StateChanged above.
             PendingEmail.objects.filter(pk=current.pk, status=CardStatus.PENDING).update(updated_at=now, **content)

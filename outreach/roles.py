@@ -42,6 +42,8 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("ramp", "add_qualityrubric"),
     ("ramp", "view_qualitysignoff"),
     ("ramp", "view_qualityconfirmation"),
+    # Both roles read the proposed ramp policy changes; the Head of Sales approves them (below).
+    ("ramp", "view_ramppolicychange"),
 ]
 
 # The runbook's exit criteria name the Head of Sales: "HoS approves the quality
@@ -50,6 +52,8 @@ HEAD_OF_SALES_PERMISSIONS = [
 # (a person who is both holds both groups).
 HEAD_OF_SALES_ONLY = [
     ("ramp", "sign_off_quality"),
+    # Widening the ramp outside graduation takes two persons: the operator proposes, the Head of Sales approves.
+    ("ramp", "approve_ramppolicychange"),
 ]
 
 OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
@@ -69,6 +73,7 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("compliance", "change_identitycollision"),
     ("ramp", "view_ramppolicy"),
     ("ramp", "change_ramppolicy"),
+    ("ramp", "add_ramppolicychange"),
     ("ramp", "view_rampday"),
     ("ramp", "change_rampday"),
     ("ramp", "change_hold"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from outreach.models import CardStatus, CardTransition, PendingEmail
+from outreach.models import CARD_INVARIANTS, CardStatus, CardTransition, PendingEmail
 
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -74,6 +75,29 @@ class StateChanged(TransitionError):
         super().__init__(message)
 
 
+class ImpossibleState(TransitionError):
+    """The move would leave the card in a state the product never makes (models.CARD_INVARIANTS)."""
+
+    def __init__(self, card_pk: int, to_status: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"Card {card_pk} cannot become {to_status}: " + " ".join(problems))
+
+
+def impossible_state_problems(card: PendingEmail) -> list[str]:
+    """Return the invariants `card` (as it would be stored) breaks, in their own words; [] when none.
+
+    Django's own constraint validation evaluates each CheckConstraint against the instance.
+    """
+    problems = []
+    for constraint in PendingEmail._meta.constraints:
+        if constraint.name in {name for name, _, _ in CARD_INVARIANTS}:
+            try:
+                constraint.validate(PendingEmail, card)
+            except ValidationError as exc:
+                problems.extend(exc.messages)
+    return problems
+
+
 def transition(
     card: PendingEmail,
     to_status: str,
@@ -97,22 +121,30 @@ def transition(
         raise ForbiddenTransition(from_status, to_status)
 
     now = timezone.now()
-    with transaction.atomic():
-        updated = PendingEmail.objects.filter(pk=card.pk, status=from_status).update(
-            status=to_status, updated_at=now, **fields
-        )
-        if updated != 1:
-            actual = PendingEmail.objects.filter(pk=card.pk).values_list("status", flat=True).first()
-            raise StateChanged(card.pk, from_status, actual)
-        CardTransition.objects.create(
-            card_id=card.pk,
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=actor_label,
-            reason=reason,
-            created_at=now,
-        )
+    try:
+        with transaction.atomic():
+            updated = PendingEmail.objects.filter(pk=card.pk, status=from_status).update(
+                status=to_status, updated_at=now, **fields
+            )
+            if updated != 1:
+                actual = PendingEmail.objects.filter(pk=card.pk).values_list("status", flat=True).first()
+                raise StateChanged(card.pk, from_status, actual)
+            CardTransition.objects.create(
+                card_id=card.pk,
+                from_status=from_status,
+                to_status=to_status,
+                actor=actor if getattr(actor, "pk", None) else None,
+                actor_label=actor_label,
+                reason=reason,
+                created_at=now,
+            )
+    except IntegrityError as exc:
+        # The database refused the row (CARD_INVARIANTS, or another constraint):
+        # say which invariant in words, reading the card as the move would leave it.
+        problems = _problems_after(card.pk, to_status, fields)
+        if problems:
+            raise ImpossibleState(card.pk, to_status, problems) from exc
+        raise
     card.status = to_status
     card.updated_at = now
     expressions = [name for name, value in fields.items() if hasattr(value, "resolve_expression")]
@@ -122,3 +154,15 @@ def transition(
     if expressions:
         card.refresh_from_db(fields=expressions)
     return card
+
+
+def _problems_after(card_pk: int, to_status: str, fields: dict[str, Any]) -> list[str]:
+    """Return the invariants the stored card would break after a move to `to_status` with `fields`."""
+    candidate = PendingEmail.objects.filter(pk=card_pk).first()
+    if candidate is None:
+        return []
+    candidate.status = to_status
+    for name, value in fields.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(candidate, name, value)
+    return impossible_state_problems(candidate)

@@ -18,8 +18,8 @@ from caio.admin import ReadOnlyAdmin
 from ramp import quality, services
 from ramp.cycles import LiveCycle
 from ramp.days import operating_date
-from ramp.models import Hold, PreflightRun, QueueTrace, RampDay, RampPolicy
-from ramp.people import SIGN_OFF_QUALITY
+from ramp.models import LIMIT_FIELDS, Hold, PreflightRun, QueueTrace, RampDay, RampPolicy, RampPolicyChange
+from ramp.people import APPROVE_POLICY_CHANGE, SIGN_OFF_QUALITY
 from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff
 from ramp.report import format_report
 
@@ -47,9 +47,29 @@ def _graduated(policy: RampPolicy) -> str:
     return f"Graduated to level {policy.graduation_level}: cap {policy.current_cap()}/day."
 
 
+class RampPolicyForm(forms.ModelForm):
+    """The policy page: a change that widens sending is refused here, by the same judge as change_policy."""
+
+    class Meta:
+        model = RampPolicy
+        fields = list(services.POLICY_FORM_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        # Before _post_clean the instance still holds the stored values (or the defaults, on the first save).
+        try:
+            services.check_policy_change(self.instance, {name: cleaned[name] for name in self.changed_data if name in cleaned})
+        except services.RampError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+
 @admin.register(RampPolicy)
 class RampPolicyAdmin(admin.ModelAdmin):
     change_form_template = "admin/ramp/ramppolicy/change_form.html"
+    form = RampPolicyForm
     list_display = ["__str__", "mode", "clean_days_required", "graduation_level", "window_start", "window_end"]
     readonly_fields = ["graduation_level", "graduated_at", "streak_starts_on", "graduation_review", "head_of_sales", "updated_at"]
     fieldsets = [
@@ -90,9 +110,106 @@ class RampPolicyAdmin(admin.ModelAdmin):
             reverse("admin:ramp_qualitysignoff_changelist"),
         )
 
+    def save_model(self, request, obj, form, change):
+        """Save through change_policy, which judges the change again under the row lock."""
+        values = {name: form.cleaned_data[name] for name in form.changed_data if name in services.POLICY_FORM_FIELDS}
+        try:
+            policy = services.change_policy(by=_who(request), values=values)
+        except services.RampError as exc:
+            # Another change landed between the form's check and this save.
+            self.message_user(request, str(exc), messages.ERROR)
+            policy = RampPolicy.get()
+        obj.pk = policy.pk
+
     def response_change(self, request, obj):
         if "_graduate" in request.POST:
             return _button(self, request, lambda: _graduated(services.graduate(by=_who(request))))
+        return super().response_change(request, obj)
+
+
+def _proposal_form() -> type[forms.ModelForm]:
+    """The proposal page's form: the policy's limits as the policy page edits them, and why."""
+    policy_fields = forms.fields_for_model(RampPolicy, fields=LIMIT_FIELDS)
+
+    def clean(self):
+        cleaned = forms.ModelForm.clean(self)
+        if self.errors:
+            return cleaned
+        try:
+            services.proposal_changes(RampPolicy.get(), {name: cleaned[name] for name in LIMIT_FIELDS})
+        except services.RampError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+    meta = type("Meta", (), {"model": RampPolicyChange, "fields": ["reason"]})
+    return type("RampPolicyChangeForm", (forms.ModelForm,), {**policy_fields, "Meta": meta, "clean": clean})
+
+
+@admin.register(RampPolicyChange)
+class RampPolicyChangeAdmin(admin.ModelAdmin):
+    """Two-person widening: an operator proposes new limits here; the Head of Sales approves or rejects on the change page."""
+
+    change_form_template = "admin/ramp/ramppolicychange/change_form.html"
+    list_display = ["proposed_at", "status", "proposed_by", "summary", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    readonly_fields = ["status", "what", "reason", "proposed_by", "proposed_at", "decided_by", "decided_at", "decision_note"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The only change is the Head of Sales' decision, through the buttons.
+        return request.user.has_perm(APPROVE_POLICY_CHANGE)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [*LIMIT_FIELDS, "reason"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = _proposal_form()
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        return RampPolicy.get().limit_values()
+
+    @admin.display(description="changes")
+    def summary(self, obj):
+        return "; ".join(obj.change_lines())
+
+    @admin.display(description="Changes asked for (value when proposed → value asked)")
+    def what(self, obj):
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in obj.change_lines())))
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        proposal = services.propose_policy_change(
+            by=_who(request), values={name: form.cleaned_data[name] for name in LIMIT_FIELDS}, reason=obj.reason
+        )
+        obj.pk = proposal.pk
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_decide"] = (
+            obj is not None and obj.status == RampPolicyChange.Status.PROPOSED and request.user.has_perm(APPROVE_POLICY_CHANGE)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_change(self, request, obj):
+        note = request.POST.get("decision_note_input", "")
+        if "_approve_change" in request.POST:
+            return _button(
+                self, request, lambda: f"Approved change #{services.approve_policy_change(change_id=obj.pk, by=_who(request), note=note).pk}: "
+                f"{RampPolicy.get()}.",
+            )
+        if "_reject_change" in request.POST:
+            return _button(
+                self, request, lambda: f"Rejected change #{services.reject_policy_change(change_id=obj.pk, by=_who(request), note=note).pk}."
+            )
         return super().response_change(request, obj)
 
 
@@ -138,7 +255,7 @@ class RampDayAdmin(admin.ModelAdmin):
         if not obj.report:
             return "No report yet: run `manage.py daily_report --date %s`." % obj.date
         return format_html(
-            '<pre style="white-space: pre-wrap">{}</pre>', "\n".join(format_report(obj.report))
+            '<pre class="wrapped">{}</pre>', "\n".join(format_report(obj.report))
         )
 
     def response_change(self, request, obj):

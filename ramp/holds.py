@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from ramp.days import operating_date, ramp_day
+from ramp.days import operating_date
 from ramp.models import Hold, RampDay
 from ramp.notify import notify
 
@@ -42,6 +42,12 @@ def is_covered(source: str, evidence: tuple[str, ...] | list[str]) -> bool:
     return set(evidence) <= seen
 
 
+def cleared_evidence(source: str) -> set[str]:
+    """The evidence cleared holds of `source` covered: a person looked at it, so it counts toward that rule no more."""
+    cleared = Hold.objects.filter(source=source, cleared_at__isnull=False).values_list("evidence", flat=True)
+    return {item for covered in cleared for item in covered or []}
+
+
 def raise_hold(*, reason: str, source: str = "person", raised_by: str = "", evidence: list[str] | None = None) -> Hold | None:
     """Raise a hold, recording the evidence it covers.
 
@@ -65,9 +71,8 @@ def raise_hold(*, reason: str, source: str = "person", raised_by: str = "", evid
             if evidence and is_covered(source, evidence):
                 return None
         hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by, evidence=evidence)
-        # The day a hold covers cannot count as a clean day, even when it is raised and cleared
-        # before the day's first cycle made its ramp day.
-        RampDay.objects.filter(pk=ramp_day().pk).update(hold_was_active=True)
+        # The day a hold covers cannot count as a clean day (a day made later asks ramp_day).
+        RampDay.objects.filter(date=operating_date()).update(hold_was_active=True)
     logger.warning("Hold raised (%s): %s", source, reason)
     transaction.on_commit(lambda: _notify(hold))
     return hold

@@ -86,6 +86,9 @@ class Floor:
     count: str
     policy_field: str
     kind: Literal["max", "min"]
+    # A ceiling whose count rule holds at any volume (a complaint always holds);
+    # the others' count rules give way to the test as the window fills (`count_rule_limit`).
+    counts_at_any_volume: bool = False
 
     @property
     def stops_sending(self) -> bool:
@@ -95,7 +98,7 @@ class Floor:
 FLOORS: tuple[Floor, ...] = (
     Floor("bounce_rate", "bounce", "bounces", "max_bounce_rate", "max"),
     Floor("unsubscribe_rate", "unsubscribe", "unsubscribes", "max_unsubscribe_rate", "max"),
-    Floor("complaint_rate", "complaint", "complaints", "max_complaint_rate", "max"),
+    Floor("complaint_rate", "complaint", "complaints", "max_complaint_rate", "max", counts_at_any_volume=True),
     Floor("reply_rate", "reply", "replies", "min_reply_rate", "min"),
 )
 
@@ -177,8 +180,18 @@ class StopVerdict:
         return self.count > 0 and self.p_value <= float(1 - self.confidence)
 
     @property
+    def count_rule_in_force(self) -> bool:
+        if self.floor.counts_at_any_volume:
+            return self.hold_count > 0
+        return count_rule_in_force(self.hold_count, self.sent, self.limit)
+
+    @property
+    def count_rule_cutoff(self) -> int | None:
+        return None if self.floor.counts_at_any_volume else count_rule_limit(self.hold_count, self.limit)
+
+    @property
     def over_by_count(self) -> bool:
-        return self.hold_count > 0 and self.count >= self.hold_count
+        return self.count_rule_in_force and self.count >= self.hold_count
 
     @property
     def holds(self) -> bool:
@@ -192,7 +205,12 @@ class StopVerdict:
     def as_line(self) -> str:
         """The numbers and the test, written the same beside every hold and warning."""
         observed = f"{self.count / self.sent:.1%}" if self.sent else "-"
-        count_rule = f"hold at {self.hold_count}" if self.hold_count else "no count rule"
+        if not self.hold_count:
+            count_rule = "no count rule"
+        elif self.count_rule_in_force:
+            count_rule = f"hold at {self.hold_count}"
+        else:
+            count_rule = f"count rule off from {self.count_rule_cutoff} sends in the window"
         if self.over_by_count:
             verdict = f"count {self.count} reaches the policy's {count_rule}"
         elif self.over_by_test:
@@ -207,11 +225,44 @@ class StopVerdict:
 
     def rule_line(self) -> str:
         """The ceiling's settings as it judges now (its limit, confidence and count rule), from the policy's values."""
-        count_rule = f"or when {self.floor.count} in the window reach {self.hold_count}" if self.hold_count else "no count rule"
+        if not self.hold_count:
+            count_rule = "no count rule"
+        elif self.count_rule_cutoff is None:
+            count_rule = f"or when {self.floor.count} in the window reach {self.hold_count}, at any volume"
+        else:
+            count_rule = f"or when {self.floor.count} in the window reach {self.hold_count} while it holds fewer than {self.count_rule_cutoff} sends"
         return (
             f"{self.floor.label}s: ceiling {percent(self.limit)}; holds when the window shows the rate over it at "
             f"{percent(self.confidence)} confidence (one-sided exact binomial), {count_rule}"
         )
+
+
+def count_rule_limit(hold_count: int, limit: Decimal) -> int | None:
+    """The window size from which a ceiling's count rule stops holding: hold_count / limit sends (None: never).
+
+    Below it, reaching `hold_count` events already means an observed rate over
+    the ceiling (hold_count / sent > limit), so the count rule only stops what
+    the window itself shows over, while there are too few sends for the exact
+    test to show it at the policy's confidence. From it on, `hold_count` events
+    would be a rate at or under the ceiling, and the test alone decides.
+    With the default policy: bounces 3 / 5% = 60 sends, unsubscribes 2 / 2% =
+    100 sends (complaints are counted at any volume: `Floor.counts_at_any_volume`). At 10 a day a 7-day window
+    holds at most 50 sends, so the count rules stay in force through level 1;
+    at 20 and 40 a day the bounce and unsubscribe tests take over as the window
+    fills (e.g. 2 unsubscribes in 25 sends: p=0.089, held by the count rule;
+    in 150: p=0.80, not held).
+    """
+    if hold_count <= 0 or Decimal(limit) <= 0:
+        return None
+    return math.ceil(Fraction(hold_count) / Fraction(Decimal(limit)))
+
+
+def count_rule_in_force(hold_count: int, sent: int, limit: Decimal) -> bool:
+    """Whether the ceiling's count rule holds for a window of `sent` sends (see `count_rule_limit`)."""
+    if hold_count <= 0:
+        return False
+    cutoff = count_rule_limit(hold_count, limit)
+    return cutoff is None or sent < cutoff
 
 
 STOP_COUNT_FIELDS = {"bounces": "bounce_hold_count", "unsubscribes": "unsubscribe_hold_count", "complaints": "complaint_hold_count"}
@@ -222,7 +273,8 @@ def stop_verdicts(counts: KpiCounts, settings: dict) -> list[StopVerdict]:
 
     `settings` maps the policy's fields (the ceilings, `stop_confidence` and
     the `*_hold_count` fields) to their values. A count rule holds even with
-    nothing sent in the window (a complaint is a complaint).
+    nothing sent in the window (a complaint is a complaint), and stays in force
+    at every graduation level until the window holds `count_rule_limit` sends.
     """
     confidence = Decimal(settings["stop_confidence"])
     found = []

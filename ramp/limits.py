@@ -16,6 +16,15 @@ CANARY_TIER = "tier_2"
 CAP_REACHED = "today's cap is reached"
 
 
+def effective_cap(day_cap: int, policy: RampPolicy) -> int:
+    """Return the cap a claim may use today: the day's own cap, never above the cap of the policy's graduation level now.
+
+    A day row keeps the cap it was created with; a narrower policy (or a rollback)
+    must hold at once, and a day's cap written wider by hand must not.
+    """
+    return min(day_cap, policy.current_cap())
+
+
 def tier_caps(policy: RampPolicy) -> dict[str, int]:
     """Return the most sends a day for each sendable tier.
 

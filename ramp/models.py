@@ -6,6 +6,7 @@ This app takes plain values and ids: it never imports outreach.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,38 @@ def default_allowed_tiers() -> list[str]:
 
 def default_cap_steps() -> list[int]:
     return [10, 20, 40]
+
+
+# The settings that decide how much is sent, to whom, and when sending stops, with the
+# direction that widens sending: +1 a higher value widens, -1 a lower one does.
+# Lists are compared by their own rule in RampPolicy.widenings.
+WIDENING_DIRECTIONS: dict[str, int] = {
+    "daily_cap": +1,
+    "per_company_daily_cap": +1,
+    "tier2_canary_share": +1,
+    "graduation_level": +1,
+    # Fewer clean days graduate sooner.
+    "clean_days_required": -1,
+    # A higher ceiling, or a lower reply floor, stops sending later.
+    "max_bounce_rate": +1,
+    "max_unsubscribe_rate": +1,
+    "max_complaint_rate": +1,
+    "min_reply_rate": -1,
+    # A higher confidence needs more evidence before a ceiling holds.
+    "stop_confidence": +1,
+    # A higher count holds later; 0 means the count never holds (see HOLD_COUNT_FIELDS).
+    "bounce_hold_count": +1,
+    "unsubscribe_hold_count": +1,
+    "complaint_hold_count": +1,
+}
+HOLD_COUNT_FIELDS = ("bounce_hold_count", "unsubscribe_hold_count", "complaint_hold_count")
+WIDENING_LIST_FIELDS = ("allowed_tiers", "cap_steps")
+# Every setting a change to the policy is judged on, in the policy page's order.
+LIMIT_FIELDS = (
+    "daily_cap", "per_company_daily_cap", "allowed_tiers", "cap_steps", "tier2_canary_share", "clean_days_required",
+    "max_bounce_rate", "max_unsubscribe_rate", "max_complaint_rate", "stop_confidence",
+    "bounce_hold_count", "unsubscribe_hold_count", "complaint_hold_count", "min_reply_rate",
+)
 
 
 class RampPolicy(models.Model):
@@ -58,9 +91,15 @@ class RampPolicy(models.Model):
     stop_confidence = models.DecimalField(
         max_digits=5, decimal_places=4, default=Decimal("0.9500"), help_text="Confidence a rate must be shown over its ceiling at."
     )
-    bounce_hold_count = models.PositiveIntegerField(default=3, help_text="While ramping (level 0): hard bounces in the window that hold whatever the test says (0: none).")
-    unsubscribe_hold_count = models.PositiveIntegerField(default=2, help_text="While ramping (level 0): unsubscribes in the window that hold whatever the test says (0: none).")
+    bounce_hold_count = models.PositiveIntegerField(default=3, help_text="Hard bounces in the window that hold whatever the test says, while the window is too small for the test (0: none).")
+    unsubscribe_hold_count = models.PositiveIntegerField(default=2, help_text="Unsubscribes in the window that hold whatever the test says, while the window is too small for the test (0: none).")
     complaint_hold_count = models.PositiveIntegerField(default=1, help_text="Complaints in the window that hold (1: every complaint).")
+    operating_timezone = models.CharField(
+        max_length=64, blank=True, help_text="The OPERATING_TIMEZONE the operating days were counted in (set on the first day)."
+    )
+    timezone_changes = models.JSONField(
+        default=list, blank=True, help_text="Each confirmed change of OPERATING_TIMEZONE: from, to, when."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -81,6 +120,35 @@ class RampPolicy(models.Model):
             return self.daily_cap
         return int(self.cap_steps[min(self.graduation_level, len(self.cap_steps)) - 1])
 
+    def widenings(self, before: RampPolicy) -> list[str]:
+        """Return each way this policy sends more, to more people, or stops later than `before` (empty: it widens nothing).
+
+        The one judge of "wider": the policy form, the change services and any
+        other path ask it, so narrowing is free and widening is always caught.
+        1. A number widens in its field's direction (WIDENING_DIRECTIONS); a hold
+           count of 0 never holds, so it is the widest.
+        2. allowed_tiers widens when it gains a tier.
+        3. cap_steps widens when it gains a step or any step rises.
+        """
+        lines = []
+        for name, direction in WIDENING_DIRECTIONS.items():
+            old, new = getattr(before, name), getattr(self, name)
+            if name in HOLD_COUNT_FIELDS:
+                old, new = old or math.inf, new or math.inf
+            if (new - old) * direction > 0:
+                lines.append(f"{_label(name)} {getattr(before, name)} → {getattr(self, name)}")
+        gained = [tier for tier in self.allowed_tiers if tier not in before.allowed_tiers]
+        if gained:
+            lines.append(f"allowed tiers gain {', '.join(gained)}")
+        old_steps, new_steps = list(before.cap_steps), list(self.cap_steps)
+        if len(new_steps) > len(old_steps) or any(new > old for new, old in zip(new_steps, old_steps)):
+            lines.append(f"cap steps {old_steps} → {new_steps}")
+        return lines
+
+    def limit_values(self) -> dict:
+        """This policy's limits as plain JSON values (decimals as text at the field's places), as a change records them."""
+        return {name: _plain(name, getattr(self, name)) for name in LIMIT_FIELDS}
+
     def breached_floors(self, counts: KpiCounts, *, stops_only: bool = False) -> list[Breach]:
         """Return every KPI floor of this policy that `counts` break, with the numbers.
 
@@ -90,26 +158,73 @@ class RampPolicy(models.Model):
         floors = tuple(f for f in FLOORS if f.stops_sending or not stops_only)
         return breaches(counts, {f.policy_field: getattr(self, f.policy_field) for f in floors}, floors=floors)
 
-    def kpi_problems(self, counts: KpiCounts) -> list[str]:
-        """What graduation reads on a day's counts: a deliverability ceiling that holds
-        (by the test or the count, as the stop conditions judge it) and any other floor broken."""
-        problems = [verdict.as_line() for verdict in self.stop_verdicts(counts) if verdict.holds]
+    def kpi_problems(self, counts: KpiCounts, window: KpiCounts | None = None) -> list[str]:
+        """What graduation reads on a day: a deliverability ceiling that holds over the day's window
+        (`stop_verdicts`, as the stop conditions and the report judge it) and any other floor the day broke."""
+        problems = [verdict.as_line() for verdict in self.stop_verdicts(window or counts) if verdict.holds]
         problems += [breach.as_line() for breach in self.breached_floors(counts) if not breach.floor.stops_sending]
         return problems
 
     def stop_verdicts(self, counts: KpiCounts) -> list[StopVerdict]:
-        """Judge a window's deliverability counts by this policy's ceilings, confidence and hold counts."""
+        """Judge a window's deliverability counts by this policy's ceilings, confidence and hold counts.
+
+        The one verdict: the stop conditions, the daily report's recommendation
+        and graduation all call it, at every graduation level alike (the count
+        rules follow the window's volume, not the level: `kpis.count_rule_limit`).
+        """
         names = [f.policy_field for f in FLOORS if f.stops_sending] + list(STOP_COUNT_FIELDS.values()) + ["stop_confidence"]
-        settings = {name: getattr(self, name) for name in names}
-        if self.graduation_level > 0:
-            # Past the ramp the window holds enough sends for the test to speak;
-            # a handful of bounces or unsubscribes among thousands is no stop. A complaint still is.
-            settings["bounce_hold_count"] = settings["unsubscribe_hold_count"] = 0
-        return stop_verdicts(counts, settings)
+        return stop_verdicts(counts, {name: getattr(self, name) for name in names})
 
     def stop_settings(self) -> list[str]:
         """The stop conditions' settings in force now, one line a ceiling, read from the verdicts themselves."""
         return [verdict.rule_line() for verdict in self.stop_verdicts(KpiCounts(sent=0))]
+
+
+class RampPolicyChange(models.Model):
+    """A two-person change to the ramp policy: an operator proposes it, the Head of Sales approves (or rejects) it.
+
+    The only way besides graduation that widens sending. `changes` holds, for
+    each setting the proposal touches, its value when proposed and the value
+    asked for; approval applies them only if the policy still has the values
+    the proposal was made against.
+    Transitions: proposed -> approved | rejected.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    changes = models.JSONField(default=dict, help_text="Setting -> [value when proposed, value asked for].")
+    reason = models.TextField(help_text="Why the ramp should widen now.")
+    proposed_by = models.CharField(max_length=150)
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        verbose_name = "ramp policy change"
+        permissions = [("approve_ramppolicychange", "Can approve a proposed ramp policy change (Head of Sales)")]
+
+    def __str__(self) -> str:
+        return f"Ramp policy change #{self.pk} ({self.get_status_display()}, proposed by {self.proposed_by})"
+
+    def change_lines(self) -> list[str]:
+        return [f"{_label(name)}: {old} → {new}" for name, (old, new) in self.changes.items()]
+
+
+def _label(name: str) -> str:
+    return RampPolicy._meta.get_field(name).verbose_name
+
+
+def _plain(name: str, value):
+    field = RampPolicy._meta.get_field(name)
+    if isinstance(field, models.DecimalField):
+        return str(Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)))
+    return value
 
 
 class RampDay(models.Model):

@@ -14,14 +14,17 @@ from django.contrib.auth import get_user_model
 
 from caio.models import ApiToken
 
-# The permission each ramp act needs (the Operator group has the first four; the
-# Head of Sales may raise a hold, and only the Head of Sales signs off quality).
+# The permission each ramp act needs (the Operator group has the first four and
+# proposes policy changes; the Head of Sales may raise a hold, and only the Head
+# of Sales signs off quality and approves a proposed policy change).
 RAISE_HOLD = "ramp.add_hold"
 CLEAR_HOLD = "ramp.change_hold"
 DECIDE_DAY = "ramp.change_rampday"
 CHANGE_POLICY = "ramp.change_ramppolicy"
 SIGN_OFF_QUALITY = "ramp.sign_off_quality"
 WRITE_RUBRIC = "ramp.add_qualityrubric"
+PROPOSE_POLICY_CHANGE = "ramp.add_ramppolicychange"
+APPROVE_POLICY_CHANGE = "ramp.approve_ramppolicychange"
 
 _ACTS = {
     RAISE_HOLD: "raise a hold",
@@ -30,9 +33,15 @@ _ACTS = {
     CHANGE_POLICY: "graduate or change the ramp policy",
     WRITE_RUBRIC: "write the quality rubric",
     SIGN_OFF_QUALITY: "sign off the quality rubric and rejection tags or confirm copy quality",
+    PROPOSE_POLICY_CHANGE: "propose a ramp policy change",
+    APPROVE_POLICY_CHANGE: "approve or reject a ramp policy change",
 }
 # Whose permission it is, for the refusal: the Head of Sales' acts are not an operator's.
-_HOLDERS = {SIGN_OFF_QUALITY: "the Head of Sales'", WRITE_RUBRIC: "the Head of Sales' or an operator's"}
+_HOLDERS = {
+    SIGN_OFF_QUALITY: "the Head of Sales'",
+    WRITE_RUBRIC: "the Head of Sales' or an operator's",
+    APPROVE_POLICY_CHANGE: "the Head of Sales'",
+}
 
 
 class NotAllowed(Exception):

@@ -23,9 +23,10 @@ from rq import Queue, Worker
 
 from caio import redis as caio_redis
 from ghl.client import GhlClient, get_client
-from ghl.errors import GhlAuthError, GhlError
+from ghl.errors import GhlAuthError, GhlError, GhlUnreadableAnswer
 from ramp import stop_conditions
 from ramp.days import operating_date
+from ramp.limits import effective_cap
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 from ramp.notify import notify
 
@@ -131,6 +132,9 @@ def check_ghl(ctx: Context) -> tuple[bool, str]:
         client.find_contact_by_email(GHL_PROBE_EMAIL)
     except GhlAuthError as exc:
         return False, f"GHL rejected the token (HTTP {exc.status}): rotate GHL_TOKEN or check GHL_LOCATION_ID"
+    except GhlUnreadableAnswer as exc:
+        # An empty or garbled 200 is no proof that GHL (rather than a proxy in front of it) took the token.
+        return False, f"GHL at {client.base_url} gave no readable answer: {exc.message}"
     except GhlError as exc:
         return False, f"GHL not reachable at {client.base_url}: {exc.__class__.__name__}: {exc.message}"
     finally:
@@ -166,6 +170,19 @@ def check_deliverability(ctx: Context) -> tuple[bool, str]:
         return False, " ".join(f.reason for f in findings)
     facts = ctx.facts
     return True, f"{facts.sent} sent in {facts.window_days} days: bounces {facts.bounces}, unsubscribes {facts.unsubscribes}, complaints {facts.complaints}"
+
+
+def check_webhook_intake(ctx: Context) -> tuple[bool, str]:
+    intake = ctx.facts.intake
+    if intake is None:
+        return False, "the queue facts provider gathers no webhook intake facts"
+    finding = stop_conditions.webhook_intake(intake)
+    if finding is not None:
+        return False, finding.reason.removeprefix("Webhook intake: ")
+    if intake.problems():
+        return True, "problems already covered by a webhook_intake hold: " + "; ".join(intake.problems())
+    last = f"last delivery {intake.last_delivery_at:%Y-%m-%d %H:%M} UTC" if intake.last_delivery_at else "no delivery yet"
+    return True, f"no refused delivery and no silent send since {intake.since:%Y-%m-%d %H:%M} UTC; {last}"
 
 
 def check_holds(ctx: Context) -> tuple[bool, str]:
@@ -205,6 +222,10 @@ def check_ramp(ctx: Context) -> tuple[bool, str]:
     day = RampDay.objects.filter(date=operating_date(ctx.now)).first()
     if day is not None and day.dispatched_count > day.cap:
         problems.append(f"today dispatched {day.dispatched_count}, over its cap {day.cap}")
+    if day is not None and day.cap > effective_cap(day.cap, policy):
+        problems.append(
+            f"today's cap {day.cap} is over the {policy.current_cap()}/day of graduation level {policy.graduation_level}"
+        )
     if problems:
         return False, "; ".join(problems)
     return True, f"cap {policy.current_cap()}/day, tiers {', '.join(policy.allowed_tiers)}, level {policy.graduation_level}"
@@ -221,6 +242,7 @@ CHECKS: list[tuple[str, str, Callable[[Context], tuple[bool, str]]]] = [
     ("P08", "Deliverability rates", check_deliverability),
     ("P09", "Holds", check_holds),
     ("P10", "Ramp sanity", check_ramp),
+    ("P11", "Webhook intake", check_webhook_intake),
 ]
 
 

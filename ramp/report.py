@@ -21,6 +21,8 @@ from ramp.kpis import FLOORS, Breach, KpiCounts
 from ramp.models import QueueTrace, RampDay, RampPolicy
 
 CONTINUE, HOLD, ROLLBACK = "continue", "hold", "rollback"
+# Where a stored day keeps the deliverability window its report judged.
+WINDOW = "window"
 STOP_SOURCES = tuple(floor.key for floor in FLOORS if floor.stops_sending)
 
 
@@ -41,6 +43,8 @@ class DayActivity:
     unsubscribes: int = 0
     # GHL webhook events of the day by kind: opened, complained, meeting.
     events: dict[str, int] = field(default_factory=dict)
+    # Claimed cards that failed that day without being sent, each with why: card id and reason.
+    not_sent: list[dict] = field(default_factory=list)
 
 
 def signal(from_events: int, reported: int | None) -> int | None:
@@ -55,19 +59,27 @@ def signal(from_events: int, reported: int | None) -> int | None:
 
 
 def recommend(
-    *, findings: list[stop_conditions.StopFinding], anomalies: list[str], holds: int, errors: int, level: int, other_breaches: list[Breach] = ()
+    *,
+    findings: list[stop_conditions.StopFinding],
+    anomalies: list[str],
+    holds: int,
+    errors: int,
+    level: int,
+    other_breaches: list[Breach] = (),
+    stop_lines: list[str] = (),
 ) -> tuple[str, list[str]]:
     """Return the recommended decision (continue / hold / rollback) and its reasons.
 
-    rollback: a deliverability stop condition held (the test or the count, not
-    a day's raw rate), or a lead reappeared after a send, and there is a lower
+    rollback: a deliverability ceiling holds over the window (`stop_lines`, from
+    the policy's one verdict, whether or not a hold already covers its evidence),
+    or a lead reappeared after a send, and there is a lower
     cap to go back to (level 1 or more). At level 0 the same is a hold, and the
     reasons say why.
     hold: another KPI floor (the reply rate) broke, a hold is active, sends
     failed, or the queue showed another anomaly.
     continue: otherwise.
     """
-    rollback = [f.reason for f in findings if f.source in STOP_SOURCES]
+    rollback = list(stop_lines)
     rollback += [f"lead reappeared: {f.reason}" for f in findings if f.source == "lead_reappeared"]
     hold = [b.as_line() for b in other_breaches]
     if holds:
@@ -105,6 +117,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
     day = ramp_day(date)
     counts = day_counts(activity, day)
     findings = stop_conditions.evaluate(facts, policy)
+    window = stop_conditions.window_counts(facts)
     anomalies = [f"{f.source.replace('_', ' ')}: {f.reason}" for f in findings if f.source not in ("lead_reappeared", *STOP_SOURCES)]
     if day.dispatched_count > day.cap:
         anomalies.append(f"dispatched {day.dispatched_count} over the cap {day.cap}")
@@ -120,6 +133,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         errors=day.error_count,
         level=policy.graduation_level,
         other_breaches=[b for b in policy.breached_floors(counts) if not b.floor.stops_sending],
+        stop_lines=stop_conditions.holding_lines(facts, policy),
     )
     report = {
         "date": date.isoformat(),
@@ -131,6 +145,7 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "hygiene_rejected": activity.hygiene_rejected,
         "top_rejection_reasons": activity.top_rejection_reasons[:3],
         "sent": counts.sent,
+        "not_sent": activity.not_sent,
         "kpis": {**counts.as_stored(), **counts.rates()},
         "ramp": {"is_live": day.is_live, "cap": day.cap, "dispatched": day.dispatched_count, "errors": day.error_count, "is_clean": day.is_clean},
         "holds": [hold.as_line() for hold in holds],
@@ -140,7 +155,8 @@ def daily_report(activity: DayActivity, facts: stop_conditions.QueueFacts, *, no
         "recommended_decision": {"decision": decision, "reasons": reasons},
     }
     day.report = report
-    day.kpis = counts.as_stored()
+    # The window's counts are kept beside the day's: graduation judges the day by the same verdict over the same window.
+    day.kpis = {**counts.as_stored(), WINDOW: window.as_stored()}
     day.save(update_fields=["report", "kpis"])
     return report
 

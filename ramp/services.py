@@ -18,6 +18,7 @@ Decisions (recorded per live day, by a named person):
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -31,8 +32,20 @@ from ramp.gates import live_cycle_blockers
 from ramp.holds import HoldError, clear_hold, raise_hold
 from ramp.kpis import KpiCounts
 from ramp.limits import tier_caps
-from ramp.models import Hold, QueueTrace, RampDay, RampPolicy
-from ramp.people import CHANGE_POLICY, CLEAR_HOLD, DECIDE_DAY, RAISE_HOLD, SIGN_OFF_QUALITY, WRITE_RUBRIC, NotAllowed, person_with
+from ramp.models import LIMIT_FIELDS, Hold, QueueTrace, RampDay, RampPolicy, RampPolicyChange
+from ramp.people import (
+    APPROVE_POLICY_CHANGE,
+    CHANGE_POLICY,
+    CLEAR_HOLD,
+    DECIDE_DAY,
+    PROPOSE_POLICY_CHANGE,
+    RAISE_HOLD,
+    SIGN_OFF_QUALITY,
+    WRITE_RUBRIC,
+    NotAllowed,
+    person_with,
+)
+from ramp.report import WINDOW
 from ramp.quality import QualityConfirmation, QualityRubric, QualitySignoff
 
 
@@ -117,11 +130,12 @@ def day_verdict(day: RampDay, policy: RampPolicy | None = None) -> DayVerdict:
 
 
 def kpi_problems(day: RampDay, policy: RampPolicy) -> list[str]:
-    """Return the KPI floors the day's stored report breaks (the report must exist)."""
+    """Return the KPI floors the day's stored report breaks (the report must exist): the deliverability
+    ceilings judged over the window the report judged, by the same verdict, and the day's other floors."""
     counts = KpiCounts.from_stored(day.kpis or {})
     if counts is None:
         return ["no daily report (run `manage.py daily_report --date %s`)" % day.date]
-    return policy.kpi_problems(counts)
+    return policy.kpi_problems(counts, KpiCounts.from_stored((day.kpis or {}).get(WINDOW) or {}))
 
 
 def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None = None) -> GraduationReview:
@@ -155,7 +169,9 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
         # The day's own verdict line, as every page shows it, and what clears it.
         needed = policy.clean_days_required - len(run)
         reasons.append(
-            breaker.as_line() if not breaker.problems else f"{breaker.as_line()}: {needed} more clean live day(s) after it clear it"
+            breaker.as_line()
+            if not breaker.problems
+            else f"{breaker.as_line()}: it breaks the streak, and {needed} more clean live day(s) after it clear it"
         )
     if len(streak) < policy.clean_days_required:
         since = f" since {policy.streak_starts_on}" if policy.streak_starts_on else ""
@@ -304,6 +320,141 @@ def graduate(*, by: str, today: dt.date | None = None) -> RampPolicy:
     return policy
 
 
+# How the ramp widens, said by every refusal of a wider policy.
+WIDENING_HOW = (
+    "widening happens only by graduation, or by a two-person change that an operator proposes "
+    "under Ramp policy changes and the Head of Sales approves"
+)
+# What the policy form and change_policy may set; the graduation fields move only by graduate() and decide().
+POLICY_FORM_FIELDS = (*LIMIT_FIELDS, "mode", "window_start", "window_end")
+
+
+class PolicyWidening(RampError):
+    """A change would widen sending outside graduation or a two-person change."""
+
+    def __init__(self, widenings: list[str]) -> None:
+        self.widenings = widenings
+        super().__init__(f"This widens sending ({'; '.join(widenings)}): {WIDENING_HOW}.")
+
+
+def policy_with(policy: RampPolicy, values: dict, *, fields=POLICY_FORM_FIELDS) -> RampPolicy:
+    """Return a copy of `policy` with `values` set (each through its field, so text from JSON becomes a decimal or time)."""
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise RampError(f"{', '.join(unknown)} cannot be set here: only {', '.join(fields)}.")
+    candidate = copy.copy(policy)
+    for name, value in values.items():
+        setattr(candidate, name, RampPolicy._meta.get_field(name).to_python(value))
+    return candidate
+
+
+def check_policy_change(policy: RampPolicy, values: dict) -> RampPolicy:
+    """Return the policy as `values` would leave it, or raise PolicyWidening if it would widen sending."""
+    candidate = policy_with(policy, values)
+    widened = candidate.widenings(policy)
+    if widened:
+        raise PolicyWidening(widened)
+    return candidate
+
+
+def change_policy(*, by: str, values: dict) -> RampPolicy:
+    """Apply a change to the policy that widens nothing; narrowing takes effect at once.
+
+    1. The person must hold the policy permission.
+    2. Under the policy's row lock, RampPolicy.widenings judges the change
+       against the stored policy; any widening is refused (PolicyWidening).
+    3. The changed fields are saved and today's cap comes down to the new one.
+    """
+    _check_person(CHANGE_POLICY, by)
+    with transaction.atomic():
+        policy = RampPolicy.objects.select_for_update().get(pk=RampPolicy.get().pk)
+        candidate = check_policy_change(policy, values)
+        changed = [name for name in values if getattr(candidate, name) != getattr(policy, name)]
+        if changed:
+            candidate.save(update_fields=[*changed, "updated_at"])
+            _narrow_today(candidate)
+    return candidate
+
+
+def proposal_changes(policy: RampPolicy, values: dict) -> dict[str, list]:
+    """Return what a proposal would change ({setting: [now, asked]}), or raise RampError if it widens nothing."""
+    candidate = policy_with(policy, values, fields=LIMIT_FIELDS)
+    if not candidate.widenings(policy):
+        raise RampError("This change widens nothing: save it in the ramp policy, where narrowing takes effect at once.")
+    before, after = policy.limit_values(), candidate.limit_values()
+    return {name: [before[name], after[name]] for name in LIMIT_FIELDS if before[name] != after[name]}
+
+
+def propose_policy_change(*, by: str, values: dict, reason: str) -> RampPolicyChange:
+    """Record an operator's proposal to widen the policy; nothing changes until the Head of Sales approves it."""
+    by = _check_person(PROPOSE_POLICY_CHANGE, by)
+    if not reason.strip():
+        raise RampError("A proposed change needs a reason: say why the ramp should widen now.")
+    changes = proposal_changes(RampPolicy.get(), values)
+    return RampPolicyChange.objects.create(changes=changes, reason=reason.strip(), proposed_by=by)
+
+
+def approve_policy_change(*, change_id: int, by: str, note: str = "") -> RampPolicyChange:
+    """Apply a proposed change as its second person, the Head of Sales.
+
+    1. `by` must hold the approval permission and must not be the proposer.
+    2. The change must still be proposed, and the policy must still have the
+       values it was proposed against (else it is refused: propose again).
+    3. The asked values are saved, the change is recorded approved, and today's
+       cap follows the policy (a change that narrows a setting narrows at once).
+    """
+    by = _check_person(APPROVE_POLICY_CHANGE, by)
+    with transaction.atomic():
+        change = _open_change(change_id)
+        if change.proposed_by == by:
+            raise RampError(
+                f"A two-person change needs a second person: {by} proposed change #{change.pk} and may not approve it."
+            )
+        policy = RampPolicy.objects.select_for_update().get(pk=RampPolicy.get().pk)
+        current = policy.limit_values()
+        moved = [name for name, (then, _) in change.changes.items() if current[name] != then]
+        if moved:
+            raise RampError(
+                f"The policy changed since change #{change.pk} was proposed ({', '.join(moved)}): reject it and propose again."
+            )
+        candidate = policy_with(policy, {name: asked for name, (_, asked) in change.changes.items()}, fields=LIMIT_FIELDS)
+        candidate.save(update_fields=[*change.changes, "updated_at"])
+        _narrow_today(candidate)
+        change.status, change.decided_by, change.decided_at, change.decision_note = (
+            RampPolicyChange.Status.APPROVED, by, timezone.now(), note.strip(),
+        )
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    return change
+
+
+def reject_policy_change(*, change_id: int, by: str, note: str) -> RampPolicyChange:
+    """Record the Head of Sales' refusal of a proposed change, with why; the policy is untouched."""
+    by = _check_person(APPROVE_POLICY_CHANGE, by)
+    if not note.strip():
+        raise RampError("A rejection needs a note: say why the ramp should not widen.")
+    with transaction.atomic():
+        change = _open_change(change_id)
+        change.status, change.decided_by, change.decided_at, change.decision_note = (
+            RampPolicyChange.Status.REJECTED, by, timezone.now(), note.strip(),
+        )
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    return change
+
+
+def _open_change(change_id: int) -> RampPolicyChange:
+    change = RampPolicyChange.objects.select_for_update().filter(pk=change_id).first()
+    if change is None:
+        raise RampError(f"There is no ramp policy change #{change_id}.")
+    if change.status != RampPolicyChange.Status.PROPOSED:
+        raise RampError(f"Change #{change.pk} is already {change.status} by {change.decided_by}.")
+    return change
+
+
+def _narrow_today(policy: RampPolicy) -> None:
+    """Bring today's cap down to the policy's, so a narrower policy holds for the rest of the day too."""
+    RampDay.objects.filter(date=operating_date(), cap__gt=policy.current_cap()).update(cap=policy.current_cap())
+
+
 def decide(*, decision: str, by: str, reason: str = "", date: dt.date | None = None) -> RampDay:
     """Record the operator's decision on a live day and apply what it means (see the module docstring)."""
     if decision not in RampDay.Decision.values:
@@ -326,6 +477,7 @@ def decide(*, decision: str, by: str, reason: str = "", date: dt.date | None = N
             policy.graduation_level = max(policy.graduation_level - 1, 0)
             policy.streak_starts_on = day.date + dt.timedelta(days=1)
             policy.save(update_fields=["graduation_level", "streak_starts_on", "updated_at"])
+            _narrow_today(policy)
             raise_hold(
                 reason=f"Decision for {day.date}: rollback to {policy.current_cap()}/day. {reason}", raised_by=by
             )

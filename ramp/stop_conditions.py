@@ -8,11 +8,51 @@ and the daily report both call `apply`.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from ramp.holds import STOP_CONDITION, is_covered, raise_hold
 from ramp.kpis import KpiCounts
 from ramp.models import Hold, PreflightRun, RampPolicy
+
+
+@dataclass
+class IntakeFacts:
+    """The webhook intake since `since` (the last live cycle's start, or 24 hours back if that is earlier)."""
+
+    since: dt.datetime
+    # Deliveries refused for their signature, freshness or form; and the ones the per-minute cap did not record.
+    refusals: int = 0
+    dropped: int = 0
+    first_refusal: str = ""
+    refusal_evidence: list[str] = field(default_factory=list)
+    # Sends older than the silence window with no delivery at all received since the first of them.
+    silence_minutes: int = 180
+    silent_sends: int = 0
+    first_silent_send_at: dt.datetime | None = None
+    silent_evidence: list[str] = field(default_factory=list)
+    last_delivery_at: dt.datetime | None = None
+
+    def problems(self) -> list[str]:
+        """One line per way the intake fails (empty: it is healthy)."""
+        problems = []
+        if self.refusals or self.dropped:
+            unrecorded = f" (+{self.dropped} more not recorded, over the per-minute cap)" if self.dropped else ""
+            problems.append(
+                f"{self.refusals} webhook delivery(ies) refused for the signature since {self.since:%Y-%m-%d %H:%M} UTC"
+                f"{unrecorded}; first: {self.first_refusal or '(not recorded)'}"
+            )
+        if self.silent_sends:
+            problems.append(
+                f"{self.silent_sends} email(s) sent since {self.first_silent_send_at:%Y-%m-%d %H:%M} UTC and no webhook "
+                f"event at all came back within {self.silence_minutes} minutes: check GHL's webhook settings and "
+                "GHL_WEBHOOK_ED25519_PUBLIC_KEY"
+            )
+        return problems
+
+    @property
+    def evidence(self) -> list[str]:
+        return [*self.refusal_evidence, *self.silent_evidence]
 
 
 @dataclass
@@ -35,6 +75,8 @@ class QueueFacts:
     bounce_evidence: list[str] = field(default_factory=list)
     unsubscribe_evidence: list[str] = field(default_factory=list)
     complaint_evidence: list[str] = field(default_factory=list)
+    # The webhook intake, when the provider gathers it.
+    intake: IntakeFacts | None = None
 
     def evidence_for(self, count_name: str) -> list[str]:
         return list(getattr(self, f"{count_name[:-1]}_evidence"))
@@ -49,7 +91,7 @@ class StopFinding:
 
 # Preflight checks whose failure is a hold of its own (or the hold itself):
 # a preflight failing only on these raises no further `preflight` hold.
-CHECKS_WITH_THEIR_OWN_HOLD = ("P08", "P09")
+CHECKS_WITH_THEIR_OWN_HOLD = ("P08", "P09", "P11")
 
 
 def preflight_failure(run: PreflightRun) -> StopFinding | None:
@@ -84,7 +126,21 @@ def lead_reappeared(facts: QueueFacts) -> StopFinding | None:
     )
 
 
-def _window_counts(facts: QueueFacts) -> KpiCounts:
+def webhook_intake(intake: IntakeFacts | None) -> StopFinding | None:
+    """Refusals, or sends with no event back: GHL's events (bounces, STOPs, complaints) are being lost.
+
+    Events already covered by a hold of this source (even a cleared one) find
+    nothing again, so an operator who fixed the key and cleared the hold is not
+    held by the same refusals; new ones raise it anew.
+    """
+    if intake is None or not intake.problems():
+        return None
+    if is_covered("webhook_intake", intake.evidence):
+        return None
+    return StopFinding("webhook_intake", "Webhook intake: " + "; ".join(intake.problems()), tuple(intake.evidence))
+
+
+def window_counts(facts: QueueFacts) -> KpiCounts:
     return KpiCounts(sent=facts.sent, bounces=facts.bounces, unsubscribes=facts.unsubscribes, complaints=facts.complaints)
 
 
@@ -96,21 +152,32 @@ def deliverability(facts: QueueFacts, policy: RampPolicy) -> list[StopFinding]:
     covered by a hold (even a cleared one) finds nothing again.
     """
     findings = []
-    for verdict in policy.stop_verdicts(_window_counts(facts)):
+    for verdict in policy.stop_verdicts(window_counts(facts)):
         if not verdict.holds:
             continue
         evidence = tuple(facts.evidence_for(verdict.floor.count))
         if is_covered(verdict.floor.key, evidence):
             continue
-        findings.append(StopFinding(verdict.floor.key, f"{verdict.as_line()}, over the last {facts.window_days} days.", evidence))
+        findings.append(StopFinding(verdict.floor.key, window_line(verdict, facts), evidence))
     return findings
+
+
+def window_line(verdict, facts: QueueFacts) -> str:
+    """A ceiling's verdict over the window, written the same in a hold, the report and its warnings."""
+    return f"{verdict.as_line()}, over the last {facts.window_days} days."
+
+
+def holding_lines(facts: QueueFacts, policy: RampPolicy) -> list[str]:
+    """Every deliverability ceiling that holds over the window, whether or not a hold already covers it:
+    what the daily report recommends on (and graduation reads from the stored window)."""
+    return [window_line(verdict, facts) for verdict in policy.stop_verdicts(window_counts(facts)) if verdict.holds]
 
 
 def deliverability_warnings(facts: QueueFacts, policy: RampPolicy) -> list[str]:
     """The window's events that are shown, not held on: too few to show a rate over its ceiling."""
     return [
-        f"warning: {verdict.as_line()}, over the last {facts.window_days} days."
-        for verdict in policy.stop_verdicts(_window_counts(facts))
+        f"warning: {window_line(verdict, facts)}"
+        for verdict in policy.stop_verdicts(window_counts(facts))
         if verdict.warns
     ]
 
@@ -118,7 +185,7 @@ def deliverability_warnings(facts: QueueFacts, policy: RampPolicy) -> list[str]:
 def evaluate(facts: QueueFacts, policy: RampPolicy | None = None) -> list[StopFinding]:
     """Return every stop condition the facts meet (preflight failure is applied by preflight itself)."""
     policy = policy or RampPolicy.get()
-    findings = [queue_inconsistency(facts), lead_reappeared(facts), *deliverability(facts, policy)]
+    findings = [queue_inconsistency(facts), lead_reappeared(facts), *deliverability(facts, policy), webhook_intake(facts.intake)]
     return [finding for finding in findings if finding is not None]
 
 

@@ -11,6 +11,22 @@ from tests.factories import make_user
 from tests.ghl.fixtures import ghl_sandbox, ghl_sandbox_process, ghl_sandbox_server_process, webhook_receiver  # noqa: F401
 
 
+# Marks that follow from what a test uses, wherever it lives: a test that drives
+# Chromium is a browser test, one that starts real processes is slow. `bin/test
+# --fast` leaves both out.
+BROWSER_FIXTURES = frozenset({"browser", "page"})
+PROCESS_FIXTURES = frozenset({"spawner", "processes", "ghl_sandbox_process", "ghl_sandbox_server_process", "private_redis"})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def fast_password_hasher():
     """MD5 instead of PBKDF2 while testing: PBKDF2 is slow on purpose, and every user a test makes pays for it.

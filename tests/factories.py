@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from caio.models import ApiToken
 from compliance.footer import footer_for_lead
-from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, Tier
+from outreach.approval import approval_record
+from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, RejectionTag, Tier
 
 _seq = itertools.count(1)
 
@@ -64,15 +65,34 @@ def make_campaign(**fields) -> Campaign:
     return campaign
 
 
-# Only an approval leads to these: the card carries the content hash its reviewer approved.
-APPROVED_STATUSES = {CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING, CardStatus.SENT, CardStatus.UNKNOWN, CardStatus.FAILED}
+# Only an approval leads to these: the card carries its reviewer and what the reviewer approved.
+APPROVED_STATUSES = CardStatus.APPROVAL_HELD | CardStatus.SEND_ERROR
+
+
+def reviewer() -> User:
+    """The person recorded as having approved the factory's cards (one per test database)."""
+    return User.objects.get_or_create(username="factory-reviewer", defaults={"is_staff": True})[0]
+
+
+def approval_fields(card: PendingEmail) -> dict:
+    """What an approval stores with the move to approved (as outreach.review.approve does), by the factory's reviewer."""
+    return {"reviewed_by": reviewer(), "reviewed_at": timezone.now(), **approval_record(card)}
+
+
+def a_rejection_tag() -> RejectionTag:
+    """A tag a reviewer may choose, for cards a test builds rejected."""
+    tag, _ = RejectionTag.objects.get_or_create(slug="test-off-target", defaults={"label": "Off target (test)"})
+    return tag
 
 
 def make_card(*, status: str = CardStatus.PENDING, lead: Lead | None = None, campaign: Campaign | None = None, step_number: int = 1, age_hours: float = 1, **fields) -> PendingEmail:
     """Create a card directly in `status` (tests only: real code moves status through transition()).
 
-    A card past approval gets the hash of its content, as approval stores it;
-    one without any hash is a card the product cannot make, and is refused.
+    A card past approval gets a reviewer and the record of what was approved
+    (outreach.approval), as approval stores them, unless the test names its
+    own; a sent card gets a GHL message id unless given one. States the product
+    never reaches are refused (models.CARD_INVARIANTS): a card past approval
+    without a hash, a sent card without `sent_at`, a rejected card without a tag.
     """
     lead = lead or make_lead()
     campaign = campaign or make_campaign()
@@ -93,9 +113,20 @@ def make_card(*, status: str = CardStatus.PENDING, lead: Lead | None = None, cam
         setattr(card, name, value)
     card.status = status
     if status in APPROVED_STATUSES:
+        if "reviewed_by" not in fields:
+            card.reviewed_by = reviewer()
+            card.reviewed_at = card.reviewed_at or card.created_at
         if "approved_content_hash" not in fields:
-            card.approved_content_hash = card.content_hash()
+            record = approval_record(card)
+            card.approved_parts, card.approved_content_hash = record["approved_parts"], record["approved_content_hash"]
         if not card.approved_content_hash:
             raise ValueError(f"A {status} card always has the content hash its reviewer approved.")
+    if status == CardStatus.SENT:
+        if card.sent_at is None:
+            raise ValueError("A sent card always has sent_at: pass it.")
+        # GHL's answer names the message; a test that does not care gets one of its own.
+        card.ghl_message_id = card.ghl_message_id or f"msg-{card.code.hex[:20]}"
+    if status == CardStatus.REJECTED and card.rejection_tag_id is None:
+        raise ValueError("A rejected card always has a rejection tag: pass rejection_tag.")
     card.save()
     return card

@@ -20,7 +20,7 @@ PRODUCT_PACKAGES = ("outreach", "ramp", "compliance", "ghl", "caio")
 # The table of allowed moves is a graph over statuses, not a named set; it is the one home of moves.
 ALLOWED_HOMES = {("outreach/transitions.py", "ALLOWED")}
 STATUS_VALUES = set(CardStatus.values)
-NAMED_SETS = ("OPEN", "STOPPABLE", "IN_FLIGHT", "DOUBTFUL", "CONTACTED", "CLAIMED", "SEND_ERROR", "DECIDED", "ENDED_UNSENT", "ROUTE_TO_GHL")
+NAMED_SETS = ("OPEN", "STOPPABLE", "IN_FLIGHT", "DOUBTFUL", "CONTACTED", "CLAIMED", "SEND_ERROR", "DECIDED", "ENDED_UNSENT", "ROUTE_TO_GHL", "APPROVAL_HELD")
 
 
 def product_modules():

@@ -14,8 +14,8 @@ class Migration(migrations.Migration):
         ('caio', '0002_operator_opens_rq_dashboard'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         # The roles' permission lists name models of every app up to here.
-        ('outreach', '0019_lead_domain_forms'),
-        ('ramp', '0006_quality_rubric_and_signoffs'),
+        ('outreach', '0022_webhook_refusals_dropped'),
+        ('ramp', '0008_ramp_policy_changes_two_persons'),
     ]
 
     operations = [

@@ -25,12 +25,60 @@ ALL_SCOPES = [
 ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 SEND_TYPES = ["SMS", "RCS", "Email", "WhatsApp", "IG", "FB", "Custom", "Live_Chat", "TIKTOK"]
-SEND_FIELDS = {
-    "type", "contactId", "subject", "html", "message", "emailFrom", "emailTo", "emailCc", "emailBcc",
-    "attachments", "replyMessageId", "threadId", "emailReplyMode", "forward", "scheduledTimestamp",
-    "conversationProviderId", "customSubtypeId", "appointmentId", "templateId", "subType", "status", "fromNumber",
-    "toNumber",
+# SendMessageBodyDto as GHL's spec (apps/conversations.json) types each field: (JSON type, enum or None).
+# The sandbox refuses what these refuse and nothing more (the contract tests hold it to the spec).
+SEND_SCHEMA: dict[str, tuple[str, list[str] | None]] = {
+    "type": ("string", SEND_TYPES),
+    "subType": ("object", None),
+    "contactId": ("string", None),
+    "appointmentId": ("string", None),
+    "attachments": ("array", None),
+    "emailFrom": ("string", None),
+    "emailCc": ("array", None),
+    "emailBcc": ("array", None),
+    "html": ("string", None),
+    "message": ("string", None),
+    "subject": ("string", None),
+    "replyMessageId": ("string", None),
+    "templateId": ("string", None),
+    "threadId": ("string", None),
+    "scheduledTimestamp": ("number", None),
+    "conversationProviderId": ("string", None),
+    "emailTo": ("string", None),
+    "customSubtypeId": ("string", None),
+    "emailReplyMode": ("string", ["reply", "reply_all"]),
+    "fromNumber": ("string", None),
+    "toNumber": ("string", None),
+    "forward": ("object", None),
+    "status": ("string", ["delivered", "failed", "pending", "read"]),
+    "usesNativeSchedulingAi": ("boolean", None),
+    "optimizationPeriod": ("string", ["24h", "48h", "72h"]),
 }
+_JSON_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    # Every array of the send body is an array of strings.
+    "array": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
+}
+
+
+def schema_problems(body: dict[str, Any], schema: dict[str, tuple[str, list[str] | None]]) -> list[str]:
+    """Return GHL-style (class-validator) messages for each field of `body` the schema refuses."""
+    problems = []
+    for name, value in body.items():
+        if name not in schema:
+            problems.append(f"property {name} should not exist")
+            continue
+        kind, enum = schema[name]
+        if not _JSON_TYPES[kind](value):
+            problems.append(f"{name} must be {'an' if kind in ('array', 'object') else 'a'} {kind}")
+        elif enum is not None and value not in enum:
+            problems.append(f"{name} must be one of the following values: {', '.join(enum)}")
+    return problems
+
+
 CONTACT_FIELDS = {
     "locationId", "email", "phone", "firstName", "lastName", "name", "companyName", "source", "tags",
     "customFields", "timezone", "address1", "city", "state", "postalCode", "website", "country", "dateOfBirth",
@@ -45,7 +93,7 @@ STATS_STATUS = {
     "complained": None,
     "unsubscribed": None,
 }
-FAULT_MODES = {"error", "timeout", "latency", "rate_limit", "disconnect"}
+FAULT_MODES = {"error", "timeout", "latency", "rate_limit", "disconnect", "empty"}
 ENDPOINTS = {
     "contacts.search_duplicate", "contacts.upsert", "contacts.create", "contacts.get", "contacts.update",
     "conversations.search", "conversations.send", "conversations.messages", "conversations.message",

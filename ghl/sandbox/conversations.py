@@ -9,15 +9,35 @@ from ghl.sandbox.common import (
     EMAIL_RE,
     EMAIL_STATUS,
     SENDER_EMAIL,
-    SEND_FIELDS,
+    SEND_SCHEMA,
     SEND_TYPES,
     SandboxError,
     iso,
     parse_email_from,
+    schema_problems,
     unprocessable,
     utcnow,
     without_nulls,
 )
+
+
+def page_limit(raw: str | None, *, default: int) -> int:
+    """Return the page size a `limit` query asks for, or raise GHL's 422 naming what is wrong.
+
+    The spec types `limit` as a number and says only "Default limit is 20".
+    It is silent on fractions, zero and negatives; the safer reading is to
+    refuse what cannot be a count of messages (a 422 like GHL's validation
+    errors) rather than guess at a page size: a whole number of at least 1.
+    """
+    if raw is None or raw == "":
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise unprocessable("limit must be a number conforming to the specified constraints") from None
+    if not number.is_integer() or number < 1:
+        raise unprocessable("limit must be a whole number not less than 1")
+    return int(number)
 
 
 class ConversationsMixin:
@@ -63,27 +83,23 @@ class ConversationsMixin:
     def api_conversations_send(self, *, location_id, params, query, body):
         if not isinstance(body, dict):
             raise unprocessable("body must be an object")
-        problems = [f"property {key} should not exist" for key in body if key not in SEND_FIELDS]
-        if body.get("type") not in SEND_TYPES:
+        problems = schema_problems(body, SEND_SCHEMA)
+        if "type" not in body:
             problems.append("type must be one of the following values: " + ", ".join(SEND_TYPES))
-        if not isinstance(body.get("contactId"), str) or not body.get("contactId"):
-            problems += ["contactId must be a string", "contactId should not be empty"]
+        if not body.get("contactId"):
+            problems.append("contactId should not be empty")
         if problems:
             raise unprocessable(*problems)
         contact = self._contact(body["contactId"], location_id)
         if body["type"] != "Email":
             raise SandboxError(400, f"The sandbox only emulates Email sends, not {body['type']}")
-        problems = []
-        if not isinstance(body.get("subject"), str) or not body["subject"].strip():
-            problems.append("subject should not be empty")
-        if not (body.get("html") or body.get("message") or body.get("templateId")):
-            problems.append("html or message should not be empty")
+        # The spec requires neither a subject nor a body (its required list is type, contactId and,
+        # in its latest version, subType and status, which we do not hold senders to; see
+        # tests/ghl/contract.py): a send without them is accepted, as the spec says.
         email_from = body.get("emailFrom")
-        sender = parse_email_from(email_from) if isinstance(email_from, str) else None
-        if email_from is not None and sender is None:
-            problems.append("emailFrom must be an email or Name <email>")
-        if problems:
-            raise unprocessable(*problems)
+        if email_from is not None and parse_email_from(email_from) is None:
+            raise unprocessable("emailFrom must be an email or Name <email>")
+        sender = parse_email_from(email_from) if email_from is not None else None
         email_dnd = (contact["dndSettings"].get("Email") or {}).get("status")
         if contact["dnd"] or email_dnd in ("active", "permanent"):
             raise SandboxError(400, "Cannot send message as DND is active for Email.")
@@ -136,7 +152,7 @@ class ConversationsMixin:
             "contactId": contact["id"],
             "locationId": location_id,
             "dateAdded": iso(now),
-            "subject": body["subject"],
+            "subject": body.get("subject", ""),
             "body": html or text,
             "altText": text,
             # As received: GHL's email record documents "from" as the "Name and Email Id of the sender".
@@ -155,7 +171,7 @@ class ConversationsMixin:
         self.state["emails"][email_id] = email
         conversation.update(
             lastMessageType="TYPE_EMAIL",
-            lastMessageBody=body["subject"],
+            lastMessageBody=body.get("subject", ""),
             lastMessageDirection="outbound",
             dateUpdated=iso(now),
             lastMessageDate=iso(now),
@@ -171,7 +187,7 @@ class ConversationsMixin:
                 "from": email["from"],
                 "from_name": sender[0] if sender else "",
                 "from_email": sender[1] if sender else SENDER_EMAIL,
-                "subject": body["subject"],
+                "subject": body.get("subject", ""),
                 "html": html,
                 "text": text,
                 "conversation_id": conversation["id"],
@@ -207,6 +223,15 @@ class ConversationsMixin:
 
     def _public_message(self, message: dict[str, Any], *, with_body: bool) -> dict[str, Any]:
         data = {k: v for k, v in message.items() if not k.startswith("_") and v is not None}
+        # Where an email message names its email records: the spec's description of MessageMeta
+        # says meta.email.messageIds, its own example meta.email.email.messageIds; "absent" leaves
+        # them out (meta is optional in the spec), as a message a client cannot read.
+        shape = self.config.get("email_ids_shape", "meta.email")
+        email_ids = message.get("meta", {}).get("email", {}).get("messageIds")
+        if email_ids is not None and shape == "meta.email.email":
+            data["meta"] = {"email": {"email": {"messageIds": list(email_ids)}}}
+        elif email_ids is not None and shape == "absent":
+            data.pop("meta", None)
         if with_body:
             data["body"] = message.get("_body", "")
         return data
@@ -226,7 +251,7 @@ class ConversationsMixin:
             ids = [m["id"] for m in items]
             if query["lastMessageId"] in ids:
                 items = items[ids.index(query["lastMessageId"]) + 1 :]
-        limit = int(query.get("limit") or self.config["messages_page_size"])
+        limit = page_limit(query.get("limit"), default=self.config["messages_page_size"])
         page, rest = items[:limit], items[limit:]
         # Email bodies are not part of the list (GHL issue #40).
         listed = [self._public_message(m, with_body=False) for m in page]

@@ -141,4 +141,6 @@ class LimitsAndFaultsMixin:
             raise SandboxError(status, message)
         if mode == "timeout":
             return Outcome(hold=fault["delay"])
+        if mode == "empty":
+            return Outcome(status=200, body=None)  # a 200 with no body at all (a proxy's or gateway's glitch)
         return Outcome(disconnect=True)

@@ -41,8 +41,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 outcome = sandbox.handle_api(self.command, parts.path, query, dict(self.headers.items()), raw_body)
         except Exception as exc:  # a sandbox bug must show up as an answer, not as a dropped connection
             logger.exception("sandbox failed on %s %s", self.command, parts.path)
-            body = {"statusCode": 500, "message": "Internal server error", "sandboxError": f"{type(exc).__name__}: {exc}"}
-            outcome = Outcome(status=500, body=body)
+            # GHL's own 500 body: the error itself goes to the sandbox's log, never into an answer.
+            outcome = Outcome(status=500, body={"statusCode": 500, "message": "Internal server error"})
         self._answer(outcome)
 
     def _answer(self, outcome: Outcome) -> None:

@@ -46,6 +46,9 @@ def default_config() -> dict[str, Any]:
         "messages_list_shape": "flat",  # or "nested"
         "email_shape": "bare",  # or "wrapped"
         "message_shape": "bare",  # or "wrapped"
+        # Where a message names its email ids: the spec's description (meta.email.messageIds), its
+        # example ("meta.email.email"), or "absent" (meta left out, as the spec allows).
+        "email_ids_shape": "meta.email",
         "messages_page_size": 20,
         # Outcomes produced on their own after each send (ghl.sandbox.outcomes); off unless asked for.
         "outcomes": default_outcomes(),

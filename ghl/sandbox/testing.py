@@ -135,7 +135,7 @@ class SandboxControl:
 
         mode: error (status, default 500) | timeout (hold `delay` s, then hang up) | latency (`delay` s,
         then answer normally) | rate_limit (429, Retry-After only when `retry_after` is given) |
-        disconnect (hang up at once). `deliver=True` makes a send take effect although the answer
+        disconnect (hang up at once) | empty (200 with an empty body). `deliver=True` makes a send take effect although the answer
         fails (the ambiguous case). `count` = next N matching calls; `skip` = let the first N matching
         calls through first (page 3 of a listing failing is skip=2); `probability` = each call's odds.
         """

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from outreach.drafting.cadence import step_stats
 from outreach.drafting.drafters import DraftingError, preview, save_step
 from outreach.models import CadenceStep, Campaign, Enrollment
-from outreach.sending.render import display_from, from_header
+from outreach.sending.headers import display_from, from_header
 
 RECENT_ENROLLMENTS = 10
 
@@ -31,7 +31,7 @@ class CadenceStepInline(admin.StackedInline):
         if isinstance(result, DraftingError):
             return format_html('<p class="errornote">Cannot draft: {}</p>', str(result))
         return format_html(
-            '<div class="step-preview"><p><strong>Subject:</strong> {}</p><pre style="white-space: pre-wrap">{}</pre></div>',
+            '<div class="step-preview"><p><strong>Subject:</strong> {}</p><pre class="wrapped">{}</pre></div>',
             result.subject,
             result.body,
         )

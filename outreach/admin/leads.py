@@ -44,7 +44,8 @@ class LeadAdmin(SafeImportMixin, ImportExportModelAdmin):
     list_filter = ["tier", "source", "do_not_contact"]
     search_fields = ["email", "email_as_entered", "first_name", "last_name", "company", "domain"]
     resource_classes = [LeadResource]
-    readonly_fields = ["email_as_entered", "domain_as_entered", *SUPPRESSION_FIELDS, "suppression_history"]
+    # ghl_contact_id is written only by the send job's resolve (upsert), never by a form: the job trusts it for nothing anyway.
+    readonly_fields = ["email_as_entered", "domain_as_entered", "ghl_contact_id", *SUPPRESSION_FIELDS, "suppression_history"]
     actions = ["mark_do_not_contact", "redraft_fresh_copy"]
 
     @admin.display(description="suppression history")

@@ -10,24 +10,22 @@ import datetime as dt
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from caio import charts
+from caio.params import BadParameter, answers_bad_parameters, date_param, int_param
 from outreach.reports import tuning
 
 VIEW_PERMISSION = "outreach.view_pendingemail"
 
 
 def _week(request: HttpRequest) -> tuning.Week:
-    """The week ending on ?week=YYYY-MM-DD, else the week ending today; a bad date is a 404, not a 500."""
+    """The week ending on ?week=YYYY-MM-DD, else the week ending today; a bad date is a 400 naming it, not a 500."""
     text = request.GET.get("week", "").strip()
     if not text:
         return tuning.Week.ending()
-    try:
-        return tuning.Week.ending(dt.date.fromisoformat(text))
-    except ValueError:
-        raise Http404(f"week must be a date as YYYY-MM-DD, not {text!r}") from None
+    return tuning.Week.ending(date_param("week", text))
 
 
 def _require(request: HttpRequest) -> None:
@@ -35,6 +33,7 @@ def _require(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+@answers_bad_parameters
 def tuning_view(request: HttpRequest) -> TemplateResponse:
     _require(request)
     week = _week(request)
@@ -88,6 +87,7 @@ def _side_by_side(report: tuning.TuningReport, campaign: str, step: str, rows: l
     }
 
 
+@answers_bad_parameters
 def tuning_csv(request: HttpRequest) -> HttpResponse:
     _require(request)
     report = tuning.tuning_report(_week(request))
@@ -96,14 +96,15 @@ def tuning_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@answers_bad_parameters
 def tuning_examples(request: HttpRequest) -> TemplateResponse:
     _require(request)
     week = _week(request)
-    try:
-        campaign_id, step_id = int(request.GET["campaign"]), int(request.GET["step"])
-        version, tag = request.GET["version"], request.GET["tag"]
-    except (KeyError, ValueError):
-        raise Http404("give campaign, step (numbers), version and tag") from None
+    missing = [name for name in ("campaign", "step", "version", "tag") if name not in request.GET]
+    if missing:
+        raise BadParameter(f"give campaign, step (numbers), version and tag: {', '.join(missing)} missing.")
+    campaign_id, step_id = int_param("campaign", request.GET["campaign"]), int_param("step", request.GET["step"])
+    version, tag = request.GET["version"], request.GET["tag"]
     cards = list(tuning.example_cards(week, campaign_id=campaign_id, step_id=step_id, version=version, tag=tag))
     context = {
         **admin.site.each_context(request),

@@ -292,7 +292,8 @@ def apply_classification(reply: Reply, *, source: str, previous: str | None = No
             )
             Reply.objects.filter(pk=reply.pk).update(event=reply.event)
         if reply.classification == Reply.Classification.OPT_OUT:
-            suppress_lead(reply.lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100])
+            landed = f"reply {reply.pk} (STOP" + (f", GHL webhook delivery {reply.delivery_id})" if reply.delivery_id else ")")
+            suppress_lead(reply.lead, reason="unsubscribed", source=f"reply {reply.pk} ({source})"[:100], landed=landed)
         if counts_as_reply(reply.classification):
             Lead.objects.filter(pk=lead_id, replied_at__isnull=True).update(replied_at=now, updated_at=now)
             # A reply ends the sequence: no further step goes to someone talking to us.

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.models import Suppression
+from outreach.inbound import evidence
 from outreach.models import CardStatus, Enrollment, Lead, PendingEmail, RejectionTag
 from outreach.transitions import StateChanged, transition
 
@@ -42,7 +43,7 @@ class SuppressionOutcome:
     cards_failed: list[int] = field(default_factory=list)
 
 
-def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> SuppressionOutcome:
+def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "", landed: str = "") -> SuppressionOutcome:
     """Suppress `lead` for `reason` (unsubscribed, bounced, complained, do_not_contact).
 
     1. Refuse an unknown reason with ValueError (nothing changes).
@@ -52,6 +53,10 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
     5. Reject its pending/approved cards with the compliance_failure tag and
        fail its queued cards ("lead <reason>"), through transition(); a card
        someone else moved meanwhile is handled in its new state.
+    6. When the reason is deliverability evidence (bounced, complained,
+       unsubscribed), judge the stop conditions now, in this transaction
+       (`outreach.inbound.evidence`); `landed` names what brought it for the
+       hold's reason (default: `source`).
     Safe to call again: it only finishes what is left.
     """
     if reason not in Suppression.Kind.values:
@@ -72,6 +77,8 @@ def suppress_lead(lead: Lead, *, reason: str, source: str, note: str = "") -> Su
                 outcome.cards_rejected.append(card.pk)
             elif final == CardStatus.FAILED:
                 outcome.cards_failed.append(card.pk)
+        if reason in evidence.EVIDENCE_REASONS:
+            evidence.judge_landed(landed=landed or source, now=now)
     logger.info(
         "Suppressed lead %s (%s via %s): %s enrollments stopped, %s cards rejected, %s failed",
         lead.pk, reason, source, stopped, len(outcome.cards_rejected), len(outcome.cards_failed),

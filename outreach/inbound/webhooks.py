@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,12 +32,15 @@ from ghl.webhooks import (
     AppointmentEvent,
     Bounce,
     ContactDndEvent,
+    ContactUpdateEvent,
     EmailStatsEvent,
     MessageEvent,
     WebhookEvent,
     parse_event,
     verify_delivery,
 )
+from compliance.identity import canonical_email
+from outreach.approval import reopen, standing_approvals
 from outreach.models import EmailEvent, Lead, PendingEmail, Reply, WebhookDelivery, WebhookRefusal
 from outreach.inbound import replies
 from outreach.inbound.suppression import suppress_lead
@@ -211,25 +215,60 @@ def _not_ours(event: WebhookEvent) -> str:
 def record_refusal(
     reason: str, detail: str, body: bytes, headers: Mapping[str, str], *, event: WebhookEvent | None = None
 ) -> WebhookRefusal | None:
-    """Keep a refused delivery's reason, safe headers, size and body hash; never fail the answer over it."""
-    safe_headers = {
-        name: str(value)[:300]
-        for name, value in headers.items()
-        if not any(word in name.lower() for word in SECRET_HEADER_WORDS)
-    }
+    """Keep a refused delivery's reason, safe headers (bounded), size and body hash; never fail the answer over it.
+
+    Anyone can post to the webhook URL, so what one refusal stores is bounded
+    (`kept_headers`) and so is how many a minute store rows: past
+    WEBHOOK_REFUSALS_PER_MINUTE, a refusal only adds one to the `dropped`
+    counter of that minute's last row.
+    """
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
     try:
+        this_minute = WebhookRefusal.objects.filter(received_at__gte=minute)
+        if this_minute.count() >= settings.WEBHOOK_REFUSALS_PER_MINUTE:
+            last = this_minute.order_by("-received_at", "-pk").values_list("pk", flat=True).first()
+            WebhookRefusal.objects.filter(pk=last).update(dropped=F("dropped") + 1)
+            return None
         return WebhookRefusal.objects.create(
+            received_at=now,
             reason=reason,
             detail=detail[:500],
             event_type=(event.type if event else "")[:64],
             location_id=(event.location_id if event else "")[:64],
-            headers=safe_headers,
+            headers=kept_headers(headers),
             size=len(body),
             body_sha256=hashlib.sha256(body).hexdigest(),
         )
     except DatabaseError:
         logger.exception("Could not record a refused GHL webhook delivery")
         return None
+
+
+# What one refusal keeps of its headers: enough to tell GHL from a stranger, never a flood's worth.
+MAX_KEPT_HEADERS = 20
+MAX_HEADER_NAME = 64
+MAX_HEADER_VALUE = 200
+MAX_HEADERS_TOTAL = 2000
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return the headers a refusal keeps: none that may carry a secret, each cut short, at most a couple of KB in all."""
+    kept: dict[str, str] = {}
+    total = 0
+    left_out = 0
+    for name, value in headers.items():
+        if any(word in name.lower() for word in SECRET_HEADER_WORDS):
+            continue
+        name, value = str(name)[:MAX_HEADER_NAME], str(value)[:MAX_HEADER_VALUE]
+        if len(kept) >= MAX_KEPT_HEADERS or total + len(name) + len(value) > MAX_HEADERS_TOTAL:
+            left_out += 1
+            continue
+        kept[name] = value
+        total += len(name) + len(value)
+    if left_out:
+        kept["(not kept)"] = f"{left_out} more header(s)"
+    return kept
 
 
 def process(delivery: WebhookDelivery) -> str:
@@ -345,6 +384,9 @@ def resolve(event: WebhookEvent) -> Target:
     if isinstance(event, AppointmentEvent):
         lead_id = _lead_id_for(contact_id=event.contact_id)
         return Target(lead_id, _last_sent_card_id(lead_id) if lead_id is not None else None)
+    if isinstance(event, ContactUpdateEvent):
+        # Only the stored contact id: the contact's address is what may have changed.
+        return Target(lead_id=_lead_id_for(contact_id=event.contact_id))
     return Target()
 
 
@@ -377,14 +419,40 @@ def apply_event(event: WebhookEvent, delivery: WebhookDelivery, target: Target |
         if target.lead_id is None:
             return "ignored: unknown contact"
         _record(target.lead_id, None, EmailEvent.Kind.UNSUBSCRIBED, delivery)
-        suppress_lead(Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate")
+        suppress_lead(
+            Lead.objects.get(pk=target.lead_id), reason="unsubscribed", source="ghl:ContactDndUpdate", landed=_landed(delivery, "DND")
+        )
         return f"lead {target.lead_id} unsubscribed"
     if isinstance(event, AppointmentEvent):
         if target.lead_id is None:
             return "ignored: unknown contact"
         _record(target.lead_id, target.card_id, EmailEvent.Kind.MEETING, delivery)
         return f"lead {target.lead_id} booked a meeting"
+    if isinstance(event, ContactUpdateEvent):
+        if target.lead_id is None:
+            return "ignored: unknown contact"
+        return _apply_contact_update(event, target.lead_id)
     return f"ignored: {event.type or 'untyped'} event"
+
+
+def _apply_contact_update(event: ContactUpdateEvent, lead_id: int) -> str:
+    """A contact whose address changed in GHL is no longer the recipient the lead's approved cards name: back to review.
+
+    GHL sends to the contact, so an email approved to the lead's address would
+    reach the new one. The lead keeps its address; the send job refuses a
+    contact whose address is not the approved one.
+    """
+    lead = Lead.objects.get(pk=lead_id)
+    try:
+        same = canonical_email(event.email) == lead.email
+    except ValidationError:
+        same = False
+    if same:
+        return f"lead {lead_id}: address unchanged"
+    cards = standing_approvals(PendingEmail.objects.filter(lead_id=lead_id))
+    detail = f"GHL contact {event.contact_id} now has the address {event.email or '(none)'}"
+    reopened = [card.pk for card in cards if reopen(card, ["recipient"], actor_label="ghl:ContactUpdate", detail=detail)]
+    return f"lead {lead_id}: {detail}; {len(reopened)} approved card(s) back to review"
 
 
 def _card_for_email(event: EmailStatsEvent) -> tuple[int, int] | None:
@@ -426,7 +494,10 @@ def _apply_email_stats(event: EmailStatsEvent, delivery: WebhookDelivery, target
     _record(lead_id, card_id, kind, delivery, detail=detail)
     if kind in SUPPRESSING_KINDS:
         suppress_lead(
-            Lead.objects.get(pk=lead_id), reason=SUPPRESSING_KINDS[kind], source=f"ghl:LCEmailStats:{event.event}"
+            Lead.objects.get(pk=lead_id),
+            reason=SUPPRESSING_KINDS[kind],
+            source=f"ghl:LCEmailStats:{event.event}",
+            landed=_landed(delivery, SUPPRESSING_KINDS[kind]),
         )
         return f"lead {lead_id} {SUPPRESSING_KINDS[kind]}"
     return f"lead {lead_id} {kind}" + (f" ({detail})" if detail else "")
@@ -478,6 +549,11 @@ def _card_replied_to(lead_id: int, event: MessageEvent) -> int | None:
             if conversation_id == event.conversation_id:
                 return card_id
     return sent[0][0] if sent else None
+
+
+def _landed(delivery: WebhookDelivery, what: str) -> str:
+    """How a hold raised by this delivery names it."""
+    return f"GHL webhook delivery {delivery.pk} ({what})"
 
 
 def _record(lead_id: int, card_id: int | None, kind: str, delivery: WebhookDelivery, *, detail: str = "") -> None:

@@ -110,6 +110,10 @@ def day_activity(date: dt.date) -> report.DayActivity:
             .annotate(n=Count("pk"))
             .order_by()
         ),
+        not_sent=[
+            {"card": card_id, "reason": reason}
+            for card_id, reason in moves.filter(to_status=CardStatus.FAILED).order_by("created_at", "pk").values_list("card_id", "reason")
+        ],
     )
 
 

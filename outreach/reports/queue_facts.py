@@ -9,14 +9,26 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from outreach import eligibility, review
-from outreach.models import CardStatus, CardTransition, EmailEvent, Lead, PendingEmail, RejectionTag
+from outreach.models import (
+    CardStatus,
+    CardTransition,
+    EmailEvent,
+    Lead,
+    PendingEmail,
+    RejectionTag,
+    WebhookDelivery,
+    WebhookRefusal,
+)
 from outreach.transitions import DRAFTED, StateChanged, transition
 from ramp import stop_conditions
+from ramp.cycles import LiveCycle
 from ramp.days import operating_date
+from ramp.holds import cleared_evidence
 from ramp.models import QueueTrace, RampDay
 
 logger = logging.getLogger(__name__)
@@ -54,24 +66,101 @@ def queue_facts(*, now: dt.datetime | None = None) -> stop_conditions.QueueFacts
         .select_related("lead")
     )
     facts.sla_overdue = [f"card {c.pk} ({c.lead.email}) waiting since {c.created_at:%Y-%m-%d %H:%M} UTC" for c in waiting]
+    deliverability_facts(facts, now=now)
+    facts.intake = intake_facts(now=now)
+    return facts
+
+
+def deliverability_facts(facts: stop_conditions.QueueFacts | None = None, *, now: dt.datetime | None = None) -> stop_conditions.QueueFacts:
+    """Fill in (or return new) the deliverability counts the stop conditions judge: sends over the
+    window and the bounces, unsubscribes and complaints that came back, each named as evidence.
+
+    Cheap enough to run inside every webhook's transaction (`outreach.inbound.evidence`).
+    """
+    now = now or timezone.now()
+    facts = facts or stop_conditions.QueueFacts(window_days=DELIVERABILITY_WINDOW_DAYS)
     since = now - dt.timedelta(days=DELIVERABILITY_WINDOW_DAYS)
-    sent_leads = Lead.objects.filter(cards__status=CardStatus.SENT, cards__sent_at__gte=since).distinct()
-    facts.sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since).count()
-    facts.bounce_evidence = [f"bounce:lead:{pk}" for pk in sent_leads.filter(bounced_at__gte=since).values_list("pk", flat=True)]
-    facts.unsubscribe_evidence = [
-        f"unsubscribe:lead:{pk}" for pk in sent_leads.filter(unsubscribed_at__gte=since).values_list("pk", flat=True)
-    ]
+    sent = PendingEmail.objects.filter(status=CardStatus.SENT, sent_at__gte=since)
+    facts.sent = sent.count()
+    # An outcome belongs to the email it answers: a lead sent to in the window counts
+    # whenever its bounce or unsubscribe arrived (a suppressed lead is never sent to again).
+    sent_leads = Lead.objects.filter(cards__in=sent).distinct()
+    bounce_evidence = [f"bounce:lead:{pk}" for pk in sent_leads.filter(bounced_at__isnull=False).values_list("pk", flat=True)]
+    unsubscribe_evidence = [f"unsubscribe:lead:{pk}" for pk in sent_leads.filter(unsubscribed_at__isnull=False).values_list("pk", flat=True)]
+    # Evidence a person cleared with a hold no longer counts toward that rule: only new evidence can raise it again.
+    facts.bounce_evidence = uncleared("bounce_rate", bounce_evidence)
+    facts.unsubscribe_evidence = uncleared("unsubscribe_rate", unsubscribe_evidence)
+    facts.complaint_evidence = uncleared("complaint_rate", complaint_evidence(sent))
     facts.bounces, facts.unsubscribes = len(facts.bounce_evidence), len(facts.unsubscribe_evidence)
-    reported = list(
-        RampDay.objects.filter(date__gte=operating_date(since)).exclude(reported_complaints=None).values_list("date", "reported_complaints")
-    )
-    events = list(EmailEvent.objects.filter(kind=EmailEvent.Kind.COMPLAINED, occurred_at__gte=since).values_list("pk", flat=True))
-    # The larger source wins, as before; each complaint is named so a cleared hold stays cleared.
-    if sum(n for _, n in reported) > len(events):
-        facts.complaint_evidence = [f"complaint:reported:{day}:{i}" for day, n in reported for i in range(1, n + 1)]
-    else:
-        facts.complaint_evidence = [f"complaint:event:{pk}" for pk in events]
     facts.complaints = len(facts.complaint_evidence)
+    return facts
+
+
+def complaint_evidence(sent) -> list[str]:
+    """Name each complaint about the cards in `sent`, one identity per complaint whoever told us.
+
+    A complaint belongs to the operating day its email was sent. The operator
+    may enter a day's complaints by hand (`RampDay.reported_complaints`, from
+    GHL's reporting) before or after GHL's webhooks for the same emails arrive:
+    the day holds as many complaints as the larger of the two sources, named
+    `complaint:<send day>:<n>`, so the same complaint told both ways is one
+    piece of evidence and keeps its name when the second source arrives.
+    """
+    days = Counter(
+        operating_date(sent_at)
+        for sent_at in EmailEvent.objects.filter(kind=EmailEvent.Kind.COMPLAINED, card__in=sent)
+        .order_by()
+        .values_list("card_id", "card__sent_at")
+        .distinct()
+        .values_list("card__sent_at", flat=True)
+    )
+    sent_days = {operating_date(at) for at in sent.values_list("sent_at", flat=True)}
+    for date, reported in RampDay.objects.filter(date__in=sent_days).exclude(reported_complaints=None).values_list("date", "reported_complaints"):
+        days[date] = max(days[date], reported)
+    return [f"complaint:{date}:{n}" for date in sorted(days) for n in range(1, days[date] + 1)]
+
+
+def uncleared(source: str, evidence: list[str]) -> list[str]:
+    """The evidence no cleared hold of `source` covered."""
+    cleared = cleared_evidence(source)
+    return [item for item in evidence if item not in cleared]
+
+
+def intake_facts(*, now: dt.datetime | None = None) -> stop_conditions.IntakeFacts:
+    """Gather the webhook intake's state for preflight (P11), the index and /api/ramp.
+
+    The window starts at the last live cycle's start or 24 hours back,
+    whichever is earlier: events lost over a weekend without cycles still count.
+    1. Signature refusals in the window (and what the per-minute cap dropped).
+    2. Sends in the window older than WEBHOOK_SILENCE_MINUTES when no delivery
+       at all has been received since the first of them.
+    """
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=24)
+    last_cycle = LiveCycle.objects.exclude(outcome=LiveCycle.Outcome.REFUSED).order_by("-started_at").first()
+    if last_cycle is not None and last_cycle.started_at < since:
+        since = last_cycle.started_at
+    facts = stop_conditions.IntakeFacts(since=since, silence_minutes=settings.WEBHOOK_SILENCE_MINUTES)
+
+    refusals = WebhookRefusal.objects.filter(reason=WebhookRefusal.Reason.SIGNATURE, received_at__gte=since)
+    rows = list(refusals.order_by("received_at", "pk").values_list("pk", "detail", "dropped"))
+    facts.refusals = len(rows)
+    facts.dropped = sum(dropped for _, _, dropped in rows)
+    facts.first_refusal = rows[0][1] if rows else ""
+    facts.refusal_evidence = [f"refusal:{pk}" for pk, _, _ in rows]
+
+    facts.last_delivery_at = WebhookDelivery.objects.order_by("-received_at").values_list("received_at", flat=True).first()
+    silent_since = now - dt.timedelta(minutes=settings.WEBHOOK_SILENCE_MINUTES)
+    # A day's sends are a few dozen at most (the ramp's cap): read in one query.
+    due = list(
+        PendingEmail.objects.filter(sent_at__gte=since, sent_at__lte=silent_since)
+        .order_by("sent_at", "pk")
+        .values_list("pk", "sent_at")
+    )
+    if due and (facts.last_delivery_at is None or facts.last_delivery_at < due[0][1]):
+        facts.silent_sends = len(due)
+        facts.first_silent_send_at = due[0][1]
+        facts.silent_evidence = [f"silent-send:card:{pk}" for pk, _ in due]
     return facts
 
 

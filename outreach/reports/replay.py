@@ -47,7 +47,8 @@ from ghl.sandbox.testing import SandboxThread
 from outreach import eligibility
 from outreach.checks import evaluate
 from outreach.sending.select import dry_run
-from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail
+from outreach.approval import approval_changes, approval_record
+from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, RejectionTag, WebhookDelivery
 from outreach.reports.queue_facts import queue_facts
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from ramp import preflight, services, stop_conditions
@@ -141,6 +142,7 @@ class World:
         # ... and the Head of Sales' sign-off and confirmation by "hos".
         head_of_sales, _ = get_user_model().objects.get_or_create(username="hos", defaults={"is_staff": True})
         head_of_sales.groups.add(Group.objects.get(name=HEAD_OF_SALES))
+        self.reviewer = head_of_sales
         for spec in self.case.get("campaigns", [{"key": "main"}]):
             self._campaign(spec)
         for spec in self.case.get("leads", []):
@@ -151,6 +153,15 @@ class World:
             RampDay.objects.create(**{**spec, "date": dt.date.fromisoformat(spec["date"])})
         for spec in self.case.get("holds", []):
             Hold.objects.create(raised_at=self.now - dt.timedelta(hours=1), **spec)
+        # GHL's events reach us unless the case says otherwise: one webhook delivery received
+        # this many hours before `now` (null: none at all), which is what preflight's webhook
+        # intake gate looks at. Cases written before the gate existed meant a healthy intake.
+        events_hours_ago = self.case.get("webhook_events_hours_ago", 0)
+        if events_hours_ago is not None:
+            at = self.now - dt.timedelta(hours=events_hours_ago)
+            WebhookDelivery.objects.create(
+                dedupe_key="replay-event", event_type="LCEmailStats", payload={}, received_at=at, processed_at=at
+            )
         for spec in self.case.get("queue_traces", []):
             QueueTrace.objects.create(taken_at=_aware(spec["taken_at"]), counts={}, drift_flagged=spec.get("drift_flagged", False))
         # The runbook's gates outside the cycle: deploys, and smoke and replay runs of this instance.
@@ -223,10 +234,23 @@ class World:
             status=status,
             sent_at=_hours_ago(self.now, spec.get("sent_hours_ago")),
         )
+        # Only states the product reaches (models.CARD_INVARIANTS): a card past review was
+        # reviewed by "hos", a sent one carries GHL's message id, a rejected one a tag.
+        if status != CardStatus.PENDING:
+            card.reviewed_by, card.reviewed_at = self.reviewer, card.created_at
+        if status == CardStatus.SENT:
+            card.sent_at = card.sent_at or card.created_at
+            card.ghl_message_id = f"replay-{spec['key']}"[:64]
+        if status == CardStatus.REJECTED:
+            card.rejection_tag = RejectionTag.objects.get(slug=RejectionTag.HYGIENE)
+        if status != CardStatus.PENDING:
+            record = approval_record(card)
+            card.approved_parts, card.approved_content_hash = record["approved_parts"], record["approved_content_hash"]
         card.save()
-        if status != CardStatus.PENDING and not spec.get("edited_after_approval"):
-            card.approved_content_hash = card.content_hash()
-            PendingEmail.objects.filter(pk=card.pk).update(approved_content_hash=card.approved_content_hash)
+        if spec.get("edited_after_approval"):
+            # The text changed after the approval: the approval names the words the reviewer saw.
+            PendingEmail.objects.filter(pk=card.pk).update(body=card.body + "\n\nEdited after approval.")
+            card.refresh_from_db()
         self.cards[spec["key"]] = card
 
     def key_of(self, pk: int) -> str:
@@ -544,7 +568,7 @@ def record_day(date: dt.date, *, name: str) -> dict:
                 "classifier": c.classifier, "campaign_ref": c.campaign_ref, "route": c.route,
                 "is_shadow": c.is_shadow, "is_canary": c.is_canary, "age_hours": hours(c.created_at),
                 "sent_hours_ago": hours(c.sent_at),
-                "edited_after_approval": bool(c.approved_content_hash) and c.approved_content_hash != c.content_hash(),
+                "edited_after_approval": bool(c.approved_content_hash) and bool(approval_changes(c)),
             }
             for c in cards
         ],

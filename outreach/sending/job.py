@@ -19,21 +19,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ghl.client import Contact, get_client
-from ghl.errors import GhlError, GhlNotFound, GhlRateLimited, GhlUnsafeField, GhlValidationError
+from compliance.identity import canonical_email
+from ghl.errors import GhlError, GhlNotFound, GhlRateLimited
 from outreach import eligibility
+from outreach.approval import approval_changes, describe, reopen
 from outreach.models import CardStatus, DispatchAttempt, Lead, PendingEmail
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.sending.render import render
-from outreach.sending.select import WORKER_LABEL, release
+from outreach.sending.claims import WORKER_LABEL, claim_day_of, release
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import operating_date
-from ramp.models import Hold
+from ramp.days import operating_tz, window_bounds, window_label
+from ramp.models import Hold, RampPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def _worker_name() -> str:
 
 def bump_day(card: PendingEmail, **changes: int) -> None:
     """Add to the counters of the day the card was claimed on."""
-    counters.bump(operating_date(card.queued_at) if card.queued_at else operating_date(), **changes)
+    counters.bump(claim_day_of(card), **changes)
 
 
 def _finish(attempt: DispatchAttempt, outcome: str, *, started: float, error: str = "", status: int | None = None) -> None:
@@ -89,19 +92,19 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
 
     1. Re-fetch the card; do nothing unless it is still `queued`.
     2. Re-check (`_recheck`): an active hold releases it back to approved;
-       content changed since approval returns it to pending; any eligibility
-       rule holding it back fails it. Nothing is sent in any of these cases.
-    3. Write a DispatchAttempt. A lead without a GHL contact id is upserted
-       (the contact is stored on card and lead; Email DND refuses it locally); a
-       lead with one goes straight to the send.
-    4. Mark the card `sending` (committed), then call send_email once, with the
-       idempotency marker embedded. When GHL refuses a stored contact id (404,
-       400: nothing was sent) the card goes back to queued, the contact is
-       upserted once and, if it is another contact, sent to once more.
+       any part of the send changed since approval returns it to pending; any
+       eligibility rule holding it back fails it. Nothing is sent in these cases.
+    3. Write a DispatchAttempt. A lead with a stored GHL contact id has that
+       contact read from GHL: unless it has the approved address and no Email
+       DND, the card fails with the reason. A lead without one is upserted (the
+       contact is stored on card and lead; Email DND fails it).
+    4. Mark the card `sending` (committed), hash the whole send again as stored
+       and fail it on any difference from the approval, then call send_email
+       once, with the idempotency marker embedded.
     5. Record the outcome: sent; 429/connection refused -> queued again and
        retried later (safe); 5xx/timeout -> unknown for reconcile; permanent -> failed.
     """
-    card = PendingEmail.objects.select_related("lead").filter(pk=card_pk).first()
+    card = PendingEmail.objects.select_related("lead", "campaign", "step").filter(pk=card_pk).first()
     if card is None:
         return SendOutcome(card_pk, "missing")
     if card.status != CardStatus.QUEUED:
@@ -117,95 +120,106 @@ def send_card(card_pk: int, *, now: dt.datetime | None = None) -> SendOutcome:
     client = get_client()
     lead = card.lead
 
-    # A lead whose GHL contact is known costs one request, the send: GHL itself
-    # refuses a DND or deleted contact, and that refusal (nothing sent) is what
-    # makes us resolve the contact again. A new lead costs two: the upsert
-    # answers with the contact and its DND settings, so no search goes first.
-    contact_id = lead.ghl_contact_id
-    resolved = False
-    if not contact_id:
+    # Two requests per send, first touches and follow-ups alike. A stored
+    # contact id is trusted for nothing: GHL's contact is read and must still
+    # carry the approved address without Email DND (GHL's DND can change with
+    # no webhook reaching us). A first touch takes upsert's answer, which
+    # matched the contact by the approved address and carries its DND.
+    if lead.ghl_contact_id:
+        contact_or_outcome = _read_contact(card, client, lead.ghl_contact_id, attempt=attempt, started=started)
+    else:
         contact_or_outcome = _resolve(card, client, attempt=attempt, started=started)
-        if isinstance(contact_or_outcome, SendOutcome):
-            return contact_or_outcome
-        contact_id, resolved = contact_or_outcome.id, True
+    if isinstance(contact_or_outcome, SendOutcome):
+        return contact_or_outcome
+    contact_id = contact_or_outcome.id
 
-    while True:
-        # `_recheck` has just run; only a wait on GHL gives the world time to change.
-        stopped = _stopped_meanwhile(card, now=now, attempt=attempt, started=started) if resolved else None
-        if stopped is not None:
-            return stopped
+    # `_recheck` ran before the wait on GHL; what arrived meanwhile still stops the email.
+    stopped = _stopped_meanwhile(card, now=now, attempt=attempt, started=started)
+    if stopped is not None:
+        return stopped
 
-        # Committed before the request leaves: a crash from here on leaves `sending`,
-        # which reconcile settles by asking GHL, never by resending blindly.
-        try:
-            transition(
-                card, CardStatus.SENDING, expected=CardStatus.QUEUED, actor_label=WORKER_LABEL,
-                reason=f"Attempt {attempt.pk} on {attempt.worker}",
-                ghl_contact_id=contact_id, dispatch_attempts=F("dispatch_attempts") + 1,
-            )
-        except StateChanged as exc:
-            _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=str(exc))
-            return SendOutcome(card_pk, "skipped", str(exc))
+    # Committed before the request leaves: a crash from here on leaves `sending`,
+    # which reconcile settles by asking GHL, never by resending blindly.
+    try:
+        transition(
+            card, CardStatus.SENDING, expected=CardStatus.QUEUED, actor_label=WORKER_LABEL,
+            reason=f"Attempt {attempt.pk} on {attempt.worker}",
+            ghl_contact_id=contact_id, dispatch_attempts=F("dispatch_attempts") + 1,
+        )
+    except StateChanged as exc:
+        _finish(attempt, DispatchAttempt.Outcome.SKIPPED, started=started, error=str(exc))
+        return SendOutcome(card_pk, "skipped", str(exc))
 
-        # The copy read at the top may be older than the card: while we waited on GHL it
-        # could have been released, edited, approved again and claimed anew. Now that it
-        # is `sending` nobody may change it, so send what is stored, and only if approved.
-        card.refresh_from_db(fields=["subject", "body", "footer", "approved_content_hash", "idempotency_key"])
-        if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
-            reason = "Not sent: the stored text differs from the approved text"
-            _fail(card, CardStatus.SENDING, reason)
-            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
-            return SendOutcome(card_pk, "failed", reason)
+    # The copy read at the top may be older than the card: while we waited on GHL it
+    # could have been released, edited, approved again and claimed anew, or its lead
+    # or campaign changed. Now that it is `sending` nobody may change the card, so
+    # hash the whole send again as stored, and send only what was approved.
+    card = PendingEmail.objects.select_related("lead", "campaign", "step").get(pk=card_pk)
+    if changes := approval_changes(card):
+        reason = f"Not sent: {describe(changes)}"
+        _fail(card, CardStatus.SENDING, reason)
+        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
+        return SendOutcome(card_pk, "failed", reason)
 
-        email = render(card)
-        try:
-            sent = client.send_email(
-                contact_id=contact_id, subject=email.subject, html=email.html, text=email.text, email_from=email.from_line
-            )
-        except GhlError as exc:
-            if _refused_the_contact(exc) and not resolved:
-                # A 400/404 is GHL's answer that nothing was sent: the stored contact id
-                # may be stale (deleted, merged) or the contact may have DND now. Resolve
-                # it again, once, before anything else is sent.
-                transition(
-                    card, CardStatus.QUEUED, expected=CardStatus.SENDING, actor_label=WORKER_LABEL,
-                    reason=f"GHL refused contact {contact_id} ({exc}); nothing sent; resolving the contact again",
-                )
-                contact_or_outcome = _resolve(card, client, attempt=attempt, started=started)
-                if isinstance(contact_or_outcome, SendOutcome):
-                    return contact_or_outcome
-                resolved = True
-                if contact_or_outcome.id == contact_id:
-                    # Same contact, not DND: GHL refused the email itself, and would again.
-                    _fail(card, CardStatus.QUEUED, f"GHL refused the email: {exc}", count_error=True)
-                    _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
-                    return SendOutcome(card_pk, "failed", str(exc))
-                contact_id = contact_or_outcome.id
-                continue
-            if exc.retry_safe:
-                return _retry_later(card, CardStatus.SENDING, exc, attempt=attempt, started=started)
-            if exc.permanent:
-                _fail(card, CardStatus.SENDING, f"GHL refused the email: {exc}", count_error=True)
-                _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
-                return SendOutcome(card_pk, "failed", str(exc))
-            return _mark_unknown(card, exc, attempt=attempt, started=started)
-        except Exception as exc:  # a bug after the request may have left: never guess, reconcile
-            logger.exception("Unexpected error sending card %s", card_pk)
-            return _mark_unknown(card, exc, attempt=attempt, started=started)
+    email = render(card)
+    try:
+        sent = client.send_email(
+            contact_id=contact_id, subject=email.subject, html=email.html, text=email.text, email_from=email.from_line
+        )
+    except GhlError as exc:
+        if exc.retry_safe:
+            return _retry_later(card, CardStatus.SENDING, exc, attempt=attempt, started=started)
+        if exc.permanent:
+            _fail(card, CardStatus.SENDING, f"GHL refused the email: {exc}", count_error=True)
+            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
+            return SendOutcome(card_pk, "failed", str(exc))
+        return _mark_unknown(card, exc, attempt=attempt, started=started)
+    except Exception as exc:  # a bug after the request may have left: never guess, reconcile
+        logger.exception("Unexpected error sending card %s", card_pk)
+        return _mark_unknown(card, exc, attempt=attempt, started=started)
 
-        mark_sent(card, sent, expected=CardStatus.SENDING, reason=f"Sent by attempt {attempt.pk}")
-        _finish(attempt, DispatchAttempt.Outcome.SENT, started=started, status=200)
-        return SendOutcome(card_pk, "sent", sent.message_id)
+    mark_sent(card, sent, expected=CardStatus.SENDING, reason=f"Sent by attempt {attempt.pk}")
+    _finish(attempt, DispatchAttempt.Outcome.SENT, started=started, status=200)
+    return SendOutcome(card_pk, "sent", sent.message_id)
 
 
-def _refused_the_contact(exc: GhlError) -> bool:
-    """True for GHL's answers that prove the send was refused, so a second one cannot duplicate it.
+def _same_address(ghl_email: str, approved: str) -> bool:
+    """True when GHL's contact address is the approved one, compared in canonical form (compliance.identity)."""
+    try:
+        return canonical_email(ghl_email) == approved
+    except ValidationError:
+        return False
 
-    A 404 / "Contact ... not found" and a 400/422 validation refusal (DND,
-    unsubscribed, invalid email) are answered before GHL sends anything. A field
-    we refused ourselves before any request (GhlUnsafeField) is no contact matter.
+
+def _read_contact(card: PendingEmail, client, contact_id: str, *, attempt: DispatchAttempt, started: float) -> Contact | SendOutcome:
+    """Read the stored contact from GHL (one request); a SendOutcome (nothing sent) unless it has the approved address and no Email DND.
+
+    Called while the card is `queued`: reading sends nothing, so a failure that may pass is retried later.
     """
-    return isinstance(exc, (GhlNotFound, GhlValidationError)) and not isinstance(exc, GhlUnsafeField)
+    approved = card.lead.email
+    try:
+        contact = client.get_contact(contact_id)
+    except GhlNotFound:
+        return _contact_refused(card, f"Not sent: GHL has no contact {contact_id} (deleted or merged)", attempt=attempt, started=started)
+    except GhlError as exc:
+        if exc.permanent:
+            _fail(card, CardStatus.QUEUED, f"Not sent: GHL refused to read contact {contact_id}: {exc}", count_error=True)
+            _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=str(exc), status=exc.status)
+            return SendOutcome(card.pk, "failed", str(exc))
+        return _retry_later(card, CardStatus.QUEUED, exc, attempt=attempt, started=started)
+    if not _same_address(contact.email, approved):
+        reason = f"Not sent: GHL contact {contact_id} has the address {contact.email or '(none)'}, not the approved {approved}"
+        return _contact_refused(card, reason, attempt=attempt, started=started)
+    if contact.email_blocked:
+        reason = f"Not sent: GHL contact {contact_id} has Email DND ({contact.email_dnd_status or 'dnd'})"
+        return _contact_refused(card, reason, attempt=attempt, started=started)
+    return contact
+
+
+def _contact_refused(card: PendingEmail, reason: str, *, attempt: DispatchAttempt, started: float) -> SendOutcome:
+    _fail(card, CardStatus.QUEUED, reason)
+    _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
+    return SendOutcome(card.pk, "failed", reason)
 
 
 def _resolve(card: PendingEmail, client, *, attempt: DispatchAttempt, started: float) -> Contact | SendOutcome:
@@ -234,10 +248,8 @@ def _resolve(card: PendingEmail, client, *, attempt: DispatchAttempt, started: f
         PendingEmail.objects.filter(pk=card.pk).update(ghl_contact_id=contact.id)
         lead.ghl_contact_id = contact.id
     if contact.email_blocked:
-        reason = f"GHL contact {contact.id} has Email DND ({contact.email_dnd_status or 'dnd'}): not sent"
-        _fail(card, CardStatus.QUEUED, reason)
-        _finish(attempt, DispatchAttempt.Outcome.FAILED, started=started, error=reason)
-        return SendOutcome(card.pk, "failed", reason)
+        reason = f"Not sent: GHL contact {contact.id} has Email DND ({contact.email_dnd_status or 'dnd'})"
+        return _contact_refused(card, reason, attempt=attempt, started=started)
     return contact
 
 
@@ -248,7 +260,7 @@ def _stopped_meanwhile(card: PendingEmail, *, now: dt.datetime, attempt: Dispatc
     (suppress_lead also fails queued cards; a reply or a rule added in the admin
     does not), and so does a hold raised meanwhile.
     """
-    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    verdict = eligibility.judge_one(card, _conditions(card, now))
     if not verdict.eligible:
         reason = f"Not sent: held back: {'; '.join(verdict.lines())} (learnt while the contact was being resolved)"
         _fail(card, CardStatus.QUEUED, reason)
@@ -265,8 +277,10 @@ def _stopped_meanwhile(card: PendingEmail, *, now: dt.datetime, attempt: Dispatc
 def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
     """Return a SendOutcome when the card must not be sent now (and record why), else None.
 
-    1. An active hold releases it back to approved.
-    2. Text changed since approval returns it to pending, for review.
+    1. An active hold releases it back to approved; so does a job reached
+       outside the sending window of the day the card was claimed on (its
+       slot goes back to that day, which is over: nothing more is sent for it).
+    2. Any part of the send changed since approval (outreach.approval) returns it to pending, for review.
     3. Any eligibility rule holding it back (a suppression learnt since the
        claim, an exclusion rule added, ...) fails it.
     """
@@ -276,18 +290,35 @@ def _recheck(card: PendingEmail, *, now: dt.datetime) -> SendOutcome | None:
         release(card.pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "released", reason)
-    if not card.approved_content_hash or card.content_hash() != card.approved_content_hash:
-        reason = "Content changed since approval: back to review; nothing sent"
-        release(card.pk, CardStatus.QUEUED, CardStatus.PENDING, reason=reason)
+    policy = RampPolicy.get()
+    claimed_on = claim_day_of(card)
+    start, end = window_bounds(policy, claimed_on)
+    if not start <= now < end:
+        reason = (
+            f"Released: reached at {now.astimezone(operating_tz()):%Y-%m-%d %H:%M}, outside the sending window of "
+            f"{claimed_on} ({window_label(policy)}) it was claimed in; nothing sent"
+        )
+        release(card.pk, CardStatus.QUEUED, CardStatus.APPROVED, reason=reason)
+        _skip_attempt(card, reason)
+        return SendOutcome(card.pk, "released", reason)
+    if changes := approval_changes(card):
+        reopen(card, changes, actor_label=WORKER_LABEL, detail="found before sending; nothing sent")
+        reason = f"{describe(changes)}: back to review; nothing sent"
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "returned", reason)
-    verdict = eligibility.judge_one(card, eligibility.Conditions.current(now))
+    verdict = eligibility.judge_one(card, _conditions(card, now))
     if not verdict.eligible:
         reason = "Not sent: held back: " + "; ".join(verdict.lines())
         _fail(card, CardStatus.QUEUED, reason)
         _skip_attempt(card, reason)
         return SendOutcome(card.pk, "failed", reason)
     return None
+
+
+def _conditions(card: PendingEmail, now: dt.datetime) -> eligibility.Conditions:
+    """The eligibility conditions a claimed card is re-checked under: every rule as of now, its age as of
+    its claim (a card claimed inside its age limit may be sent by its job that day; the window bounds it)."""
+    return eligibility.Conditions.current(now, stale_at=card.queued_at)
 
 
 def _skip_attempt(card: PendingEmail, reason: str) -> None:

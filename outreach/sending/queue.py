@@ -42,6 +42,21 @@ def enqueue_card(card_pk: int, card_code: str, *, again: bool = False, delay: dt
         queue.enqueue_in(delay, JOB, card_pk, job_id=job_id)
 
 
+def cards_with_a_job() -> set[str]:
+    """Return the codes (hex) of the cards whose dispatch job is still in Redis: waiting, scheduled, running or deferred.
+
+    A job id is `dispatch-<code>` or `dispatch-<code>-<suffix>` (`job_id_for`).
+    Finished and failed jobs do not count: they will not run again. Read only
+    (no registry clean-up), so a dry-run reconcile changes nothing in Redis.
+    """
+    queue = dispatch_queue()
+    ids = list(queue.get_job_ids())
+    for registry in (queue.scheduled_job_registry, queue.started_job_registry, queue.deferred_job_registry):
+        ids.extend(registry.get_job_ids(cleanup=False))
+    prefix = "dispatch-"
+    return {job_id[len(prefix) :].split("-", 1)[0] for job_id in ids if job_id.startswith(prefix)}
+
+
 def redis_error(exc: Exception) -> str:
     """Return a Redis failure as one line, with the URL's password masked."""
     return f"Redis is not reachable at REDIS_URL={redacted_redis_url()}: {exc.__class__.__name__}"

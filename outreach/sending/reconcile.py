@@ -11,6 +11,7 @@ reads GHL and reports what it would settle, and changes no card or queue.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,10 +23,11 @@ from ghl.errors import GhlError
 from outreach.models import CardStatus, PendingEmail
 from outreach.sending.cycles import settle_cycles
 from outreach.sending.job import mark_sent
-from outreach.sending.queue import enqueue_card, redis_error
+from outreach.sending.queue import cards_with_a_job, enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp.days import day_bounds, operating_date
 
+logger = logging.getLogger(__name__)
 # A `sending` card younger than this may still have a live worker talking to GHL
 # (rate-limiter wait + connect + read timeouts), and an `unknown` one may still be
 # being recorded by GHL after our read timed out; reconcile leaves both alone.
@@ -38,6 +40,8 @@ class ReconcileReport:
     sent: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     reenqueued: list[int] = field(default_factory=list)
+    # Queued cards whose job is still in Redis: not enqueued again.
+    has_job: list[int] = field(default_factory=list)
     left: list[tuple[int, str]] = field(default_factory=list)
     # In flight and changed within the grace period: a worker or GHL may still be on them, so
     # they are left alone this time (not a failure; the next run after the grace settles them).
@@ -53,6 +57,7 @@ class ReconcileReport:
             "sent": self.sent,
             "requeued": self.requeued,
             "reenqueued": self.reenqueued,
+            "has_job": self.has_job,
             "left": [{"pk": pk, "reason": reason} for pk, reason in self.left],
             "waiting": [{"pk": pk, "status": status} for pk, status in self.waiting],
         }
@@ -67,8 +72,10 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
     1. unknown / stuck sending: look for the card's marker in the contact's GHL
        conversation. Found -> sent (ids recorded). Confirmed absent -> queued and
        re-enqueued: the only path to a resend. GHL unreachable -> left as is.
-    2. queued with no progress for `grace` (e.g. Redis lost its jobs): enqueue
-       again; a second job for a card is harmless, the claim is compare-and-set.
+    2. queued with no progress for `grace` and no job left in Redis (e.g.
+       Redis lost its jobs): enqueue again. A card whose job still waits,
+       runs or is scheduled (a retry after a 429) is left to it: re-enqueuing
+       those on every run fed a 429 storm. The counts are logged per run.
     """
     now = now or timezone.now()
     report = ReconcileReport(applied=apply)
@@ -85,7 +92,7 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
         else:
             client = client or get_client()
             try:
-                found, error = client.find_sent_email_containing(card.ghl_contact_id, card.idempotency_key), ""
+                found, error = find_card_email(client, card), ""
             except GhlError as exc:
                 # Unreachable, refused, or a listing GHL could not give in full:
                 # none of them proves the message absent, so nothing is resent.
@@ -110,8 +117,15 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
         except StateChanged as exc:
             report.left.append((card.pk, str(exc)))
 
-    for card in PendingEmail.objects.filter(status=CardStatus.QUEUED, updated_at__lt=cutoff).order_by("pk"):
+    waiting = PendingEmail.objects.filter(status=CardStatus.QUEUED, updated_at__lt=cutoff).order_by("pk")
+    with_a_job = cards_with_a_job() if waiting.exists() else set()
+    for card in waiting:
         if card.pk in report.requeued:
+            continue
+        if card.code.hex in with_a_job:
+            # Its job is still in Redis (waiting, scheduled for a retry after a 429, or running):
+            # another one would only add to the storm.
+            report.has_job.append(card.pk)
             continue
         if not apply:
             report.reenqueued.append(card.pk)
@@ -124,7 +138,20 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
     if apply:
         # Settled cards may close the live cycles that claimed them.
         settle_cycles()
+    logger.info(
+        "reconcile: %d re-enqueued, %d queued card(s) left to the job they still have, %d resent",
+        len(report.reenqueued), len(report.has_job), len(report.requeued),
+    )
     return report
+
+
+def find_card_email(client, card: PendingEmail):
+    """Return the card's email as GHL has it (SentMessage), or None when a complete read shows it absent.
+
+    The one way reconcile and verify_sent look a card up: by its stored
+    message id first (one request), by the contact's conversation otherwise.
+    """
+    return client.find_sent_email(card.ghl_contact_id, card.idempotency_key, message_id=card.ghl_message_id)
 
 
 def _enqueue_after_reconcile(card: PendingEmail, report: ReconcileReport) -> bool:
@@ -168,7 +195,7 @@ def verify_sent(date: dt.date | None = None) -> VerifyReport:
         report.checked += 1
         client = client or get_client()
         try:
-            found = client.find_sent_email_containing(card.ghl_contact_id, card.idempotency_key)
+            found = find_card_email(client, card)
         except GhlError as exc:
             report.unreachable.append((card.pk, f"{card.lead.email}: GHL unreachable ({exc})"))
             continue

@@ -8,50 +8,11 @@ GHL receives it, the subject and both parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.headerregistry import HeaderRegistry
-from email.utils import formataddr
 
 from django.utils.html import escape, urlize
 
 from outreach.models import PendingEmail
-
-_HEADERS = HeaderRegistry()
-
-
-def from_header(name: str, address: str) -> str:
-    """Return the From line GHL is sent as its emailFrom: `Name <address>`, or the bare address without a name.
-
-    GHL's send documents emailFrom only as "Email address to send from", but
-    its own ProviderOutboundMessage webhook example carries
-    `"emailFrom": "From Name <email@gmail.com>"`, and its email records give
-    "from" as the sender's name and address: we read the field as the From
-    header, name included. The name is written as RFC 5322 wants it: quoted
-    when it holds specials such as a comma, RFC 2047-encoded when it is not
-    ASCII. A name with a line break or a control character is refused before
-    it can be sent: when the campaign is saved (Campaign.sender_name), at
-    start-up (SENDER_NAME), and by the GHL client.
-    """
-    # Spaces around the name would only widen the header; a blank name leaves the bare address.
-    name = name.strip()
-    local, at, domain = address.rpartition("@")
-    if at and not domain.isascii():
-        # An internationalised domain travels in its ASCII (IDNA) form, as in any mail header.
-        domain = domain.encode("idna").decode("ascii")
-        address = f"{local}@{domain}"
-    return formataddr((name, address))
-
-
-def display_from(header: str) -> str:
-    """Return the From line as a mail program shows it: an encoded name decoded, quoting kept off."""
-    try:
-        parsed = _HEADERS("from", header)
-    except Exception:  # noqa: BLE001 - the stdlib parser raises AttributeError and others on some malformed headers
-        return header
-    if len(parsed.addresses) != 1:
-        return header
-    [address] = parsed.addresses
-    return f"{address.display_name} <{address.addr_spec}>" if address.display_name else address.addr_spec
-
+from outreach.sending.headers import display_from, from_header
 
 @dataclass(frozen=True)
 class RenderedEmail:

@@ -22,16 +22,16 @@ from outreach import eligibility
 from outreach.models import CardStatus, PendingEmail
 from outreach.sending import cycles
 from outreach.sending.gates import DispatchRefused, gate_blockers
+from outreach.sending.claims import release
 from outreach.sending.queue import enqueue_card, redis_error
 from outreach.transitions import StateChanged, transition
 from ramp import counters
-from ramp.days import day_bounds, operating_date, ramp_day
-from ramp.limits import CAP_REACHED, Candidate, plan_claims, tier_caps
+from ramp.days import claim_date, day_bounds, ramp_day
+from ramp.limits import CAP_REACHED, Candidate, effective_cap, plan_claims, tier_caps
 from ramp.models import Hold, RampDay, RampPolicy
 
 logger = logging.getLogger(__name__)
 
-WORKER_LABEL = "dispatch worker"
 # The verdict of an eligible card the day's caps leave for another cycle.
 RAMP_LIMIT = "ramp_limit"
 # The verdict of a selected card someone else moved before the claim.
@@ -147,7 +147,8 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
     (daily cap, tier_2 canary share, per-company cap) from ramp.limits.plan_claims,
     which the replay harness applies too.
     """
-    remaining = max(day.cap - day.dispatched_count, 0)
+    cap = effective_cap(day.cap, policy)
+    remaining = max(cap - day.dispatched_count, 0)
     budget = remaining if limit is None else min(remaining, max(limit, 0))
     claimed_domains, claimed_tiers = _claimed_today(day.date)
 
@@ -182,7 +183,7 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
         elif why == CAP_REACHED:
             # Counted with this cycle's own choices: "0 of 5 claimed" alone read as room to spare.
             why = (
-                f"over today's cap of {day.cap}: {day.dispatched_count} claimed earlier today "
+                f"over today's cap of {cap}: {day.dispatched_count} claimed earlier today "
                 f"and {len(claims.selected)} chosen in this cycle"
             )
         line.reasons.append(why)
@@ -193,7 +194,7 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
             line.reasons = [f"blocked: {blocker}" for blocker in blockers]
     return DispatchPlan(
         date=day.date,
-        cap=day.cap,
+        cap=cap,
         dispatched_count=day.dispatched_count,
         limit=limit,
         selected=selected,
@@ -208,8 +209,8 @@ def dry_run(now: dt.datetime | None = None, *, limit: int | None = None, check_r
     Reads only: today's RampDay and the policy are not created if missing.
     """
     now = now or timezone.now()
-    date = operating_date(now)
     policy = RampPolicy.objects.filter(pk=1).first() or RampPolicy()
+    date = claim_date(policy, now)
     day = RampDay.objects.filter(date=date).first() or RampDay(date=date, cap=policy.current_cap())
     blockers = gate_blockers(now=now, check_redis=check_redis)
     return plan(day=day, policy=policy, now=now, limit=limit, blockers=blockers)
@@ -287,7 +288,7 @@ def start_live_cycle(*, operator, limit: int | None = None, now: dt.datetime | N
 
 def _claim(*, operator, username: str, limit: int | None, now: dt.datetime) -> CycleResult:
     with transaction.atomic():
-        day = ramp_day(operating_date(now))
+        day = ramp_day(claim_date(RampPolicy.get(), now))
         # The lock serializes concurrent cycles on PostgreSQL; on SQLite the
         # IMMEDIATE transaction already holds the database write lock.
         day = RampDay.objects.select_for_update().get(pk=day.pk)
@@ -295,7 +296,7 @@ def _claim(*, operator, username: str, limit: int | None, now: dt.datetime) -> C
             raise DispatchRefused(["A hold was raised while the cycle was starting."])
         chosen = plan(day=day, policy=RampPolicy.get(), now=now, limit=limit, blockers=[])
         result = CycleResult(
-            date=day.date, cap=day.cap, dispatched_before=day.dispatched_count, claimed=[], held_back=chosen.held_back
+            date=day.date, cap=chosen.cap, dispatched_before=day.dispatched_count, claimed=[], held_back=chosen.held_back
         )
         for line in chosen.selected:
             card = PendingEmail(pk=line.pk, status=CardStatus.APPROVED)
@@ -341,18 +342,5 @@ def _enqueue_claimed(claimed: list[tuple[int, str]], result: CycleResult) -> Non
     result.enqueue_failed, result.enqueue_error = failed, error
 
 
-def release(pk: int, expected: str, to_status: str, *, reason: str) -> bool:
-    """Give a claimed card back (not sent) and return its slot to the day it was claimed on."""
-    card = PendingEmail.objects.filter(pk=pk).only("pk", "status", "queued_at").first()
-    if card is None:
-        return False
-    claim_date = operating_date(card.queued_at) if card.queued_at else operating_date()
-    try:
-        with transaction.atomic():
-            transition(card, to_status, expected=expected, actor_label=WORKER_LABEL, reason=reason, queued_at=None)
-            counters.release_claim(claim_date)
-    except StateChanged:
-        return False
-    return True
 
 

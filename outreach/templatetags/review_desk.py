@@ -9,6 +9,7 @@ from django.conf import settings
 
 from outreach import review
 from outreach.eligibility import Conditions
+from outreach.reports.queue_facts import intake_facts
 from ramp.days import ramp_day
 from ramp.models import Hold, PreflightRun
 
@@ -28,6 +29,13 @@ def send_mode() -> dict:
     if host in LOOPBACK_HOSTS:
         return {"label": "SANDBOX", "css": "sandbox", "title": "Sends go to the local GHL sandbox: no contact receives anything."}
     return {"label": "LIVE GHL", "css": "live", "title": f"Sends go to GoHighLevel at {host}: contacts receive them."}
+
+
+@register.simple_tag
+def webhook_intake() -> dict:
+    """Return the webhook intake's state for the index: ok, and the problems preflight's P11 would name."""
+    problems = intake_facts().problems()
+    return {"ok": not problems, "problems": problems}
 
 
 @register.simple_tag(takes_context=True)

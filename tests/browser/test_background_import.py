@@ -11,7 +11,7 @@ from tests.factories import make_lead, make_user
 from tests.imports_bg.conftest import import_worker
 from tests.imports_bg.helpers import lead_file
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from outreach.models import Lead
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from tests.factories import make_lead, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 HEAD = "email,first_name,last_name,company,title,tier,source\n"
 GOOD = "ok@x.example,Ann,Lee,Acme,CMO,tier_1,s\n"

@@ -12,7 +12,7 @@ from outreach.roles import HEAD_OF_SALES
 from ramp.models import QualitySignoff
 from tests.factories import make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def test_the_head_of_sales_signs_off_and_is_asked_again_when_a_tag_is_added(seeded, page, live_server, login, screenshots):

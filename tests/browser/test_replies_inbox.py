@@ -11,7 +11,7 @@ from outreach.roles import HEAD_OF_SALES
 from tests.factories import make_user
 from tests.replies.test_inbox import KEY, inbound
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from outreach.models import CardStatus, PendingEmail, Tier
 from outreach.roles import HEAD_OF_SALES, OPERATOR
 from tests.factories import make_campaign, make_card, make_lead, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def status_of(card) -> str:

@@ -12,7 +12,7 @@ from tests.browser.test_import_errors import assert_no_traceback, upload
 from tests.compliance.rule_admin import build_queue
 from tests.factories import make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 DOMAINS = b"domain,reason\nhttps://www.Customer.example/,now a customer\nnobody.example,unused\n"
 

@@ -20,6 +20,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "caio.example.com",
     "GHL_TOKEN": "pit-production-token",
     "GHL_LOCATION_ID": "loc123",
+    "GHL_WEBHOOK_ED25519_PUBLIC_KEY": "8399867e4629f66c6437d94da4d3aead61aaf197ad02dbc4e3b1a44015251b34",
 }
 
 
@@ -59,7 +60,10 @@ def test_it_names_every_missing_production_key_at_once():
     result = python("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='caio.settings'; django.setup()", {"DEBUG": "false"})
 
     assert result.returncode != 0
-    assert "Settings SECRET_KEY, ALLOWED_HOSTS, GHL_TOKEN, GHL_LOCATION_ID are required but not set" in result.stderr
+    assert (
+        "Settings SECRET_KEY, ALLOWED_HOSTS, GHL_TOKEN, GHL_LOCATION_ID, GHL_WEBHOOK_ED25519_PUBLIC_KEY are required but not set"
+        in result.stderr
+    )
 
 
 def test_the_image_runs_bin_role_in_exec_form_as_a_non_root_user():

@@ -27,9 +27,10 @@ pytestmark = pytest.mark.django_db
 KEY = Ed25519PrivateKey.generate()
 SIGNER = WebhookSigner(KEY)
 # The index page, its 30-day chart included, in a bound that does not grow with the days
-# charted: 39 queries when written (about 210 when each day ran its own day_activity); 47
-# since graduation reads the deploy and its gate runs and the streak box lists its days.
-INDEX_QUERIES_AT_MOST = 50
+# charted: 39 queries when written (about 210 when each day ran its own day_activity),
+# plus the webhook intake tile's 4 (last live cycle, refusals, last delivery, sends waiting),
+# and graduation's reads of the last deploy and its gate runs and the streak box's days.
+INDEX_QUERIES_AT_MOST = 54
 
 
 @pytest.fixture(autouse=True)

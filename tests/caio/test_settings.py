@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caio.config import Config
+from ghl.sandbox.keys import ed25519_key, rsa_key
+from ghl.webhooks import public_key_pem
 from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +26,11 @@ PRODUCTION = {
     "GHL_TOKEN": "pit-production-token",
     "GHL_LOCATION_ID": "loc123",
     "DATABASE_URL": "sqlite:///:memory:",
+    # A key of our own app's, as GHL's developer portal gives it (raw, hex).
+    "GHL_WEBHOOK_ED25519_PUBLIC_KEY": Ed25519PrivateKey.generate()
+    .public_key()
+    .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    .hex(),
 }
 
 
@@ -38,7 +47,7 @@ def test_it_passes_the_deploy_checks_with_production_settings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("key", ["SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID"])
+@pytest.mark.parametrize("key", ["SECRET_KEY", "ALLOWED_HOSTS", "GHL_TOKEN", "GHL_LOCATION_ID", "GHL_WEBHOOK_ED25519_PUBLIC_KEY"])
 def test_it_stops_naming_a_missing_production_key(key):
     env = {name: value for name, value in PRODUCTION.items() if name != key}
 
@@ -59,6 +68,11 @@ def test_it_stops_naming_a_missing_production_key(key):
         ("GHL_READ_TIMEOUT", "fast", "must be a number, got 'fast'"),
         ("SECRET_KEY", "short", "must be at least 50 random characters"),
         ("SENDER_NAME", "The CAIO team\r\nBcc: x@evil.example", "contains a line break or control character"),
+        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "", "is empty; production needs the key of your GHL app"),
+        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "abc123", "cannot be parsed"),
+        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", public_key_pem(rsa_key()), "is not an Ed25519 key"),
+        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", public_key_pem(ed25519_key()), "is the GHL sandbox's public key"),
+        ("GHL_WEBHOOK_RSA_PUBLIC_KEY", public_key_pem(ed25519_key("other")), "is not an RSA key"),
     ],
 )
 def test_it_stops_naming_a_malformed_key(key, value, message):

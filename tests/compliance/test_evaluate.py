@@ -8,7 +8,7 @@ from django.utils import timezone
 from compliance.models import DoNotContact, ExcludedDomain
 from outreach.checks import CheckContext, evaluate, record
 from outreach.models import CardStatus, Lead, PendingEmail
-from tests.factories import make_campaign, make_card, make_lead
+from tests.factories import make_campaign, make_card, make_lead, a_rejection_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +59,8 @@ def test_it_excludes_a_subdomain_of_an_excluded_domain():
 def test_it_fails_when_another_card_of_the_step_already_went_out():
     campaign = make_campaign()
     lead = make_lead()
-    make_card(lead=lead, campaign=campaign, status=CardStatus.SENT)
-    rejected = make_card(lead=lead, campaign=campaign, status=CardStatus.REJECTED)
+    make_card(lead=lead, campaign=campaign, status=CardStatus.SENT, sent_at=timezone.now())
+    rejected = make_card(lead=lead, campaign=campaign, status=CardStatus.REJECTED, rejection_tag=a_rejection_tag())
     failed = make_card(lead=lead, campaign=campaign, status=CardStatus.FAILED)
 
     assert failed_ids(rejected) == ["compliance.C015"]

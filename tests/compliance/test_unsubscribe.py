@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 import pytest
 from django.test import Client
 
@@ -10,7 +12,7 @@ from compliance.models import Suppression
 from outreach.checks import evaluate
 from outreach.models import CardStatus, CardTransition, Enrollment, Lead, PendingEmail
 from outreach.inbound.suppression import suppress_lead
-from tests.factories import make_campaign, make_card, make_lead
+from tests.factories import approval_fields, make_campaign, make_card, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def lead_with_work():
         "pending": make_card(lead=lead, campaign=campaign, step_number=1),
         "approved": make_card(lead=lead, campaign=campaign, step_number=2, status=CardStatus.APPROVED),
         "queued": make_card(lead=lead, campaign=campaign, step_number=3, status=CardStatus.QUEUED),
-        "sent": make_card(lead=lead, campaign=other_campaign, step_number=1, status=CardStatus.SENT),
+        "sent": make_card(lead=lead, campaign=other_campaign, step_number=1, status=CardStatus.SENT, sent_at=timezone.now()),
     }
     return lead, cards
 
@@ -131,7 +133,7 @@ def test_it_suppresses_a_second_time_without_moving_the_timestamp(lead_with_work
     [("bounced", "bounced_at", "compliance.C013"), ("complained", "do_not_contact", "compliance.C011"), ("do_not_contact", "do_not_contact", "compliance.C011")],
 )
 def test_each_reason_sets_its_flag_and_fails_its_check(reason, field, check_id):
-    card = make_card(status=CardStatus.SENT)
+    card = make_card(status=CardStatus.SENT, sent_at=timezone.now())
     pending = make_card(lead=card.lead)
 
     suppress_lead(card.lead, reason=reason, source="ghl_webhook", note="hard bounce")
@@ -162,7 +164,7 @@ def test_it_handles_a_card_someone_else_moved_meanwhile(monkeypatch):
         # The reviewer approves the card between our read and our update.
         if not raced:
             raced.append(True)
-            PendingEmail.objects.filter(pk=target.pk).update(status=CardStatus.APPROVED)
+            PendingEmail.objects.filter(pk=target.pk).update(status=CardStatus.APPROVED, **approval_fields(target))
         return real_transition(target, to_status, **kwargs)
 
     monkeypatch.setattr(unsubscribe, "transition", reviewer_acts_first)

@@ -6,6 +6,8 @@ after it is shown (tests/review/test_admin.py), never by the list request.
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +15,7 @@ from django.urls import reverse
 
 from outreach import review
 from outreach.models import CardStatus, Tier
-from tests.factories import make_campaign, make_card, make_lead
+from tests.factories import make_campaign, make_card, make_lead, a_rejection_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +30,8 @@ def queue(client, hos):
         make_card(age_hours=100)
     make_card(is_canary=True)
     make_card(lead=make_lead(tier=Tier.TIER_2), campaign=make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2"))
-    make_card(status=CardStatus.SENT)
-    make_card(status=CardStatus.REJECTED)
+    make_card(status=CardStatus.SENT, sent_at=timezone.now())
+    make_card(status=CardStatus.REJECTED, rejection_tag=a_rejection_tag())
     client.force_login(hos)
     return client
 

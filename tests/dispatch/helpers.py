@@ -17,10 +17,7 @@ from tests.factories import make_card
 
 def approved_card(**fields) -> PendingEmail:
     """An approved card whose approval covers exactly its current content."""
-    card = make_card(status=CardStatus.APPROVED, **fields)
-    card.approved_content_hash = card.content_hash()
-    PendingEmail.objects.filter(pk=card.pk).update(approved_content_hash=card.approved_content_hash)
-    return card
+    return make_card(status=CardStatus.APPROVED, **fields)
 
 
 def queued_card(**fields) -> PendingEmail:
@@ -49,7 +46,7 @@ def fake_client(*, contact: Contact | None = None, sent: SentMessage | None = No
     client.send_email.return_value = sent or SentMessage(
         conversation_id="conv0000000000000001", message_id="msg00000000000000001", email_message_id="eml00000000000000001"
     )
-    client.find_sent_email_containing.return_value = None
+    client.find_sent_email.return_value = None
     return client
 
 

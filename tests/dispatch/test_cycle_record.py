@@ -129,7 +129,7 @@ def test_reconcile_closes_the_cycle_whose_last_card_it_settles(operator, redis_c
     PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.SENDING, ghl_contact_id="contactA", updated_at=timezone.now())
     clock.shift(dt.timedelta(minutes=10))
     client = fake_client()
-    client.find_sent_email_containing.return_value = SentMessage(conversation_id="cA", message_id="mA", email_message_id="eA")
+    client.find_sent_email.return_value = SentMessage(conversation_id="cA", message_id="mA", email_message_id="eA")
 
     with patch_client(client):
         reconcile(apply=False)

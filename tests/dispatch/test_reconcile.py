@@ -40,13 +40,13 @@ def day():
 def test_a_message_ghl_has_is_settled_as_sent(status, redis_conn):
     card = _doubtful(status)
     client = fake_client()
-    client.find_sent_email_containing.return_value = FOUND
+    client.find_sent_email.return_value = FOUND
 
     with patch_client(client):
         report = reconcile(apply=True)
 
     assert report.sent == [card.pk]
-    client.find_sent_email_containing.assert_called_once_with("contactA", card.idempotency_key)
+    client.find_sent_email.assert_called_once_with("contactA", card.idempotency_key, message_id="")
     card.refresh_from_db()
     assert (card.status, card.ghl_message_id, card.ghl_conversation_id) == (CardStatus.SENT, "msgA", "convA")
     assert ramp_day().sent_count == 1
@@ -81,7 +81,7 @@ def test_a_message_ghl_confirms_absent_is_queued_for_one_resend(status, redis_co
 def test_it_leaves_cards_alone_when_ghl_cannot_be_read(redis_conn, error):
     card = _doubtful(CardStatus.UNKNOWN)
     client = fake_client()
-    client.find_sent_email_containing.side_effect = error
+    client.find_sent_email.side_effect = error
 
     with patch_client(client):
         report = reconcile(apply=True)
@@ -106,9 +106,10 @@ def test_a_card_that_just_became_doubtful_is_left_alone_for_the_grace(status, re
     with patch_client(client):
         report = reconcile(apply=True)
 
-    client.find_sent_email_containing.assert_not_called()
+    client.find_sent_email.assert_not_called()
     assert report.as_dict() == {
-        "applied": True, "sent": [], "requeued": [], "reenqueued": [], "left": [], "waiting": [{"pk": card.pk, "status": status}]
+        "applied": True, "sent": [], "requeued": [], "reenqueued": [], "has_job": [], "left": [],
+        "waiting": [{"pk": card.pk, "status": status}],
     }
     card.refresh_from_db()
     assert card.status == status
@@ -132,10 +133,34 @@ def test_a_queued_card_whose_job_was_lost_is_enqueued_again(redis_conn):
     assert report.reenqueued == [card.pk]
 
 
+def test_a_queued_card_whose_job_still_waits_for_its_retry_is_not_enqueued_again(redis_conn, caplog):
+    import django_rq
+
+    from outreach.sending.queue import enqueue_card
+
+    # A 429 put these cards back with a retry scheduled; the storm outlasts the grace.
+    waiting = [_doubtful(CardStatus.QUEUED) for _ in range(3)]
+    for card in waiting:
+        enqueue_card(card.pk, card.code.hex, again=True, delay=timedelta(minutes=5))
+    lost = _doubtful(CardStatus.QUEUED)
+    queue = django_rq.get_queue("dispatch")
+
+    with patch_client(fake_client()), caplog.at_level("INFO", logger="outreach.sending.reconcile"):
+        first = reconcile(apply=True)
+        second = reconcile(apply=True)
+
+    assert first.reenqueued == [lost.pk] and first.has_job == [c.pk for c in waiting]
+    # The lost card now has its job again: the second run enqueues nothing at all.
+    assert second.reenqueued == [] and sorted(second.has_job) == sorted([c.pk for c in waiting] + [lost.pk])
+    assert len(queue.job_ids) == 1 and len(queue.scheduled_job_registry.get_job_ids()) == 3
+    assert "reconcile: 1 re-enqueued, 3 queued card(s) left to the job they still have" in caplog.text
+    assert "reconcile: 0 re-enqueued, 4 queued card(s) left to the job they still have" in caplog.text
+
+
 def test_the_command_exits_non_zero_when_a_card_stays_unsettled(redis_conn):
     _doubtful(CardStatus.UNKNOWN)
     client = fake_client()
-    client.find_sent_email_containing.side_effect = GhlServerError("down", status=503)
+    client.find_sent_email.side_effect = GhlServerError("down", status=503)
     out = StringIO()
     with patch_client(client), pytest.raises(CommandError, match="could not be settled"):
         call_command("reconcile", "--apply", stdout=out, stderr=StringIO())
@@ -156,12 +181,12 @@ def test_verify_sent_passes_when_every_message_is_in_ghl_with_one_line_a_card(ca
     card = _sent_card()
     client = fake_client()
 
-    def found(*args):
+    def found(*args, **kwargs):
         # What the real client logs for each of its reads.
         logging.getLogger("ghl.client").info("ghl GET conversations.search -> 200")
         return FOUND
 
-    client.find_sent_email_containing.side_effect = found
+    client.find_sent_email.side_effect = found
     out = StringIO()
     with patch_client(client), caplog.at_level(logging.INFO):
         call_command("verify_sent", stdout=out)
@@ -196,7 +221,7 @@ def test_without_apply_reconcile_reads_ghl_and_changes_nothing(redis_conn):
     absent = _doubtful(CardStatus.SENDING)
     lost = _doubtful(CardStatus.QUEUED)
     client = fake_client()
-    client.find_sent_email_containing.side_effect = lambda contact, marker: FOUND if marker == found.idempotency_key else None
+    client.find_sent_email.side_effect = lambda contact, marker, message_id: FOUND if marker == found.idempotency_key else None
     out = StringIO()
 
     with patch_client(client):

@@ -1,9 +1,11 @@
-"""GHL requests per send at the minimum, against the sandbox: one for a known contact, two for a new one.
+"""GHL requests per send, against the sandbox: two, for first touches and follow-ups alike.
 
-GHL's budget (100 requests per 10 s) is shared with everything else the
-location runs, so every request a send does not need is a send lost. A refused
-or missing contact is resolved again only on an answer that proves nothing was
-sent, and each card still leaves at most once.
+A first touch upserts the contact by the approved address and sends; a lead
+whose contact id is stored has that contact read from GHL first, and is sent
+to only when GHL's contact still has the approved address and no Email DND
+(the stored id is trusted for nothing). GHL's budget (100 requests per 10 s)
+is shared with everything else the location runs, so no request beyond these
+two is made, and each card leaves at most once.
 """
 
 from __future__ import annotations
@@ -47,58 +49,84 @@ def test_a_new_lead_costs_two_requests_the_upsert_and_the_send(ghl_sandbox, day)
     assert len(deliveries_of(ghl_sandbox, card)) == 1
 
 
-def test_a_lead_whose_contact_is_known_costs_one_request_the_send(ghl_sandbox, day):
+def test_a_lead_whose_contact_is_known_costs_two_requests_reading_the_contact_and_the_send(ghl_sandbox, day):
     contact = ghl_sandbox.add_contact("known@acme.example", firstName="Kim")
-    card = queued_card(lead=make_lead(email="known@acme.example", ghl_contact_id=contact["id"]))
+    card = queued_card(lead=make_lead(email="known@acme.example", ghl_contact_id=contact["id"]), step_number=2)
 
     assert send_card(card.pk).outcome == "sent"
 
-    assert calls(ghl_sandbox) == [("conversations.send", 200)]
+    assert calls(ghl_sandbox) == [("contacts.get", 200), ("conversations.send", 200)]
     assert [d["contact_email"] for d in deliveries_of(ghl_sandbox, card)] == ["known@acme.example"]
 
 
-def test_a_stored_contact_gone_from_ghl_is_resolved_again_and_sent_to_once(ghl_sandbox, day):
-    # GHL answers 400 "Contact with id ... not found": nothing was sent, so one upsert and one more send are safe.
-    card = queued_card(lead=make_lead(email="moved@acme.example", ghl_contact_id="deletedcontact000001"))
-
-    assert send_card(card.pk).outcome == "sent"
-
-    assert calls(ghl_sandbox) == [("conversations.send", 400), ("contacts.upsert", 200), ("conversations.send", 200)]
-    new_id = Lead.objects.get(pk=card.lead_id).ghl_contact_id
-    assert new_id not in ("", "deletedcontact000001")
-    card.refresh_from_db()
-    assert (card.status, card.ghl_contact_id) == (CardStatus.SENT, new_id)
-    assert len(deliveries_of(ghl_sandbox, card)) == 1
-    assert DispatchAttempt.objects.get(card=card).outcome == "sent"
-
-
-def test_a_known_contact_with_dnd_is_refused_by_ghl_and_never_sent(ghl_sandbox, day):
-    contact = ghl_sandbox.add_contact("dnd@acme.example", dndSettings={"Email": {"status": "active"}})
-    card = queued_card(lead=make_lead(email="dnd@acme.example", ghl_contact_id=contact["id"]))
+def test_a_stored_contact_with_another_address_is_never_sent_to(ghl_sandbox, day):
+    # The stored id was pointed at someone else's contact: GHL would deliver to that person.
+    other = ghl_sandbox.add_contact("victim-ceo@bigcustomer.example")
+    card = queued_card(lead=make_lead(email="lead@acme.example", ghl_contact_id=other["id"]))
 
     assert send_card(card.pk).outcome == "failed"
 
-    # The send's refusal, then the upsert that names the reason: no second send.
-    assert calls(ghl_sandbox) == [("conversations.send", 400), ("contacts.upsert", 200)]
+    assert calls(ghl_sandbox) == [("contacts.get", 200)]
     card.refresh_from_db()
     assert card.status == CardStatus.FAILED
-    assert f"GHL contact {contact['id']} has Email DND (active): not sent" in card.last_error
+    assert card.last_error == (
+        f"Not sent: GHL contact {other['id']} has the address victim-ceo@bigcustomer.example, not the approved lead@acme.example"
+    )
+    assert ghl_sandbox.deliveries() == []
+
+
+def test_a_stored_contact_with_email_dnd_is_never_sent_to(ghl_sandbox, day):
+    # GHL's DND changed without a webhook reaching us: the read before the send finds it.
+    contact = ghl_sandbox.add_contact("dnd@acme.example")
+    card = queued_card(lead=make_lead(email="dnd@acme.example", ghl_contact_id=contact["id"]), step_number=2)
+    ghl_sandbox.set_dnd(contact["id"], "active")
+
+    assert send_card(card.pk).outcome == "failed"
+
+    assert calls(ghl_sandbox) == [("contacts.get", 200)]
+    card.refresh_from_db()
+    assert card.status == CardStatus.FAILED
+    assert card.last_error == f"Not sent: GHL contact {contact['id']} has Email DND (active)"
+    assert ghl_sandbox.deliveries() == []
+
+
+def test_a_stored_contact_gone_from_ghl_fails_the_card_without_a_send(ghl_sandbox, day):
+    card = queued_card(lead=make_lead(email="moved@acme.example", ghl_contact_id="deletedcontact000001"))
+
+    assert send_card(card.pk).outcome == "failed"
+
+    assert [endpoint for endpoint, _ in calls(ghl_sandbox)] == ["contacts.get"]
+    card.refresh_from_db()
+    assert (card.status, card.last_error) == (CardStatus.FAILED, "Not sent: GHL has no contact deletedcontact000001 (deleted or merged)")
+    assert deliveries_of(ghl_sandbox, card) == []
+    assert DispatchAttempt.objects.get(card=card).outcome == "failed"
+
+
+def test_a_first_touch_to_a_contact_with_dnd_is_refused_on_upsert_s_answer(ghl_sandbox, day):
+    ghl_sandbox.add_contact("dnd-new@acme.example", dndSettings={"Email": {"status": "active"}})
+    card = queued_card(lead=make_lead(email="dnd-new@acme.example"))
+
+    assert send_card(card.pk).outcome == "failed"
+
+    assert calls(ghl_sandbox) == [("contacts.upsert", 200)]
+    card.refresh_from_db()
+    assert card.status == CardStatus.FAILED and "has Email DND (active)" in card.last_error
     assert deliveries_of(ghl_sandbox, card) == []
 
 
-def test_a_refusal_of_the_same_contact_for_another_reason_fails_without_a_second_send(ghl_sandbox, day):
+def test_a_refusal_of_the_send_itself_fails_without_a_second_send(ghl_sandbox, day):
     contact = ghl_sandbox.add_contact("gone@acme.example", unsubscribed=True)
     card = queued_card(lead=make_lead(email="gone@acme.example", ghl_contact_id=contact["id"]))
 
     assert send_card(card.pk).outcome == "failed"
 
-    assert calls(ghl_sandbox) == [("conversations.send", 400), ("contacts.upsert", 200)]
+    assert calls(ghl_sandbox) == [("contacts.get", 200), ("conversations.send", 400)]
     card.refresh_from_db()
     assert card.status == CardStatus.FAILED and "has unsubscribed" in card.last_error
     assert deliveries_of(ghl_sandbox, card) == []
 
 
-def test_an_ambiguous_answer_to_a_known_contact_is_never_followed_by_a_resolve_and_resend(ghl_sandbox, day):
+def test_an_ambiguous_answer_to_a_known_contact_is_never_followed_by_a_resend(ghl_sandbox, day):
     # A 502 may mean GHL sent it: only reconcile may decide, never a second send.
     contact = ghl_sandbox.add_contact("maybe@acme.example")
     card = queued_card(lead=make_lead(email="maybe@acme.example", ghl_contact_id=contact["id"]))
@@ -106,6 +134,6 @@ def test_an_ambiguous_answer_to_a_known_contact_is_never_followed_by_a_resolve_a
 
     assert send_card(card.pk).outcome == "unknown"
 
-    assert calls(ghl_sandbox) == [("conversations.send", 502)]
+    assert calls(ghl_sandbox) == [("contacts.get", 200), ("conversations.send", 502)]
     assert PendingEmail.objects.get(pk=card.pk).status == CardStatus.UNKNOWN
     assert len(deliveries_of(ghl_sandbox, card)) == 1

@@ -14,6 +14,7 @@ from ghl.errors import (
     GhlTimeout,
     GhlValidationError,
 )
+from outreach.approval import approval_record
 from outreach.sending.job import send_card
 from outreach.sending.render import render_email
 from outreach.jobs import dispatch_card
@@ -87,7 +88,7 @@ def test_the_email_carries_exactly_the_approved_text():
 
 def test_it_does_nothing_for_a_card_that_is_not_queued(day):
     card = queued_card()
-    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.SENT)
+    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.SENT, sent_at=timezone.now(), ghl_message_id="msg1")
     client = fake_client()
     with patch_client(client):
         assert send_card(card.pk).outcome == "skipped"
@@ -148,7 +149,8 @@ def test_a_card_edited_after_approval_goes_back_to_review(day):
     client.send_email.assert_not_called()
     card.refresh_from_db()
     assert card.status == CardStatus.PENDING
-    assert "Content changed since approval" in CardTransition.objects.filter(card=card).last().reason
+    assert "subject changed after approval" in CardTransition.objects.filter(card=card).last().reason
+    assert (card.approved_content_hash, card.reviewed_by) == ("", None)
 
 
 def test_a_contact_with_email_dnd_is_refused_locally(day):
@@ -299,7 +301,7 @@ def test_a_card_edited_and_reapproved_while_the_contact_is_resolved_goes_out_as_
     def resolve_while_the_card_is_reworked(**kwargs):
         rework = PendingEmail.objects.get(pk=card.pk)
         rework.subject = "New subject"
-        PendingEmail.objects.filter(pk=card.pk).update(subject="New subject", approved_content_hash=rework.content_hash())
+        PendingEmail.objects.filter(pk=card.pk).update(subject="New subject", **approval_record(rework))
         return contact
 
     client.resolve_contact.side_effect = resolve_while_the_card_is_reworked

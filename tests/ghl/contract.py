@@ -135,6 +135,12 @@ ALLOWANCES: tuple[Allowance, ...] = (
         _wrapped_read,
     ),
     Allowance(
+        "empty-fault",
+        "The sandbox's `empty` fault answers 200 with no body on purpose, as a proxy or "
+        "gateway in front of GHL may; it shows the client takes such an answer for no answer.",
+        lambda v: v.side == "response" and v.status == 200 and v.payload is None,
+    ),
+    Allowance(
         "undocumented-status",
         "Operations document only 200/201/400/401/422, but GHL also answers 403 "
         "(wrong location), 404, 429 (its own rate-limit page) and 5xx. Such answers "

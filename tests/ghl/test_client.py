@@ -490,3 +490,87 @@ def test_a_429_pauses_the_shared_limiter(ghl_sandbox, redis_conn):
         client.find_contact_by_email("ann@example.com")
     # Every worker of the location now waits about 3 s.
     assert 2 < limiter.paused_for() <= 3
+
+
+@pytest.mark.parametrize("shape", ["meta.email", "meta.email.email"])
+def test_find_sent_email_reads_the_email_ids_where_either_of_ghls_documents_puts_them(ghl_sandbox, shape):
+    # The spec describes meta.email.messageIds; its own example has meta.email.email.messageIds.
+    ghl_sandbox.configure(email_ids_shape=shape)
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    wanted = send(client, contact.id, marker="caio-wanted")
+    send(client, contact.id, marker="caio-later")
+    [listed, _] = [m for m in client.list_conversation_messages(wanted.conversation_id)][::-1]
+    assert listed.email_message_ids == (wanted.email_message_id,)
+    assert client.find_sent_email_containing(contact.id, "caio-wanted") == wanted
+
+
+def test_an_outbound_email_whose_ids_cannot_be_read_makes_the_look_incomplete(ghl_sandbox):
+    ghl_sandbox.configure(email_ids_shape="absent")
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id, marker="caio-there")
+    # Never "absent": the email is there, we just cannot tell which one it is.
+    with pytest.raises(GhlIncompleteRead, match=f"outbound email {sent.message_id} names no email id we can read"):
+        client.find_sent_email_containing(contact.id, "caio-elsewhere")
+
+
+def test_email_ids_are_read_from_every_documented_place_and_nothing_else():
+    from ghl.client import email_ids_of
+
+    assert email_ids_of({"meta": {"email": {"messageIds": ["a", "b"]}}}) == ("a", "b")
+    assert email_ids_of({"meta": {"email": {"email": {"messageIds": ["c"]}}}}) == ("c",)
+    assert email_ids_of({"emailMessageId": "d", "meta": {"email": {"messageIds": ["d"]}}}) == ("d",)
+    for unreadable in ({}, {"meta": None}, {"meta": {"email": "x"}}, {"meta": {"email": {"messageIds": [1, None, ""]}}}):
+        assert email_ids_of(unreadable) == ()
+
+
+@pytest.mark.parametrize("endpoint", ["contacts.search_duplicate", "conversations.message", "conversations.email"])
+def test_a_200_with_an_empty_body_is_an_error_not_an_answer(ghl_sandbox, endpoint):
+    from ghl.errors import GhlUnreadableAnswer
+
+    client = ghl_sandbox.client(read_retries=0)
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id)
+    ghl_sandbox.add_fault(endpoint, "empty")
+    call = {
+        "contacts.search_duplicate": lambda: client.find_contact_by_email("nobody@example.com"),
+        "conversations.message": lambda: client.get_message(sent.message_id),
+        "conversations.email": lambda: client.get_email(sent.email_message_id),
+    }[endpoint]
+    with pytest.raises(GhlUnreadableAnswer, match="answered 200 with an empty body"):
+        call()
+
+
+def test_a_duplicate_search_without_a_contact_field_is_no_answer():
+    from ghl.errors import GhlUnreadableAnswer
+
+    client = GhlClient(base_url="http://127.0.0.1:9", token="t", location_id="loc", limiter=NullLimiter())
+    client._request = lambda *args, **kwargs: {"traceId": "x"}
+    with pytest.raises(GhlUnreadableAnswer, match="without a contact field"):
+        client.find_contact_by_email("ann@example.com")
+    client._request = lambda *args, **kwargs: {"contact": None}
+    assert client.find_contact_by_email("ann@example.com") is None
+
+
+def test_find_sent_email_by_its_stored_id_costs_one_request(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id, marker="caio-by-id")
+    before = len(ghl_sandbox.requests())
+    assert client.find_sent_email(contact.id, "caio-by-id", message_id=sent.message_id) == sent
+    assert [r["endpoint"] for r in ghl_sandbox.requests()[before:]] == ["conversations.message"]
+
+
+def test_find_sent_email_falls_back_to_the_listing_when_the_read_by_id_fails(ghl_sandbox):
+    client = ghl_sandbox.client(read_retries=0)
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = send(client, contact.id, marker="caio-by-id")
+    ghl_sandbox.add_fault("conversations.message", "error", status=500, count=1)
+    before = len(ghl_sandbox.requests())
+    assert client.find_sent_email(contact.id, "caio-by-id", message_id=sent.message_id) == sent
+    endpoints = [r["endpoint"] for r in ghl_sandbox.requests()[before:]]
+    assert endpoints[0] == "conversations.message" and "conversations.messages" in endpoints
+    # Another contact's message under that id is no proof either: the listing decides.
+    other = client.upsert_contact(email="bob@example.com")
+    assert client.find_sent_email(other.id, "caio-by-id", message_id=sent.message_id) is None

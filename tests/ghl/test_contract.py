@@ -6,11 +6,23 @@ show that the check bites, and pin what is allowed and why.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
 from ghl import client as ghl_client
-from tests.ghl.contract import ALLOWANCES, KNOWN_SPEC_ERRORS, OPERATIONS, Violation, allowance_for, check_request, spec_errors
+from tests.ghl.contract import (
+    ALLOWANCES,
+    KNOWN_SPEC_ERRORS,
+    OPERATIONS,
+    Violation,
+    allowance_for,
+    check_request,
+    spec_errors,
+    unallowed,
+)
+from tests.ghl.test_sandbox import raw
 
 
 class TamperingSession(requests.Session):
@@ -124,3 +136,110 @@ def test_every_sandbox_endpoint_maps_to_a_published_operation():
     from ghl.sandbox.core import ENDPOINTS
 
     assert set(OPERATIONS) == ENDPOINTS
+
+
+# -- the sandbox is as strict as the spec, and no stricter ---------------------------------------
+
+SEND_PATH = "/conversations/messages"
+CONVERSATIONS = "2021-04-15"
+
+
+def spec_breaches(endpoint: str, path: str, *, query=None, body=None, version: str | None = CONVERSATIONS) -> list[str]:
+    headers = {"Authorization": "Bearer t", **({"Version": version} if version else {})}
+    encoded = None if body is None else json.dumps(body).encode()
+    method = "POST" if body is not None else "GET"
+    found = check_request(endpoint, method=method, path=path, query=query or {}, headers=headers, body=encoded)
+    return [str(v) for v in unallowed(found)]
+
+
+SPEC_VALID_SENDS = {
+    "no subject": {"type": "Email", "html": "<p>x</p>"},
+    "native scheduling": {"type": "Email", "subject": "s", "html": "<p>x</p>", "usesNativeSchedulingAi": True},
+    "a documented status": {"type": "Email", "subject": "s", "message": "x", "status": "pending"},
+    "an object subType": {"type": "Email", "subject": "s", "html": "h", "subType": {}},
+}
+SPEC_INVALID_SENDS = {
+    "a bogus status": ({"type": "Email", "subject": "s", "html": "h", "status": "bogus"}, "status must be one of"),
+    "a number as subType": ({"type": "Email", "subject": "s", "html": "h", "subType": 123}, "subType must be an object"),
+    "an unknown message type": ({"type": "Fax", "subject": "s", "html": "h"}, "type must be one of"),
+    "a string as the native-scheduling flag": (
+        {"type": "Email", "html": "h", "usesNativeSchedulingAi": "yes"}, "usesNativeSchedulingAi must be a boolean"
+    ),
+    "an unknown field": ({"type": "Email", "html": "h", "priority": "high"}, "property priority should not exist"),
+}
+
+
+@pytest.mark.parametrize("body", SPEC_VALID_SENDS.values(), ids=SPEC_VALID_SENDS.keys())
+def test_the_sandbox_accepts_every_send_the_spec_accepts(ghl_sandbox, body):
+    contact = ghl_sandbox.add_contact("ann@example.com")
+    body = {**body, "contactId": contact["id"]}
+    assert spec_breaches("conversations.send", SEND_PATH, body=body) == []
+    answer = raw(ghl_sandbox, "POST", SEND_PATH, version=CONVERSATIONS, json=body)
+    assert answer.status_code == 200, answer.text
+    assert len(ghl_sandbox.deliveries()) == 1
+
+
+@pytest.mark.parametrize(("body", "message"), SPEC_INVALID_SENDS.values(), ids=SPEC_INVALID_SENDS.keys())
+def test_the_sandbox_refuses_every_send_the_spec_refuses(ghl_sandbox, body, message):
+    contact = ghl_sandbox.add_contact("ann@example.com")
+    body = {**body, "contactId": contact["id"]}
+    # The spec refuses it (so the contract check bites on a client that sent it) ...
+    assert spec_breaches("conversations.send", SEND_PATH, body=body) != []
+    # ... and so does the sandbox, the way GHL's validation answers: 422 with an array of messages.
+    answer = raw(ghl_sandbox, "POST", SEND_PATH, version=CONVERSATIONS, json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "Unprocessable Entity"
+    assert any(line.startswith(message) for line in answer.json()["message"]), answer.json()
+    assert ghl_sandbox.deliveries() == []
+
+
+def _conversation_of_five(ghl_sandbox) -> str:
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = [client.send_email(contact_id=contact.id, subject=f"n{n}", html="<p>x</p>", text="") for n in range(5)]
+    return sent[0].conversation_id
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [
+        ("10.5", "limit must be a whole number not less than 1"),
+        ("-5", "limit must be a whole number not less than 1"),
+        ("0", "limit must be a whole number not less than 1"),
+        ("many", "limit must be a number conforming to the specified constraints"),
+    ],
+)
+def test_a_limit_that_counts_no_messages_is_a_422_like_ghls(ghl_sandbox, limit, message):
+    conversation = _conversation_of_five(ghl_sandbox)
+    answer = raw(ghl_sandbox, "GET", f"/conversations/{conversation}/messages", version=CONVERSATIONS, params={"limit": limit})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert (body["statusCode"], body["message"], body["error"]) == (422, [message], "Unprocessable Entity")
+    assert "Traceback" not in answer.text and "Error" not in " ".join(body["message"])
+
+
+def test_a_whole_limit_pages_as_asked(ghl_sandbox):
+    conversation = _conversation_of_five(ghl_sandbox)
+    path = f"/conversations/{conversation}/messages"
+    assert spec_breaches("conversations.messages", path, query={"limit": "2"}) == []
+    first = raw(ghl_sandbox, "GET", path, version=CONVERSATIONS, params={"limit": "2"}).json()
+    assert len(first["messages"]) == 2 and first["nextPage"] is True and first["lastMessageId"]
+    rest = raw(ghl_sandbox, "GET", path, version=CONVERSATIONS, params={"limit": "5.0", "lastMessageId": first["lastMessageId"]}).json()
+    assert len(rest["messages"]) == 3 and rest["nextPage"] is False
+
+
+def test_version_is_enforced_only_where_the_spec_declares_one(ghl_sandbox):
+    client = ghl_sandbox.client()
+    contact = client.upsert_contact(email="ann@example.com")
+    sent = client.send_email(contact_id=contact.id, subject="Hi", html="<p>x</p>", text="")
+    email_path = f"/conversations/messages/email/{sent.email_message_id}"
+    # The spec declares no Version for the email read: none, or another, is no breach and no 401.
+    assert spec_breaches("conversations.email", email_path, version=None) == []
+    assert raw(ghl_sandbox, "GET", email_path, version=None).status_code == 200
+    assert raw(ghl_sandbox, "GET", email_path, version="2021-07-28").status_code == 200
+    # The message read declares 2021-04-15: without it, or with another, both the spec and the sandbox refuse.
+    message_path = f"/conversations/messages/{sent.message_id}"
+    assert spec_breaches("conversations.message", message_path, version=None) != []
+    assert raw(ghl_sandbox, "GET", message_path, version=None).status_code == 401
+    assert raw(ghl_sandbox, "GET", message_path, version="2021-07-28").status_code == 401
+    assert raw(ghl_sandbox, "GET", message_path, version=CONVERSATIONS).status_code == 200

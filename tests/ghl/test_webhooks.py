@@ -166,6 +166,30 @@ def test_key_loading_accepts_pem_der_and_raw_and_rejects_junk():
         load_public_key("  ")
 
 
+def test_a_raw_hex_key_verifies_a_delivery_signed_by_its_private_half(settings):
+    # GHL's SDK takes the raw 32-byte key in hex too; so does the setting.
+    private = Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = raw.hex()
+    body = delivery()
+    assert verify_signature(body, {"x-ghl-signature": base64.b64encode(private.sign(body)).decode()}) == "x-ghl-signature"
+    assert load_public_key(raw.hex().upper()).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) == raw
+    with pytest.raises(GhlSignatureError, match="x-ghl-signature does not match"):
+        verify_signature(body, SIGNER.headers(body))  # signed by another key
+
+
+def test_an_rsa_only_delivery_is_refused_unless_the_rsa_key_is_set(settings):
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = ED_PEM
+    body = delivery()
+    rsa_only = SIGNER.headers(body, ed25519=False, rsa=True)
+    # There is no default RSA key: GHL no longer sends x-wh-signature.
+    assert settings.GHL_WEBHOOK_RSA_PUBLIC_KEY == ""
+    with pytest.raises(GhlSignatureError, match="no RSA public key is configured"):
+        verify_signature(body, rsa_only)
+    settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = RSA_PEM
+    assert verify_signature(body, rsa_only) == "x-wh-signature"
+
+
 def test_a_key_of_the_wrong_kind_is_refused():
     body = delivery()
     with pytest.raises(GhlSignatureError, match="not an Ed25519 key"):

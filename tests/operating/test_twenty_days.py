@@ -142,7 +142,8 @@ def world(django_db_setup, django_db_blocker, live_server):
         with override_settings(**strict, **sandbox), live_server._live_server_modified_settings:
             importlib.import_module("outreach.migrations.0002_seed_tags_and_roles").seed(apps, None)
             importlib.import_module("ramp.migrations.0006_quality_rubric_and_signoffs").seed_rubric(apps, None)
-            running.control.configure(webhook_url=f"{live_server.url}/webhooks/ghl/", auto_events=[])
+            # GHL echoes each send as an OutboundMessage event: the webhook intake gate sees events come back.
+            running.control.configure(webhook_url=f"{live_server.url}/webhooks/ghl/", auto_events=["OutboundMessage"])
             RampPolicy.objects.update_or_create(pk=1, defaults={"cap_steps": [10, 20], "window_start": dt.time(9, 0), "window_end": dt.time(18, 0)})
             make_campaign(ref="ramp-main")
             for i in range(400):
@@ -206,6 +207,7 @@ def live_day(world, row_n: int, date: dt.date, *, event: str = "", cleanup: bool
         if run.passed:
             start_live_cycle(operator=operator)
             run_worker()
+            sandbox.sandbox.wait_for_outbox()  # the sends' echoes are in before the day goes on
         sent = list(PendingEmail.objects.filter(pk__in=[c.pk for c in cards], status=CardStatus.SENT).order_by("pk"))
         if event and sent:
             trigger(sandbox, event, sent[0])

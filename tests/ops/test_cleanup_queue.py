@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils import timezone
+
 import json
 from io import StringIO
 from unittest import mock
@@ -10,7 +12,7 @@ from django.core.management import call_command
 from outreach.reports import queue_facts
 from outreach.models import CardStatus, RejectionTag
 from outreach.transitions import transition
-from tests.factories import make_campaign, make_card, make_lead
+from tests.factories import make_campaign, make_card, make_lead, a_rejection_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +31,8 @@ def queue():
         "tier_2": make_card(
             lead=make_lead(tier="tier_2"), campaign=make_campaign(tier="tier_2", classifier="outbound_tier_2")
         ),
-        "sent": make_card(status=CardStatus.SENT, age_hours=200),
-        "rejected": make_card(status=CardStatus.REJECTED, age_hours=200),
+        "sent": make_card(status=CardStatus.SENT, sent_at=timezone.now(), age_hours=200),
+        "rejected": make_card(status=CardStatus.REJECTED, rejection_tag=a_rejection_tag(), age_hours=200),
         "queued": make_card(status=CardStatus.QUEUED, age_hours=200),
         "sending": make_card(status=CardStatus.SENDING, age_hours=200),
     }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils import timezone
+
 import json
 from io import StringIO
 
@@ -11,7 +13,8 @@ from outreach.models import CardStatus, EmailEvent, RejectionTag
 from outreach.reports.queue_facts import queue_facts
 from outreach.transitions import transition
 from ramp.models import RampPolicy, Hold, RampDay
-from tests.factories import make_campaign, make_card, make_lead
+from outreach.approval import approval_record
+from tests.factories import make_campaign, make_card, make_lead, reviewer
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +34,8 @@ def reject(card, slug):
 def test_it_reports_the_day_and_recommends_continue(day):
     for _ in range(3):
         make_card(status=CardStatus.SENT, sent_at=day, lead=make_lead(replied_at=day))
-    transition(make_card(), CardStatus.APPROVED)
+    approved = make_card()
+    transition(approved, CardStatus.APPROVED, reviewed_by=reviewer(), **approval_record(approved))
     for slug in ("placeholder_text", "placeholder_text", "tone_brand", "duplicate", "weak_personalization"):
         reject(make_card(), slug)
     out = StringIO()
@@ -66,7 +70,7 @@ def test_a_bounce_spike_raises_a_hold_and_recommends_rollback_only_where_it_lowe
 def test_a_lead_reappearing_after_a_send_is_found():
     campaign = make_campaign()
     lead = make_lead()
-    make_card(status=CardStatus.SENT, lead=lead, campaign=campaign, step_number=2)
+    make_card(status=CardStatus.SENT, sent_at=timezone.now(), lead=lead, campaign=campaign, step_number=2)
     again = make_card(lead=lead, campaign=campaign, step_number=1)
     facts = queue_facts()
     assert len(facts.reappeared_leads) == 1 and f"card {again.pk}" in facts.reappeared_leads[0]

@@ -28,7 +28,7 @@ from outreach.sending.select import start_live_cycle
 from ramp import services
 from ramp.models import QueueTrace
 from tests.dispatch.helpers import fake_client, green_gates, patch_client
-from tests.factories import make_campaign, make_lead
+from tests.factories import a_rejection_tag, make_campaign, make_lead
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -110,7 +110,7 @@ def test_the_products_own_changes_between_two_traces_are_explained_and_a_raw_upd
 
     # A status written behind the product's back: no transition explains it.
     still_pending = PendingEmail.objects.filter(status=CardStatus.PENDING).first()
-    PendingEmail.objects.filter(pk=still_pending.pk).update(status=CardStatus.REJECTED)
+    PendingEmail.objects.filter(pk=still_pending.pk).update(status=CardStatus.REJECTED, rejection_tag=a_rejection_tag())
     with pytest.raises(CommandError, match="Queue drift flagged"):
         run("trace_queue")
     flags = QueueTrace.objects.order_by("-pk").first().drift["flags"]
@@ -145,7 +145,7 @@ def test_a_status_written_after_a_cards_recorded_drafting_is_still_drift(clock):
     clock.shift(dt.timedelta(minutes=5))
     run("run_pipeline", "--source", "wpromote", "--limit", "1", "--apply")
     # Its drafting is recorded; its rejection is not.
-    PendingEmail.objects.update(status=CardStatus.REJECTED)
+    PendingEmail.objects.update(status=CardStatus.REJECTED, rejection_tag=a_rejection_tag())
     with pytest.raises(CommandError):
         run("trace_queue")
     drift = QueueTrace.objects.order_by("-pk").first().drift

@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 from outreach.models import CardStatus, PendingEmail
 from outreach.transitions import record_drafted, transition
 from ramp.models import QueueTrace, RampDay
-from tests.factories import make_card, make_lead
+from outreach.approval import approval_record
+from tests.factories import a_rejection_tag, approval_fields, make_card, make_lead, reviewer
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_cleanup_then_trace_flags_no_drift_and_names_the_cleanup(stale_queue):
 def test_the_same_change_that_nothing_recorded_is_drift(stale_queue):
     stale, _ = stale_queue
     # Cards rejected behind the product's back: no transition explains them.
-    PendingEmail.objects.filter(pk__in=[c.pk for c in stale]).update(status=CardStatus.REJECTED)
+    PendingEmail.objects.filter(pk__in=[c.pk for c in stale]).update(status=CardStatus.REJECTED, rejection_tag=a_rejection_tag())
 
     with pytest.raises(CommandError, match="Queue drift flagged"):
         call_command("trace_queue", stdout=StringIO())
@@ -69,9 +70,9 @@ def test_the_same_change_that_nothing_recorded_is_drift(stale_queue):
 
 def test_review_decisions_and_sends_are_explained_but_new_cards_nothing_recorded_still_flag(stale_queue):
     _, fresh = stale_queue
-    approved = transition(fresh[0], CardStatus.APPROVED, actor_label="hos")
+    approved = transition(fresh[0], CardStatus.APPROVED, actor_label="hos", reviewed_by=reviewer(), **approval_record(fresh[0]))
     transition(approved, CardStatus.QUEUED)
-    transition(fresh[1], CardStatus.REJECTED, actor_label="hos")
+    transition(fresh[1], CardStatus.REJECTED, actor_label="hos", rejection_tag=a_rejection_tag())
     for _ in range(6):
         make_card(lead=make_lead(), campaign=fresh[0].campaign)
 
@@ -104,9 +105,10 @@ def test_the_daily_report_shows_cleanup_as_a_fact_not_an_anomaly(stale_queue):
         # The day's send, drafted and walked to sent as the product does it.
         card = make_card(lead=make_lead(replied_at=IN_WINDOW), age_hours=0)
         record_drafted([card], actor_label="run_pipeline")
-        for status in CardStatus.ROUTE_TO_GHL:
+        transition(card, CardStatus.APPROVED, **approval_fields(card))
+        for status in CardStatus.ROUTE_TO_GHL[1:]:
             transition(card, status)
-        transition(card, CardStatus.SENT, sent_at=IN_WINDOW)
+        transition(card, CardStatus.SENT, sent_at=IN_WINDOW, ghl_message_id="msg-of-the-day")
         call_command("cleanup_queue", "--apply", stdout=StringIO())
         call_command("trace_queue", stdout=StringIO())
         out = StringIO()

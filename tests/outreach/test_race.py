@@ -13,12 +13,13 @@ import pytest
 from django.db import connection
 
 from outreach.models import CardStatus, CardTransition
-from tests.factories import make_card
+from outreach.approval import approval_record
+from tests.factories import make_card, reviewer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(card_pk: int, to_status: str, start, results) -> None:
+def _race(card_pk: int, to_status: str, fields: dict, start, results) -> None:
     import django
     from django.db import connections
 
@@ -31,7 +32,7 @@ def _race(card_pk: int, to_status: str, start, results) -> None:
     card = PendingEmail.objects.get(pk=card_pk)
     start.wait()
     try:
-        transition(card, to_status, actor_label=f"process-{os.getpid()}")
+        transition(card, to_status, actor_label=f"process-{os.getpid()}", **fields)
         results.put("won")
     except TransitionError as exc:
         results.put(f"lost: {exc}")
@@ -48,12 +49,14 @@ def test_it_lets_exactly_one_process_win(start_status, to_status):
     if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith("file:memorydb"):
         pytest.skip("an in-memory SQLite database is not shared between processes")
     card = make_card(status=start_status)
+    # An approval stores its reviewer and what was approved (a database constraint).
+    fields = {"reviewed_by_id": reviewer().pk, **approval_record(card)} if to_status == CardStatus.APPROVED else {}
     connection.close()
 
     context = multiprocessing.get_context("fork")
     start = context.Barrier(2)
     results = context.Queue()
-    processes = [context.Process(target=_race, args=(card.pk, to_status, start, results)) for _ in range(2)]
+    processes = [context.Process(target=_race, args=(card.pk, to_status, fields, start, results)) for _ in range(2)]
     for process in processes:
         process.start()
     for process in processes:

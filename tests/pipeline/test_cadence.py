@@ -17,7 +17,8 @@ from outreach.jobs import cadence_tick_job
 from outreach.models import CadenceStep, CardStatus, Enrollment, Lead, PendingEmail
 from outreach.drafting.pipeline import run_pipeline
 from outreach.transitions import transition
-from tests.factories import make_campaign, make_lead
+from outreach.approval import approval_record
+from tests.factories import a_rejection_tag, make_campaign, make_lead, reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +41,11 @@ def enrolled(clock):
 
 
 def send(card: PendingEmail) -> None:
-    """Walk the card through review and dispatch to `sent`, now."""
-    for status in (CardStatus.APPROVED, CardStatus.QUEUED, CardStatus.SENDING):
+    """Walk the card through review and dispatch to `sent`, now, storing what each step stores."""
+    transition(card, CardStatus.APPROVED, reviewed_by=reviewer(), **approval_record(card))
+    for status in (CardStatus.QUEUED, CardStatus.SENDING):
         transition(card, status)
-    transition(card, CardStatus.SENT, sent_at=timezone.now())
+    transition(card, CardStatus.SENT, sent_at=timezone.now(), ghl_message_id=f"msg{card.pk}")
 
 
 def card_of(lead: Lead, number: int) -> PendingEmail | None:
@@ -135,7 +137,7 @@ def test_it_stops_on_suppression(clock, enrolled, suppress, reason):
 
 def test_it_stops_when_the_step_card_was_rejected(clock, enrolled, hos):
     _campaign, lead = enrolled
-    transition(card_of(lead, 1), CardStatus.REJECTED, actor=hos)
+    transition(card_of(lead, 1), CardStatus.REJECTED, actor=hos, rejection_tag=a_rejection_tag())
 
     report = cadence_tick(apply=True)
 
@@ -180,7 +182,7 @@ def test_a_shadow_sequence_stays_shadow(clock):
     run_pipeline(source="wpromote", limit=1, apply=True, mode="shadow")
     # Shadow cards are never dispatched; mark this one sent to exercise the follow-up.
     card = card_of(lead, 1)
-    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.SENT, sent_at=timezone.now())
+    send(card)
     clock.shift(dt.timedelta(days=3))
 
     cadence_tick(apply=True)

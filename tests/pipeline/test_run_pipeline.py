@@ -15,7 +15,8 @@ from outreach.drafting.drafters import Draft
 from outreach.models import CadenceStep, CardStatus, Enrollment, PendingEmail
 from outreach.drafting.pipeline import DraftStats, PipelineError, PipelineReport, _enroll_and_save, draft_cards, run_pipeline
 from ramp.models import RampPolicy
-from tests.factories import make_campaign, make_lead
+from outreach.approval import approval_record
+from tests.factories import make_campaign, make_lead, reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -228,7 +229,7 @@ def test_suppression_after_drafting_beats_the_drafted_card_at_approval_and_befor
     assert not at_approval.passed
     assert at_approval.failures == ["Not do-not-contact: The lead is marked do-not-contact: asked by phone."]
     # Even a card approved earlier and already queued fails the re-check before sending.
-    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.APPROVED)
+    PendingEmail.objects.filter(pk=card.pk).update(status=CardStatus.APPROVED, reviewed_by=reviewer(), **approval_record(card))
     card.refresh_from_db()
     transition(card, CardStatus.QUEUED)
     assert evaluate(card).failed_ids == ["compliance.C011"]

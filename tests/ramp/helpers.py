@@ -82,3 +82,12 @@ def head_of_sales_signs_off_and_confirms(today: dt.date, *, by: str = "quality-h
         make_user(by, role=HEAD_OF_SALES)
     services.sign_off_quality(by=by)
     services.confirm_copy_quality(by=by, today=today)
+
+
+def quiet_intake():
+    """Webhook intake facts with nothing to report: no refusal, no send waiting for its events."""
+    from django.utils import timezone
+
+    from ramp.stop_conditions import IntakeFacts
+
+    return IntakeFacts(since=timezone.now())

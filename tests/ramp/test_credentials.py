@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from caio.models import ApiToken
 from ramp import services
-from ramp.models import Hold, QualitySignoff, RampDay
+from ramp.models import Hold, QualitySignoff
 from tests.factories import personal_token
 from tests.ramp.helpers import live_day
 

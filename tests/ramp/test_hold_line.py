@@ -16,6 +16,7 @@ from ramp.holds import hold_banner_lines
 from ramp.preflight import run_preflight
 from ramp.stop_conditions import QueueFacts
 from tests.factories import personal_token
+from tests.ramp.helpers import quiet_intake
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_every_command_page_and_report_writes_the_same_line(hold, rf, admin_user
     call_command("daily_report", "--json", stdout=out)
     assert json.loads(out.getvalue())["holds"] == [line]
     assert daily_report(IN_WINDOW.date(), now=IN_WINDOW)["holds"] == [line]
-    preflight_row = next(row for row in run_preflight(facts_provider=lambda now: QueueFacts()).results if row["id"] == "P09")
+    preflight_row = next(row for row in run_preflight(facts_provider=lambda now: QueueFacts(intake=quiet_intake())).results if row["id"] == "P09")
     assert preflight_row["detail"] == f"1 active hold(s): {line}"
 
 

@@ -12,6 +12,7 @@ from ramp.models import Hold, PreflightRun
 from ramp import services
 from ramp.preflight import run_preflight
 from ramp.stop_conditions import QueueFacts
+from tests.ramp.helpers import quiet_intake
 from tests.factories import make_campaign, make_card, make_lead
 from tests.ramp.helpers import dead_port, dispatch_worker, strict_settings
 
@@ -35,7 +36,7 @@ def failed(run: PreflightRun) -> dict[str, str]:
 def test_it_passes_when_everything_is_healthy(healthy):
     run = run_preflight(ran_by="pto")
     assert run.passed, failed(run)
-    assert [row["id"] for row in run.results] == [f"P{n:02d}" for n in range(1, 11)]
+    assert [row["id"] for row in run.results] == [f"P{n:02d}" for n in range(1, 12)]
     # The GHL probe is one authenticated GET with the configured token.
     [probe] = healthy.requests()
     assert (probe["method"], probe["endpoint"], probe["authorization"], probe["status"]) == ("GET", "contacts.search_duplicate", "Bearer <known token>", 200)
@@ -91,7 +92,7 @@ def test_the_command_prints_rows_and_exits_non_zero_on_failure(healthy):
     out = StringIO()
     call_command("preflight", "--by", "pto", stdout=out)
     assert "P01 PASS Database and migrations" in out.getvalue()
-    assert "10 of 10 checks passed" in out.getvalue()
+    assert "11 of 11 checks passed" in out.getvalue()
     with override_settings(REDIS_REQUIRED=False), pytest.raises(CommandError, match="Preflight failed: P04"):
         call_command("preflight", stdout=StringIO())
 
@@ -106,6 +107,13 @@ def test_the_command_json_is_one_document(healthy):
     assert document["holds"] and "preflight" in document["holds"][0]
 
 
+def test_it_fails_when_ghl_answers_200_with_an_empty_body(healthy):
+    healthy.add_fault("contacts.search_duplicate", "empty")
+    run = run_preflight()
+    assert list(failed(run)) == ["P05"]
+    assert "gave no readable answer: GHL answered 200 with an empty body" in failed(run)["P05"]
+
+
 def test_it_fails_when_the_ghl_sandbox_rejects_the_token(healthy, settings):
     settings.GHL_TOKEN = "rotated-away"
     run = run_preflight()
@@ -116,7 +124,7 @@ def test_it_fails_when_the_ghl_sandbox_rejects_the_token(healthy, settings):
 
 
 def test_deliverability_fails_on_the_windows_counts_and_holds(healthy):
-    facts = QueueFacts(sent=10, bounces=3, bounce_evidence=["bounce:lead:1", "bounce:lead:2", "bounce:lead:3"])
+    facts = QueueFacts(intake=quiet_intake(), sent=10, bounces=3, bounce_evidence=["bounce:lead:1", "bounce:lead:2", "bounce:lead:3"])
     run = run_preflight(facts_provider=lambda now: facts)
     assert failed(run) == {
         "P08": "bounces 3 of 10 sent (30.0%) against a ceiling of 5%: one-sided exact binomial p=0.012, "
@@ -129,22 +137,22 @@ def test_deliverability_fails_on_the_windows_counts_and_holds(healthy):
 
 def test_a_cleared_hold_is_not_raised_again_by_the_same_evidence_only_by_new(healthy, pto):
     evidence = ["unsubscribe:lead:1", "unsubscribe:lead:2"]
-    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=30, unsubscribes=2, unsubscribe_evidence=evidence))
+    run = run_preflight(facts_provider=lambda now: QueueFacts(intake=quiet_intake(), sent=30, unsubscribes=2, unsubscribe_evidence=evidence))
     assert not run.passed
     hold = Hold.objects.active().get()
     assert hold.source == "unsubscribe_rate"
     services.clear(hold_id=hold.pk, by="pto", reason="two bad-fit leads, list fixed")
-    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=30, unsubscribes=2, unsubscribe_evidence=evidence))
+    run = run_preflight(facts_provider=lambda now: QueueFacts(intake=quiet_intake(), sent=30, unsubscribes=2, unsubscribe_evidence=evidence))
     assert run.passed and not Hold.objects.active().exists()
     # A third unsubscribe is new evidence: held again, covering all three.
     more = [*evidence, "unsubscribe:lead:3"]
-    run = run_preflight(facts_provider=lambda now: QueueFacts(sent=31, unsubscribes=3, unsubscribe_evidence=more))
+    run = run_preflight(facts_provider=lambda now: QueueFacts(intake=quiet_intake(), sent=31, unsubscribes=3, unsubscribe_evidence=more))
     assert not run.passed
     assert Hold.objects.active().get().evidence == more
 
 
 def test_a_preflight_failing_only_because_a_hold_is_active_raises_no_new_hold(healthy, pto):
     services.raise_person_hold(reason="copy is off", by="pto")
-    run = run_preflight(facts_provider=lambda now: QueueFacts())
+    run = run_preflight(facts_provider=lambda now: QueueFacts(intake=quiet_intake()))
     assert failed(run).keys() == {"P09"}
     assert Hold.objects.count() == 1

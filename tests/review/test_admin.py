@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 import re
 
 import pytest
@@ -66,7 +68,7 @@ def test_the_queue_opens_on_eligible_cards_with_the_hygiene_line(hos_client):
 
 
 def test_a_status_filter_shows_decided_cards(hos_client):
-    sent = make_card(status=CardStatus.SENT)
+    sent = make_card(status=CardStatus.SENT, sent_at=timezone.now())
     pending = make_card()
     queue_page = hos_client.get(QUEUE_URL).content.decode()
     assert pending.lead.email in queue_page and sent.lead.email not in queue_page
@@ -118,7 +120,7 @@ def test_the_card_page_issues_a_fixed_number_of_queries(hos_client, hos, django_
         other = make_card(lead=lead, campaign=card.campaign, step_number=number, age_hours=5)
         review.reject(other, user=hos, tag="duplicate")
     for _ in range(5):
-        make_card(lead=lead, status=CardStatus.SENT)
+        make_card(lead=lead, status=CardStatus.SENT, sent_at=timezone.now())
     review.edit(card, user=hos, subject="s2", body=card.body)
     with django_assert_num_queries(small):
         hos_client.get(card_url(card))
@@ -151,7 +153,7 @@ def test_the_card_page_shows_badges_lead_history(hos_client, hos):
         assert finding["name"] in text
     assert card.lead.email in text and "tier_1" in text and card.campaign_ref in text
     assert "Approved in review." in text and "back to review" in text
-    assert "You edited this card, so someone else must approve it" in text
+    assert "You edited the subject on" in text and "Someone who wrote none of it must approve it (four eyes)" in text
     assert card.first_viewed_at is not None  # the approval was its first review
 
 
@@ -244,7 +246,7 @@ def test_editing_in_the_admin_goes_through_the_service(hos_client, hos):
 
 
 def test_a_sent_card_is_read_only(hos_client):
-    card = make_card(status=CardStatus.SENT)
+    card = make_card(status=CardStatus.SENT, sent_at=timezone.now())
     hos_client.post(card_url(card), edit_form(hos_client, card, subject="changed"))
     card.refresh_from_db()
     assert card.subject != "changed"

@@ -14,7 +14,7 @@ from outreach.sending.job import send_card
 from outreach.sending.render import render
 from outreach.sending.select import start_live_cycle
 from tests.dispatch.helpers import green_gates
-from tests.factories import make_campaign, make_card
+from tests.factories import make_campaign, make_card, a_rejection_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +184,7 @@ def test_the_card_page_and_the_queue_cost_the_same_however_long_the_lead_story(c
 
     busy = make_card(age_hours=1)
     for number in range(2, 4):
-        earlier = make_card(lead=busy.lead, campaign=busy.campaign, step_number=number, status=CardStatus.REJECTED)
+        earlier = make_card(lead=busy.lead, campaign=busy.campaign, step_number=number, status=CardStatus.REJECTED, rejection_tag=a_rejection_tag())
         EmailEvent.objects.create(lead=busy.lead, card=earlier, kind=EmailEvent.Kind.DELIVERED)
         Reply.objects.create(lead=busy.lead, card=earlier, text="Later, thanks", ghl_message_id=f"r{number}")
         Suppression.objects.create(lead_id=busy.lead_id, email=busy.lead.email, kind=Suppression.Kind.BOUNCED, source="ghl_webhook")

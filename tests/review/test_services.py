@@ -244,7 +244,7 @@ def test_the_split_attributes_each_excluded_card_to_one_reason(settings):
     make_card(is_shadow=True)
     make_card(lead=make_lead(tier=Tier.TIER_2), campaign=make_campaign(tier=Tier.TIER_2, classifier="outbound_tier_2"))
     make_card(lead=make_lead(tier=Tier.TIER_2))  # a tier_1 campaign: mislabelled before anything else
-    make_card(status=CardStatus.SENT)  # not pending at all
+    make_card(status=CardStatus.SENT, sent_at=timezone.now())  # not pending at all
 
     split = review.queue_split()
 

@@ -82,6 +82,10 @@ def _rows_seed_demo_leaves_out() -> None:
 
     sign_off_quality(by=make_user("matrix-signer", role=HEAD_OF_SALES).get_username())
     QualityConfirmation.objects.create(confirmed_by="matrix-signer", graduation_level=0, streak_began=timezone.now().date())
+    from outreach.roles import OPERATOR
+    from ramp.services import propose_policy_change
+
+    propose_policy_change(by=make_user("matrix-proposer", role=OPERATOR).get_username(), values={"daily_cap": 6}, reason="matrix")
     start_import(text="email,tier\nmatrix@x.example,tier_1\n", file_name="matrix.csv", upload_key="matrix", rows_total=1)
     # Rows only GHL or the identity migration write; no product function makes them on demand.
     Reply.objects.create(lead=sent.lead, card=sent, text="Sounds good, call me.", ghl_message_id="matrix-reply")

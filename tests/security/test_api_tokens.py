@@ -35,3 +35,16 @@ def test_a_logged_in_session_is_no_api_token(client, operator):
     client.force_login(operator)
 
     assert client.get(URL).status_code == 401
+
+
+def test_a_new_tokens_raw_value_is_shown_once_and_travels_in_no_cookie(client, operator):
+    client.force_login(operator)
+    response = client.post("/admin/caio/apitoken/add/", {"name": "reporting"}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    raw = next(word for line in shown for word in line.split() if word.startswith("caio_"))
+    # It should be on the page once, stored hashed, and in none of the cookies the browser was given.
+    assert ApiToken.authenticate(raw) is not None
+    assert response.content.decode().count(raw) == 1
+    assert all(raw not in morsel.value for morsel in client.cookies.values())
+    assert "messages" not in client.cookies
+    assert raw not in client.get("/admin/").content.decode()

@@ -48,7 +48,7 @@ login  404    404    404    404    /admin/r/<path:content_type_id>/<path:object_
 # The weekly tuning page: whoever may read cards (the examples need their filter, else 404).
 login  403    200    200    200    /admin/tuning/
 login  403    200    200    200    /admin/tuning/export.csv
-login  403    404    404    404    /admin/tuning/examples/
+login  403    400    400    400    /admin/tuning/examples/
 
 # Our models' admin pages: each role sees what its group's permissions allow.
 login  403    403    200    200    /admin/caio/apitoken/
@@ -207,6 +207,13 @@ login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/history/
 login  403    403    403    403    /admin/ramp/rampday/<path:object_id>/delete/
 login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/rampday/<path:object_id>/
+# Widening outside graduation: an operator proposes, the Head of Sales decides on the change page.
+login  403    200    200    200    /admin/ramp/ramppolicychange/
+login  403    403    200    200    /admin/ramp/ramppolicychange/add/
+login  403    200    200    200    /admin/ramp/ramppolicychange/<path:object_id>/history/
+login  403    403    403    403    /admin/ramp/ramppolicychange/<path:object_id>/delete/
+login  403    200    200    200    /admin/ramp/ramppolicychange/<path:object_id>/change/
+login  302    302    302    302    /admin/ramp/ramppolicychange/<path:object_id>/
 # The Head of Sales sees and raises holds (systemic copy failure); only an operator clears them.
 login  403    200    200    200    /admin/ramp/hold/
 login  403    405    405    405    /admin/ramp/hold/raise-copy-failure/

@@ -10,7 +10,8 @@ from ghl.errors import GhlUnsafeField
 from outreach import review
 from outreach.models import Campaign
 from outreach.sending.job import send_card
-from outreach.sending.render import display_from, from_header, render
+from outreach.sending.headers import display_from, from_header
+from outreach.sending.render import render
 from outreach.sending.select import start_live_cycle
 from tests.dispatch.helpers import green_gates
 from tests.factories import make_campaign, make_card

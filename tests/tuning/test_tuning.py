@@ -15,7 +15,7 @@ from outreach.reports import tuning
 from outreach.models import CardStatus, EmailEvent, RejectionTag, Reply
 from outreach.transitions import transition
 from ramp.kpis import rate
-from tests.factories import make_campaign, make_card
+from tests.factories import approval_fields, make_campaign, make_card
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,8 @@ def world(week):
     for slug in ("placeholder_text", "placeholder_text", "tone_brand"):
         reject(make_card(campaign=campaign, template_version="v1"), slug)
     reject(make_card(campaign=campaign, template_version="v2"), "tone_brand")
-    transition(make_card(campaign=campaign, template_version="v2"), CardStatus.APPROVED)
+    approved = make_card(campaign=campaign, template_version="v2")
+    transition(approved, CardStatus.APPROVED, **approval_fields(approved))
     return campaign
 
 
@@ -122,6 +123,6 @@ def test_the_page_compares_versions_draws_the_reasons_and_links_the_examples(wor
     assert exported["Content-Type"].startswith("text/csv") and b"Spring push" in exported.content
 
 
-def test_a_bad_week_is_a_clear_404(admin_client):
+def test_a_bad_week_is_a_clear_400(admin_client):
     answer = admin_client.get("/admin/tuning/", {"week": "last tuesday"})
-    assert answer.status_code == 404
+    assert answer.status_code == 400 and answer.content == b"week must be a date as YYYY-MM-DD, not 'last tuesday'."

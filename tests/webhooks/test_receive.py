@@ -243,3 +243,23 @@ def test_a_forged_deeply_nested_body_is_refused_not_answered_with_a_5xx(db, clie
 
     assert _no_server_error(client, body, {"x-ghl-signature": "bm90IGEgc2lnbmF0dXJl"}) == 401
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_raw_hex_key_takes_deliveries_and_an_rsa_only_one_is_refused_without_the_rsa_key(db, client, settings):
+    from cryptography.hazmat.primitives import serialization
+
+    from ghl.sandbox.keys import rsa_key
+
+    raw = KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = raw.hex()
+    card = sent_card()
+    assert post(client, stats("opened", "em123", "wh-hex")).status_code == 200
+    assert EmailEvent.objects.get().card_id == card.pk
+
+    legacy = WebhookSigner(KEY, rsa_key("legacy"))
+    payload = stats("clicked", "em123", "wh-rsa")
+    rsa_only = legacy.headers(compact_json(payload), ed25519=False, rsa=True)
+    refused = post(client, payload, headers=rsa_only)
+    assert refused.status_code == 401 and "no RSA public key is configured" in refused.json()["detail"]
+    settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = public_key_pem(rsa_key("legacy"))
+    assert post(client, payload, headers=rsa_only).status_code == 200

@@ -27,13 +27,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from caio.models import ApiToken
+from caio.models import ApiToken, hash_token
 from compliance.models import DoNotContact, ExcludedDomain
 from compliance.services import add_rule_if_missing
 from outreach import checks
-from outreach.drafting.drafters import DEFAULT_DRAFTER, card_from_draft
-from caio.models import hash_token
+from outreach.approval import approval_record
 from outreach.drafting.cadence import cadence_tick
+from outreach.drafting.drafters import DEFAULT_DRAFTER, card_from_draft
 from outreach.models import (
     CadenceStep,
     Campaign,
@@ -256,7 +256,7 @@ class Command(BaseCommand):
         queued_at = card.created_at + timedelta(minutes=20)
         sent_at = card.created_at + timedelta(minutes=40)
         extra_fields = {
-            CardStatus.APPROVED: {"reviewed_at": reviewed_at, "approved_content_hash": card.content_hash()},
+            CardStatus.APPROVED: {"reviewed_by": self._demo_reviewer(), "reviewed_at": reviewed_at, **approval_record(card)},
             CardStatus.QUEUED: {"queued_at": queued_at},
             CardStatus.REJECTED: {"reviewed_at": reviewed_at, "rejection_tag": tag, "rejection_note": "Reads like a template."},
             CardStatus.SENDING: {"dispatch_attempts": 1},
@@ -286,6 +286,18 @@ class Command(BaseCommand):
             counters["error_count"] = F("error_count") + 1
         RampDay.objects.filter(pk=day.pk).update(is_live=True, owner=day.owner or "operator", **counters)
 
+    def _demo_reviewer(self) -> User:
+        """The Head of Sales who approved the demo cards (an approved card always names its reviewer).
+
+        Without --users the account has no usable password; --users gives it one.
+        """
+        user, created = User.objects.get_or_create(username="hos", defaults={"is_staff": True})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            user.groups.set([Group.objects.get(name=HEAD_OF_SALES)])
+        return user
+
     def _decide_past_days(self) -> None:
         """Record the operator's decision on each past live day, as the runbook asks before the next cycle."""
         for day in RampDay.objects.filter(is_live=True, decision="", date__lt=operating_date()):
@@ -308,7 +320,8 @@ class Command(BaseCommand):
         )
         for username, role, superuser in (("admin", None, True), ("hos", HEAD_OF_SALES, False), ("operator", OPERATOR, False)):
             user, created = User.objects.get_or_create(username=username)
-            if created or keep is None or username not in passwords:
+            # A user the data made without a usable password (the demo's reviewer) gets the kept one too.
+            if created or keep is None or username not in passwords or not user.has_usable_password():
                 passwords[username] = passwords.get(username) if keep is not None and username in passwords else secrets.token_urlsafe(12)
                 user.set_password(passwords[username])
             user.is_staff = True
