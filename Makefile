@@ -1,8 +1,13 @@
-.PHONY: demo test check bench scale-test image deploy-test
+.PHONY: demo demo-reset test check bench scale-test image deploy-test
 
 # Start the whole product with demo data: web, Redis, an RQ worker and the GHL sandbox.
+# A second run resumes the same demo (port, logins, tokens, data, sandbox state).
 demo:
 	bin/demo
+
+# Start the demo afresh: a new database, sandbox state, port, key, logins and tokens.
+demo-reset:
+	bin/demo --reset
 
 # Run the whole test suite on real Redis, PostgreSQL and headless Chromium.
 test:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
 from caio.auth import may_open_rq_dashboard, rq_dashboard_urls
-from caio.models import ApiToken
+from caio.models import ApiToken, Deployment, GateRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,15 +24,43 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ApiTokenAddForm(forms.ModelForm):
+    personal = forms.BooleanField(
+        required=False,
+        label="My personal token",
+        help_text="Stands for you: your credentials for the ramp commands that record your acts (decisions, sign-offs). "
+        "Leave unticked for a service token (smoke, scripts), which acts for nobody.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["name"]
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are listed by prefix only; the raw value is shown once, in a message, when issued."""
+    """Tokens are listed by prefix only; the raw value is shown once, in a message, when issued.
 
-    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    A personal token is issued only to the person logged in: nobody issues one in another's name.
+    """
+
+    list_display = ["name", "prefix", "user", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
-    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    readonly_fields = ["prefix", "user", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "prefix", "user", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["rotate_tokens", "revoke_tokens"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["name", "personal"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -41,8 +70,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
             # Only the name is editable; the secret never changes in place.
             ApiToken.objects.filter(pk=obj.pk).update(name=obj.name)
             return
-        token, raw = ApiToken.issue(obj.name, created_by=request.user.get_username())
-        obj.pk, obj.prefix, obj.token_hash, obj.created_by = token.pk, token.prefix, token.token_hash, token.created_by
+        user = request.user if form.cleaned_data.get("personal") else None
+        token, raw = ApiToken.issue(obj.name, created_by=request.user.get_username(), user=user)
+        obj.pk, obj.prefix, obj.token_hash, obj.created_by, obj.user = token.pk, token.prefix, token.token_hash, token.created_by, user
         self._show_once(request, token, raw)
 
     def _show_once(self, request, token: ApiToken, raw: str) -> None:
@@ -65,6 +95,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = sum(1 for token in queryset if token.revoke())
         messages.info(request, f"{revoked} token(s) revoked.")
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyAdmin):
+    """Versions recorded at start-up; graduation wants replay and smoke green since the newest."""
+
+    list_display = ["version", "started_at"]
+
+
+@admin.register(GateRun)
+class GateRunAdmin(ReadOnlyAdmin):
+    """Smoke and replay runs: a failed smoke of this instance blocks live cycles until one passes."""
+
+    list_display = ["ran_at", "kind", "passed", "target", "this_instance", "summary", "version"]
+    list_filter = ["kind", "passed", "this_instance"]
 
 
 class RqDashboardAdmin(QueueAdmin):

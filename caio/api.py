@@ -83,7 +83,7 @@ class RedisStatus(Schema):
 
 class HygieneSplit(Schema):
     open: int = Field(description="Pending and approved cards.")
-    eligible: int = Field(description="Cards no eligibility rule holds back.")
+    eligible: int = Field(description="Open cards (pending and approved) no eligibility rule holds back; the ramp's caps are not applied here.")
     held_back: int
     held_back_by_reason: dict[str, int] = Field(description="Held-back cards counted under their first reason code.")
 

@@ -23,8 +23,10 @@ def _table(caption: str, columns: Sequence[str], rows: Sequence[tuple[str, Seque
         "<tr><th>" + escape(label) + "</th>" + "".join(f"<td>{escape(v)}</td>" for v in values) + "</tr>" for label, values in rows
     )
     return (
-        f'<table class="chart-data visually-hidden"><caption>{escape(caption)}</caption>'
-        f"<tr><th></th>{head}</tr>{body}</table>"
+        # In a hidden box, not a hidden table: a table grows to its content whatever its width,
+        # and thirty columns made the whole index scroll sideways.
+        f'<div class="visually-hidden"><table class="chart-data"><caption>{escape(caption)}</caption>'
+        f"<tr><th></th>{head}</tr>{body}</table></div>"
     )
 
 
@@ -118,16 +120,16 @@ def bar_chart(
     return mark_safe(f'<figure class="chart-figure">{"".join(parts)}<figcaption>{legend}</figcaption>{table}</figure>')
 
 
-def progress(title: str, done: int, needed: int, *, width: int = 240, height: int = 18) -> SafeString:
+def progress(title: str, done: int, needed: int, *, width: int = 240, height: int = 18, fill: str = "#2e7d32") -> SafeString:
     """A bar `done` of `needed` long (e.g. clean days toward graduation), with the figures in its title."""
     share = 0 if not needed else min(1.0, done / needed)
     return format_html(
         '<svg class="chart progress" role="img" viewBox="0 0 {w} {h}" width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg">'
         '<title>{title}: {done} of {needed}</title>'
         '<rect x="0" y="0" width="{w}" height="{h}" rx="4" fill="#e0e0e0"/>'
-        '<rect x="0" y="0" width="{fill}" height="{h}" rx="4" fill="#2e7d32"/>'
+        '<rect x="0" y="0" width="{filled}" height="{h}" rx="4" fill="{fill}"/>'
         '<text x="{mid}" y="{ty}" font-size="11" text-anchor="middle">{done} / {needed}</text></svg>',
-        w=width, h=height, title=title, done=done, needed=needed, fill=f"{share * width:.1f}", mid=width / 2, ty=height - 5,
+        w=width, h=height, title=title, done=done, needed=needed, filled=f"{share * width:.1f}", fill=fill, mid=width / 2, ty=height - 5,
     )
 
 

@@ -31,6 +31,8 @@ if not DEBUG:
 
 # Environment name shown in the admin banner (e.g. demo, staging, production).
 CAIO_ENVIRONMENT = config.str("CAIO_ENVIRONMENT", default="local")
+# The deployed code's version (an image build sets it, e.g. the commit); empty: a digest of the source.
+CAIO_VERSION = config.str("CAIO_VERSION", default="")
 
 # In production the secret key has no default: a missing one must stop start-up.
 # The development default is public (it is written here), so anything signed

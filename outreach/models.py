@@ -678,7 +678,8 @@ class CardTransition(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
+        # An empty from_status records the card's creation by drafting (outreach.transitions.record_drafted).
+        return f"{self.from_status or 'drafted'} → {self.to_status}"
 
     @property
     def who(self) -> str:

@@ -85,6 +85,9 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("caio", "view_apitoken"),
     ("caio", "add_apitoken"),
     ("caio", "change_apitoken"),
+    # The deploys and the smoke and replay runs graduation reads.
+    ("caio", "view_deployment"),
+    ("caio", "view_gaterun"),
     # The RQ dashboard: it can delete and requeue dispatch jobs.
     ("django_rq", "admin"),
 ]

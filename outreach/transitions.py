@@ -24,6 +24,33 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
+# The from_status of the row that records a card's creation by drafting: the
+# card came from no status. A card without such a row arrived by no product path.
+DRAFTED = ""
+
+
+def record_drafted(cards: list[PendingEmail], *, actor=None, actor_label: str, reason: str = "") -> None:
+    """Write the row that records each new card's creation (drafting, redrafting, the cadence), with the card.
+
+    Call it in the transaction that inserts the cards: `trace_queue` counts a
+    card that arrived with this row as explained, one without it as drift.
+    """
+    CardTransition.objects.bulk_create(
+        [
+            CardTransition(
+                card_id=card.pk,
+                from_status=DRAFTED,
+                to_status=card.status,
+                actor=actor if getattr(actor, "pk", None) else None,
+                actor_label=actor_label,
+                reason=reason,
+                created_at=card.created_at,
+            )
+            for card in cards
+        ]
+    )
+
+
 class TransitionError(Exception):
     """Base for refused state changes."""
 

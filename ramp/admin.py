@@ -17,7 +17,6 @@ from django.utils.html import format_html, format_html_join
 
 from caio.admin import ReadOnlyAdmin
 from ramp import quality, services
-from ramp.clean import is_clean
 from ramp.cycles import LiveCycle
 from ramp.days import operating_date
 from ramp.models import LIMIT_FIELDS, Hold, PreflightRun, QueueTrace, RampDay, RampPolicy, RampPolicyChange
@@ -223,11 +222,11 @@ class RampDayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     readonly_fields = [
         "date", "is_live", "cap", "dispatched_count", "sent_count", "error_count", "hold_was_active", "owner",
-        "decision", "decided_by", "decided_at", "decision_reason", "report_display",
+        "decision", "decided_by", "decided_at", "decision_reason", "verdict_display", "report_display",
     ]
     fieldsets = [
         ("Day", {"fields": ["date", "is_live", "owner", "cap", "dispatched_count", "sent_count", "error_count", "hold_was_active"]}),
-        ("Decision", {"fields": ["decision", "decided_by", "decided_at", "decision_reason"]}),
+        ("Decision", {"fields": ["decision", "decided_by", "decided_at", "decision_reason", "verdict_display"]}),
         ("Signals from GHL reporting (entered by the operator)", {"fields": ["reported_opens", "reported_meetings", "reported_complaints"]}),
         ("Daily report", {"fields": ["report_display", "notes"]}),
     ]
@@ -238,9 +237,19 @@ class RampDayAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(boolean=True, description="Clean")
+    @admin.display(boolean=True, description="Counts toward graduation")
     def clean(self, obj):
-        return is_clean(obj)
+        # The verdict every page shows (ramp.services.day_verdict); a day without a live run has none.
+        return services.day_verdict(obj, getattr(self, "_policy", None)).counts if obj.is_live else None
+
+    def changelist_view(self, request, extra_context=None):
+        # One policy read for the page, not one a row (the same row for every request).
+        self._policy = RampPolicy.get()
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Toward graduation")
+    def verdict_display(self, obj):
+        return services.day_verdict(obj).as_line() if obj.is_live else "No live run: it neither counts nor breaks the streak."
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():

@@ -47,8 +47,19 @@ def is_clean(day: RampDay, policy: RampPolicy | None = None) -> bool:
 
 
 def day_problems(day: RampDay, policy: RampPolicy | None = None) -> list[str]:
-    """Return why `day` is not clean (empty: it is)."""
+    """Return why `day` is not clean (empty: it is): its run, and its KPI limits over its stored window."""
     policy = policy or RampPolicy.get()
+    return run_problems(day, policy) + kpi_problems(day, policy)
+
+
+def reported(day: RampDay) -> bool:
+    """Whether the day's report stored the counts its KPI limits are judged on."""
+    stored = day.kpis or {}
+    return (KpiCounts.from_stored(stored.get(WINDOW) or {}) or KpiCounts.from_stored(stored)) is not None
+
+
+def run_problems(day: RampDay, policy: RampPolicy) -> list[str]:
+    """Return what in the day's run keeps it from being clean: no live run, a hold during its window, errors, no send."""
     problems = []
     if not day.is_live:
         problems.append("no live run")
@@ -59,7 +70,6 @@ def day_problems(day: RampDay, policy: RampPolicy | None = None) -> list[str]:
         problems.append(f"{day.error_count} send error(s)")
     if day.is_live and not day.sent_count:
         problems.append("nothing was sent")
-    problems.extend(kpi_problems(day, policy))
     return problems
 
 

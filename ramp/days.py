@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from ramp import zone
@@ -31,8 +32,9 @@ def day_bounds(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def ramp_day(date: dt.date | None = None) -> RampDay:
     """Return the RampDay for `date` (default today), created with the policy's cap.
 
-    A day created while a hold is active starts flagged: the hold covered part
-    of it, so it cannot count as clean.
+    A day created after a hold covered part of it starts flagged, so it cannot
+    count as clean: a hold still active, or one raised and cleared earlier that
+    day, before its first cycle made the day.
     """
     date = date or operating_date()
     day = RampDay.objects.filter(date=date).first()
@@ -43,9 +45,15 @@ def ramp_day(date: dt.date | None = None) -> RampDay:
     zone.record(policy)
     day, _ = RampDay.objects.get_or_create(
         date=date,
-        defaults={"cap": policy.current_cap(), "hold_was_active": Hold.objects.active().exists()},
+        defaults={"cap": policy.current_cap(), "hold_was_active": _held_during(date)},
     )
     return day
+
+
+def _held_during(date: dt.date) -> bool:
+    """Whether a hold was active at some moment of the operating day `date` (until now, for today)."""
+    start, end = day_bounds(date)
+    return Hold.objects.filter(raised_at__lt=end).filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=start)).exists()
 
 
 def in_window(policy: RampPolicy, now: dt.datetime | None = None) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from caio.releases import smoke_blocker
 from ramp.days import in_window, operating_date, window_label
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 
@@ -14,7 +15,8 @@ def live_cycle_blockers(*, now: dt.datetime | None = None) -> list[str]:
     """Return why a live cycle may not run now (empty list: it may).
 
     1. No active hold.
-    2. A passed preflight within PREFLIGHT_MAX_AGE_MINUTES.
+    2. A passed preflight within PREFLIGHT_MAX_AGE_MINUTES, and the last smoke
+       of this instance, if any ran, passed.
     3. Inside the policy's sending window.
     4. The previous live day has its continue/hold/rollback decision recorded.
     5. Today's cap is not used up.
@@ -30,6 +32,8 @@ def live_cycle_blockers(*, now: dt.datetime | None = None) -> list[str]:
         blockers.append(f"The last preflight ({last.ran_at:%H:%M} UTC) failed: fix it and run `manage.py preflight` again.")
     elif not last.is_fresh(now):
         blockers.append(f"The last passed preflight ({last.ran_at:%H:%M} UTC) is older than PREFLIGHT_MAX_AGE_MINUTES.")
+    if smoke := smoke_blocker():
+        blockers.append(smoke)
     policy = RampPolicy.get()
     if not in_window(policy, now):
         blockers.append(f"Outside the sending window ({window_label(policy)}): live cycles run only inside it.")

@@ -75,7 +75,7 @@ def raise_hold(*, reason: str, source: str = "person", raised_by: str = "", evid
             if evidence and is_covered(source, evidence):
                 return None
         hold = Hold.objects.create(reason=reason, source=source, raised_by=raised_by, evidence=evidence)
-        # The day a hold covers cannot count as a clean day.
+        # The day a hold covers cannot count as a clean day (a day made later asks ramp_day).
         RampDay.objects.filter(date=operating_date()).update(hold_was_active=True)
     logger.warning("Hold raised (%s): %s", source, reason)
     transaction.on_commit(lambda: _notify(hold))

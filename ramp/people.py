@@ -1,13 +1,18 @@
 """Who may do what to the ramp: every hold, clear, decision and graduation names a real user with the permission.
 
-The terminal's `--by` and the admin's logged-in user go through the same check,
+The admin's logged-in user and the terminal's person go through the same check,
 so a name that is not a user, or a user without the permission, is refused
-with the reason.
+with the reason. On the terminal a typed name proves nothing: an act recorded
+in a person's name (a decision, a clear, a graduation, the Head of Sales'
+sign-off and confirmation) needs that person's personal API token
+(`person_from_token`), as the admin needs their login.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+
+from caio.models import ApiToken
 
 # The permission each ramp act needs (the Operator group has the first four and
 # proposes policy changes; the Head of Sales may raise a hold, and only the Head
@@ -58,3 +63,31 @@ def person_with(permission: str, username: str):
         holder = _HOLDERS.get(permission, "an operator's")
         raise NotAllowed(f"{name!r} may not {act}: that needs the {permission} permission ({holder}).")
     return user
+
+
+TOKEN_ENV = "CAIO_TOKEN"
+
+
+def person_from_token(permission: str, *, raw_token: str, by: str = ""):
+    """Return the user a personal API token stands for, if they hold `permission`, else raise NotAllowed naming why.
+
+    `by`, when given, must be that user: a token never records an act in
+    another person's name. Service tokens (no user) act for nobody.
+    """
+    act = _ACTS[permission]
+    name = (by or "").strip()
+    whose = f"{name}'s" if name else "the person's"
+    if not (raw_token or "").strip():
+        raise NotAllowed(
+            f"To {act} from the command line, give {whose} personal API token (--token T, or {TOKEN_ENV} in the "
+            "environment; `manage.py api_token create NAME --user USERNAME` issues one): a typed name is not enough."
+        )
+    token = ApiToken.authenticate(raw_token.strip())
+    if token is None:
+        raise NotAllowed(f"That API token is wrong, rotated or revoked: it may not {act}.")
+    if token.user_id is None:
+        raise NotAllowed(f"Token {token.prefix}… is a service token and acts for nobody: {act} with a personal token.")
+    owner = token.user.get_username()
+    if name and name != owner:
+        raise NotAllowed(f"Token {token.prefix}… is {owner}'s, not {name}'s: nobody may {act} in another person's name.")
+    return person_with(permission, owner)

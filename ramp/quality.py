@@ -148,7 +148,7 @@ def signoff_state() -> SignoffState:
     if rubric is None:
         problems.append("no quality rubric is written yet: the Head of Sales adds one in the admin")
     elif signoff is None:
-        problems.append("the Head of Sales has not signed off the quality rubric and rejection tags (`ramp signoff --apply --by NAME`)")
+        problems.append("the Head of Sales has not signed off the quality rubric and rejection tags (`ramp signoff --apply --token T` with their personal token, or Ramp › Quality sign-offs)")
     else:
         changed = []
         if signoff.rubric_version != rubric.version:
@@ -182,7 +182,7 @@ def confirmation_state(*, level: int, streak_began: dt.date | None, signoff: Sig
     # A stale sign-off is its own reason; the confirmation is judged against the latest one.
     if streak_began is not None and counting.exists():
         return ConfirmationState(confirmation=counting.first(), problems=())
-    ask = "(`ramp confirm-quality --apply --by NAME`)"
+    ask = "(`ramp confirm-quality --apply --token T` with their personal token, or Ramp › Quality sign-offs)"
     if latest is None or streak_began is None:
         problem = f"the Head of Sales has not confirmed copy quality is stable during this clean streak at level {level} {ask}"
     elif latest.graduation_level != level:

@@ -215,5 +215,5 @@ def format_report(report: dict) -> list[str]:
     recommended = report["recommended_decision"]
     reasons = "; ".join(reason.rstrip(".") for reason in recommended["reasons"])
     lines.append(f"Recommended decision: {recommended['decision'].upper()} — {reasons}.")
-    lines.append("Record it with `manage.py ramp decide <continue|hold|rollback> --by NAME --reason ...`.")
+    lines.append("Record it with `manage.py ramp decide <continue|hold|rollback> --token T --reason ...` (your personal API token).")
     return lines

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from caio.releases import gates_since_deploy
 from ramp import clean, quality, stop_conditions
 from ramp.cycles import LiveCycle
-from ramp.days import operating_date, ramp_day, window_label
+from ramp.days import day_bounds, operating_date, ramp_day, window_label
 from ramp.gates import live_cycle_blockers
 from ramp.holds import HoldError, clear_hold, raise_hold
 from ramp.limits import tier_caps
@@ -81,13 +82,52 @@ class GraduationReview:
         return not self.reasons
 
 
-def day_problems(day: RampDay, policy: RampPolicy) -> list[str]:
-    """Return why `day` does not count toward graduation (empty: it counts): it must be clean
-    (`ramp.clean.day_problems`, the one verdict on a day) and supervised (decided continue)."""
-    problems = clean.day_problems(day, policy)
-    if day.decision != RampDay.Decision.CONTINUE:
-        problems.append(f"decision is {day.decision or 'not recorded'}, not continue")
-    return problems
+@dataclass(frozen=True)
+class DayVerdict:
+    """A live day as graduation judges it: the one per-day verdict the index, `ramp status`, the daily report,
+    the ramp pages and graduation all show (each through `day_verdict`)."""
+
+    date: dt.date
+    # Facts that keep the day from counting: the streak starts again after it.
+    problems: tuple[str, ...]
+    # What is still to be recorded before the day can count (its decision, its report).
+    waiting: tuple[str, ...] = ()
+
+    @property
+    def counts(self) -> bool:
+        return not self.problems and not self.waiting
+
+    def as_line(self) -> str:
+        if self.counts:
+            return f"{self.date}: counts toward graduation"
+        if not self.problems:
+            return f"{self.date}: counts toward graduation once {' and '.join(self.waiting)}"
+        return (
+            f"{self.date}: does not count toward graduation ({'; '.join(self.problems)}); "
+            "the clean-day streak starts again after it"
+        )
+
+
+def day_verdict(day: RampDay, policy: RampPolicy | None = None) -> DayVerdict:
+    """Return whether `day` counts toward graduation, and if not why, or what it still waits for.
+
+    Whether the day was clean is ramp.clean's one rule (its run, the holds
+    active in its window, its KPI limits over its stored window); graduation
+    adds that a person decided it continue. A day not yet reported or decided
+    is waiting, not broken.
+    """
+    policy = policy or RampPolicy.get()
+    problems = clean.run_problems(day, policy)
+    waiting = []
+    if not day.decision:
+        waiting.append(f"it is decided continue (`ramp decide continue --date {day.date} --token T`)")
+    elif day.decision != RampDay.Decision.CONTINUE:
+        problems.append(f"decided {day.decision}, not continue")
+    if clean.reported(day):
+        problems.extend(clean.kpi_problems(day, policy))
+    else:
+        waiting.append(f"its daily report is run (`manage.py daily_report --date {day.date}`)")
+    return DayVerdict(date=day.date, problems=tuple(problems), waiting=tuple(waiting))
 
 
 def kpi_problems(day: RampDay, policy: RampPolicy) -> list[str]:
@@ -108,6 +148,8 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
        name their current versions, and the Head of Sales must have confirmed
        copy quality stable during this clean streak at this level, after that
        sign-off (ramp.quality says when each stops counting).
+    6. Replay and a smoke of this instance must have passed since the last
+       deploy (caio.releases): the runbook's "green after the latest deploy".
     """
     policy = policy or RampPolicy.get()
     today = today or operating_date()
@@ -121,19 +163,40 @@ def graduation_review(*, today: dt.date | None = None, policy: RampPolicy | None
     run, breaker = clean_run(policy=policy, today=today)
     streak = run[: policy.clean_days_required]
     if breaker is not None and len(run) < policy.clean_days_required:
-        day, problems = breaker
-        reasons.append(f"{day.date} is not clean ({', '.join(problems)}) and breaks the streak")
+        # The day's own verdict line, as every page shows it, and what clears it.
+        needed = policy.clean_days_required - len(run)
+        reasons.append(
+            breaker.as_line()
+            if not breaker.problems
+            else f"{breaker.as_line()}: it breaks the streak, and {needed} more clean live day(s) after it clear it"
+        )
     if len(streak) < policy.clean_days_required:
         since = f" since {policy.streak_starts_on}" if policy.streak_starts_on else ""
         reasons.append(f"{len(streak)} of {policy.clean_days_required} clean supervised live days{since}")
-    elif QueueTrace.objects.filter(drift_flagged=True, taken_at__date__gte=streak[-1].date, taken_at__date__lte=today).exists():
-        reasons.append("a queue trace flagged drift during the clean days")
+    else:
+        reasons.extend(drift_problems(streak, today=today, needed=policy.clean_days_required))
     reasons.extend(quality_problems(policy=policy, run=run))
+    reasons.extend(gates_since_deploy())
     return GraduationReview(reasons=reasons, streak=streak)
 
 
-def clean_run(*, policy: RampPolicy, today: dt.date) -> tuple[list[RampDay], tuple[RampDay, list[str]] | None]:
-    """Return the unbroken run of clean live days up to `today` (newest first) and the day that ended it, with why.
+def drift_problems(streak: list[RampDay], *, today: dt.date, needed: int) -> list[str]:
+    """Name each operating day of the streak on which a queue trace flagged drift, its flags and what clears it."""
+    start, _ = day_bounds(streak[-1].date)
+    _, end = day_bounds(today)
+    flagged = QueueTrace.objects.filter(drift_flagged=True, taken_at__gte=start, taken_at__lt=end).order_by("taken_at")
+    by_day: dict[dt.date, QueueTrace] = {}
+    for trace in flagged:
+        by_day.setdefault(operating_date(trace.taken_at), trace)
+    return [
+        f"a queue trace flagged drift on {date} ({trace.taken_at:%H:%M} UTC: {'; '.join((trace.drift or {}).get('flags', [])[:3]) or 'see Ramp › Queue traces'}): "
+        f"find what changed the queue, then {needed} clean live days after {date} clear it"
+        for date, trace in by_day.items()
+    ]
+
+
+def clean_run(*, policy: RampPolicy, today: dt.date) -> tuple[list[RampDay], DayVerdict | None]:
+    """Return the unbroken run of clean live days up to `today` (newest first) and the verdict of the day that ended it.
 
     The run's oldest day is the day the current streak began: a copy-quality
     confirmation counts for that streak only.
@@ -148,9 +211,9 @@ def clean_run(*, policy: RampPolicy, today: dt.date) -> tuple[list[RampDay], tup
         day = stored.get(date) or RampDay(date=date)
         if not clean.counts_toward_streak(day, policy):
             continue
-        problems = day_problems(day, policy)
-        if problems:
-            return run, (day, problems)
+        verdict = day_verdict(day, policy)
+        if not verdict.counts:
+            return run, verdict
         run.append(day)
     return run, None
 
@@ -507,6 +570,7 @@ def status(*, now: dt.datetime | None = None) -> dict:
             "allowed": review.allowed,
             "reasons": review.reasons,
             "clean_days": [d.date.isoformat() for d in review.streak],
+            "days": [day_verdict(day, policy).as_line() for day in recent_live_days(policy=policy, today=operating_date(now))],
         },
         "quality": quality_summary(policy=policy, today=operating_date(now)),
         "live_cycle_blockers": live_cycle_blockers(now=now),
@@ -532,7 +596,16 @@ def quality_summary(*, policy: RampPolicy, today: dt.date) -> dict:
     }
 
 
+def recent_live_days(*, policy: RampPolicy, today: dt.date, limit: int = 10) -> list[RampDay]:
+    """The live days the verdict lists show, newest first: since the streak start, at most `limit`."""
+    days = RampDay.objects.filter(is_live=True, date__lte=today)
+    if policy.streak_starts_on:
+        days = days.filter(date__gte=policy.streak_starts_on)
+    return list(days.order_by("-date")[:limit])
+
+
 def day_summary(day: RampDay) -> dict:
+    verdict = day_verdict(day)
     return {
         "date": day.date.isoformat(),
         "is_live": day.is_live,
@@ -543,6 +616,8 @@ def day_summary(day: RampDay) -> dict:
         "remaining": day.remaining,
         "hold_was_active": day.hold_was_active,
         "is_clean": clean.is_clean(day),
+        "counts_toward_graduation": verdict.counts,
+        "verdict": verdict.as_line(),
         "owner": day.owner,
         "decision": day.decision,
         "decided_by": day.decided_by,

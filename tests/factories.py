@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from caio.models import ApiToken
 from compliance.footer import footer_for_lead
 from outreach.approval import approval_record
 from outreach.models import CadenceStep, Campaign, CardStatus, Lead, PendingEmail, RejectionTag, Tier
@@ -26,6 +27,11 @@ def make_user(username: str | None = None, *, role: str | None = None, superuser
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def personal_token(username: str) -> str:
+    """Return a new personal API token of `username`: their credentials for the ramp commands on the terminal."""
+    return ApiToken.issue(f"{username}-terminal", user=User.objects.get(username=username))[1]
 
 
 def make_lead(**fields) -> Lead:

@@ -133,6 +133,8 @@ class SandboxState:
             loaded = json.load(handle)
         with self.lock:
             self.state.update(loaded)
+            # Settings given at start-up win over the saved ones (the app may listen elsewhere now).
+            self.state["config"].update({key: value for key, value in self._startup_config.items() if value})
             # The token given at start-up always works, whatever the file says.
             self.state["tokens"].setdefault(self.token, {"location_id": self.location_id, "scopes": list(ALL_SCOPES)})
 

@@ -116,6 +116,10 @@ class ReplyAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     actions = ["mark_handled", "mark_not_handled"]
+
+    def changelist_view(self, request, extra_context=None):
+        # An inbox, not Django's "Select reply to change".
+        return super().changelist_view(request, extra_context={"title": "Replies", **(extra_context or {})})
     fields = [
         "classification", "handled", "written_text", "lead", "step_shown", "subject", "received_at",
         "classification_reason", "classified_by", "classified_at", "suppression_shown",

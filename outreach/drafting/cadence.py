@@ -36,9 +36,13 @@ from outreach.checks import load_excluded_domains
 from outreach.drafting.drafters import DEFAULT_DRAFTER, Drafter
 from outreach.drafting.model import drafter_for
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, PendingEmail
-from outreach.drafting.pipeline import DraftStats, draft_cards, is_canary_lane
+from outreach.drafting.pipeline import DraftStats, draft_cards, drafted_line, is_canary_lane
+from outreach.transitions import record_drafted
 from ramp.days import day_bounds, operating_date
 from ramp.models import RampPolicy
+
+# Who the creation of a follow-up card is recorded under (outreach.transitions.record_drafted).
+CADENCE_LABEL = "cadence_tick"
 
 Status = Enrollment.Status
 
@@ -211,7 +215,9 @@ def _draft_step(enrollments: list[Enrollment], step: CadenceStep, *, drafter: Dr
                     report.skipped["advanced by another tick"] += 1
                     continue
                 card.save()
+                record_drafted([card], actor_label=CADENCE_LABEL)
             report.drafted.append(card.pk)
+            report.drafted_for.append(drafted_line(card))
         except IntegrityError:
             report.skipped["card already drafted"] += 1
     report.seconds_writing += time.perf_counter() - started

@@ -198,18 +198,34 @@ def preview(step: CadenceStep, lead: Lead | None = None, drafter: Drafter = DEFA
         return exc
 
 
+def normalised_template(text: str) -> str:
+    """Return a template's text as versions compare it: line breaks as \\n, no trailing spaces, no blank edges.
+
+    A browser posts a textarea's line breaks as \\r\\n: the same text saved
+    from a form is not a new version.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
 def save_step(step: CadenceStep, *, user=None) -> bool:
-    """Save `step`; a changed subject or body template makes it a new version, and so does a changed
-    model prompt (a new PromptVersion, in use at once). Return whether the templates changed.
+    """Save `step`; a change to its own normalised subject or body template makes it a new version, and so
+    does a changed model prompt (a new PromptVersion, in use at once). Return whether the templates changed.
 
     Compared with the stored row, not with what a form says changed, so every
     caller (the campaign admin, a command, a data fix) versions the same way
-    and cards keep naming the template they were drafted from.
+    and cards keep naming the template they were drafted from. A save whose
+    text differs only in line breaks or trailing spaces keeps the stored text.
     """
     stored = (
         CadenceStep.objects.filter(pk=step.pk).values_list("subject_template", "body_template", "prompt").first() if step.pk else None
     )
-    changed = stored is not None and stored[:2] != (step.subject_template, step.body_template)
+    given = (step.subject_template, step.body_template)
+    changed = stored is not None and tuple(map(normalised_template, stored[:2])) != tuple(map(normalised_template, given))
+    if stored is not None and not changed:
+        step.subject_template, step.body_template = stored[:2]
+    else:
+        step.subject_template, step.body_template = (normalised_template(text) for text in given)
     if changed:
         step.template_version += 1
     prompt_changed = stored is not None and stored[2] != step.prompt

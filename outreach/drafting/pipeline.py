@@ -30,13 +30,15 @@ from outreach.drafting.drafters import DEFAULT_DRAFTER, Draft, Drafter, Drafting
 from outreach.drafting.model import drafter_for
 from outreach import eligibility
 from outreach.models import CadenceStep, Campaign, CardStatus, Enrollment, Lead, ModelCall, PendingEmail, RejectionTag
-from outreach.transitions import TransitionError, transition
+from outreach.transitions import TransitionError, record_drafted, transition
 from ramp.limits import sendable_tiers
 from ramp.models import RampPolicy
 
 MODES = ("shadow", "production")
 MODEL_GROUP_FACTOR = 4
 BATCH_SIZE = 1000
+# Who the creation of a card is recorded under (outreach.transitions.record_drafted).
+PIPELINE_LABEL = "run_pipeline"
 
 
 class PipelineError(Exception):
@@ -56,6 +58,8 @@ class DraftStats:
     """What happened to a batch of leads; shared by the pipeline and the cadence engine."""
 
     drafted: list[int] = field(default_factory=list)
+    # One line per card drafted (or, in a dry run, that would be): the lead and the step.
+    drafted_for: list[str] = field(default_factory=list)
     errors: list[LeadError] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
     seconds_drafting: float = 0.0
@@ -351,7 +355,9 @@ def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campai
             pks = dict(PendingEmail.objects.filter(code__in=[card.code for card, _ in cards]).values_list("code", "pk"))
             for card, _ in cards:
                 _loaded(card, pks[card.code])
+            record_drafted([card for card, _ in cards], actor_label=PIPELINE_LABEL)
         report.drafted.extend(card.pk for card, _ in cards)
+        report.drafted_for.extend(drafted_line(card) for card, _ in cards)
     except IntegrityError:
         for card, _ in cards:
             try:
@@ -359,10 +365,17 @@ def _enroll_and_save(cards: list[tuple[PendingEmail, None]], *, campaign: Campai
                     card.enrollment = Enrollment.objects.create(lead=card.lead, campaign=campaign, current_step=1, enrolled_at=now)
                     card.pk = None
                     card.save()
+                    record_drafted([card], actor_label=PIPELINE_LABEL)
                 report.drafted.append(card.pk)
+                report.drafted_for.append(drafted_line(card))
             except IntegrityError:
                 report.skipped["already enrolled"] += 1
     report.seconds_writing += time.perf_counter() - started
+
+
+def drafted_line(card: PendingEmail) -> str:
+    """The line a drafting report prints for one card: whom it is for, and which step."""
+    return f"{card.lead.email} ({card.campaign_ref} step {card.step.number}{', shadow' if card.is_shadow else ''})"
 
 
 def insert_rows(model, objs: list) -> None:
@@ -503,10 +516,12 @@ def redraft(
                         )
                     new.enrollment = _enrollment_for_redraft(old)
                     new.save()
+                    record_drafted([new], actor=actor, actor_label=REDRAFT_LABEL, reason=f"fresh copy of card {old.pk}")
             except (IntegrityError, TransitionError) as exc:
                 report.skipped[f"changed meanwhile: {exc.__class__.__name__}"] += 1
                 continue
             report.drafted.append(new.pk)
+            report.drafted_for.append(drafted_line(new))
             report.replaced[new.pk] = old.pk
         if not apply:
             transaction.set_rollback(True)

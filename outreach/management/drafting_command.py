@@ -10,6 +10,7 @@ from outreach.drafting.pipeline import DraftStats
 
 # Errors listed one per line before the summary at normal verbosity; the rest are counted.
 MAX_ERRORS_LISTED = 20
+MAX_DRAFTS_LISTED = 50
 
 
 class DraftingCommand(BaseCommand):
@@ -28,6 +29,12 @@ class DraftingCommand(BaseCommand):
             prefix = "" if applied else "Dry run: "
             for line in lines:
                 self.stdout.write(line)
+            # What it drafted, or in a dry run would draft: the lead and the step of each card.
+            shown = report.drafted_for if options["verbosity"] >= 2 else report.drafted_for[:MAX_DRAFTS_LISTED]
+            for line in shown:
+                self.stdout.write(f"  {'drafted' if applied else 'would draft'} {line}")
+            if len(report.drafted_for) > len(shown):
+                self.stdout.write(f"  ... and {len(report.drafted_for) - len(shown)} more (use -v 2 to list all)")
             listed = report.errors if options["verbosity"] >= 2 else report.errors[:MAX_ERRORS_LISTED]
             for error in listed:
                 self.stderr.write(f"  error lead {error.lead_id} {error.email} ({error.stage}): {error.message}")

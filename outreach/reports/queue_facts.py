@@ -10,13 +10,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from outreach import eligibility, review
 from outreach.models import CardStatus, CardTransition, PendingEmail, RejectionTag, WebhookDelivery, WebhookRefusal
-from outreach.transitions import StateChanged, transition
 from outreach.reports.outcomes import DELIVERABILITY_WINDOW_DAYS, deliverability_facts
+from outreach.transitions import DRAFTED, StateChanged, transition
 from ramp import stop_conditions
 from ramp.cycles import LiveCycle
 from ramp.models import QueueTrace
@@ -153,6 +153,8 @@ def drift_between(previous: dict, current: dict, *, threshold: int) -> tuple[dic
 # A stored trace keeps each open card's place in the counts under this key, so the
 # next trace can tell what recorded operations moved from what nothing explains.
 OPEN_CARDS = "open_cards"
+# ... and the last card transition it had seen: the next trace explains by the ones after it.
+TRANSITIONS_SEEN = "transitions_seen"
 
 
 def _row(verdict: eligibility.Verdict) -> list[str]:
@@ -192,49 +194,115 @@ def _shift(counts: dict, place: dict, sign: int) -> None:
             counts[group] = counts.get(group, 0) + sign * value
 
 
-def explained_by_operations(previous: QueueTrace, verdicts: list[eligibility.Verdict], conditions: eligibility.Conditions) -> tuple[dict, list[str]]:
-    """Return the previous trace's counts moved by every recorded card transition since, and one line per operation.
+def explained_by_operations(
+    previous: QueueTrace, verdicts: list[eligibility.Verdict], conditions: eligibility.Conditions, *, seen: int
+) -> tuple[dict, list[str]]:
+    """Return the previous trace's counts moved by every change recorded or derivable since, and one line per cause.
 
-    Cleanup, review decisions, claims and sends all go through transition(),
-    which writes a CardTransition; each moved card is taken out of the counts
-    where the previous trace placed it and put back where it is now. What is
-    left between these counts and the current ones is what nothing recorded
-    explains: drift. A card the previous trace did not place (drafted since,
-    or a trace stored before places were kept) is placed by judging it now in
-    the status it left, so its arrival in the queue stays unexplained.
+    1. Recorded changes: every status change goes through transition() and
+       every card drafted, redrafted or drafted by the cadence through
+       record_drafted(), each writing a CardTransition. A moved card is taken
+       out of the counts where the previous trace placed it and put back where
+       it is now; a drafted card only put in.
+    2. Derivable changes: an open card whose status did not move but whose
+       verdict did (it aged into stale, its lead was suppressed, a rule was
+       added, its undo window ended) is moved by the eligibility rules, which
+       judge live and name their reason; a tier that moved with its lead's
+       recorded edit is the edit's.
+    What is left between these counts and the current ones has no recorded
+    cause: drift (a status, tier or label changed behind the product's back,
+    a card that arrived by no drafting). A card the previous trace did not
+    place, or a trace stored before places were kept, is placed by judging
+    it now in the status it left, so a change nothing recorded stays unexplained.
     """
-    moves = (
-        CardTransition.objects.filter(created_at__gt=previous.taken_at, created_at__lte=conditions.now)
-        .order_by("created_at", "pk")
-        .values_list("card_id", "from_status", "to_status", "actor_label", "actor__username")
-    )
+    if TRANSITIONS_SEEN in previous.counts:
+        # By row, not by time: a change made in the same instant as a trace is still after it.
+        since = CardTransition.objects.filter(pk__gt=previous.counts[TRANSITIONS_SEEN], pk__lte=seen)
+    else:
+        since = CardTransition.objects.filter(created_at__gt=previous.taken_at, created_at__lte=conditions.now)
+    moves = since.order_by("pk").values_list("card_id", "from_status", "to_status", "actor_label", "actor__username")
     left_from: dict[int, str] = {}
+    # Where the records leave each card: a status written since with no record is not explained by them.
+    recorded_to: dict[int, str] = {}
     operations: Counter = Counter()
     for card_id, from_status, to_status, label, username in moves:
         left_from.setdefault(card_id, from_status)
-        operations[(username or label or "unnamed", from_status, to_status)] += 1
-    counts = {group: (dict(value) if isinstance(value, dict) else value) for group, value in previous.counts.items() if group != OPEN_CARDS}
-    if not left_from:
-        return counts, []
+        recorded_to[card_id] = to_status
+        operations[(username or label or "unnamed", from_status or "drafted", to_status)] += 1
+    counts = {
+        group: (dict(value) if isinstance(value, dict) else value)
+        for group, value in previous.counts.items()
+        if group not in (OPEN_CARDS, TRANSITIONS_SEEN)
+    }
     placed = previous.counts.get(OPEN_CARDS, {})
     now_rows = {v.card.pk: _row(v) for v in verdicts}
     now_status = dict(PendingEmail.objects.filter(pk__in=list(left_from)).values_list("pk", "status"))
     unplaced = [
-        pk for pk, status in left_from.items() if status in CardStatus.OPEN and str(pk) not in placed and pk in now_status
+        pk
+        for pk, status in left_from.items()
+        if status in CardStatus.OPEN and str(pk) not in placed and pk in now_status
     ]
-    judged: dict[int, list[str]] = {}
-    if unplaced:
-        cards = list(eligibility.open_cards(CardStatus.values).filter(pk__in=unplaced))
-        for card in cards:
-            card.status = left_from[card.pk]
-        judged = {v.card.pk: _row(v) for v in eligibility.judge(cards, conditions)}
+    judged = _judged_in(unplaced, left_from, conditions)
+    # Cards that are not where their last record left them: judged there, since that is all the records explain.
+    elsewhere = [
+        pk for pk, status in recorded_to.items() if pk in now_status and now_status[pk] != status and status in CardStatus.OPEN
+    ]
+    judged_after = _judged_in(elsewhere, recorded_to, conditions)
     for pk, before_status in left_from.items():
         if pk not in now_status:
             continue
-        _shift(counts, _place(before_status, placed.get(str(pk)) or judged.get(pk)), -1)
-        _shift(counts, _place(now_status[pk], now_rows.get(pk)), +1)
+        if before_status != DRAFTED:
+            _shift(counts, _place(before_status, placed.get(str(pk)) or judged.get(pk)), -1)
+        after = recorded_to[pk]
+        _shift(counts, _place(after, now_rows.get(pk) if now_status[pk] == after else judged_after.get(pk)), +1)
     lines = [f"{who}: {n} card(s) {before} -> {after}" for (who, before, after), n in sorted(operations.items())]
+    lines += _moved_by_rules(counts, placed, now_rows, left_from, since=previous.taken_at)
     return counts, lines
+
+
+def _judged_in(ids: list[int], statuses: dict[int, str], conditions: eligibility.Conditions) -> dict[int, list[str]]:
+    """Return the rows of the cards `ids` as they would be judged in the given statuses."""
+    if not ids:
+        return {}
+    cards = list(eligibility.open_cards(CardStatus.values).filter(pk__in=ids))
+    for card in cards:
+        card.status = statuses[card.pk]
+    return {v.card.pk: _row(v) for v in eligibility.judge(cards, conditions)}
+
+
+# The place of a card's verdict in a stored row (see _row): tier, classifier, campaign, route, reason.
+TIER, REASON = 0, 4
+
+
+def _verdict_name(reason: str) -> str:
+    return reason if reason == eligibility.ELIGIBLE else f"held back: {reason}"
+
+
+def _moved_by_rules(counts: dict, placed: dict, now_rows: dict, moved: dict, *, since: dt.datetime) -> list[str]:
+    """Move the open cards no transition touched whose verdict (or tier, with its lead's edit) changed; return the lines."""
+    changed = [
+        (pk, placed[str(pk)], row)
+        for pk, row in now_rows.items()
+        if pk not in moved and str(pk) in placed and placed[str(pk)] != row
+    ]
+    edited_leads = set()
+    if any(before[TIER] != row[TIER] for _, before, row in changed):
+        ids = [pk for pk, before, row in changed if before[TIER] != row[TIER]]
+        edited_leads = set(PendingEmail.objects.filter(pk__in=ids, lead__updated_at__gt=since).values_list("pk", flat=True))
+    causes: Counter = Counter()
+    for pk, before, row in changed:
+        labels_moved = [i for i in range(REASON) if before[i] != row[i]]
+        if labels_moved and (labels_moved != [TIER] or pk not in edited_leads):
+            # A label changed with no record: left unexplained, so it shows as drift.
+            continue
+        status = CardStatus.PENDING  # any open status: _place only asks whether the card is open
+        _shift(counts, _place(status, before), -1)
+        _shift(counts, _place(status, row), +1)
+        if labels_moved:
+            causes[("lead edits", f"tier {before[TIER]}", f"tier {row[TIER]}")] += 1
+        if before[REASON] != row[REASON]:
+            causes[("eligibility rules", _verdict_name(before[REASON]), _verdict_name(row[REASON]))] += 1
+    return [f"{who}: {n} card(s) {before} -> {after}" for (who, before, after), n in sorted(causes.items())]
 
 
 @dataclass
@@ -256,6 +324,8 @@ def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: d
     recorded operations since the previous trace do not explain.
     """
     conditions = eligibility.Conditions.current(now)
+    # Read before the queue: a transition written while it is judged is explained by the next trace.
+    seen = CardTransition.objects.aggregate(last=Max("pk"))["last"] or 0
     verdicts = eligibility.judge_queue(conditions)
     counts = trace_counts(verdicts)
     previous = QueueTrace.objects.order_by("-taken_at", "-pk").first()
@@ -264,14 +334,14 @@ def take_trace(*, threshold: int, taken_by: str = "", store: bool = True, now: d
     explained: list[str] = []
     if previous:
         changes, _ = drift_between(previous.counts, counts, threshold=threshold)
-        expected, explained = explained_by_operations(previous, verdicts, conditions)
+        expected, explained = explained_by_operations(previous, verdicts, conditions, seen=seen)
         _, flags = drift_between(expected, counts, threshold=threshold)
     trace = Trace(counts, previous.taken_at if previous else None, changes, flags, verdicts, explained=explained)
     if store:
         trace.stored = QueueTrace.objects.create(
             taken_at=conditions.now,
             taken_by=taken_by,
-            counts={**counts, OPEN_CARDS: {str(v.card.pk): _row(v) for v in verdicts}},
+            counts={**counts, OPEN_CARDS: {str(v.card.pk): _row(v) for v in verdicts}, TRANSITIONS_SEEN: seen},
             drift={"changes": changes, "explained": explained, "flags": flags},
             drift_flagged=bool(flags),
         )

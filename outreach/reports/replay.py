@@ -39,6 +39,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.utils import ConnectionHandler
 from django.utils import timezone
 
+from caio.models import Deployment, GateRun
+from caio.releases import latest_gate_run
 from compliance.footer import footer_for_lead
 from ghl.client import GhlClient
 from ghl.sandbox.testing import SandboxThread
@@ -162,6 +164,14 @@ class World:
             )
         for spec in self.case.get("queue_traces", []):
             QueueTrace.objects.create(taken_at=_aware(spec["taken_at"]), counts={}, drift_flagged=spec.get("drift_flagged", False))
+        # The runbook's gates outside the cycle: deploys, and smoke and replay runs of this instance.
+        for spec in self.case.get("deploys", []):
+            Deployment.objects.create(version=spec["version"], started_at=self.now - dt.timedelta(hours=spec.get("hours_ago", 1)))
+        for spec in self.case.get("gate_runs", []):
+            GateRun.objects.create(
+                kind=spec["kind"], passed=spec["passed"], target=spec.get("target", "replay case"),
+                ran_at=self.now - dt.timedelta(hours=spec.get("hours_ago", 0.5)),
+            )
         preflight = self.case.get("preflight", {"passed": True, "minutes_ago": 5})
         if preflight:
             PreflightRun.objects.create(
@@ -569,6 +579,11 @@ def record_day(date: dt.date, *, name: str) -> dict:
                 "decision": d.decision, "kpis": d.kpis,
             }
             for d in RampDay.objects.filter(date__lte=date).order_by("-date")[:7]
+        ],
+        "gate_runs": [
+            {"kind": run.kind, "passed": run.passed, "hours_ago": hours(run.ran_at)}
+            for run in (latest_gate_run(kind) for kind in GateRun.Kind.values)
+            if run is not None
         ],
         "expect": {},
     }

@@ -43,6 +43,9 @@ class ReconcileReport:
     # Queued cards whose job is still in Redis: not enqueued again.
     has_job: list[int] = field(default_factory=list)
     left: list[tuple[int, str]] = field(default_factory=list)
+    # In flight and changed within the grace period: a worker or GHL may still be on them, so
+    # they are left alone this time (not a failure; the next run after the grace settles them).
+    waiting: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,7 @@ class ReconcileReport:
             "reenqueued": self.reenqueued,
             "has_job": self.has_job,
             "left": [{"pk": pk, "reason": reason} for pk, reason in self.left],
+            "waiting": [{"pk": pk, "status": status} for pk, status in self.waiting],
         }
 
 
@@ -128,6 +132,9 @@ def reconcile(*, apply: bool, now: dt.datetime | None = None, grace: timedelta =
             continue
         if _enqueue_after_reconcile(card, report):
             report.reenqueued.append(card.pk)
+    report.waiting = list(
+        PendingEmail.objects.filter(status__in=CardStatus.IN_FLIGHT, updated_at__gte=cutoff).order_by("pk").values_list("pk", "status")
+    )
     if apply:
         # Settled cards may close the live cycles that claimed them.
         settle_cycles()
@@ -160,6 +167,7 @@ def _enqueue_after_reconcile(card: PendingEmail, report: ReconcileReport) -> boo
 class VerifyReport:
     date: dt.date
     checked: int = 0
+    found: list[tuple[int, str]] = field(default_factory=list)
     missing: list[tuple[int, str]] = field(default_factory=list)
     unreachable: list[tuple[int, str]] = field(default_factory=list)
 
@@ -197,6 +205,8 @@ def verify_sent(date: dt.date | None = None) -> VerifyReport:
             report.missing.append(
                 (card.pk, f"{card.lead.email}: GHL has message {found.message_id}, we recorded {card.ghl_message_id}")
             )
+        else:
+            report.found.append((card.pk, f"{card.lead.email}: message {found.message_id or card.ghl_message_id} is in GHL"))
     return report
 
 

@@ -182,7 +182,11 @@ def plan(*, day: RampDay, policy: RampPolicy, now: dt.datetime, limit: int | Non
         if why == CAP_REACHED and budget < remaining:
             why = f"beyond --limit {limit}"
         elif why == CAP_REACHED:
-            why = f"over today's cap: {day.dispatched_count} of {cap} already claimed"
+            # Counted with this cycle's own choices: "0 of 5 claimed" alone read as room to spare.
+            why = (
+                f"over today's cap of {cap}: {day.dispatched_count} claimed earlier today "
+                f"and {len(claims.selected)} chosen in this cycle"
+            )
         line.reasons.append(why)
         line.verdict = RAMP_LIMIT
         held_back.append(line)

@@ -18,7 +18,7 @@ from outreach.reports.daily import day_activity, day_totals
 from ramp.days import operating_date, ramp_day
 from ramp.models import QueueTrace, RampDay, RampPolicy
 from ramp.report import day_counts
-from ramp.services import graduation_review
+from ramp.services import day_verdict, graduation_review, recent_live_days
 
 register = template.Library()
 
@@ -46,7 +46,12 @@ def kpi_overview(days: int = CHART_DAYS) -> dict:
         "chart": charts.line_chart(f"Last {days} days: sent, replies, bounces, unsubscribes", [f"{d:%m-%d}" for d in dates], series),
         "today": counts,
         "rates": counts.rates(),
-        "streak": charts.progress("Clean live days toward graduation", len(review.streak), policy.clean_days_required),
+        # Green only when graduation may go: a full streak refused for another reason is amber, not a green 3/3.
+        "streak": charts.progress(
+            "Clean live days toward graduation", len(review.streak), policy.clean_days_required,
+            fill="#2e7d32" if review.allowed or len(review.streak) < policy.clean_days_required else "#ef6c00",
+        ),
+        "streak_lines": [day_verdict(d, policy).as_line() for d in recent_live_days(policy=policy, today=today, limit=5)],
         "streak_days": len(review.streak),
         "streak_needed": policy.clean_days_required,
         "graduation_reasons": review.reasons,

@@ -13,7 +13,7 @@ EMPTY_IN_THE_DEMO = {
     "caio.ApiToken", "outreach.DispatchAttempt", "outreach.WebhookDelivery", "outreach.EmailEvent",
     "compliance.Suppression", "compliance.IdentityCollision", "outreach.Reply", "outreach.WebhookRefusal",
     "ramp.Hold", "ramp.PreflightRun", "ramp.QueueTrace", "ramp.LiveCycle", "ramp.QualitySignoff", "ramp.QualityConfirmation",
-    "outreach.LeadImport", "outreach.DraftingRun", "ramp.RampPolicyChange",
+    "outreach.LeadImport", "outreach.DraftingRun", "ramp.RampPolicyChange", "caio.Deployment", "caio.GateRun",
 }
 
 

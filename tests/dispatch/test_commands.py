@@ -39,7 +39,7 @@ def test_the_default_is_a_dry_run_that_explains_every_card(redis_conn):
 
     assert "DRY RUN" in out
     assert f"Would send now (1):\n  {first.lead.email}" in out
-    assert f"{second.lead.email}" in out and "over today's cap" in out
+    assert f"{second.lead.email}" in out and "over today's cap of 1: 0 claimed earlier today and 1 chosen in this cycle" in out
     assert "Summary: 1 would be sent, 1 held back, 0 gate(s) red." in out
     assert PendingEmail.objects.filter(status=CardStatus.APPROVED).count() == 2
 
@@ -51,6 +51,8 @@ def test_the_dry_run_prints_holds_and_json(redis_conn):
     out, err = _run()
     assert "hold #" in err and "bounce rate 9%" in err
     assert "Gates are red, nothing would be sent now" in out
+    # "Eligible" means one thing (no rule holds it back): this list is what the caps would also let through.
+    assert "Would send once the gates are green (1):" in out
 
     out, _ = _run("--json")
     document = json.loads(out)

@@ -107,9 +107,23 @@ def test_a_card_that_just_became_doubtful_is_left_alone_for_the_grace(status, re
         report = reconcile(apply=True)
 
     client.find_sent_email.assert_not_called()
-    assert report.as_dict() == {"applied": True, "sent": [], "requeued": [], "reenqueued": [], "has_job": [], "left": []}
+    assert report.as_dict() == {
+        "applied": True, "sent": [], "requeued": [], "reenqueued": [], "has_job": [], "left": [],
+        "waiting": [{"pk": card.pk, "status": status}],
+    }
     card.refresh_from_db()
     assert card.status == status
+
+
+def test_the_command_counts_in_flight_cards_within_the_grace_apart_from_the_unsettled(redis_conn):
+    # Three cards a live cycle just claimed: no failure, nothing to settle yet, but not "0 left" either.
+    cards = [_doubtful(status, age=timedelta(seconds=5)) for status in (CardStatus.QUEUED, CardStatus.SENDING, CardStatus.UNKNOWN)]
+    out = StringIO()
+    with patch_client(fake_client()):
+        call_command("reconcile", stdout=out, stderr=StringIO())
+    text = out.getvalue()
+    assert f"card {cards[1].pk}: sending, changed less than 120 s ago -> left alone until the grace period ends" in text
+    assert "0 could not be settled, 3 in flight within the 120 s grace period (run reconcile again after it)." in text
 
 
 def test_a_queued_card_whose_job_was_lost_is_enqueued_again(redis_conn):
@@ -161,14 +175,28 @@ def _sent_card(message_id: str = "msgA"):
     return card
 
 
-def test_verify_sent_passes_when_every_message_is_in_ghl():
-    _sent_card()
+def test_verify_sent_passes_when_every_message_is_in_ghl_with_one_line_a_card(caplog):
+    import logging
+
+    card = _sent_card()
     client = fake_client()
-    client.find_sent_email.return_value = FOUND
+
+    def found(*args, **kwargs):
+        # What the real client logs for each of its reads.
+        logging.getLogger("ghl.client").info("ghl GET conversations.search -> 200")
+        return FOUND
+
+    client.find_sent_email.side_effect = found
     out = StringIO()
-    with patch_client(client):
+    with patch_client(client), caplog.at_level(logging.INFO):
         call_command("verify_sent", stdout=out)
+    assert f"  found card {card.pk}: {card.lead.email}: message msgA is in GHL" in out.getvalue()
     assert "1 sent card(s) checked, 0 missing" in out.getvalue()
+    assert not [r for r in caplog.records if r.name == "ghl.client"]
+    # With -v 2 the client's own request log is shown again.
+    with patch_client(client), caplog.at_level(logging.INFO):
+        call_command("verify_sent", "-v", "2", stdout=StringIO())
+    assert [r for r in caplog.records if r.name == "ghl.client"]
 
 
 def test_verify_sent_reports_missing_messages_and_exits_non_zero():

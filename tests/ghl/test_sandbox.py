@@ -518,6 +518,20 @@ def test_state_persists_to_a_file_and_loads_back(tmp_path):
     assert reloaded.state["deliveries"][0]["email_message_id"] == sent.email_message_id
 
 
+def test_a_restarted_sandbox_keeps_its_sends_never_repeats_an_id_and_takes_the_new_webhook_url(tmp_path):
+    state_file = str(tmp_path / "state.json")
+    with SandboxThread(state_file=state_file) as running:
+        client = running.control.client()
+        first = send(client, client.upsert_contact(email="ann@example.com").id)
+        ids_before = set(running.sandbox.state["messages"]) | set(running.sandbox.state["contacts"])
+
+    restarted = Sandbox(state_file=state_file, webhook_url="http://127.0.0.1:8123/webhooks/ghl/")
+    # The earlier send is still there to be verified; the next id is new.
+    assert [d["message_id"] for d in restarted.state["deliveries"]] == [first.message_id]
+    assert restarted.new_id("message") not in ids_before | {first.message_id, first.email_message_id}
+    assert restarted.config["webhook_url"] == "http://127.0.0.1:8123/webhooks/ghl/"
+
+
 @pytest.mark.slow
 def test_the_subprocess_sandbox_serves_and_shares_its_log(ghl_sandbox_process, settings):
     from ghl.client import get_client

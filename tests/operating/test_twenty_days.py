@@ -54,10 +54,10 @@ from outreach.sending.select import start_live_cycle
 from ramp import services
 from ramp.models import Hold, PreflightRun, RampDay, RampPolicy
 from ramp.preflight import run_preflight
-from tests.factories import make_campaign, make_lead, make_user
+from tests.factories import make_campaign, make_lead, make_user, personal_token
 from tests.ghl.contract import ContractRecorder
 from tests.ghl.fixtures import sandbox_settings
-from tests.ramp.helpers import dispatch_worker, strict_settings
+from tests.ramp.helpers import dispatch_worker, replay_and_smoke_passed, strict_settings
 
 # Transactional: the webhooks reach a live server in another thread, which must see committed rows.
 # The world runs all days before the first test; the flush after that test empties the tables.
@@ -157,6 +157,9 @@ def world(django_db_setup, django_db_blocker, live_server):
             for i in range(400):
                 make_lead(source=SOURCE, email=f"lead{i:03d}@company{i:03d}.example", tier="tier_1")
             people = {"sandbox": running.control, "hos": make_user("hos", role=HEAD_OF_SALES), "operator": make_user("operator", role=OPERATOR)}
+            people["hos_token"] = personal_token("hos")
+            # Replay and smoke passed after the deploy under test, as the runbook asks before graduating.
+            replay_and_smoke_passed()
             with dispatch_worker():
                 for row in TABLE:
                     try:
@@ -199,7 +202,7 @@ def live_day(world, row_n: int, date: dt.date, *, event: str = "", cleanup: bool
             services.clear(hold_id=None, by="operator", reason="looked into it: the complaint came from a test address")
             assert not Hold.objects.active().exists()
         run = run_preflight(ran_by="operator")
-        call_command("trace_queue", "--by", "operator", "--drift-threshold", "25", stdout=StringIO())
+        call_command("trace_queue", "--by", "operator", stdout=StringIO())
         if cleanup:
             call_command("cleanup_queue", "--apply", stdout=StringIO())
         cap = RampPolicy.get().current_cap()
@@ -257,9 +260,9 @@ def run_day(world: dict, row: Day) -> dict:
         services.decide(decision=recommended, by="operator", reason="" if recommended == "continue" else "as recommended", date=date)
         waited_on = waits_on(services.graduation_review(today=date).reasons)
         if row.hos == "signs off":
-            call_command("ramp", "signoff", "--apply", "--by", "hos", stdout=StringIO())
+            call_command("ramp", "signoff", "--apply", "--token", world["hos_token"], stdout=StringIO())
         elif row.hos == "confirms":
-            call_command("ramp", "confirm-quality", "--apply", "--by", "hos", stdout=StringIO())
+            call_command("ramp", "confirm-quality", "--apply", "--token", world["hos_token"], stdout=StringIO())
         review_now = services.graduation_review(today=date)
         if review_now.allowed:
             services.graduate(by="operator", today=date)

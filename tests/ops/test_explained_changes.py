@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from outreach.models import CardStatus, PendingEmail
-from outreach.transitions import transition
+from outreach.transitions import record_drafted, transition
 from ramp.models import QueueTrace, RampDay
 from outreach.approval import approval_record
-from tests.factories import a_rejection_tag, make_card, make_lead, reviewer
+from tests.factories import a_rejection_tag, approval_fields, make_card, make_lead, reviewer
 from tests.ramp.helpers import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_the_same_change_that_nothing_recorded_is_drift(stale_queue):
         call_command("trace_queue", stdout=StringIO())
 
     drift = QueueTrace.objects.order_by("-pk").first().drift
-    assert "by_status pending: -14 (threshold 5)" in drift["flags"]
+    assert "by_status pending: -14 (threshold 1)" in drift["flags"]
     assert drift["explained"] == []
 
 
@@ -88,13 +88,13 @@ def test_review_decisions_and_sends_are_explained_but_new_cards_nothing_recorded
     # The six drafted cards nothing recorded are drift; the decisions and the claim are not.
     campaign = fresh[0].campaign_ref
     assert document["flags"] == [
-        "by_status pending: +6 (threshold 5)",
-        "by_tier tier_1: +6 (threshold 5)",
-        "by_classifier outbound_tier_1: +6 (threshold 5)",
-        f"by_campaign {campaign}: +6 (threshold 5)",
-        "by_route ghl_email: +6 (threshold 5)",
-        "eligible eligible: +6 (threshold 5)",
-        "open open: +6 (threshold 5)",
+        "by_status pending: +6 (threshold 1)",
+        "by_tier tier_1: +6 (threshold 1)",
+        "by_classifier outbound_tier_1: +6 (threshold 1)",
+        f"by_campaign {campaign}: +6 (threshold 1)",
+        "by_route ghl_email: +6 (threshold 1)",
+        "eligible eligible: +6 (threshold 1)",
+        "open open: +6 (threshold 1)",
     ]
     assert document["changes"]["by_status"] == {"pending": 4, "queued": 1, "rejected": 1}
 
@@ -102,7 +102,13 @@ def test_review_decisions_and_sends_are_explained_but_new_cards_nothing_recorded
 def test_the_daily_report_shows_cleanup_as_a_fact_not_an_anomaly(stale_queue):
     with time_machine.travel(IN_WINDOW + dt.timedelta(minutes=10), tick=False):
         RampDay.objects.create(date=IN_WINDOW.date(), is_live=True, cap=5, dispatched_count=1, sent_count=1)
-        make_card(status=CardStatus.SENT, sent_at=IN_WINDOW, lead=make_lead(replied_at=IN_WINDOW))
+        # The day's send, drafted and walked to sent as the product does it.
+        card = make_card(lead=make_lead(replied_at=IN_WINDOW), age_hours=0)
+        record_drafted([card], actor_label="run_pipeline")
+        transition(card, CardStatus.APPROVED, **approval_fields(card))
+        for status in CardStatus.ROUTE_TO_GHL[1:]:
+            transition(card, status)
+        transition(card, CardStatus.SENT, sent_at=IN_WINDOW, ghl_message_id="msg-of-the-day")
         call_command("cleanup_queue", "--apply", stdout=StringIO())
         call_command("trace_queue", stdout=StringIO())
         out = StringIO()

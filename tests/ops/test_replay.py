@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from io import StringIO
@@ -94,12 +94,13 @@ def test_a_malformed_case_is_named(tmp_path):
         call_command("replay", "--cases", str(tmp_path / "missing"), stdout=StringIO())
 
 
-def _sha256_of_files(directory: Path) -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(directory.iterdir())}
-
-
 @pytest.mark.slow
-def test_replay_leaves_the_live_database_file_byte_for_byte_unchanged(tmp_path):
+def _rows_besides_the_gate_runs(database: Path) -> list[str]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        return [line for line in connection.iterdump() if "caio_gaterun" not in line]
+
+
+def test_replay_writes_only_its_own_record_into_the_live_database(tmp_path):
     live = tmp_path / "live"
     live.mkdir()
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{live / 'db.sqlite3'}"}
@@ -117,17 +118,18 @@ def test_replay_leaves_the_live_database_file_byte_for_byte_unchanged(tmp_path):
     )
     assert manage("shell", "-c", make_operator).returncode == 0
     assert manage("ramp", "hold", "--reason", "a real hold", "--by", "pto").returncode == 0
-    before = _sha256_of_files(live)
-    assert list(before) == ["db.sqlite3"]
+    before = _rows_besides_the_gate_runs(live / "db.sqlite3")
 
     result = manage("replay", "--min-pass-rate", "1.0")
 
     assert result.returncode == 0, result.stdout + result.stderr
     cases = len(list(DEFAULT_CASES_DIR.glob("*.json")))
     assert f"Pass rate 1.00 ({cases}/{cases})" in result.stdout
-    # The live database was read (its hold is shown first) and nothing in its directory changed.
+    # The live database was read (its hold is shown first); the run's record is all it gained.
     assert "a real hold" in result.stdout.splitlines()[1]
-    assert _sha256_of_files(live) == before
+    assert _rows_besides_the_gate_runs(live / "db.sqlite3") == before
+    with sqlite3.connect(f"file:{live / 'db.sqlite3'}?mode=ro", uri=True) as connection:
+        assert connection.execute("SELECT kind, passed, this_instance FROM caio_gaterun").fetchall() == [("replay", 1, 1)]
 
 
 def _project_imports(path: Path) -> set[str]:

@@ -40,3 +40,25 @@ def test_its_sends_are_counted_on_the_ramp_days_they_were_claimed(demo, db):
 def test_it_leaves_tier_1_leads_for_the_pipeline_to_draft(demo, db):
     undrafted = Lead.objects.filter(tier="tier_1", cards__isnull=True, enrollments__isnull=True)
     assert undrafted.count() >= 2
+
+
+def test_its_history_is_clean_for_the_first_live_cycle(demo, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from outreach.models import Enrollment
+    from ramp.gates import live_cycle_blockers
+
+    today = operating_date()
+    # Every past live day is decided, and nothing was claimed today: no leftover gate, no send error today.
+    assert not RampDay.objects.filter(is_live=True, decision="").exists()
+    assert not RampDay.objects.filter(date=today).exists()
+    assert not any("has no decision" in blocker for blocker in live_cycle_blockers())
+    # Each sequence stands at the step of its newest card; ended ones are stopped, not stuck.
+    for enrollment in Enrollment.objects.filter(status=Enrollment.Status.ACTIVE):
+        newest = enrollment.lead.cards.filter(campaign=enrollment.campaign).order_by("-step__number").first()
+        assert newest is None or newest.step.number == enrollment.current_step
+    out = StringIO()
+    call_command("cadence_tick", "--apply", stdout=out)
+    assert "0 errors" in out.getvalue()

@@ -154,6 +154,7 @@ def test_the_command_is_a_dry_run_by_default(clock, enrolled):
     call_command("cadence_tick", stdout=out)
 
     assert "Dry run: 1 would draft" in out.getvalue()
+    assert f"  would draft {lead.email} (seq step 2)" in out.getvalue()
     assert card_of(lead, 2) is None
     assert Enrollment.objects.get(lead=lead).current_step == 1
     call_command("cadence_tick", "--apply", stdout=out)

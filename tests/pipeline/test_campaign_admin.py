@@ -52,11 +52,10 @@ def test_a_step_that_cannot_be_drafted_shows_why_escaped(admin_client):
     assert "<b>Celia</b>" not in content and "&lt;b&gt;Celia&lt;/b&gt;" in content
 
 
-def test_editing_a_template_bumps_its_version(admin_client):
-    campaign = make_campaign(name="Spring", ref="spring")
-    steps = list(campaign.steps.order_by("number"))
+def _campaign_form(campaign, steps, *, newline: str = "\n") -> dict:
+    """The campaign's change form as a browser posts it (a browser sends a textarea's line breaks as \\r\\n)."""
     data = {
-        "name": "Spring", "ref": "spring", "is_active": "on", "tier": "tier_1", "classifier": "outbound_tier_1",
+        "name": campaign.name, "ref": campaign.ref, "is_active": "on", "tier": "tier_1", "classifier": "outbound_tier_1",
         "route": "ghl_email",
         "steps-TOTAL_FORMS": "3", "steps-INITIAL_FORMS": "3", "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000",
     }
@@ -64,15 +63,41 @@ def test_editing_a_template_bumps_its_version(admin_client):
         data.update({
             f"steps-{index}-id": str(step.pk), f"steps-{index}-campaign": str(campaign.pk),
             f"steps-{index}-number": str(step.number), f"steps-{index}-delay_days": str(step.delay_days),
-            f"steps-{index}-subject_template": step.subject_template, f"steps-{index}-body_template": step.body_template,
+            f"steps-{index}-subject_template": step.subject_template,
+            f"steps-{index}-body_template": step.body_template.replace("\n", newline),
             f"steps-{index}-drafter": step.drafter, f"steps-{index}-prompt": step.prompt,
         })
+    return data
+
+
+def test_editing_a_template_bumps_its_version(admin_client):
+    campaign = make_campaign(name="Spring", ref="spring")
+    steps = list(campaign.steps.order_by("number"))
+    data = _campaign_form(campaign, steps)
     data["steps-1-body_template"] = steps[1].body_template + "\n\nP.S. New line?"
 
     response = admin_client.post(f"/admin/outreach/campaign/{campaign.pk}/change/", data)
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert dict(campaign.steps.values_list("number", "template_version")) == {1: 1, 2: 2, 3: 1}
+
+
+def test_editing_one_step_in_a_browser_bumps_that_steps_version_only(admin_client):
+    campaign = make_campaign(name="Spring", ref="spring")
+    steps = list(campaign.steps.order_by("number"))
+    bodies = dict(campaign.steps.values_list("number", "body_template"))
+    # Every textarea comes back with \r\n line breaks; only step 1's text changed.
+    data = _campaign_form(campaign, steps, newline="\r\n")
+    data["steps-0-body_template"] = data["steps-0-body_template"] + "\r\n\r\nP.S. New line?"
+
+    response = admin_client.post(f"/admin/outreach/campaign/{campaign.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert dict(campaign.steps.values_list("number", "template_version")) == {1: 2, 2: 1, 3: 1}
+    # The unchanged steps keep their stored text; the changed one is stored with plain line breaks.
+    stored = dict(campaign.steps.values_list("number", "body_template"))
+    assert (stored[2], stored[3]) == (bodies[2], bodies[3])
+    assert stored[1] == bodies[1] + "\n\nP.S. New line?"
 
 
 def test_the_enrollment_changelist_filters_by_campaign(admin_client):

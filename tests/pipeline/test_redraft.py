@@ -81,9 +81,12 @@ def test_a_stale_open_card_is_replaced_not_reapproved(drafted):
 
     old.refresh_from_db()
     assert old.status == CardStatus.REJECTED and old.rejection_tag.slug == RejectionTag.HYGIENE
-    assert old.transitions.get().actor_label == "redraft"
+    assert old.transitions.get(to_status=CardStatus.REJECTED).actor_label == "redraft"
     new = PendingEmail.objects.get(lead=drafted[0], status=CardStatus.PENDING)
     assert new.created_at == LATER and new.pk != old.pk
+    # The new card's creation is recorded, so the next queue trace explains it.
+    created = new.transitions.get()
+    assert (created.from_status, created.to_status, created.actor_label) == ("", CardStatus.PENDING, "redraft")
 
 
 def test_an_operator_redrafts_from_the_lead_list_and_a_reviewer_cannot(client, operator, hos, drafted):

@@ -56,12 +56,13 @@ def test_it_drafts_cards_that_pass_every_check(campaign):
         assert card.idempotency_key == f"caio-{card.code.hex}"
 
 
-def test_it_is_a_dry_run_by_default(campaign):
-    make_lead(source="wpromote")
+def test_it_is_a_dry_run_by_default_that_lists_whom_it_would_draft(campaign):
+    lead = make_lead(source="wpromote")
 
     out, _ = run("--source", "wpromote", "--limit", "10")
 
     assert "Dry run: 1 would draft" in out and "--apply" in out
+    assert f"  would draft {lead.email} (spring step 1)" in out
     assert not PendingEmail.objects.exists()
     assert not Enrollment.objects.exists()
 

@@ -18,3 +18,14 @@ def test_a_changed_template_is_a_new_version_whoever_saves_it():
     step.refresh_from_db()
     # Only the template change counted, once.
     assert (step.template_version, step.delay_days) == (2, 2)
+
+
+def test_only_a_change_of_the_normalised_text_is_a_new_version():
+    step = make_campaign().steps.get(number=1)
+    body = step.body_template
+
+    step.body_template = body.replace("\n", "\r\n") + "  \r\n"
+    step.subject_template += " "
+    assert save_step(step) is False
+    step.refresh_from_db()
+    assert (step.template_version, step.body_template) == (1, body)

@@ -7,7 +7,7 @@ from django.utils.html import escape
 
 from ramp.days import operating_date
 from ramp.models import Hold, RampDay, RampPolicy
-from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, live_day
+from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, live_day, replay_and_smoke_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,7 @@ def test_the_graduate_button_refuses_with_reasons_then_graduates(admin_client):
     for offset in (2, 1, 0):
         live_day(today - dt.timedelta(days=offset))
     head_of_sales_signs_off_and_confirms(today)
+    replay_and_smoke_passed()
     response = admin_client.post(url, {**policy_form(policy), "_graduate": "1"}, follow=True)
     assert any("Graduated to level 1: cap 10/day" in m for m in messages_of(response))
 

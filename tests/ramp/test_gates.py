@@ -5,6 +5,8 @@ import datetime as dt
 import pytest
 import time_machine
 
+from caio.models import GateRun
+from caio.releases import record_gate_run
 from ramp.gates import live_cycle_blockers
 from ramp.clean import day_problems, is_clean
 from ramp.holds import clear_hold, hold_banner_lines, raise_hold
@@ -99,3 +101,14 @@ def test_the_claim_plan_honours_cap_per_company_cap_and_tier_shares():
     assert "tier_3 is not sendable" in reasons[3]
     assert "tier_2 share (1/day) is used" in reasons[5]
     assert reasons[7] == "today's cap is reached"
+
+
+def test_only_the_latest_smoke_of_this_instance_counts(green):
+    record_gate_run(GateRun.Kind.SMOKE, passed=False, target="http://127.0.0.1:8000", summary="4 of 9 checks passed")
+    [blocker] = live_cycle_blockers()
+    assert blocker.startswith("The last smoke of this instance (http://127.0.0.1:8000, ") and "4 of 9 checks passed" in blocker
+    # A later failure of another instance changes nothing; a later pass of this one clears it.
+    record_gate_run(GateRun.Kind.SMOKE, passed=True, target="https://staging.example", summary="9 of 9", this_instance=False)
+    assert len(live_cycle_blockers()) == 1
+    record_gate_run(GateRun.Kind.SMOKE, passed=True, target="http://127.0.0.1:8000", summary="9 of 9 checks passed")
+    assert live_cycle_blockers() == []

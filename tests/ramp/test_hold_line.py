@@ -15,6 +15,7 @@ from ramp.context_processors import holds as holds_context
 from ramp.holds import hold_banner_lines
 from ramp.preflight import run_preflight
 from ramp.stop_conditions import QueueFacts
+from tests.factories import personal_token
 from tests.ramp.helpers import quiet_intake
 from tests.ramp.helpers import IN_WINDOW
 
@@ -54,7 +55,7 @@ def test_every_command_page_and_report_writes_the_same_line(hold, rf, admin_user
 
 def test_a_cleared_hold_says_who_cleared_it_and_why(hold):
     out = StringIO()
-    call_command("ramp", "clear", "--all", "--by", "pto", "--reason", "Acme list cleaned", stdout=out)
+    call_command("ramp", "clear", "--all", "--token", personal_token("pto"), "--reason", "Acme list cleaned", stdout=out)
     hold.refresh_from_db()
     assert f"Cleared {hold.as_line()}" in out.getvalue()
     assert hold.as_line().endswith(f"[cleared {hold.cleared_at:%Y-%m-%d %H:%M} UTC by pto: Acme list cleaned]")

@@ -20,7 +20,7 @@ from ramp import services
 from ramp.kpis import FLOORS, STOP_COUNT_FIELDS, KpiCounts
 from ramp.models import Hold, RampDay, RampPolicy
 from tests.factories import make_card, make_lead
-from tests.ramp.helpers import IN_WINDOW, head_of_sales_signs_off_and_confirms, live_day
+from tests.ramp.helpers import IN_WINDOW, head_of_sales_signs_off_and_confirms, live_day, replay_and_smoke_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,7 @@ def _run_the_day(floor_key: str, **sends) -> tuple[dict, services.GraduationRevi
     for days_ago in (2, 1):
         live_day(today - dt.timedelta(days=days_ago), kpis=GOOD_DAY)
     head_of_sales_signs_off_and_confirms(today)
+    replay_and_smoke_passed()
     with time_machine.travel(IN_WINDOW, tick=False):
         RampDay.objects.create(date=today, is_live=True, cap=5, dispatched_count=SENT, sent_count=SENT)
         _send_the_day(floor_key, IN_WINDOW, **sends)

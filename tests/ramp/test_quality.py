@@ -21,8 +21,8 @@ from ramp import quality, services
 from ramp.models import QualityConfirmation, QualityRubric, QualitySignoff, RampDay, RampPolicy
 from ramp.quality import current_taxonomy
 from tests.dispatch.helpers import approved_card
-from tests.factories import make_user
-from tests.ramp.helpers import IN_WINDOW, live_day
+from tests.factories import make_user, personal_token
+from tests.ramp.helpers import IN_WINDOW, live_day, replay_and_smoke_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,11 @@ TODAY = dt.date(2026, 2, 20)
 
 
 def three_clean_days() -> list[dt.date]:
+    """Three clean days, and replay and smoke green: all graduation needs but the Head of Sales' records."""
     dates = [TODAY - dt.timedelta(days=n) for n in (2, 1, 0)]
     for date in dates:
         live_day(date)
+    replay_and_smoke_passed()
     return dates
 
 
@@ -93,7 +95,7 @@ def test_only_the_head_of_sales_signs_off_and_confirms(hos, operator):
     assert "Dry run, nothing recorded" in out.getvalue() and not QualitySignoff.objects.exists()
 
     out = StringIO()
-    call_command("ramp", "signoff", "--apply", "--by", "hos", stdout=out)
+    call_command("ramp", "signoff", "--apply", "--by", "hos", "--token", personal_token("hos"), stdout=out)
     signoff = QualitySignoff.objects.get()
     assert (signoff.signed_by, signoff.rubric_version, signoff.taxonomy_version) == ("hos", rubric.version, current_taxonomy().version)
     assert signoff.taxonomy_tags == list(current_taxonomy().tags)
@@ -101,7 +103,9 @@ def test_only_the_head_of_sales_signs_off_and_confirms(hos, operator):
 
     call_command("ramp", "confirm-quality", "--by", "hos", stdout=StringIO())
     assert not QualityConfirmation.objects.exists()
-    call_command("ramp", "confirm-quality", "--apply", "--by", "hos", "--note", "read twenty cards", stdout=StringIO())
+    call_command(
+        "ramp", "confirm-quality", "--apply", "--token", personal_token("hos"), "--note", "read twenty cards", stdout=StringIO()
+    )
     confirmation = QualityConfirmation.objects.get()
     assert (confirmation.confirmed_by, confirmation.graduation_level, confirmation.note) == ("hos", 0, "read twenty cards")
 
@@ -132,8 +136,8 @@ def test_graduation_waits_for_the_sign_off_then_the_confirmation(hos):
     three_clean_days()
     review = services.graduation_review(today=TODAY)
     assert review.reasons == [
-        "the Head of Sales has not signed off the quality rubric and rejection tags (`ramp signoff --apply --by NAME`)",
-        "the Head of Sales has not confirmed copy quality is stable during this clean streak at level 0 (`ramp confirm-quality --apply --by NAME`)",
+        "the Head of Sales has not signed off the quality rubric and rejection tags (`ramp signoff --apply --token T` with their personal token, or Ramp › Quality sign-offs)",
+        "the Head of Sales has not confirmed copy quality is stable during this clean streak at level 0 (`ramp confirm-quality --apply --token T` with their personal token, or Ramp › Quality sign-offs)",
     ]
     services.sign_off_quality(by="hos")
     assert len(hos_reasons(services.graduation_review(today=TODAY))) == 1
@@ -157,7 +161,7 @@ def test_a_taxonomy_change_asks_for_the_sign_off_again(hos):
     # The new sign-off outdates the confirmation made under the old one.
     services.sign_off_quality(by="hos")
     assert hos_reasons(services.graduation_review(today=TODAY)) == [
-        "the Head of Sales' copy-quality confirmation predates the current sign-off: asked again (`ramp confirm-quality --apply --by NAME`)"
+        "the Head of Sales' copy-quality confirmation predates the current sign-off: asked again (`ramp confirm-quality --apply --token T` with their personal token, or Ramp › Quality sign-offs)"
     ]
     services.confirm_copy_quality(by="hos", today=TODAY)
     assert services.graduation_review(today=TODAY).allowed
@@ -185,14 +189,14 @@ def test_a_confirmation_counts_only_for_its_streak_and_level(hos):
     live_day(TODAY + dt.timedelta(days=2))
     assert hos_reasons(services.graduation_review(today=TODAY + dt.timedelta(days=2))) == [
         f"the Head of Sales' copy-quality confirmation was for the streak from {second}; "
-        f"this streak began {TODAY + dt.timedelta(days=2)}: asked again (`ramp confirm-quality --apply --by NAME`)"
+        f"this streak began {TODAY + dt.timedelta(days=2)}: asked again (`ramp confirm-quality --apply --token T` with their personal token, or Ramp › Quality sign-offs)"
     ]
     policy = RampPolicy.get()
     policy.graduation_level, policy.streak_starts_on = 1, None
     policy.save()
     RampDay.objects.filter(date=TODAY + dt.timedelta(days=1)).update(error_count=0)
     assert hos_reasons(services.graduation_review(today=TODAY + dt.timedelta(days=2))) == [
-        "the Head of Sales' copy-quality confirmation was made at level 0, not level 1: asked again (`ramp confirm-quality --apply --by NAME`)"
+        "the Head of Sales' copy-quality confirmation was made at level 0, not level 1: asked again (`ramp confirm-quality --apply --token T` with their personal token, or Ramp › Quality sign-offs)"
     ]
 
 

@@ -13,18 +13,19 @@ from outreach.sending.select import DispatchRefused, start_live_cycle
 from ramp import services
 from ramp.models import Hold
 from tests.dispatch.helpers import approved_card, green_gates
+from tests.factories import personal_token
 
 pytestmark = pytest.mark.django_db
 
 
-def test_ramp_clear_by_a_name_that_is_not_an_operator_is_refused(hos, operator):
+def test_ramp_clear_by_a_person_who_is_not_an_operator_is_refused(hos, operator):
     hold = services.raise_person_hold(reason="bounce spike at Acme", by="operator")
-    for name, why in [("Santa Claus", "'Santa Claus' is not a user"), ("hos", "'hos' may not clear a hold")]:
+    for token, why in [("caio_made-up", "wrong, rotated or revoked"), (personal_token("hos"), "'hos' may not clear a hold")]:
         with pytest.raises(CommandError, match=why):
-            call_command("ramp", "clear", "--id", str(hold.pk), "--by", name, "--reason", "looks fine", stdout=StringIO())
+            call_command("ramp", "clear", "--id", str(hold.pk), "--token", token, "--reason", "looks fine", stdout=StringIO())
         hold.refresh_from_db()
         assert hold.is_active
-    call_command("ramp", "clear", "--id", str(hold.pk), "--by", "operator", "--reason", "Acme list cleaned", stdout=StringIO())
+    call_command("ramp", "clear", "--id", str(hold.pk), "--token", personal_token("operator"), "--reason", "Acme list cleaned", stdout=StringIO())
     hold.refresh_from_db()
     assert not hold.is_active and hold.cleared_by == "operator"
 

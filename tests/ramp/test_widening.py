@@ -15,7 +15,7 @@ from ramp.days import operating_date
 from ramp.models import RampDay, RampPolicy, RampPolicyChange
 from ramp.preflight import check_ramp
 from tests.dispatch.helpers import approved_card, green_gates
-from tests.ramp.helpers import IN_WINDOW, head_of_sales_signs_off_and_confirms, live_day
+from tests.ramp.helpers import IN_WINDOW, head_of_sales_signs_off_and_confirms, live_day, replay_and_smoke_passed
 from tests.ramp.test_admin import policy_form
 
 pytestmark = pytest.mark.django_db
@@ -183,6 +183,7 @@ def test_graduation_widens_past_the_form(operator):
     for offset in (2, 1, 0):
         live_day(today - dt.timedelta(days=offset))
     head_of_sales_signs_off_and_confirms(today)
+    replay_and_smoke_passed()
     before = RampPolicy.get()
     graduated = services.graduate(by="operator", today=today)
     assert graduated.widenings(before) == ["graduation level 0 → 1"]

@@ -79,6 +79,7 @@ def test_the_inbox_lists_unhandled_first_then_newest_with_text_lead_and_step(hos
     assert "Sounds good, let&#x27;s talk." in page and old.lead.company in page
     assert f"{old.card.campaign_ref} step 1" in page
     assert 'class="reply-class reply-interested"' in page and 'class="reply-class reply-not_now"' in page
+    assert "<h1>Replies</h1>" in page and "Select reply to change" not in page
 
 
 def test_the_filters_narrow_the_inbox_to_interested_replies_not_handled(hos_client):

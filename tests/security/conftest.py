@@ -68,6 +68,11 @@ def _rows_seed_demo_leaves_out() -> None:
     from ramp.preflight import run_preflight
 
     ApiToken.issue("matrix", created_by="matrix")
+    from caio.models import GateRun
+    from caio.releases import record_gate_run, record_start
+
+    record_start("matrix-version")
+    record_gate_run(GateRun.Kind.SMOKE, passed=True, target="http://127.0.0.1:8000", summary="matrix")
     sent = PendingEmail.objects.filter(status=CardStatus.SENT).first()
     DispatchAttempt.objects.create(card=sent, outcome=DispatchAttempt.Outcome.SENT, worker="matrix")
     suppress_lead(Lead.objects.exclude(pk=sent.lead_id).first(), reason="unsubscribed", source="matrix")

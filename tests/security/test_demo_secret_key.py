@@ -68,5 +68,5 @@ def test_bin_demo_exports_its_own_key():
     script = (ROOT / "bin" / "demo").read_text()
 
     # bin/demo cannot run here whole (it serves until Ctrl-C); it should take its key from var/ before Django starts.
-    assert 'export SECRET_KEY="$(demo_secret_key var)"' in script
-    assert script.index("demo_secret_key var") < script.index("manage migrate")
+    assert 'export SECRET_KEY="$(demo_secret_key "$var")"' in script
+    assert script.index('demo_secret_key "$var"') < script.index("manage migrate")

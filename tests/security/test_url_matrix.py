@@ -57,6 +57,18 @@ login  403    403    200    200    /admin/caio/apitoken/<path:object_id>/history
 login  403    403    403    403    /admin/caio/apitoken/<path:object_id>/delete/
 login  403    403    200    200    /admin/caio/apitoken/<path:object_id>/change/
 login  302    302    302    302    /admin/caio/apitoken/<path:object_id>/
+login  403    403    200    200    /admin/caio/deployment/
+login  403    403    403    403    /admin/caio/deployment/add/
+login  403    403    200    200    /admin/caio/deployment/<path:object_id>/history/
+login  403    403    403    403    /admin/caio/deployment/<path:object_id>/delete/
+login  403    403    200    200    /admin/caio/deployment/<path:object_id>/change/
+login  302    302    302    302    /admin/caio/deployment/<path:object_id>/
+login  403    403    200    200    /admin/caio/gaterun/
+login  403    403    403    403    /admin/caio/gaterun/add/
+login  403    403    200    200    /admin/caio/gaterun/<path:object_id>/history/
+login  403    403    403    403    /admin/caio/gaterun/<path:object_id>/delete/
+login  403    403    200    200    /admin/caio/gaterun/<path:object_id>/change/
+login  302    302    302    302    /admin/caio/gaterun/<path:object_id>/
 
 # The RQ dashboard inside the admin: operators and superusers only (it can delete dispatch jobs).
 login  403    403    200    200    /admin/django_rq/dashboard/^stats.json/?$

@@ -49,6 +49,11 @@ def test_the_index_draws_thirty_days_and_the_tuning_page_compares_versions(seede
     assert page.locator("#kpi-streak svg").is_visible()
     assert "sent" in page.locator("#kpi-today").inner_text()
     page.screenshot(path=str(screenshots / "index-kpis.png"), full_page=True)
+    # Nothing makes the index scroll sideways (the charts' tables for screen readers included),
+    # and the hold's reason box stays inside its tile.
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    tile, box = page.locator("#tile-holds").bounding_box(), page.locator("#id_copy_failure_reason").bounding_box()
+    assert box["x"] + box["width"] <= tile["x"] + tile["width"]
 
     page.click("#tuning-link")
     page.wait_for_url("**/admin/tuning/")

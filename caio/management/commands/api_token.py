@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from caio.models import ApiToken
@@ -10,7 +14,9 @@ from caio.models import ApiToken
 class Command(BaseCommand):
     help = (
         "Manage JSON API tokens. `create NAME` and `rotate PREFIX` print the new token once (it is stored hashed "
-        "and cannot be shown again); `list` shows prefixes only; `revoke PREFIX` stops a token at once."
+        "and cannot be shown again); `list` shows prefixes only; `revoke PREFIX` stops a token at once. "
+        "`create NAME --user USERNAME` issues a personal token, the person's credentials for the ramp commands that "
+        "record their acts: it asks for that person's password (or reads it from --password-env VAR)."
     )
 
     def add_arguments(self, parser):
@@ -18,6 +24,8 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Issue a token and print it once.")
         create.add_argument("name", help="What the token is for, e.g. production-smoke.")
         create.add_argument("--by", default="", help="Who creates it.")
+        create.add_argument("--user", help="Issue a personal token standing for this user (their password is asked).")
+        create.add_argument("--password-env", metavar="VAR", help="With --user: read the password from this environment variable.")
         listing = sub.add_parser("list", help="List tokens by prefix (never the token).")
         listing.add_argument("--all", action="store_true", help="Include revoked tokens.")
         rotate = sub.add_parser("rotate", help="Revoke a token and print its replacement once.")
@@ -44,15 +52,33 @@ class Command(BaseCommand):
     def do_create(self, options):
         if not options["name"].strip():
             raise CommandError("A token needs a name saying what it is for.")
-        token, raw = ApiToken.issue(options["name"].strip(), created_by=options["by"])
+        user = self._person(options) if options["user"] else None
+        token, raw = ApiToken.issue(options["name"].strip(), created_by=options["by"] or (user.get_username() if user else ""), user=user)
         self._show_once(token, raw)
 
+    def _person(self, options):
+        """Return the user of --user once their password is given: a personal token is issued to its person only."""
+        username = options["user"]
+        if options["password_env"]:
+            password = os.environ.get(options["password_env"], "")
+        else:
+            password = getpass.getpass(f"Password of {username}: ")
+        # The password itself, checked here (the login throttle guards the web form, which a shell is not).
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None or not user.check_password(password):
+            raise CommandError(f"Wrong password for {username!r}, or no such active user: no token issued.")
+        return user
+
     def do_list(self, options):
-        tokens = ApiToken.objects.all() if options["all"] else ApiToken.objects.filter(revoked_at__isnull=True)
+        tokens = ApiToken.objects.select_related("user")
+        tokens = tokens if options["all"] else tokens.filter(revoked_at__isnull=True)
         for token in tokens:
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
             used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
-            self.stdout.write(f"{token.prefix}…  {token.name:<30} {state:<24} last used {used}  by {token.created_by or '-'}")
+            owner = f"for {token.user.get_username()}" if token.user_id else "service"
+            self.stdout.write(
+                f"{token.prefix}…  {token.name:<30} {owner:<16} {state:<24} last used {used}  by {token.created_by or '-'}"
+            )
         self.stdout.write(f"{tokens.count()} token(s).")
 
     def do_rotate(self, options):

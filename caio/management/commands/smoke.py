@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
+from caio.config import missing_database
+from caio.models import GateRun
+from caio.releases import is_this_instance, record_gate_run
 from caio.smoke import run_smoke
 
 # Environments read from the environment when --matrix has no --env.
@@ -17,7 +22,10 @@ class Command(BaseCommand):
         "Smoke-test a deployed instance: health, readiness, 401 without a token, 200 with it, the pending-emails "
         "payload. One instance: --base-url URL with --token T or --token-env VAR (keeps the token out of the "
         "process list). Several: --matrix with --env NAME=URL,TOKEN (repeatable) or CAIO_STAGING_URL/"
-        "CAIO_STAGING_TOKEN and CAIO_PROD_URL/CAIO_PROD_TOKEN. The token is never printed. Exit 1 on any failure."
+        "CAIO_STAGING_TOKEN and CAIO_PROD_URL/CAIO_PROD_TOKEN. The token is never printed. Exit 1 on any failure. "
+        "Run where this instance's database is configured, each result is recorded: a failed smoke of this instance "
+        "(its PUBLIC_BASE_URL, or its CAIO_ENVIRONMENT's name in a matrix) blocks live cycles until a later smoke "
+        "passes, and graduation needs a passed one since the last deploy."
     )
 
     def add_arguments(self, parser):
@@ -37,11 +45,30 @@ class Command(BaseCommand):
                 mark = self.style.SUCCESS("PASS") if row.passed else self.style.ERROR("FAIL")
                 self.stdout.write(f"{label}{row.id} {mark} {row.name}: {row.detail}")
             failures = [row for row in rows if not row.passed]
+            summary = f"{len(rows) - len(failures)} of {len(rows)} checks passed"
+            if failures:
+                summary += " (failed: " + ", ".join(f"{row.id} {row.name}" for row in failures) + ")"
             self.stdout.write(f"{label}{url}: {len(rows) - len(failures)} of {len(rows)} checks passed.")
+            self._record(url, passed=not failures, summary=summary, environment=name if options["matrix"] else "")
             if failures:
                 failed_envs.append(name)
         if failed_envs:
             raise CommandError(f"Smoke failed for {', '.join(failed_envs)}: no live cycle until it passes.")
+
+    def _record(self, url: str, *, passed: bool, summary: str, environment: str) -> None:
+        """Record the result in this instance's database, when this shell has one (smoke also runs from CI without)."""
+        problem = missing_database(settings.DATABASES["default"], ["manage.py", "record-smoke"])
+        if problem is None:
+            this = is_this_instance(url, environment=environment)
+            try:
+                record_gate_run(GateRun.Kind.SMOKE, passed=passed, target=url, summary=summary, this_instance=this)
+            except DatabaseError as exc:
+                problem = f"the database cannot be written ({exc.__class__.__name__})"
+            else:
+                whose = "this instance's smoke." if this else "another instance's smoke (it gates nothing here)."
+                self.stdout.write(f"Recorded as {whose}")
+                return
+        self.stdout.write(f"Not recorded: {problem}")
 
     def _targets(self, options) -> list[tuple[str, str, str]]:
         if not options["matrix"]:

@@ -54,6 +54,12 @@ class Command(BaseCommand):
             metavar="JSON",
             help='Outcome rates as JSON, e.g. \'{"replied": 0.5, "bounced_hard": 0.05}\' (the rest keep their defaults).',
         )
+        parser.add_argument(
+            "--outcome-reply-mix",
+            default="",
+            metavar="JSON",
+            help='How replies split, as JSON weights, e.g. \'{"interested": 0.5, "stop": 0.05}\' (the rest keep their defaults).',
+        )
         parser.add_argument("--json", action="store_true", help="Print the startup facts as one JSON line.")
 
     def handle(self, *args, **options) -> None:
@@ -70,11 +76,12 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot start the GHL sandbox: {exc}") from exc
         if options["outcomes"]:
             changes: dict = {"enabled": True, "seed": options["outcome_seed"]}
-            if options["outcome_rates"]:
-                try:
-                    changes["rates"] = json.loads(options["outcome_rates"])
-                except json.JSONDecodeError as exc:
-                    raise CommandError(f"--outcome-rates is not JSON: {exc}") from None
+            for option, key in (("outcome_rates", "rates"), ("outcome_reply_mix", "reply_mix")):
+                if options[option]:
+                    try:
+                        changes[key] = json.loads(options[option])
+                    except json.JSONDecodeError as exc:
+                        raise CommandError(f"--{option.replace('_', '-')} is not JSON: {exc}") from None
             if options["outcome_delay"] is not None:
                 changes["delay_seconds"] = options["outcome_delay"]
             try:

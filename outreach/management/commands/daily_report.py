@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+import datetime as dt
+
 from outreach.reports.daily import daily_report
 from ramp.cli import parse_date, write_hold_banner, write_json
+from ramp.models import RampDay
 from ramp.report import format_report
+from ramp.services import day_verdict
 
 
 class Command(BaseCommand):
@@ -22,9 +26,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         report = daily_report(parse_date(options["date"]))
+        # The day as graduation judges it, in the words every other page uses: a day can be
+        # recommended "continue" and still not count (a hold raised and cleared during it).
+        day = RampDay.objects.filter(date=dt.date.fromisoformat(report["date"]), is_live=True).first()
+        verdict = day_verdict(day).as_line() if day else f"{report['date']}: no live run, so it neither counts nor breaks the streak"
         if options["json"]:
-            write_json(self, report)
+            write_json(self, {**report, "graduation_verdict": verdict})
             return
         write_hold_banner(self)
         for line in format_report(report):
             self.stdout.write(line)
+        self.stdout.write(f"For graduation: {verdict}")

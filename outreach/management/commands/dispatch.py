@@ -95,7 +95,7 @@ class Command(BaseCommand):
             for blocker in plan.blockers:
                 self.stdout.write(f"  - {blocker}")
             if plan.selected:
-                self.stdout.write(f"Eligible once the gates are green ({len(plan.selected)}):")
+                self.stdout.write(f"Would send once the gates are green ({len(plan.selected)}):")
         else:
             self.stdout.write(f"Would send now ({len(plan.would_send)}):")
         for line in plan.selected:

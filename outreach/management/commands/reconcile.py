@@ -52,10 +52,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"  card {pk}: queued, its job is still in Redis -> left to it")
             for pk, reason in report.left:
                 self.stdout.write(self.style.WARNING(f"  card {pk}: {reason}"))
+            grace = options["grace_seconds"]
+            for pk, status in report.waiting:
+                self.stdout.write(f"  card {pk}: {status}, changed less than {grace} s ago -> left alone until the grace period ends")
             summary = (
                 f"{len(report.sent)} {would}settled as sent, {len(report.requeued)} {would}re-queued, "
                 f"{len(report.reenqueued)} {would}re-enqueued ({len(report.has_job)} still have a job), "
-                f"{len(report.left)} left unsettled."
+                f"{len(report.left)} could not be settled, "
+                f"{len(report.waiting)} in flight within the {grace} s grace period (run reconcile again after it)."
             )
             if report.applied:
                 self.stdout.write(f"Summary: {summary}")

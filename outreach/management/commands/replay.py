@@ -7,8 +7,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caio.models import GateRun
+from caio.releases import record_gate_run
 from outreach.reports import replay
 from ramp.cli import parse_date, write_hold_banner
+
+# The runbook's regression gate: the recorded cases at this pass rate or stricter.
+GATE_PASS_RATE = 0.95
 
 
 class Command(BaseCommand):
@@ -17,7 +22,9 @@ class Command(BaseCommand):
         "SQLite database (the live database is only read, by --record), answers GHL from the in-process sandbox, "
         "runs the rules with a fixed clock and compares check verdicts, queue classification, stop conditions, "
         "gates, the dispatch dry run and ramp counters with the expected outcomes. Prints each case "
-        "and the pass rate; exit 1 below --min-pass-rate. `--record --date D` writes the day as a new case file."
+        "and the pass rate; exit 1 below --min-pass-rate. `--record --date D` writes the day as a new case file. "
+        "Each run is recorded; a run over replay_cases/ at a pass rate of 0.95 or stricter is the runbook's gate, "
+        "which graduation needs passed since the last deploy."
     )
 
     def add_arguments(self, parser):
@@ -49,7 +56,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"     {line}")
         passed = sum(1 for r in results if r.passed)
         rate = passed / len(results)
-        self.stdout.write(f"Pass rate {rate:.2f} ({passed}/{len(results)}), required {rate_floor:.2f}.")
+        summary = f"Pass rate {rate:.2f} ({passed}/{len(results)}), required {rate_floor:.2f}"
+        self.stdout.write(f"{summary}.")
+        is_gate = Path(options["cases"]).resolve() == Path(replay.DEFAULT_CASES_DIR).resolve() and rate_floor >= GATE_PASS_RATE
+        record_gate_run(GateRun.Kind.REPLAY, passed=rate >= rate_floor, target=str(options["cases"]), summary=summary, this_instance=is_gate)
         if rate < rate_floor:
             raise CommandError(f"Replay pass rate {rate:.2f} is below {rate_floor:.2f}: do not ship.")
 

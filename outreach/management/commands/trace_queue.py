@@ -11,12 +11,25 @@ from ramp.cli import write_hold_banner, write_json
 class Command(BaseCommand):
     help = (
         "Trace the queue: counts by status, tier, classifier, campaign and route; eligible versus held-back cards "
-        "with their reason codes; the drift since the last stored trace (what recorded operations such as "
-        "cleanup, reviews and sends do not explain). Stores this trace. Exit 1 when drift is flagged."
+        "with their reason codes; and the drift since the last stored trace. Drift is what nobody explains: every "
+        "change the product makes itself is explained and printed as such (cards drafted by run_pipeline, the "
+        "redraft and the cadence tick; reviews, cleanup, claims, sends and reconcile, each a recorded card "
+        "transition; verdicts the eligibility rules changed on cards that did not move, such as cards ageing into "
+        "stale or a lead suppressed; a tier changed by a recorded lead edit). Only what is left can flag drift: a "
+        "status, tier, classifier, campaign or route changed with no record, or a card that arrived by no drafting. "
+        "Stores this trace. Exit 1 when drift is flagged."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--drift-threshold", type=int, default=5, help="Flag a count moving by this much or more (default 5).")
+        parser.add_argument(
+            "--drift-threshold",
+            type=int,
+            default=1,
+            help="Flag drift when any one count (a status, tier, classifier, campaign, route or verdict) differs by this "
+            "many cards or more from what the explained changes since the last trace account for. Default 1: every "
+            "card that changed with no recorded cause is drift. A higher value tolerates that many unexplained cards "
+            "per count; it never hides a new tier, classifier, campaign or route.",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON document and nothing else.")
         parser.add_argument("--no-store", action="store_true", help="Do not store this trace (the next one compares with the last stored).")
         parser.add_argument("--by", default="", help="Who runs it (stored with the trace).")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -34,10 +36,15 @@ class Command(BaseCommand):
         if not options["json"]:
             for line in active_hold_lines():
                 self.stderr.write(self.style.ERROR(line))
-        report = verify_sent(options["date"])
+        # One line a card: the GHL client's own request log (three reads a card) only with -v 2.
+        quiet = options["verbosity"] < 2
+        with _logger_level("ghl.client", logging.WARNING) if quiet else contextlib.nullcontext():
+            report = verify_sent(options["date"])
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
+            for pk, detail in report.found:
+                self.stdout.write(f"  found card {pk}: {detail}")
             for pk, detail in report.missing:
                 self.stdout.write(self.style.ERROR(f"  MISSING card {pk}: {detail}"))
             for pk, detail in report.unreachable:
@@ -50,3 +57,14 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(report.missing)} sent card(s) missing in GHL, {len(report.unreachable)} could not be checked."
             )
+
+
+@contextlib.contextmanager
+def _logger_level(name: str, level: int):
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)

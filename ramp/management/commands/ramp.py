@@ -3,11 +3,18 @@ Head of Sales' exit-criteria records from the terminal."""
 
 from __future__ import annotations
 
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from ramp import services
 from ramp.cli import parse_date, write_hold_banner, write_json
 from ramp.models import QualityRubric, RampDay
+from ramp.people import CHANGE_POLICY, CLEAR_HOLD, DECIDE_DAY, SIGN_OFF_QUALITY, TOKEN_ENV, NotAllowed, person_from_token
+
+TOKEN_HELP = (
+    f"The acting person's personal API token (default: ${TOKEN_ENV}); `api_token create NAME --user USERNAME` issues one."
+)
 
 
 class Command(BaseCommand):
@@ -16,7 +23,10 @@ class Command(BaseCommand):
         "`graduate` shows whether graduation is allowed (add --apply to graduate); `hold` raises a hold at once; "
         "`clear` clears holds (a name and a reason are required); `decide` records the day's continue/hold/rollback; "
         "`signoff` records the Head of Sales' sign-off of the quality rubric and rejection tags; "
-        "`confirm-quality` records the Head of Sales' confirmation that copy quality is stable in this clean streak."
+        "`confirm-quality` records the Head of Sales' confirmation that copy quality is stable in this clean streak. "
+        f"Every act recorded in a person's name (graduate --apply, clear, decide, signoff --apply, confirm-quality --apply) "
+        f"needs that person's personal API token (--token, or {TOKEN_ENV} in the environment); a typed --by name alone is "
+        "refused. Raising a hold needs only a name: anyone who may stop sending should be able to at once."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +35,8 @@ class Command(BaseCommand):
         status.add_argument("--json", action="store_true", help="Print one JSON document.")
 
         graduate = sub.add_parser("graduate", help="Review graduation; --apply moves the cap one step up.")
-        graduate.add_argument("--by", default="", help="Who graduates (required with --apply).")
+        graduate.add_argument("--by", default="", help="Who graduates (optional: the token names the person).")
+        graduate.add_argument("--token", help=TOKEN_HELP)
         graduate.add_argument("--apply", action="store_true", help="Graduate for real (default: dry run).")
 
         hold = sub.add_parser("hold", help="Raise a hold: nothing is sent until a person clears it.")
@@ -37,7 +48,8 @@ class Command(BaseCommand):
         which.add_argument("--id", type=int, dest="hold_id", help="The hold number (see `ramp status`).")
         which.add_argument("--all", action="store_true", help="Clear every active hold.")
         clear.add_argument("--reason", required=True, help="Why it is safe to send again.")
-        clear.add_argument("--by", required=True, help="Who clears it.")
+        clear.add_argument("--by", default="", help="Who clears it (optional: the token names the person).")
+        clear.add_argument("--token", help=TOKEN_HELP)
 
         decide = sub.add_parser(
             "decide",
@@ -45,7 +57,8 @@ class Command(BaseCommand):
             "rollback: the cap goes back one step, the clean-day streak restarts and a hold is raised.",
         )
         decide.add_argument("decision", choices=RampDay.Decision.values, help="continue, hold or rollback.")
-        decide.add_argument("--by", required=True, help="Who decides (the go/no-go owner).")
+        decide.add_argument("--by", default="", help="Who decides, the go/no-go owner (optional: the token names the person).")
+        decide.add_argument("--token", help=TOKEN_HELP)
         decide.add_argument("--reason", default="", help="Why (required for hold and rollback).")
         decide.add_argument("--date", help="The live day (YYYY-MM-DD); default: the latest live day without a decision.")
 
@@ -53,14 +66,16 @@ class Command(BaseCommand):
             "signoff",
             help="The Head of Sales signs off the current quality rubric and rejection tags: shows them; --apply records it.",
         )
-        signoff.add_argument("--by", required=True, help="The Head of Sales (a user with ramp.sign_off_quality).")
+        signoff.add_argument("--by", default="", help="The Head of Sales (a user with ramp.sign_off_quality); the token names them.")
+        signoff.add_argument("--token", help=TOKEN_HELP)
         signoff.add_argument("--apply", action="store_true", help="Record the sign-off (default: show what would be signed).")
 
         confirm = sub.add_parser(
             "confirm-quality",
             help="The Head of Sales confirms copy quality is stable during the current clean streak; --apply records it.",
         )
-        confirm.add_argument("--by", required=True, help="The Head of Sales (a user with ramp.sign_off_quality).")
+        confirm.add_argument("--by", default="", help="The Head of Sales (a user with ramp.sign_off_quality); the token names them.")
+        confirm.add_argument("--token", help=TOKEN_HELP)
         confirm.add_argument("--note", default="", help="What the confirmation rests on (optional).")
         confirm.add_argument("--apply", action="store_true", help="Record the confirmation (default: dry run).")
 
@@ -68,8 +83,20 @@ class Command(BaseCommand):
         action = options["action"].replace("-", "_")
         try:
             return getattr(self, f"do_{action}")(options)
-        except services.RampError as exc:
+        except (services.RampError, NotAllowed) as exc:
             raise CommandError(str(exc)) from None
+
+    def _person(self, options, permission: str, *, recording: bool = True) -> str:
+        """Return who acts: the user of the personal token given, who must be --by when that is named too.
+
+        A dry run records nothing, so there a --by name is enough to show what would be recorded.
+        """
+        raw = options.get("token") or os.environ.get(TOKEN_ENV, "")
+        if recording or raw:
+            return person_from_token(permission, raw_token=raw, by=options.get("by") or "").get_username()
+        if not options.get("by"):
+            raise CommandError("Name the person with --by NAME, or give their --token.")
+        return options["by"]
 
     def do_status(self, options):
         state = services.status()
@@ -90,13 +117,16 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Today {today['date']}: no live cycle yet")
+        self.stdout.write("Live days toward graduation (newest first):")
+        for line in grad["days"] or ["none since the streak start"]:
+            self.stdout.write(f"  - {line}")
         self.stdout.write("Stop conditions:")
         for line in state["stop_settings"]:
             self.stdout.write(f"  - {line}")
-        self.stdout.write(f"Clean days counted: {', '.join(grad['clean_days']) or 'none'}")
+        self.stdout.write(f"Clean days in the streak: {len(grad['clean_days'])} ({', '.join(grad['clean_days']) or 'none'})")
         self._write_quality(state["quality"])
         if grad["allowed"]:
-            self.stdout.write(self.style.SUCCESS("Graduation: allowed (`ramp graduate --apply --by NAME`)"))
+            self.stdout.write(self.style.SUCCESS("Graduation: allowed (`ramp graduate --apply --token T`)"))
         else:
             self.stdout.write("Graduation: not yet — " + "; ".join(grad["reasons"]))
         if state["live_cycle_blockers"]:
@@ -119,7 +149,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{label}: {shown}" + ("" if current else self.style.WARNING(" (does not count)")))
 
     def do_signoff(self, options):
-        signoff = services.sign_off_quality(by=options["by"], apply=options["apply"])
+        by = self._person(options, SIGN_OFF_QUALITY, recording=options["apply"])
+        signoff = services.sign_off_quality(by=by, apply=options["apply"])
         rubric = QualityRubric.objects.get(version=signoff.rubric_version)
         self.stdout.write(f"Quality rubric v{rubric.version}:")
         for line in rubric.text.splitlines():
@@ -128,7 +159,8 @@ class Command(BaseCommand):
         self._recorded(signoff.as_line(), options["apply"])
 
     def do_confirm_quality(self, options):
-        confirmation = services.confirm_copy_quality(by=options["by"], note=options["note"], apply=options["apply"])
+        by = self._person(options, SIGN_OFF_QUALITY, recording=options["apply"])
+        confirmation = services.confirm_copy_quality(by=by, note=options["note"], apply=options["apply"])
         self._recorded(confirmation.as_line(), options["apply"])
 
     def _recorded(self, line: str, applied: bool) -> None:
@@ -142,10 +174,10 @@ class Command(BaseCommand):
         if not options["apply"]:
             review = services.graduation_review()
             if review.allowed:
-                self.stdout.write(self.style.SUCCESS("Graduation is allowed. Dry run: add --apply --by NAME to graduate."))
+                self.stdout.write(self.style.SUCCESS("Graduation is allowed. Dry run: add --apply --token T (your personal token) to graduate."))
                 return
             raise CommandError("Graduation refused: " + "; ".join(review.reasons))
-        policy = services.graduate(by=options["by"])
+        policy = services.graduate(by=self._person(options, CHANGE_POLICY))
         self.stdout.write(
             self.style.SUCCESS(f"Graduated to level {policy.graduation_level}: cap {policy.current_cap()}/day.")
         )
@@ -156,7 +188,8 @@ class Command(BaseCommand):
         write_hold_banner(self)
 
     def do_clear(self, options):
-        cleared = services.clear(hold_id=None if options["all"] else options["hold_id"], by=options["by"], reason=options["reason"])
+        by = self._person(options, CLEAR_HOLD)
+        cleared = services.clear(hold_id=None if options["all"] else options["hold_id"], by=by, reason=options["reason"])
         for hold in cleared:
             self.stdout.write(f"Cleared {hold.as_line()}")
         write_hold_banner(self)
@@ -164,7 +197,10 @@ class Command(BaseCommand):
 
     def do_decide(self, options):
         day = services.decide(
-            decision=options["decision"], by=options["by"], reason=options["reason"], date=parse_date(options["date"])
+            decision=options["decision"],
+            by=self._person(options, DECIDE_DAY),
+            reason=options["reason"],
+            date=parse_date(options["date"]),
         )
         self.stdout.write(self.style.SUCCESS(f"Recorded {day.decision} for {day.date} by {day.decided_by}."))
         write_hold_banner(self)
