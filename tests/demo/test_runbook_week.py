@@ -28,6 +28,7 @@ from rq import Queue, SimpleWorker
 
 from caio.redis import get_connection
 from ghl.sandbox.testing import SandboxThread
+from outreach.drafting.sandbox import ModelSandbox, ModelSandboxServer
 from outreach import eligibility, review
 from outreach.models import CardStatus, PendingEmail
 from outreach.management.commands.seed_demo import CAMPAIGN_REF
@@ -81,13 +82,15 @@ def week(django_db_setup, django_db_blocker, live_server, tmp_path_factory):
     redis.flushdb()
     days: dict[dt.date, dict] = {}
     walker = Operator()
+    # The demo's step 1 is drafted by the model: its sandbox runs beside GHL's, as `make demo` starts it.
+    model = ModelSandboxServer(ModelSandbox()).start()
     with django_db_blocker.unblock(), SandboxThread() as running:
         strict = {name: value for name, value in strict_settings().items() if name != "GHL_LOCATION_ID"}
         sandbox = sandbox_settings(
             base_url=running.base_url, token=running.sandbox.token,
             location_id=running.sandbox.location_id, public_key=running.sandbox.public_key_pem(),
         )
-        with override_settings(**strict, **sandbox, PUBLIC_BASE_URL=live_server.url), live_server._live_server_modified_settings:
+        with override_settings(**strict, **sandbox, PUBLIC_BASE_URL=live_server.url, MODEL_BASE_URL=model.base_url), live_server._live_server_modified_settings:
             importlib.import_module("outreach.migrations.0002_seed_tags_and_roles").seed(apps, None)
             importlib.import_module("ramp.migrations.0006_quality_rubric_and_signoffs").seed_rubric(apps, None)
             running.control.configure(webhook_url=f"{live_server.url}/webhooks/ghl/")
@@ -104,6 +107,7 @@ def week(django_db_setup, django_db_blocker, live_server, tmp_path_factory):
                     if days[date]["graduated"]:
                         break
             weekly(walker, date)
+    model.stop()
     redis.flushdb()
     redis.close()
     return {"days": days, "steps": walker.steps}

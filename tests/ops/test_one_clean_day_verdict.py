@@ -36,7 +36,7 @@ from ramp import services
 from ramp.models import RampDay, RampPolicy
 from tests.dispatch.helpers import fake_client, patch_client
 from tests.factories import a_rejection_tag, make_campaign, make_lead
-from tests.ramp.helpers import head_of_sales_signs_off_and_confirms, passed_preflight, replay_and_smoke_passed
+from tests.ramp.helpers import passed_preflight, replay_and_smoke_passed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -54,9 +54,9 @@ class Row:
 # fmt: off
 TABLE = [
     Row(MONDAY,                          "clean",                      "counts toward graduation"),
-    Row(MONDAY + dt.timedelta(days=1),  "hold raised and cleared",    "does not count toward graduation (a hold was active)"),
+    Row(MONDAY + dt.timedelta(days=1),  "hold raised and cleared",    "does not count toward graduation (a hold was active during its sending window"),
     Row(MONDAY + dt.timedelta(days=2),  "clean",                      "counts toward graduation"),
-    Row(MONDAY + dt.timedelta(days=3),  "drift",                      "does not count toward graduation (a hold was active; decided hold"),
+    Row(MONDAY + dt.timedelta(days=3),  "drift",                      "does not count toward graduation (a hold was active during its sending window"),
     Row(MONDAY + dt.timedelta(days=4),  "failed smoke",               "no live run"),
     # Its two unsubscribes land two days later: counted on the day they land, they hold sends then.
     Row(MONDAY + dt.timedelta(days=7),  "clean, late evidence",       "counts toward graduation"),
@@ -165,7 +165,6 @@ def week(hos, operator, redis_conn, settings, admin_client):
         for card in late:
             suppress_lead(card.lead, reason="unsubscribed", source="unsubscribe link")
         daily_report(TABLE[-2].date)
-        head_of_sales_signs_off_and_confirms(AFTER)
         clock.move_to(at(AFTER, 10))
         yield closed
 
@@ -192,12 +191,15 @@ def test_after_late_evidence_every_display_and_graduation_agree(week, admin_clie
             assert shown["index"] == shown["verdict"], (date, shown)
         # Graduation counts exactly the days whose line says they count, newest first, until one does not.
         assert (date in streak) == (shown["verdict"] == f"{date}: counts toward graduation" and date > LATE)
-    # Monday's report, run again when its contacts unsubscribed, took the evidence in: that day no longer counts,
-    # and graduation names it, why, and what clears it; the index gives the same reasons.
+    # Monday's report, run again when its contacts unsubscribed, took the evidence in: that day no longer
+    # counts, and neither does Tuesday, whose 7-day window holds Monday's emails (ramp.clean: one verdict
+    # over the window). Graduation names the newest, why, and what clears it; the index gives the same reasons.
     assert now[LATE]["verdict"].startswith(f"{LATE}: does not count toward graduation (unsubscribes 2 of ")
-    assert streak == [TABLE[-1].date]
-    breaker = next(reason for reason in review_now.reasons if reason.startswith(f"{LATE}:"))
-    assert breaker == f"{now[LATE]['verdict']}: it breaks the streak, and 2 more clean live day(s) after it clear it"
+    last = TABLE[-1].date
+    assert now[last]["verdict"].startswith(f"{last}: does not count toward graduation (unsubscribes 2 of ")
+    assert streak == []
+    breaker = next(reason for reason in review_now.reasons if reason.startswith(f"{last}:"))
+    assert breaker == f"{now[last]['verdict']}: it breaks the streak, and 3 more clean live day(s) after it clear it"
     assert kpi_overview()["graduation_reasons"] == review_now.reasons
     assert "a hold is active" in review_now.reasons
 
