@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 MAX_PREVIEW_BYTES = 200_000
 
 
+# Slow: a file of 10,000 rows, read and checked in full; the whole suite runs it, `bin/test --fast` leaves it out.
+@pytest.mark.slow
 def test_a_10000_row_preview_is_a_small_summary_listing_only_the_rows_in_error(client, hos):
     make_lead(email="lead7@company7.example", first_name="Stored")
     client.force_login(hos)

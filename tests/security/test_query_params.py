@@ -73,7 +73,10 @@ def test_the_filters_are_found():
     assert "date__year" in set(changelist_parameters(admin.site._registry[LiveCycle]))
 
 
+# Slow: an exhaustive walk of every admin's filters with every kind of bad value; the
+# whole suite runs it, the inner loop (`bin/test --fast`) leaves it out.
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_no_query_parameter_gives_a_500(world, role_clients):
     client = role_clients["super"]
     failures = []
