@@ -58,3 +58,13 @@ def patch_client(client) -> Iterator[None]:
         mock.patch("outreach.sending.reconcile.get_client", autospec=True, return_value=client),
     ):
         yield
+
+
+def settled_by_reconcile(card_pk: int):
+    """Run reconcile once, as its schedule does; return its report when it settled the card (sent or requeued), else None."""
+    from datetime import timedelta
+
+    from outreach.sending.reconcile import reconcile
+
+    report = reconcile(apply=True, grace=timedelta(0))
+    return report if card_pk in report.sent or card_pk in report.requeued else None
