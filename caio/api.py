@@ -7,7 +7,6 @@ from collections import Counter
 from typing import Any
 
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
@@ -15,6 +14,7 @@ from pydantic import Field
 
 from caio import redis as caio_redis
 from caio.auth import AUTH_FLAG_HEADER, NOT_ENFORCED, TokenAuth, auth_not_enforced
+from caio.releases import unapplied_migrations
 from outreach import eligibility
 from outreach.reports.queue_facts import intake_facts
 from outreach.models import RejectionTag
@@ -48,8 +48,7 @@ def ready(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        executor = MigrationExecutor(connection)
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        if unapplied_migrations():
             body["migrations"] = "unapplied migrations"
     except Exception as exc:  # any database failure means not ready
         body["database"] = f"error: {exc.__class__.__name__}"

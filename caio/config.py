@@ -121,12 +121,14 @@ class Config:
         return parsed
 
 
-# Commands that make the database, need none, or run on a database of their own.
+# Commands that make the database, wait for it, need none, or run on a database of their own.
 COMMANDS_WITHOUT_DATABASE = {
     "migrate", "makemigrations", "squashmigrations", "sqlmigrate", "help", "version", "check", "test",
     "collectstatic", "findstatic", "diffsettings", "startapp", "startproject", "ghl_sandbox", "model_sandbox", "compilemessages", "makemessages",
     # An HTTP client of deployed instances, run from an operator's shell or a CI job without a database.
     "smoke",
+    # A role's first step: it waits for the release to make the database, saying what is still missing.
+    "await_migrations",
 }
 
 

@@ -7,6 +7,8 @@ a live cycle (smoke, replay).
 - `smoke_blocker` is the live-cycle gate: the latest smoke of this instance failed.
 - `gates_since_deploy` is what graduation asks: a passed replay and a passed
   smoke of this instance since the last deploy.
+- `unapplied_migrations` is what readiness, preflight and every role's start
+  (`await_migrations`) ask: has the release applied this code's migrations?
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from caio.models import Deployment, GateRun
 
 # The code a version covers: every app's source and the templates.
 CODE_DIRS = ("caio", "compliance", "ghl", "outreach", "ramp", "templates")
 CODE_SUFFIXES = {".py", ".html", ".js", ".css", ".txt"}
+
+
+def unapplied_migrations() -> list[str]:
+    """Return this code's migrations the database lacks ("app.name", in the order they apply); raise DatabaseError."""
+    executor = MigrationExecutor(connection)
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in executor.migration_plan(executor.loader.graph.leaf_nodes())]
 
 
 def code_version() -> str:

@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from redis import RedisError
 from rq import Queue, Worker
 
 from caio import redis as caio_redis
+from caio.releases import unapplied_migrations
 from ghl.client import GhlClient, get_client
 from ghl.errors import GhlAuthError, GhlError, GhlUnreadableAnswer
 from ramp import stop_conditions
@@ -88,11 +88,8 @@ class Context:
 def check_database(ctx: Context) -> tuple[bool, str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    executor = MigrationExecutor(connection)
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if plan:
-        names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
-        return False, f"{len(plan)} unapplied migration(s): {names} — run `manage.py migrate`"
+    if plan := unapplied_migrations():
+        return False, f"{len(plan)} unapplied migration(s): {', '.join(plan[:5])} — run `manage.py migrate`"
     return True, f"{connection.vendor} answers; migrations applied"
 
 

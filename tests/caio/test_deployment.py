@@ -43,8 +43,9 @@ def readme_variables() -> dict[str, list[str]]:
 
 def test_the_readme_table_names_only_keys_the_settings_read():
     read = set(re.findall(r'config\.\w+\(\s*"([A-Z0-9_]+)"', (ROOT / "caio" / "settings.py").read_text()))
-    # gunicorn's own variables, read by gunicorn and bin/role.
-    unknown = set(readme_variables()) - read - {"PORT", "WEB_CONCURRENCY"}
+    read_by_role = set(re.findall(r"\$\{(\w+):-", (ROOT / "bin" / "role").read_text()))
+    # gunicorn reads its own.
+    unknown = set(readme_variables()) - read - read_by_role - {"WEB_CONCURRENCY"}
 
     assert not unknown
 
@@ -91,14 +92,46 @@ def test_every_role_execs_its_process_and_an_unknown_role_is_refused():
 
 def test_the_platform_files_start_the_roles_of_bin_role():
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    railway = json.loads((ROOT / "railway.json").read_text())["deploy"]
 
     assert procfile == {role: f"bin/role {role}" for role in ROLES}
-    assert railway["preDeployCommand"] == ["/app/bin/role release"]
-    assert railway["startCommand"] == "/app/bin/role web"
-    assert railway["healthcheckPath"] == "/api/ready"
+
+
+def railway_config(path: str) -> dict:
+    """The deploy section of a Railway config file, by the path the README tells a service to use."""
+    row = re.search(rf"^\| \w+ \| `{re.escape(path)}`", (ROOT / "README.md").read_text(), re.M)
+    assert row, f"the README's Railway table does not name {path}"
+    return json.loads((ROOT / path.lstrip("/")).read_text())["deploy"]
+
+
+def test_each_railway_service_has_a_config_file_that_starts_its_role():
+    # A config file overrides the dashboard: a start command typed there would be ignored.
+    web, worker, scheduler = (railway_config(path) for path in ("/railway.json", "/deploy/railway/worker.json", "/deploy/railway/scheduler.json"))
+    send_seconds = 2 * (settings.GHL_CONNECT_TIMEOUT + settings.GHL_READ_TIMEOUT)
+
+    assert (web["startCommand"], worker["startCommand"], scheduler["startCommand"]) == (
+        "/app/bin/role web", "/app/bin/role worker", "/app/bin/role scheduler",
+    )
+    # Migrations run once per deploy, from web's deploy; the others wait for them (bin/role).
+    assert web["preDeployCommand"] == ["/app/bin/role release"]
+    assert "preDeployCommand" not in worker and "preDeployCommand" not in scheduler
+    # Only web serves HTTP: a health check on the others would fail every deploy.
+    assert web["healthcheckPath"] == "/api/ready"
+    assert "healthcheckPath" not in worker and "healthcheckPath" not in scheduler
     # Railway's default is 0 s: a worker needs its send's GHL timeouts (README, "Stopping a worker").
-    assert railway["drainingSeconds"] >= 2 * (settings.GHL_CONNECT_TIMEOUT + settings.GHL_READ_TIMEOUT)
+    assert web["drainingSeconds"] >= send_seconds and worker["drainingSeconds"] >= send_seconds
+    # Two schedulers side by side would enqueue each tick twice.
+    assert scheduler["overlapSeconds"] == 0
+
+
+def test_every_long_running_role_waits_for_the_release_before_it_starts():
+    script = (ROOT / "bin" / "role").read_text()
+    cases = dict(re.findall(r"^  (\w+)\)\n(.*?)\n    ;;", script, re.M | re.S))
+
+    for role in ("web", "worker", "scheduler"):
+        lines = [line.strip() for line in cases[role].splitlines() if line.strip() and not line.strip().startswith("#")]
+        assert "await_release" in lines, role
+        assert lines.index("await_release") < next(n for n, line in enumerate(lines) if line.startswith("exec ")), role
+    assert "await_release" not in cases["release"]
 
 
 def test_the_scheduler_role_loads_the_cadence_tick():
