@@ -51,13 +51,29 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = ["name", "prefix", "user", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["rotate_tokens", "revoke_tokens"]
 
+    @staticmethod
+    def manages_tokens(request) -> bool:
+        """Whether this person issues service tokens and sees, rotates and revokes everyone's (the Operator role)."""
+        return request.user.has_perm("caio.change_apitoken")
+
+    def get_queryset(self, request):
+        tokens = super().get_queryset(request)
+        # Someone with no token permission at all is refused by the admin's own checks (403);
+        # filtering for them would turn some of those refusals into "not found".
+        if self.manages_tokens(request) or not self.has_view_permission(request):
+            return tokens
+        return tokens.filter(user=request.user)
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ApiTokenAddForm
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ["name", "personal"] if obj is None else self.fields
+        if obj is not None:
+            return self.fields
+        # Without the Operator's rights the only token one may issue is one's own.
+        return ["name", "personal"] if self.manages_tokens(request) else ["name"]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
@@ -70,13 +86,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
             # Only the name is editable; the secret never changes in place.
             ApiToken.objects.filter(pk=obj.pk).update(name=obj.name)
             return
-        user = request.user if form.cleaned_data.get("personal") else None
+        personal = form.cleaned_data.get("personal") or not self.manages_tokens(request)
+        user = request.user if personal else None
         token, raw = ApiToken.issue(obj.name, created_by=request.user.get_username(), user=user)
         obj.pk, obj.prefix, obj.token_hash, obj.created_by, obj.user = token.pk, token.prefix, token.token_hash, token.created_by, user
         self._show_once(request, token, raw)
 
     def _show_once(self, request, token: ApiToken, raw: str) -> None:
-        messages.warning(request, f"New token for {token.name!r}: {raw} — copy it now; it is stored hashed and will not be shown again.")
+        kind = f"personal token of {token.user}" if token.user_id else "service token"
+        messages.warning(
+            request, f"New {kind} {token.name!r}: {raw} — copy it now; it is stored hashed and will not be shown again."
+        )
 
     @admin.action(description="Rotate selected tokens (old ones stop working at once)", permissions=["change"])
     def rotate_tokens(self, request, queryset):

@@ -272,7 +272,11 @@ if GHL_WEBHOOK_ED25519_PUBLIC_KEY.strip():
         config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", str(exc))
     # The sandbox's key is public (derived from a seed written in the code): anyone could sign with it.
     if not DEBUG and ghl_keys.raw_ed25519(_webhook_key) == ghl_keys.raw_ed25519(sandbox_ed25519_key().public_key()):
-        config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "is the GHL sandbox's public key, which production may not use")
+        config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", (
+            "is the GHL sandbox's default public key, which anyone can sign with: give your GHL app's key "
+            "(.env.example says where), or for a sandbox deployment run the sandbox with a --seed of your own "
+            "and give its --print-public-key"
+        ))
 elif not DEBUG:
     config.fail("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "is empty; production needs the key of your GHL app (see .env.example)")
 # Legacy x-wh-signature (RSA), which GHL no longer sends: accepted only when a key is set here, never by default.

@@ -34,6 +34,17 @@ def _get(session: requests.Session, url: str, token: str | None = None) -> reque
         return f"no answer ({exc.__class__.__name__})"
 
 
+def _unexpected(response: requests.Response, expected: int) -> str:
+    """Say what came instead of `expected`; a redirect to https names its usual cause."""
+    detail = f"expected {expected}, got HTTP {response.status_code}"
+    if response.is_redirect and response.headers.get("Location", "").startswith("https://"):
+        detail += (
+            ": the instance redirects plain HTTP to HTTPS (production posture). Smoke its https:// address, "
+            "or put it behind a TLS proxy that sets X-Forwarded-Proto, as a platform's edge does"
+        )
+    return detail
+
+
 def run_smoke(base_url: str, token: str, *, session: requests.Session | None = None) -> list[SmokeRow]:
     """Return one row a check against `base_url`."""
     session = session or requests.Session()
@@ -64,7 +75,7 @@ def run_smoke(base_url: str, token: str, *, session: requests.Session | None = N
         elif bare.status_code == 200 and bare.headers.get(AUTH_FLAG_HEADER) == NOT_ENFORCED:
             add("S03", f"401 without token {path}", False, "strict auth is OFF: the route answers without a token (set DASHBOARD_AUTH_STRICT=true)")
         else:
-            add("S03", f"401 without token {path}", False, f"expected 401, got HTTP {bare.status_code}")
+            add("S03", f"401 without token {path}", False, _unexpected(bare, 401))
 
     for path in PROTECTED:
         authed = _get(session, f"{base}{path}", token)
@@ -73,7 +84,8 @@ def run_smoke(base_url: str, token: str, *, session: requests.Session | None = N
         elif authed.status_code == 401:
             add("S04", f"200 with token {path}", False, "the token was rejected: it is wrong, rotated or revoked")
         else:
-            add("S04", f"200 with token {path}", authed.status_code == 200, f"HTTP {authed.status_code}")
+            add("S04", f"200 with token {path}", authed.status_code == 200,
+                "HTTP 200" if authed.status_code == 200 else _unexpected(authed, 200))
             if path == "/api/pending-emails" and authed.status_code == 200:
                 add("S05", "Pending-emails payload shape", *_pending_shape(authed))
     return rows

@@ -44,6 +44,11 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("ramp", "view_qualityconfirmation"),
     # Both roles read the proposed ramp policy changes; the Head of Sales approves them (below).
     ("ramp", "view_ramppolicychange"),
+    # Everyone issues their own personal token in the admin: the ramp commands that record a
+    # person's acts (sign-off, decisions) take it. Without change_apitoken (the Operator's)
+    # that is all: no service tokens, and nobody else's tokens are seen (caio.admin).
+    ("caio", "view_apitoken"),
+    ("caio", "add_apitoken"),
 ]
 
 # The runbook's exit criteria name the Head of Sales: "HoS approves the quality
@@ -82,8 +87,7 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("ramp", "view_livecycle"),
     ("outreach", "view_webhookdelivery"),
     ("outreach", "view_webhookrefusal"),
-    ("caio", "view_apitoken"),
-    ("caio", "add_apitoken"),
+    # Service tokens, and rotating or revoking anyone's.
     ("caio", "change_apitoken"),
     # The deploys and the smoke and replay runs graduation reads.
     ("caio", "view_deployment"),

@@ -81,13 +81,25 @@ def test_every_role_execs_its_process_and_an_unknown_role_is_refused():
     script = (ROOT / "bin" / "role").read_text()
     cases = dict(re.findall(r"^  (\w+)\)\n(.*?)\n    ;;", script, re.M | re.S))
 
-    assert set(cases) == ROLES
+    assert set(cases) == ROLES | {"manage"}
     for role, body in cases.items():
         body = body.replace("\\\n", " ")
         # The last command of each role replaces the shell, so the platform's SIGTERM reaches it.
         assert body.strip().splitlines()[-1].lstrip().startswith("exec "), role
     refused = subprocess.run([str(ROOT / "bin" / "role"), "nonsense"], capture_output=True, text=True, timeout=30)
-    assert refused.returncode == 2 and "usage: bin/role web|worker|scheduler|release" in refused.stderr
+    assert refused.returncode == 2 and "usage: bin/role web|worker|scheduler|release, or bin/role manage" in refused.stderr
+
+
+def test_a_one_off_command_runs_manage_py_with_its_arguments():
+    result = subprocess.run(
+        [str(ROOT / "bin" / "role"), "manage", "await_migrations", "--help"],
+        capture_output=True, text=True, timeout=60,
+        # The image's PATH starts with its virtualenv; here, this interpreter's.
+        env={**os.environ, "DEBUG": "true", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "usage: manage.py await_migrations" in result.stdout
 
 
 def test_the_platform_files_start_the_roles_of_bin_role():

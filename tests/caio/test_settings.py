@@ -71,7 +71,7 @@ def test_it_stops_naming_a_missing_production_key(key):
         ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "", "is empty; production needs the key of your GHL app"),
         ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "abc123", "cannot be parsed"),
         ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", public_key_pem(rsa_key()), "is not an Ed25519 key"),
-        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", public_key_pem(ed25519_key()), "is the GHL sandbox's public key"),
+        ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", public_key_pem(ed25519_key()), "is the GHL sandbox's default public key"),
         ("GHL_WEBHOOK_RSA_PUBLIC_KEY", public_key_pem(ed25519_key("other")), "is not an RSA key"),
     ],
 )

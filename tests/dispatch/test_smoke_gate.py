@@ -37,7 +37,8 @@ def test_a_failed_smoke_blocks_dispatch_live_until_a_passing_one(live_server, op
         # Made under this instance's URL: its footer's unsubscribe link names it.
         card = approved_card()
         failed = smoke(live_server.url, "caio_not-the-token")
-        assert "Recorded as this instance's smoke." in failed and "CommandError: Smoke failed" in failed
+        assert "Recorded as this instance's smoke." in failed
+        assert f"CommandError: Smoke failed for {live_server.url}: no live cycle here until it passes." in failed
 
         # The dry run names the red gate, and the live cycle refuses, naming the smoke.
         dry = StringIO()

@@ -101,3 +101,25 @@ def test_the_admin_issues_a_personal_token_to_the_person_logged_in_only(client, 
     assert ApiToken.objects.get(name="my terminal").user == operator
     client.post("/admin/caio/apitoken/add/", {"name": "smoke"}, follow=True)
     assert ApiToken.objects.get(name="smoke").user is None
+
+
+def test_the_head_of_sales_issues_her_own_token_in_the_admin_and_sees_only_hers(client, hos, operator):
+    operators_token, _ = ApiToken.issue("operator terminal", created_by="operator", user=operator)
+    service_token, _ = ApiToken.issue("smoke", created_by="operator")
+    client.force_login(hos)
+
+    # No "personal" box for her: the only token she may issue is her own.
+    form = client.get("/admin/caio/apitoken/add/")
+    answer = client.post("/admin/caio/apitoken/add/", {"name": "hos terminal"}, follow=True)
+
+    assert form.status_code == 200 and 'name="personal"' not in form.content.decode()
+    assert answer.status_code == 200
+    assert ApiToken.objects.get(name="hos terminal").user == hos
+    assert "New personal token of hos " in answer.content.decode()
+    listed = client.get("/admin/caio/apitoken/").content.decode()
+    assert "hos terminal" in listed and "operator terminal" not in listed and ">smoke<" not in listed
+    # Someone else's token is not found for her, and she rotates or revokes nothing.
+    assert client.get(f"/admin/caio/apitoken/{operators_token.pk}/change/").status_code == 302
+    client.post("/admin/caio/apitoken/", {"action": "revoke_tokens", "_selected_action": [service_token.pk]})
+    service_token.refresh_from_db()
+    assert service_token.revoked_at is None

@@ -51,11 +51,12 @@ login  403    200    200    200    /admin/tuning/export.csv
 login  403    400    400    400    /admin/tuning/examples/
 
 # Our models' admin pages: each role sees what its group's permissions allow.
-login  403    403    200    200    /admin/caio/apitoken/
-login  403    403    200    200    /admin/caio/apitoken/add/
-login  403    403    200    200    /admin/caio/apitoken/<path:object_id>/history/
+# Everyone lists and adds their own tokens; the probe's token is someone else's: "not found" for hos.
+login  403    200    200    200    /admin/caio/apitoken/
+login  403    200    200    200    /admin/caio/apitoken/add/
+login  403    302    200    200    /admin/caio/apitoken/<path:object_id>/history/
 login  403    403    403    403    /admin/caio/apitoken/<path:object_id>/delete/
-login  403    403    200    200    /admin/caio/apitoken/<path:object_id>/change/
+login  403    302    200    200    /admin/caio/apitoken/<path:object_id>/change/
 login  302    302    302    302    /admin/caio/apitoken/<path:object_id>/
 login  403    403    200    200    /admin/caio/deployment/
 login  403    403    403    403    /admin/caio/deployment/add/

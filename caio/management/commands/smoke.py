@@ -38,6 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         targets = self._targets(options)
         failed_envs = []
+        blocks_here = False
         for name, url, token in targets:
             rows = run_smoke(url, token)
             label = f"[{name}] " if options["matrix"] else ""
@@ -49,14 +50,22 @@ class Command(BaseCommand):
             if failures:
                 summary += " (failed: " + ", ".join(f"{row.id} {row.name}" for row in failures) + ")"
             self.stdout.write(f"{label}{url}: {len(rows) - len(failures)} of {len(rows)} checks passed.")
-            self._record(url, passed=not failures, summary=summary, environment=name if options["matrix"] else "")
+            this = self._record(url, passed=not failures, summary=summary, environment=name if options["matrix"] else "")
             if failures:
                 failed_envs.append(name)
+                blocks_here = blocks_here or this
         if failed_envs:
-            raise CommandError(f"Smoke failed for {', '.join(failed_envs)}: no live cycle until it passes.")
+            # Only a failure recorded as this instance's own blocks its live cycles.
+            raise CommandError(
+                f"Smoke failed for {', '.join(failed_envs)}"
+                + (": no live cycle here until it passes." if blocks_here else ".")
+            )
 
-    def _record(self, url: str, *, passed: bool, summary: str, environment: str) -> None:
-        """Record the result in this instance's database, when this shell has one (smoke also runs from CI without)."""
+    def _record(self, url: str, *, passed: bool, summary: str, environment: str) -> bool:
+        """Record the result in this instance's database, when this shell has one (smoke also runs from CI without).
+
+        Return whether it was recorded as this instance's own smoke (the one that gates its live cycles).
+        """
         problem = missing_database(settings.DATABASES["default"], ["manage.py", "record-smoke"])
         if problem is None:
             this = is_this_instance(url, environment=environment)
@@ -67,8 +76,12 @@ class Command(BaseCommand):
             else:
                 whose = "this instance's smoke." if this else "another instance's smoke (it gates nothing here)."
                 self.stdout.write(f"Recorded as {whose}")
-                return
-        self.stdout.write(f"Not recorded: {problem}")
+                return this
+        self.stdout.write(
+            f"Not recorded: {problem.rstrip('.')}. To gate an instance, run smoke inside it "
+            "(a shell in its web service: `python manage.py smoke ...`)."
+        )
+        return False
 
     def _targets(self, options) -> list[tuple[str, str, str]]:
         if not options["matrix"]:
