@@ -436,7 +436,7 @@ def reject(card: PendingEmail, *, user, tag: RejectionTag | str | int | None, no
             current,
             CardStatus.REJECTED,
             user=user,
-            reason=f"Rejected in review: {tag.slug}." + (f" {note}" if note else ""),
+            reason=f"Rejected in review: {tag.label}." + (f" {note}" if note else ""),
             rejection_tag=tag,
             rejection_note=note,
         )

@@ -44,6 +44,9 @@ HEAD_OF_SALES_PERMISSIONS = [
     ("ramp", "view_qualityconfirmation"),
     # Both roles read the proposed ramp policy changes; the Head of Sales approves them (below).
     ("ramp", "view_ramppolicychange"),
+    # The daily report lives on the ramp day's page, linked from the index: both roles read it;
+    # deciding the next day stays the operator's (change_rampday).
+    ("ramp", "view_rampday"),
     # Everyone issues their own personal token in the admin: the ramp commands that record a
     # person's acts (sign-off, decisions) take it. Without change_apitoken (the Operator's)
     # that is all: no service tokens, and nobody else's tokens are seen (caio.admin).
@@ -79,7 +82,6 @@ OPERATOR_PERMISSIONS = HEAD_OF_SALES_PERMISSIONS + [
     ("ramp", "view_ramppolicy"),
     ("ramp", "change_ramppolicy"),
     ("ramp", "add_ramppolicychange"),
-    ("ramp", "view_rampday"),
     ("ramp", "change_rampday"),
     ("ramp", "change_hold"),
     ("ramp", "view_preflightrun"),

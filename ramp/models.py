@@ -249,7 +249,12 @@ class RampDay(models.Model):
         ordering = ["-date"]
 
     def __str__(self) -> str:
-        return f"{self.date} ({'live' if self.is_live else 'dry'})"
+        return f"{self.date} ({'live' if self.is_live else 'no live run'})"
+
+    @property
+    def awaits_decision(self) -> bool:
+        """The runbook asks for the operator's decision once after each live day; a day with no live run has none."""
+        return self.is_live and not self.decision
 
     @property
     def remaining(self) -> int:

@@ -504,6 +504,8 @@ def _day_to_decide(date: dt.date | None) -> RampDay:
         day = RampDay.objects.select_for_update().filter(date=date).first()
         if day is None:
             raise RampError(f"There is no ramp day for {date}.")
+        if not day.is_live:
+            raise RampError(f"{date} had no live run: there is nothing to decide (raise a hold to stop sending).")
         return day
     day = RampDay.objects.select_for_update().filter(is_live=True, decision="").order_by("-date").first()
     if day is None:

@@ -384,8 +384,10 @@ class PendingEmailAdmin(SafeExportMixin, ExportMixin, admin.ModelAdmin):
             "history": list(card.transitions.select_related("actor").order_by("created_at", "pk")),
             "may_review": may_review,
             "verdict": verdict,
+            # Only a pending card is up for approval: on any other, "only pending cards can be approved" is noise.
             "approval_blockers": (
-                review.approval_blockers(card, user=request.user, compliance=result, verdict=verdict) if may_review else []
+                review.approval_blockers(card, user=request.user, compliance=result, verdict=verdict)
+                if may_review and card.status == CardStatus.PENDING else []
             ),
             "reject_tags": list(review.reviewer_tags()) if may_review else [],
             "can_reject": card.status in CardStatus.OPEN,

@@ -6,7 +6,8 @@ from outreach.roles import sync_roles_migration
 
 
 class Migration(migrations.Migration):
-    """The Head of Sales issues her own personal token in the admin (the ramp commands that record her acts take it)."""
+    """The Head of Sales issues her own personal token in the admin (the ramp commands that record her acts take it),
+    and reads the daily report on the ramp day's page."""
 
     dependencies = [
         ("outreach", "0025_model_drafter"),

@@ -120,3 +120,20 @@ def test_a_complaint_entered_by_hand_holds_as_it_is_saved_and_once_with_ghls(adm
         EmailEvent.objects.create(lead=cards[0].lead, card=cards[0], kind=EmailEvent.Kind.COMPLAINED, occurred_at=IN_WINDOW)
         suppress_lead(cards[0].lead, reason="complained", source="ghl:LCEmailStats:complained")
     assert Hold.objects.count() == 1 and Hold.objects.get().evidence == [f"complaint:{day.date}:1"]
+
+
+def test_the_decision_panel_is_offered_to_an_operator_on_a_live_day_waiting_for_it_only(client, hos, operator):
+    waiting = live_day(dt.date(2026, 3, 2), decision="")
+    decided = live_day(dt.date(2026, 3, 3))
+    quiet = RampDay.objects.create(date=dt.date(2026, 3, 4), cap=5)
+
+    def panel(user, day) -> bool:
+        client.force_login(user)
+        page = client.get(f"/admin/ramp/rampday/{day.pk}/change/")
+        assert page.status_code == 200
+        return "Decide the next day" in page.content.decode()
+
+    assert panel(operator, waiting)
+    assert not panel(operator, decided) and not panel(operator, quiet)
+    # The Head of Sales reads the day and its report; deciding it is the operator's.
+    assert not panel(hos, waiting)

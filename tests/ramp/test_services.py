@@ -131,6 +131,18 @@ def test_a_decision_needs_a_reason_a_name_and_is_not_rewritten():
 
 
 @pytest.mark.django_db
+def test_a_day_with_no_live_run_has_nothing_to_decide():
+    quiet = RampDay.objects.create(date=TODAY, cap=5)
+
+    with pytest.raises(services.RampError, match=f"{TODAY} had no live run: there is nothing to decide"):
+        services.decide(decision="continue", by="pto", date=TODAY)
+
+    quiet.refresh_from_db()
+    assert not quiet.awaits_decision and quiet.decision == ""
+    assert str(quiet) == f"{TODAY} (no live run)"
+
+
+@pytest.mark.django_db
 def test_the_ramp_command_holds_clears_decides_and_graduates():
     out = StringIO()
     call_command("ramp", "hold", "--reason", "HoS flagged formatting", "--by", "pto", stdout=out)

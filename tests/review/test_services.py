@@ -168,7 +168,19 @@ def test_it_rejects_with_tag_and_note(hos, tag):
     assert card.status == CardStatus.REJECTED
     assert card.rejection_tag == tag and card.rejection_note == "Generic opener"
     assert card.reviewed_by == hos
-    assert "weak_personalization" in CardTransition.objects.get(card=card).reason
+    # The history says the reason as the reviewer chose it, not its code.
+    assert CardTransition.objects.get(card=card).reason == f"Rejected in review: {tag.label}. Generic opener"
+
+
+def test_the_approved_card_page_shows_no_approval_refusal(hos, client):
+    card = make_card(template_version="spring-2026:s1:v3")
+    review.approve(card, user=hos)
+    client.force_login(hos)
+
+    page = client.get(f"/admin/outreach/pendingemail/{card.pk}/change/").content.decode()
+
+    assert "only pending cards can be approved" not in page
+    assert "template spring-2026:s1:v3" in page and "template vspring" not in page
 
 
 def test_it_rejects_an_approved_card(hos, tag):

@@ -219,11 +219,11 @@ login  403    403    200    200    /admin/ramp/ramppolicy/<path:object_id>/histo
 login  403    403    403    403    /admin/ramp/ramppolicy/<path:object_id>/delete/
 login  403    403    200    200    /admin/ramp/ramppolicy/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/ramppolicy/<path:object_id>/
-login  403    403    200    200    /admin/ramp/rampday/
+login  403    200    200    200    /admin/ramp/rampday/
 login  403    403    403    403    /admin/ramp/rampday/add/
-login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/history/
+login  403    200    200    200    /admin/ramp/rampday/<path:object_id>/history/
 login  403    403    403    403    /admin/ramp/rampday/<path:object_id>/delete/
-login  403    403    200    200    /admin/ramp/rampday/<path:object_id>/change/
+login  403    200    200    200    /admin/ramp/rampday/<path:object_id>/change/
 login  302    302    302    302    /admin/ramp/rampday/<path:object_id>/
 # Widening outside graduation: an operator proposes, the Head of Sales decides on the change page.
 login  403    200    200    200    /admin/ramp/ramppolicychange/
