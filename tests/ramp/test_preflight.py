@@ -93,8 +93,14 @@ def test_the_command_prints_rows_and_exits_non_zero_on_failure(healthy):
     call_command("preflight", "--by", "pto", stdout=out)
     assert "P01 PASS Database and migrations" in out.getvalue()
     assert "11 of 11 checks passed" in out.getvalue()
+    failing = StringIO()
     with override_settings(REDIS_REQUIRED=False), pytest.raises(CommandError, match="Preflight failed: P04"):
-        call_command("preflight", stdout=StringIO())
+        call_command("preflight", stdout=failing)
+    # The run's own rows first ("no active hold" when it began), then the hold its failure raised.
+    text = failing.getvalue()
+    assert "P09 PASS" in text
+    assert text.index("P09 PASS") < text.index("Preflight #") < text.index("ON HOLD:")
+    assert f"hold #{Hold.objects.active().get().pk}" in text.split("ON HOLD:", 1)[1]
 
 
 def test_the_command_json_is_one_document(healthy):

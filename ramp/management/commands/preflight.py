@@ -25,10 +25,12 @@ class Command(BaseCommand):
         if options["json"]:
             write_json(self, {"id": run.pk, "ran_at": run.ran_at, "passed": run.passed, "checks": run.results})
         else:
-            write_hold_banner(self)
             for row in run.results:
                 mark = self.style.SUCCESS("PASS") if row["passed"] else self.style.ERROR("FAIL")
                 self.stdout.write(f"{row['id']} {mark} {row['name']:<42} {row['ms']:>7.1f} ms  {row['detail']}")
             self.stdout.write(f"Preflight #{run.pk}: {len(run.results) - len(failed)} of {len(run.results)} checks passed.")
+            # After the rows, not before: a failure above raises a hold, and the banner then names it
+            # (printed first, it would contradict the run's own "no active hold").
+            write_hold_banner(self)
         if failed:
             raise CommandError(f"Preflight failed: {', '.join(row['id'] for row in failed)}. No live cycle until it passes.")
