@@ -153,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Every date-time the admin shows names its zone (caio/formats/en).
+FORMAT_MODULE_PATH = ["caio.formats"]
 USE_I18N = True
 USE_TZ = True
 # The operating day (ramp days, sending window, reports) follows this zone.

@@ -44,3 +44,16 @@ def test_the_role_groups_hold_exactly_their_permissions_after_migrations(db):
         held = set(Group.objects.get(name=name).permissions.values_list("content_type__app_label", "codename"))
         # A role permission missing here means a migration added a model without syncing the roles.
         assert held == set(wanted), name
+
+
+def test_every_date_time_the_admin_shows_names_its_zone(admin_client):
+    # The admin shows UTC while the operating day follows OPERATING_TIMEZONE: a bare "4 p.m." misleads.
+    import datetime as dt
+
+    from caio.models import Deployment
+
+    Deployment.objects.create(version="src-0123456789ab", started_at=dt.datetime(2026, 3, 4, 16, 5, tzinfo=dt.timezone.utc))
+
+    page = admin_client.get("/admin/caio/deployment/").content.decode()
+
+    assert "March 4, 2026, 4:05 p.m. UTC" in page
