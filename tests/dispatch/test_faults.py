@@ -125,7 +125,10 @@ def test_a_hold_raised_while_jobs_are_queued_stops_everything_not_yet_in_flight(
 
     start_live_cycle(operator=operator)
     worker = processes.worker(scheduler=False, GHL_READ_TIMEOUT="10")
+    # `sending` is set before the contact check; the email has left only once GHL records it (the latency
+    # fault records it, then holds the answer). Acting before that races the job's own checks.
     wait_until(lambda: _statuses(cards)[0] == "sending", message="the first send in flight")
+    wait_until(lambda: len(control.deliveries()) == 1, message="GHL to record the first email")
     raise_hold(reason="complaint received", raised_by="pto")
     wait_until(lambda: _statuses(cards) == ["sent", "approved", "approved"], message="the queued cards released")
     processes.stop(worker)
@@ -185,7 +188,10 @@ def test_redis_stopped_mid_cycle_loses_no_card_and_sends_none_twice(operator, pr
 
     start_live_cycle(operator=operator)
     worker = processes.worker(scheduler=False, **redis_env)
+    # `sending` is set before the contact check; the email has left only once GHL records it (the latency
+    # fault records it, then holds the answer). Acting before that races the job's own checks.
     wait_until(lambda: _statuses(cards)[0] == "sending", message="the first send in flight")
+    wait_until(lambda: len(control.deliveries()) == 1, message="GHL to record the first email")
     on_private_redis.stop()  # the queued jobs are gone with it
     worker.wait(timeout=60)
     assert worker.returncode != 0
