@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from compliance.checks import find_header_breaker
-from compliance.identity import both_forms, canonical_domain, canonical_email, email_domain_of, mailbox_key
+from compliance.identity import ascii_domain, both_forms, canonical_domain, canonical_email, email_domain_of, mailbox_key
 from compliance.lookalikes import lead_lookalike
 from compliance.models import Suppression
 from compliance.rules import lead_domain_forms
@@ -272,6 +272,13 @@ def validate_sender_name(value: str) -> None:
         )
 
 
+def validate_sender_email_domain(value: str) -> None:
+    """Refuse a From address whose domain cannot be written in a header (outreach.sending.headers.from_header)."""
+    domain = value.rpartition("@")[2]
+    if domain and not domain.isascii():
+        ascii_domain(domain)
+
+
 class Campaign(models.Model):
     ref = models.SlugField(max_length=100, unique=True, help_text="campaign_ref carried by every card.")
     name = models.CharField(max_length=200)
@@ -286,6 +293,7 @@ class Campaign(models.Model):
     )
     sender_email = models.EmailField(
         blank=True,
+        validators=[validate_sender_email_domain],
         help_text="The From address GHL sends from (its emailFrom); replies come back to it, as no Reply-To is sent. Blank: SENDER_EMAIL.",
     )
     is_active = models.BooleanField(default=True)
@@ -309,10 +317,11 @@ class Campaign(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Forms validate the field; this stops code that saves a campaign directly (commands, the shell) too.
-        try:
-            validate_sender_name(self.sender_name)
-        except ValidationError as exc:
-            raise ValidationError({"sender_name": exc.messages}) from exc
+        for field, validate in (("sender_name", validate_sender_name), ("sender_email", validate_sender_email_domain)):
+            try:
+                validate(getattr(self, field))
+            except ValidationError as exc:
+                raise ValidationError({field: exc.messages}) from exc
         super().save(*args, **kwargs)
 
     @property

@@ -9,6 +9,8 @@ from __future__ import annotations
 from email.headerregistry import HeaderRegistry
 from email.utils import formataddr
 
+from compliance.identity import ascii_domain
+
 _HEADERS = HeaderRegistry()
 
 
@@ -29,9 +31,10 @@ def from_header(name: str, address: str) -> str:
     name = name.strip()
     local, at, domain = address.rpartition("@")
     if at and not domain.isascii():
-        # An internationalised domain travels in its ASCII (IDNA) form, as in any mail header.
-        domain = domain.encode("idna").decode("ascii")
-        address = f"{local}@{domain}"
+        # An internationalised domain travels in its ASCII form, as in any mail header: IDNA 2008,
+        # as every domain here is read. Python's own "idna" codec is IDNA 2003, which folds ß to ss
+        # and would send from another domain than the one typed.
+        address = f"{local}@{ascii_domain(domain)}"
     return formataddr((name, address))
 
 

@@ -33,6 +33,8 @@ BREAKERS = ["Alex\r\nBcc: x@evil.example", "Alex\nRivera", "Alex\rRivera", "Alex
         # A name that is not ASCII is RFC 2047-encoded; a mail program shows it decoded.
         ("José Núñez", "jose@caio.example", "=?utf-8?b?Sm9zw6kgTsO6w7Fleg==?= <jose@caio.example>", "José Núñez <jose@caio.example>"),
         ("Alex", "alex@bücher.example", "Alex <alex@xn--bcher-kva.example>", "Alex <alex@xn--bcher-kva.example>"),
+        # IDNA 2008 keeps ß (Python's "idna" codec, IDNA 2003, would send from strasse.example, another domain).
+        ("Alex", "alex@straße.example", "Alex <alex@xn--strae-oqa.example>", "Alex <alex@xn--strae-oqa.example>"),
     ],
 )
 def test_the_from_header_quotes_and_encodes_the_name(name, address, header, shown):
@@ -129,3 +131,14 @@ def test_a_plain_name_is_shown_once_as_sent(client, hos):
 
     assert '<dd id="email-from">Alex Rivera &lt;alex@caio.example&gt;</dd>' in page
     assert "email-from-shown" not in page
+
+
+@pytest.mark.django_db
+def test_a_sender_address_whose_domain_cannot_be_written_in_a_header_is_refused_when_saved():
+    campaign = make_campaign(sender_email="alex@caio.example")
+    # Django's EmailField reads domains as IDNA 2003 and lets this through; IDNA 2008 refuses the symbol.
+    campaign.sender_email = "alex@\u2665.example"
+    with pytest.raises(ValidationError) as caught:
+        campaign.save()
+    assert "is not a valid domain name" in caught.value.message_dict["sender_email"][0]
+    assert Campaign.objects.get(pk=campaign.pk).sender_email == "alex@caio.example"
