@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from csp.constants import NONE, SELF
+from email_validator import EmailNotValidError, validate_email
 
 from caio.config import Config
 from ghl import keys as ghl_keys
@@ -307,6 +308,11 @@ if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in SENDER_NAME)
     config.fail("SENDER_NAME", "contains a line break or control character, which could add mail headers to every email")
 # The From address of a campaign that names none of its own (GHL's emailFrom).
 SENDER_EMAIL = config.str("SENDER_EMAIL", default="outreach@caio.example")
+try:
+    # The From address of every campaign without its own: read as every address here is (email-validator, IDNA 2008).
+    validate_email(SENDER_EMAIL, check_deliverability=False, test_environment=True)
+except EmailNotValidError as exc:
+    config.fail("SENDER_EMAIL", f"is not an email address we can send from: {exc}")
 SENDER_POSTAL_ADDRESS = config.str("SENDER_POSTAL_ADDRESS", default="100 Example Street, Suite 1, Austin, TX 78701")
 OPT_OUT_LINE = config.str("OPT_OUT_LINE", default="Reply STOP to unsubscribe.")
 # Public base URL of this site, used in the unsubscribe link of every email.

@@ -68,6 +68,8 @@ def test_it_stops_naming_a_missing_production_key(key):
         ("GHL_READ_TIMEOUT", "fast", "must be a number, got 'fast'"),
         ("SECRET_KEY", "short", "must be at least 50 random characters"),
         ("SENDER_NAME", "The CAIO team\r\nBcc: x@evil.example", "contains a line break or control character"),
+        ("SENDER_EMAIL", "outreach at caio.example", "is not an email address we can send from"),
+        ("SENDER_EMAIL", "outreach@\u2665.example", "is not an email address we can send from"),
         ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "", "is empty; production needs the key of your GHL app"),
         ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "abc123", "cannot be parsed"),
         ("GHL_WEBHOOK_ED25519_PUBLIC_KEY", public_key_pem(rsa_key()), "is not an Ed25519 key"),
