@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from compliance.checks import find_header_breaker
 from compliance.identity import ascii_domain, both_forms, canonical_domain, canonical_email, email_domain_of, mailbox_key
@@ -184,7 +185,7 @@ class Lead(models.Model):
         An unsubscribe, bounce or complaint may arrive before the address is a lead
         (compliance.Suppression without a lead); the lead enters suppressed.
         """
-        for kind, when, source in Suppression.objects.filter(email_key=self.email_key).values_list("kind", "created_at", "source"):
+        for kind, when, source in self._identities().opt_outs[self.email_key]:
             if kind == Suppression.Kind.UNSUBSCRIBED:
                 self.unsubscribed_at = self.unsubscribed_at or when
             elif kind == Suppression.Kind.BOUNCED:
@@ -214,13 +215,21 @@ class Lead(models.Model):
         self.canonicalise()
         # Two spellings of one mailbox are one lead (the key has no unique index: the migration that added it
         # keeps such pairs as identity collisions for a person to settle).
-        stored = Lead.objects.filter(email_key=self.email_key).exclude(pk=self.pk).values_list("email", flat=True).first()
-        if self.email_key and stored:
+        stored = self._identities().other_lead(self.email_key, self.pk) if self.email_key else None
+        if stored:
             raise ValidationError({"email": f"Duplicate: a lead with {stored} already exists; it is left unchanged."})
 
     def save(self, *args, **kwargs) -> None:
         self.canonicalise()
         super().save(*args, **kwargs)
+
+    def _identities(self) -> KnownIdentities:
+        """What is stored under this lead's mailbox key: read for a whole chunk by an import
+        (`known_identities`, set by outreach.leads.resources), else for this key alone."""
+        known = getattr(self, "known_identities", None)
+        if known is not None and self.email_key in known.keys:
+            return known
+        return KnownIdentities([self.email_key])
 
     @property
     def email_differs_as_entered(self) -> bool:
@@ -229,6 +238,56 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class KnownIdentities:
+    """The stored leads and recorded opt-outs of some mailbox keys, each kind read by one query per batch.
+
+    The one reading of both for a lead's checks: `Lead.apply_recorded_opt_outs` and
+    `Lead.clean` ask it about a single key, a lead import about a whole chunk's keys
+    at once (one query per kind instead of two per row). Each kind is read on first use.
+    """
+
+    # Keys per query: under SQLite's and PostgreSQL's limits on the parameters of one statement.
+    BATCH = 500
+
+    def __init__(self, keys) -> None:
+        self.keys = frozenset(key for key in keys if key)
+
+    def _batches(self):
+        ordered = sorted(self.keys)
+        for start in range(0, len(ordered), self.BATCH):
+            yield ordered[start : start + self.BATCH]
+
+    @cached_property
+    def stored_leads(self) -> dict[str, list[tuple[int, str]]]:
+        """Key -> its stored leads' (pk, email), by email: a duplicate names the first."""
+        found: dict[str, list[tuple[int, str]]] = {key: [] for key in self.keys}
+        for batch in self._batches():
+            for key, pk, email in Lead.objects.filter(email_key__in=batch).order_by("email").values_list("email_key", "pk", "email"):
+                found[key].append((pk, email))
+        return found
+
+    @cached_property
+    def opt_outs(self) -> dict[str, list[tuple[str, object, str]]]:
+        """Key -> its recorded opt-outs' (kind, created_at, source), newest first; pk orders a tie the same way in every reading."""
+        found: dict[str, list[tuple[str, object, str]]] = {key: [] for key in self.keys}
+        for batch in self._batches():
+            rows = Suppression.objects.filter(email_key__in=batch).order_by("-created_at", "-pk")
+            for key, kind, when, source in rows.values_list("email_key", "kind", "created_at", "source"):
+                found[key].append((kind, when, source))
+        return found
+
+    def other_lead(self, key: str, pk: int | None) -> str | None:
+        """The email of the first stored lead with `key` other than lead `pk`, or None: what makes a lead a duplicate."""
+        return next((email for stored_pk, email in self.stored_leads[key] if stored_pk != pk), None)
+
+    def changed_since(self, keys) -> bool:
+        """Whether a fresh reading of `keys` (those of ours) finds other leads or opt-outs than this one read."""
+        fresh = KnownIdentities(self.keys.intersection(keys))
+        return any(
+            fresh.stored_leads[key] != self.stored_leads[key] or fresh.opt_outs[key] != self.opt_outs[key] for key in fresh.keys
+        )
 
 
 class LeadDomainForm(models.Model):

@@ -51,6 +51,10 @@ ALIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, J
 BULK_BATCH = 200
 
 
+class StoredMeanwhile(Exception):
+    """Someone stored a lead or an opt-out of a chunk's mailboxes while the chunk was being checked."""
+
+
 def runs_in_background(rows: int) -> bool:
     return rows > settings.LEAD_IMPORT_BACKGROUND_ROWS
 
@@ -147,14 +151,15 @@ def run_import(import_id: int) -> str:
 
 
 def _import_chunk_once_more_on_a_race(import_id: int, resource: LeadResource, headers: list[str], rows: list) -> bool:
-    """Import the next chunk; if a lead of it was stored meanwhile by someone else, read the chunk again once.
+    """Import the next chunk; if a lead or an opt-out of it was stored meanwhile by someone else, read the chunk again once.
 
-    The second reading finds that lead stored and refuses its row as a duplicate, as the preview would have.
+    The second reading finds that lead stored and refuses its row as a duplicate, as the preview would have,
+    or lets the lead enter suppressed.
     """
     first_rows = dict(resource._first_row_of_email)
     try:
         return _import_next_chunk(import_id, resource, headers, rows)
-    except IntegrityError:
+    except (IntegrityError, StoredMeanwhile):
         resource._first_row_of_email = first_rows
         return _import_next_chunk(import_id, resource, headers, rows)
 
@@ -178,6 +183,10 @@ def _import_next_chunk(import_id: int, resource: LeadResource, headers: list[str
                 OrderedDict(zip(headers, values)), loader, dry_run=False, using_transactions=True, row_number=number
             )
             done.add_row(number, row_result)
+        # The rows were checked against one reading of the chunk's leads and opt-outs, taken at its start:
+        # a lead or an opt-out of one of these mailboxes stored since then would be missed.
+        if loader.identities.changed_since({lead.email_key for lead in resource.deferred_creates}):
+            raise StoredMeanwhile
         Lead.objects.bulk_create(resource.deferred_creates, batch_size=BULK_BATCH)
         resource.deferred_creates = None
         summary = ImportSummary.from_dict(lead_import.summary)

@@ -18,7 +18,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 
 from compliance.identity import canonical_email, mailbox_key
 from compliance.spreadsheet import SafeResource, control_character_problem, looks_like_formula
-from outreach.models import CardTransition, EmailEvent, Lead, PendingEmail, Tier
+from outreach.models import CardTransition, EmailEvent, KnownIdentities, Lead, PendingEmail, Tier
 
 TEXT_COLUMNS = ("first_name", "last_name", "company", "title", "source", "domain")
 # Sent to GHL as contact fields: no line break or control character may reach it.
@@ -44,7 +44,8 @@ class CanonicalEmailLoader(BaseInstanceLoader):
     """Finds each row's stored lead by mailbox key from one query per LOOKUP_BATCH rows, not one per row.
 
     The rows it is asked about have been through `LeadResource.before_import_row`,
-    so their "email" is already canonical.
+    so their "email" is already canonical. `identities` holds what the leads' own
+    checks (recorded opt-outs, duplicates) read, for every key of the dataset at once.
     """
 
     def __init__(self, resource, dataset=None):
@@ -56,6 +57,7 @@ class CanonicalEmailLoader(BaseInstanceLoader):
         self.leads: dict[str, Lead] = {}
         for start in range(0, len(ordered), LOOKUP_BATCH):
             self.leads.update((lead.email_key, lead) for lead in Lead.objects.filter(email_key__in=ordered[start : start + LOOKUP_BATCH]))
+        self.identities = KnownIdentities(keys)
 
     def get_instance(self, row):
         lead = self.leads.get(row.get("email_key"))
@@ -112,7 +114,16 @@ class LeadResource(SafeResource):
             if isinstance(row.get(column), str):
                 row[column] = row[column].strip()
 
+    def import_row(self, row, instance_loader, **kwargs):
+        # The loader read the dataset's identities before any row: still true for every row only when nothing
+        # is written until the end (a preview, or a chunk whose creates are deferred; that chunk checks again
+        # before writing). A row written at once changes what the next one must see: it reads its own.
+        reads_once = kwargs.get("dry_run") or self.deferred_creates is not None
+        self._row_identities = getattr(instance_loader, "identities", None) if reads_once else None
+        return super().import_row(row, instance_loader, **kwargs)
+
     def import_instance(self, instance, row, **kwargs):
+        instance.known_identities = getattr(self, "_row_identities", None)
         super().import_instance(instance, row, **kwargs)
         instance.email_as_entered = row.get("email_as_entered", "")
 
