@@ -148,8 +148,6 @@ def _remembered(*, canonical_is_fixed_point: bool):
     return decorate
 
 
-# Not a fixed point: "www.www.x.example" loses one "www." per call.
-@_remembered(canonical_is_fixed_point=False)
 def ascii_domain(domain: str) -> str:
     """Return a mail domain as it travels in a header: its IDNA 2008 ASCII form, read as every
     domain here is read (UTS 46, ß kept); raise ValidationError. Unlike canonical_domain,
@@ -157,6 +155,8 @@ def ascii_domain(domain: str) -> str:
     return _to_ascii_domain(_fold(domain, "The domain"), domain)
 
 
+# Not a fixed point: "www.www.x.example" loses one "www." per call.
+@_remembered(canonical_is_fixed_point=False)
 def canonical_domain(value: str) -> str:
     """Return the canonical form of a domain, or raise ValidationError naming what is wrong.
 
