@@ -62,3 +62,60 @@ def test_its_history_is_clean_for_the_first_live_cycle(demo, db):
     out = StringIO()
     call_command("cadence_tick", "--apply", stdout=out)
     assert "0 errors" in out.getvalue()
+
+
+def test_its_live_cycles_and_dispatch_attempts_tell_the_history_its_ramp_days_tell(demo, db):
+    """The Ramp days, Live cycles and Dispatch attempts pages agree about each past live day, as a real cycle leaves them."""
+    from outreach.models import DispatchAttempt
+    from outreach.sending.cycles import settle_cycles
+    from ramp.cycles import LiveCycle
+    from ramp.days import window_bounds
+    from ramp.models import RampPolicy
+
+    policy = RampPolicy.get()
+    claimed = PendingEmail.objects.filter(queued_at__isnull=False)
+    live_days = RampDay.objects.filter(is_live=True, date__lt=operating_date())
+    assert live_days.count() == 2
+    for day in live_days:
+        (cycle,) = LiveCycle.objects.filter(date=day.date)
+        cards = [card for card in claimed if operating_date(card.queued_at) == day.date]
+        start, end = window_bounds(policy, day.date)
+        assert cycle.operator == "operator" and start <= cycle.started_at < end
+        assert sorted(cycle.card_ids) == sorted(card.pk for card in cards)
+        assert (cycle.claimed, cycle.sent) == (day.dispatched_count, day.sent_count)
+        unknown = sum(card.status == CardStatus.UNKNOWN for card in cards)
+        assert cycle.failed + unknown == day.error_count and cycle.released == 0
+        assert cycle.in_flight == sum(card.status in CardStatus.IN_FLIGHT for card in cards)
+        if cycle.in_flight:
+            assert cycle.outcome == LiveCycle.Outcome.SENDING and cycle.ended_at is None
+        else:
+            assert cycle.outcome == LiveCycle.Outcome.SETTLED
+            assert cycle.ended_at == max(card.sent_at for card in cards if card.sent_at)
+    # What reconcile and the daily report would count again is what is stored.
+    stored = list(LiveCycle.objects.values())
+    settle_cycles()
+    assert list(LiveCycle.objects.values()) == stored
+
+    expected = {
+        CardStatus.SENT: DispatchAttempt.Outcome.SENT,
+        CardStatus.FAILED: DispatchAttempt.Outcome.FAILED,
+        CardStatus.UNKNOWN: DispatchAttempt.Outcome.UNKNOWN,
+        CardStatus.SENDING: DispatchAttempt.Outcome.STARTED,
+    }
+    for card in claimed:
+        attempts = list(card.attempts.all())
+        if card.status == CardStatus.QUEUED:  # claimed, its job not run yet: it never reached GHL
+            assert attempts == []
+            continue
+        (attempt,) = attempts
+        assert attempt.outcome == expected[card.status] and card.dispatch_attempts == 1
+        assert attempt.error == card.last_error
+        sending = CardTransition.objects.get(card=card, to_status=CardStatus.SENDING)
+        assert attempt.started_at == sending.created_at
+        if card.status == CardStatus.SENT:
+            assert attempt.finished_at == card.sent_at
+        elif card.status == CardStatus.SENDING:
+            assert attempt.finished_at is None
+        else:
+            assert attempt.finished_at == CardTransition.objects.get(card=card, to_status=card.status).created_at
+    assert not DispatchAttempt.objects.exclude(card__in=claimed).exists()
