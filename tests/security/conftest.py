@@ -54,7 +54,7 @@ def _rows_seed_demo_leaves_out() -> None:
     from caio.models import ApiToken
     from compliance.models import IdentityCollision, Suppression
     from outreach.models import (
-        Campaign, CardStatus, DraftingRun, EmailEvent, Lead, LeadImport, PendingEmail, PromptVersion, Reply, WebhookDelivery,
+        Campaign, CardStatus, DispatchAttempt, DraftingRun, EmailEvent, Lead, LeadImport, PendingEmail, PromptVersion, Reply, WebhookDelivery,
         WebhookRefusal,
     )
     from outreach.drafting.runs import start_run
@@ -74,6 +74,7 @@ def _rows_seed_demo_leaves_out() -> None:
     record_start("matrix-version")
     record_gate_run(GateRun.Kind.SMOKE, passed=True, target="http://127.0.0.1:8000", summary="matrix")
     sent = PendingEmail.objects.filter(status=CardStatus.SENT).first()
+    DispatchAttempt.objects.create(card=sent, outcome=DispatchAttempt.Outcome.SENT, worker="matrix")
     suppress_lead(Lead.objects.exclude(pk=sent.lead_id).first(), reason="unsubscribed", source="matrix")
     raise_hold(reason="matrix", raised_by="matrix")
     run_preflight(ran_by="matrix")

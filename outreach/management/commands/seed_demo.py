@@ -6,9 +6,8 @@ API tokens; with `--credentials FILE` they are made once, kept in the file and
 the same on every run (the demo restarts without new passwords).
 
 The history is one a careful operator could have left: the live days before
-today each have their decision and the record of their live cycle, each card
-that reached GHL its dispatch attempt, enrollments stand at the step their last
-card is at, and nothing happened today yet, so the first live cycle meets no
+today each have their decision, enrollments stand at the step their last card
+is at, and nothing happened today yet, so the first live cycle meets no
 leftover gate.
 """
 
@@ -25,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import timezone
 
 from caio.models import ApiToken, hash_token
@@ -42,7 +41,6 @@ from outreach.models import (
     Campaign,
     CardStatus,
     CardTransition,
-    DispatchAttempt,
     Enrollment,
     Lead,
     PendingEmail,
@@ -50,9 +48,7 @@ from outreach.models import (
     Tier,
 )
 from outreach.roles import HEAD_OF_SALES, OPERATOR
-from outreach.sending.cycles import record_claimed, settle_cycles
 from outreach.transitions import record_drafted, transition
-from ramp.cycles import LiveCycle
 from ramp.days import operating_date, operating_tz, ramp_day
 from ramp.models import RampDay, RampPolicy
 
@@ -246,7 +242,6 @@ class Command(BaseCommand):
 
         reviewer_tag = RejectionTag.objects.get(slug="weak_personalization")
         created = 0
-        claimed: dict[dt.datetime, list[PendingEmail]] = {}
         for lead, step_number, status, extra in plan:
             card_campaign = extra.get("campaign", campaign)
             step = card_campaign.steps.get(number=step_number)
@@ -267,12 +262,7 @@ class Command(BaseCommand):
             record_drafted([card], actor_label="demo data")
             checks.record(card)
             self._set_demo_state(card, status, reviewer_tag)
-            if card.queued_at is not None:
-                claimed.setdefault(card.queued_at, []).append(card)
             created += 1
-        # Only the cards made in this run: a second run makes none, so it records no cycle again.
-        for started_at, cards in claimed.items():
-            self._record_cycle(started_at, cards)
         return created
 
     def _draft(self, campaign: Campaign, step: CadenceStep, lead: Lead, *, created_at: dt.datetime) -> PendingEmail:
@@ -315,8 +305,6 @@ class Command(BaseCommand):
             )
         if CardStatus.QUEUED in path:
             self._count_on_ramp_day(card, status, queued_at)
-        if CardStatus.SENDING in path:
-            self._record_attempt(card, status, sent_at)
 
     def _count_on_ramp_day(self, card: PendingEmail, status: str, queued_at) -> None:
         """Count a demo send on the live ramp day it was claimed on, as a live cycle would have,
@@ -328,41 +316,6 @@ class Command(BaseCommand):
         if status in CardStatus.SEND_ERROR:
             counters["error_count"] = F("error_count") + 1
         RampDay.objects.filter(pk=day.pk).update(is_live=True, owner=day.owner or "operator", **counters)
-
-    def _record_attempt(self, card: PendingEmail, status: str, at: dt.datetime) -> None:
-        """Record the dispatch job's one try for a demo card that reached GHL, dated when it happened (as its transitions are)."""
-        outcome, http_status = {
-            CardStatus.SENT: (DispatchAttempt.Outcome.SENT, 200),
-            # GHL (and its sandbox) refuses an invalid address with a 400; a read timeout has no status.
-            CardStatus.FAILED: (DispatchAttempt.Outcome.FAILED, 400),
-            CardStatus.UNKNOWN: (DispatchAttempt.Outcome.UNKNOWN, None),
-            # Still sending: the job's attempt is open, as a crash after the request would leave it.
-            CardStatus.SENDING: (DispatchAttempt.Outcome.STARTED, None),
-        }[status]
-        DispatchAttempt.objects.create(
-            card=card,
-            worker="demo data",
-            started_at=at,
-            finished_at=None if outcome == DispatchAttempt.Outcome.STARTED else at,
-            outcome=outcome,
-            http_status=http_status,
-            error=card.last_error,
-        )
-
-    def _record_cycle(self, started_at: dt.datetime, cards: list[PendingEmail]) -> None:
-        """Record the live cycle that claimed `cards` at `started_at`, and count what became of them,
-        through the functions `dispatch --live` and reconcile use, so the Live cycles page tells the
-        same history as the ramp day's counters and the cards."""
-        day = ramp_day(operating_date(started_at))
-        cycle = record_claimed(
-            operator=day.owner or "operator", now=started_at, card_ids=[card.pk for card in cards], held_back_by_reason={}
-        )
-        settle_cycles(date=cycle.date)
-        # settle_cycles dates a settled cycle by its cards' updated_at, which is this run's time (reconcile
-        # reads it, so the demo leaves it); their transitions carry when the last one settled.
-        LiveCycle.objects.filter(pk=cycle.pk, outcome=LiveCycle.Outcome.SETTLED).update(
-            ended_at=CardTransition.objects.filter(card_id__in=cycle.card_ids).aggregate(last=Max("created_at"))["last"]
-        )
 
     def _demo_reviewer(self) -> User:
         """The Head of Sales who approved the demo cards (an approved card always names its reviewer).
